@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isGpumonError } from '../errors.ts';
+import { loadConfig } from './load.ts';
+import { envName } from './schema.ts';
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gpumon-config-')), 'gpumon.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('configuration', () => {
+  it('defaults to the original dashboard thresholds and a 02:00 UTC schedule', () => {
+    const config = loadConfig();
+    assert.equal(config.alerts.highTempCelsius, 80);
+    assert.equal(config.alerts.highLoadPercent, 90);
+    assert.equal(config.alerts.tempSpikeCelsius, 5);
+    assert.equal(config.schedule.cron, '0 2 * * *');
+    assert.equal(config.schedule.timezone, 'UTC');
+    assert.equal(config.source.sim.hosts * config.source.sim.gpusPerHost, 8);
+  });
+
+  it('names environment variables GPUMON_ plus the key in upper snake case', () => {
+    assert.equal(envName('server.port'), 'GPUMON_SERVER_PORT');
+    assert.equal(envName('source.sim.gpusPerHost'), 'GPUMON_SOURCE_SIM_GPUS_PER_HOST');
+  });
+
+  it('layers file < environment < flags', () => {
+    const file = yamlFile('server:\n  port: 9001\nalerts:\n  highTempCelsius: 70\n');
+    const config = loadConfig({
+      file,
+      env: { GPUMON_SERVER_PORT: '9002', GPUMON_ALERTS_HIGH_LOAD_PERCENT: '75' },
+      flags: { 'server.port': 9003 },
+    });
+    assert.equal(config.server.port, 9003);
+    assert.equal(config.alerts.highTempCelsius, 70);
+    assert.equal(config.alerts.highLoadPercent, 75);
+  });
+
+  it("accepts the original ConfigMap's variable names", () => {
+    const config = loadConfig({ env: { HIGH_TEMP_THRESHOLD: '85', TEMP_SPIKE_THRESHOLD: '3' } });
+    assert.equal(config.alerts.highTempCelsius, 85);
+    assert.equal(config.alerts.tempSpikeCelsius, 3);
+  });
+
+  it('rejects a value out of range, naming the key, its origin and the allowed range', () => {
+    assert.throws(
+      () => loadConfig({ env: { GPUMON_SERVER_PORT: '70000' } }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.message.includes('server.port') &&
+        err.message.includes('GPUMON_SERVER_PORT') &&
+        err.message.includes('0..65535'),
+    );
+  });
+
+  it('rejects an unknown key in the file and suggests the right one', () => {
+    const file = yamlFile('alerts:\n  highTemp: 70\n');
+    assert.throws(
+      () => loadConfig({ file }),
+      (err) => isGpumonError(err, 'CONFIG_INVALID') && /alerts\.highTemp .*did you mean alerts\.highTempCelsius/.test(err.message),
+    );
+  });
+
+  it('rejects a bad cron expression and a bad time zone', () => {
+    assert.throws(() => loadConfig({ flags: { 'schedule.cron': 'every day' } }), /schedule\.cron/);
+    assert.throws(() => loadConfig({ flags: { 'schedule.timezone': 'Mars/Olympus' } }), /schedule\.timezone/);
+  });
+
+  it('rejects a file that is not YAML or cannot be read', () => {
+    assert.throws(() => loadConfig({ file: yamlFile('server: [port: 1') }), (err) => isGpumonError(err, 'CONFIG_INVALID'));
+    assert.throws(
+      () => loadConfig({ file: '/nonexistent/gpumon.yaml' }),
+      (err) => isGpumonError(err, 'CONFIG_FILE_UNREADABLE') && err.message.includes('/nonexistent/gpumon.yaml'),
+    );
+  });
+});

@@ -1,0 +1,255 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: every key with its type, allowed range, default and help. Validation, the
+ * `Config` type, `GPUMON_*` environment variables and docs/configuration.md all derive from this table.
+ *
+ * Keys are dotted paths; the environment variable is GPUMON_ + the path in upper snake case
+ * (`server.port` -> `GPUMON_SERVER_PORT`). `aliases` are other environment names accepted for a key (the
+ * original dashboard's ConfigMap names).
+ */
+export interface ConfigField {
+  readonly schema: z.ZodType;
+  readonly default: unknown;
+  /** The allowed values, in words, for error messages and docs. */
+  readonly allowed: string;
+  readonly help: string;
+  readonly aliases?: readonly string[];
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const bool = () =>
+  z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+export const SOURCE_TYPES = ['auto', 'sim'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const CONFIG_FIELDS = {
+  'source.type': {
+    schema: z.enum(SOURCE_TYPES),
+    default: 'auto',
+    allowed: SOURCE_TYPES.join(' | '),
+    help: 'Where samples come from. auto: NVML, else nvidia-smi, else the simulator (with a notice).',
+  },
+  'source.intervalMs': {
+    schema: int(100, 3_600_000),
+    default: 1000,
+    allowed: 'integer 100..3600000',
+    help: 'Sampling interval in milliseconds.',
+  },
+  'source.sim.hosts': {
+    schema: int(1, 100_000),
+    default: 2,
+    allowed: 'integer 1..100000',
+    help: 'Simulator: number of hosts.',
+  },
+  'source.sim.gpusPerHost': {
+    schema: int(1, 64),
+    default: 4,
+    allowed: 'integer 1..64',
+    help: 'Simulator: GPUs per host.',
+  },
+  'source.sim.seed': {
+    schema: int(0, 2 ** 31 - 1),
+    default: 42,
+    allowed: 'integer 0..2147483647',
+    help: 'Simulator: seed; the same seed gives the same fleet and the same samples.',
+  },
+  'alerts.highTempCelsius': {
+    schema: num(0, 150),
+    default: 80,
+    allowed: 'number 0..150',
+    help: 'A sample at or above this GPU temperature (°C) raises a high-temperature alert.',
+    aliases: ['HIGH_TEMP_THRESHOLD'],
+  },
+  'alerts.highLoadPercent': {
+    schema: num(0, 100),
+    default: 90,
+    allowed: 'number 0..100',
+    help: 'A sample at or above this GPU utilization (%) raises a high-load alert.',
+    aliases: ['HIGH_LOAD_THRESHOLD'],
+  },
+  'alerts.tempSpikeCelsius': {
+    schema: num(0.1, 100),
+    default: 5,
+    allowed: 'number 0.1..100',
+    help: 'A rise of more than this many °C between consecutive samples of one GPU is a temperature spike.',
+    aliases: ['TEMP_SPIKE_THRESHOLD'],
+  },
+  'alerts.highPowerPercent': {
+    schema: num(1, 200),
+    default: 95,
+    allowed: 'number 1..200',
+    help: 'A sample drawing at or above this percent of its enforced power limit raises a high-power alert.',
+    aliases: ['HIGH_POWER_THRESHOLD'],
+  },
+  'archive.path': {
+    schema: z.string().min(1),
+    default: './data',
+    allowed: 'a directory path',
+    help: 'Root of the archive: samples under gpu-metrics/, analytics results under gpu-analytics/.',
+  },
+  'archive.rowGroupSize': {
+    schema: int(1024, 10_000_000),
+    default: 122_880,
+    allowed: 'integer 1024..10000000',
+    help: 'Rows per Parquet row group.',
+  },
+  'archive.flushIntervalMs': {
+    schema: int(100, 3_600_000),
+    default: 60_000,
+    allowed: 'integer 100..3600000',
+    help: 'Longest time a sample waits in memory before it is written to the archive.',
+  },
+  'archive.flushMaxRows': {
+    schema: int(1, 10_000_000),
+    default: 200_000,
+    allowed: 'integer 1..10000000',
+    help: 'A batch of this many samples is written at once, without waiting for the interval.',
+  },
+  'analytics.maxGapSeconds': {
+    schema: num(0.001, 86_400),
+    default: 60,
+    allowed: 'number 0.001..86400',
+    help:
+      'Two consecutive samples of a GPU further apart than this are a gap: no spike is paired across it, and ' +
+      'no energy, idle or wasted time is counted over it.',
+  },
+  'analytics.idleLoadPercent': {
+    schema: num(0, 100),
+    default: 5,
+    allowed: 'number 0..100',
+    help: 'A GPU below this utilization (%) is idle.',
+  },
+  'analytics.idleMemoryBytes': {
+    schema: int(0, Number.MAX_SAFE_INTEGER),
+    default: 1024 ** 3,
+    allowed: 'integer >= 0',
+    help: 'An idle GPU with more than this much memory in use is idle while holding memory: wasted GPU time.',
+  },
+  'analytics.memoryLimit': {
+    schema: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i),
+    default: '3GB',
+    allowed: 'a size such as 3GB or 512MiB',
+    help: 'Memory limit of the DuckDB engine; beyond it, DuckDB spills to disk.',
+  },
+  'analytics.threads': {
+    schema: int(0, 1024),
+    default: 0,
+    allowed: 'integer 0..1024 (0: one per core)',
+    help: 'Threads of the DuckDB engine.',
+  },
+  'schedule.enabled': {
+    schema: bool(),
+    default: true,
+    allowed: 'true | false',
+    help: '`gpumon up` runs the daily analytics on the schedule below.',
+  },
+  'schedule.cron': {
+    schema: z.string().min(1),
+    default: '0 2 * * *',
+    allowed: 'a 5-field cron expression',
+    help: 'When the daily analytics job runs (it analyses the previous day).',
+  },
+  'schedule.timezone': {
+    schema: z.string().min(1),
+    default: 'UTC',
+    allowed: 'an IANA time zone name',
+    help: 'Time zone of the cron expression.',
+  },
+  'schedule.retries': {
+    schema: int(0, 10),
+    default: 2,
+    allowed: 'integer 0..10',
+    help: 'Retries of a failed run (Kubernetes Job backoffLimit).',
+  },
+  'schedule.backoffSeconds': {
+    schema: num(0, 3600),
+    default: 10,
+    allowed: 'number 0..3600',
+    help: 'Wait before the first retry; doubled for each further retry.',
+  },
+  'schedule.deadlineSeconds': {
+    schema: num(1, 86_400),
+    default: 7200,
+    allowed: 'number 1..86400',
+    help: 'A run still going after this long is stopped and failed (activeDeadlineSeconds).',
+  },
+  'schedule.successfulHistory': {
+    schema: int(0, 100),
+    default: 3,
+    allowed: 'integer 0..100',
+    help: 'Successful runs kept in the history (successfulJobsHistoryLimit).',
+  },
+  'schedule.failedHistory': {
+    schema: int(0, 100),
+    default: 3,
+    allowed: 'integer 0..100',
+    help: 'Failed runs kept in the history (failedJobsHistoryLimit).',
+  },
+  'server.host': {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    allowed: 'a host name or address',
+    help: 'Address the HTTP server listens on (0.0.0.0 for every interface).',
+  },
+  'server.port': {
+    schema: int(0, 65535),
+    default: 8080,
+    allowed: 'integer 0..65535 (0: any free port)',
+    help: 'Port of the HTTP server (dashboard and API).',
+  },
+  'live.windowSeconds': {
+    schema: int(10, 86_400),
+    default: 900,
+    allowed: 'integer 10..86400',
+    help: 'How much recent history per GPU the live view keeps in memory.',
+  },
+  'log.level': {
+    schema: z.enum(LOG_LEVELS),
+    default: 'info',
+    allowed: LOG_LEVELS.join(' | '),
+    help: 'Log level (logs go to stderr as JSON lines).',
+  },
+} as const satisfies Record<string, ConfigField>;
+
+export type ConfigKey = keyof typeof CONFIG_FIELDS;
+
+/** The validated configuration, nested by the dotted keys above. */
+export interface Config {
+  source: {
+    type: (typeof SOURCE_TYPES)[number];
+    intervalMs: number;
+    sim: { hosts: number; gpusPerHost: number; seed: number };
+  };
+  alerts: { highTempCelsius: number; highLoadPercent: number; tempSpikeCelsius: number; highPowerPercent: number };
+  archive: { path: string; rowGroupSize: number; flushIntervalMs: number; flushMaxRows: number };
+  analytics: {
+    maxGapSeconds: number;
+    idleLoadPercent: number;
+    idleMemoryBytes: number;
+    memoryLimit: string;
+    threads: number;
+  };
+  schedule: {
+    enabled: boolean;
+    cron: string;
+    timezone: string;
+    retries: number;
+    backoffSeconds: number;
+    deadlineSeconds: number;
+    successfulHistory: number;
+    failedHistory: number;
+  };
+  server: { host: string; port: number };
+  live: { windowSeconds: number };
+  log: { level: (typeof LOG_LEVELS)[number] };
+}
+
+export function envName(key: string): string {
+  return `GPUMON_${key
+    .split('.')
+    .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+    .join('_')}`;
+}

@@ -1,0 +1,447 @@
+/**
+ * The metric catalog: one row per metric, the single source of truth. `GpuSample`, its runtime validation,
+ * the Parquet schema, InfluxDB line protocol, `/metrics` names and docs/metrics.md all derive from it.
+ *
+ * Columns:
+ * - name:   canonical name, carrying its unit (Prometheus style); also the Parquet column and sample key
+ * - kind:   gauge (a level) or counter (only grows, except on a driver reset)
+ * - unit:   the unit of the stored value
+ * - type:   storage type: float64 (DOUBLE) or int64 (BIGINT); JavaScript holds both as number
+ * - help:   one line for people
+ * - nvml:   the NVML call that reads it (empty where NVML has none)
+ * - smi:    the `nvidia-smi --query-gpu` field (empty where nvidia-smi has none)
+ * - dcgm:   the DCGM field name (empty where DCGM has none)
+ * - influx: the InfluxDB field name
+ * - min/max: the physically plausible range; a value outside it is rejected as invalid
+ *
+ * A metric a source cannot read is `null` in the sample, never 0.
+ */
+export interface MetricDef {
+  readonly name: string;
+  readonly kind: 'gauge' | 'counter';
+  readonly unit: string;
+  readonly type: 'float64' | 'int64';
+  readonly help: string;
+  readonly nvml: string;
+  readonly smi: string;
+  readonly dcgm: string;
+  readonly influx: string;
+  readonly min: number;
+  readonly max: number;
+}
+
+const BIG = Number.MAX_SAFE_INTEGER;
+
+export const METRICS = [
+  {
+    name: 'gpu_utilization_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Percent of time over the last sample period during which a kernel was executing on the GPU',
+    nvml: 'nvmlDeviceGetUtilizationRates.gpu',
+    smi: 'utilization.gpu',
+    dcgm: 'DCGM_FI_DEV_GPU_UTIL',
+    influx: 'utilization_gpu',
+    min: 0,
+    max: 100,
+  },
+  {
+    name: 'gpu_memory_utilization_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Percent of time over the last sample period during which device memory was being read or written',
+    nvml: 'nvmlDeviceGetUtilizationRates.memory',
+    smi: 'utilization.memory',
+    dcgm: 'DCGM_FI_DEV_MEM_COPY_UTIL',
+    influx: 'utilization_memory',
+    min: 0,
+    max: 100,
+  },
+  {
+    name: 'gpu_encoder_utilization_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Video encoder (NVENC) utilization',
+    nvml: 'nvmlDeviceGetEncoderUtilization',
+    smi: 'utilization.encoder',
+    dcgm: 'DCGM_FI_DEV_ENC_UTIL',
+    influx: 'utilization_encoder',
+    min: 0,
+    max: 100,
+  },
+  {
+    name: 'gpu_decoder_utilization_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Video decoder (NVDEC) utilization',
+    nvml: 'nvmlDeviceGetDecoderUtilization',
+    smi: 'utilization.decoder',
+    dcgm: 'DCGM_FI_DEV_DEC_UTIL',
+    influx: 'utilization_decoder',
+    min: 0,
+    max: 100,
+  },
+  {
+    name: 'gpu_memory_total_bytes',
+    kind: 'gauge',
+    unit: 'bytes',
+    type: 'int64',
+    help: 'Total device (framebuffer) memory',
+    nvml: 'nvmlDeviceGetMemoryInfo.total',
+    smi: 'memory.total',
+    dcgm: 'DCGM_FI_DEV_FB_TOTAL',
+    influx: 'memory_total_bytes',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_memory_used_bytes',
+    kind: 'gauge',
+    unit: 'bytes',
+    type: 'int64',
+    help: 'Device memory allocated by processes and the driver',
+    nvml: 'nvmlDeviceGetMemoryInfo.used',
+    smi: 'memory.used',
+    dcgm: 'DCGM_FI_DEV_FB_USED',
+    influx: 'memory_used_bytes',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_memory_free_bytes',
+    kind: 'gauge',
+    unit: 'bytes',
+    type: 'int64',
+    help: 'Device memory not allocated',
+    nvml: 'nvmlDeviceGetMemoryInfo.free',
+    smi: 'memory.free',
+    dcgm: 'DCGM_FI_DEV_FB_FREE',
+    influx: 'memory_free_bytes',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_temperature_celsius',
+    kind: 'gauge',
+    unit: 'celsius',
+    type: 'float64',
+    help: 'GPU core temperature',
+    nvml: 'nvmlDeviceGetTemperature(NVML_TEMPERATURE_GPU)',
+    smi: 'temperature.gpu',
+    dcgm: 'DCGM_FI_DEV_GPU_TEMP',
+    influx: 'temperature_gpu',
+    min: -50,
+    max: 150,
+  },
+  {
+    name: 'gpu_memory_temperature_celsius',
+    kind: 'gauge',
+    unit: 'celsius',
+    type: 'float64',
+    help: 'HBM / memory temperature (datacenter GPUs)',
+    nvml: 'nvmlDeviceGetFieldValues(NVML_FI_DEV_MEMORY_TEMP)',
+    smi: 'temperature.memory',
+    dcgm: 'DCGM_FI_DEV_MEMORY_TEMP',
+    influx: 'temperature_memory',
+    min: -50,
+    max: 150,
+  },
+  {
+    name: 'gpu_power_draw_watts',
+    kind: 'gauge',
+    unit: 'watts',
+    type: 'float64',
+    help: 'Board power draw',
+    nvml: 'nvmlDeviceGetPowerUsage',
+    smi: 'power.draw',
+    dcgm: 'DCGM_FI_DEV_POWER_USAGE',
+    influx: 'power_draw_watts',
+    min: 0,
+    max: 5000,
+  },
+  {
+    name: 'gpu_power_limit_watts',
+    kind: 'gauge',
+    unit: 'watts',
+    type: 'float64',
+    help: 'Power limit enforced by the driver (the lower of the management and other limits)',
+    nvml: 'nvmlDeviceGetEnforcedPowerLimit',
+    smi: 'enforced.power.limit',
+    dcgm: 'DCGM_FI_DEV_ENFORCED_POWER_LIMIT',
+    influx: 'power_limit_watts',
+    min: 0,
+    max: 5000,
+  },
+  {
+    name: 'gpu_energy_joules_total',
+    kind: 'counter',
+    unit: 'joules',
+    type: 'float64',
+    help: 'Energy consumed since the driver was loaded',
+    nvml: 'nvmlDeviceGetTotalEnergyConsumption',
+    smi: '',
+    dcgm: 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION',
+    influx: 'energy_joules_total',
+    min: 0,
+    max: Number.MAX_VALUE,
+  },
+  {
+    name: 'gpu_sm_clock_mhz',
+    kind: 'gauge',
+    unit: 'megahertz',
+    type: 'float64',
+    help: 'Streaming multiprocessor clock',
+    nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_SM)',
+    smi: 'clocks.sm',
+    dcgm: 'DCGM_FI_DEV_SM_CLOCK',
+    influx: 'clocks_sm_mhz',
+    min: 0,
+    max: 10000,
+  },
+  {
+    name: 'gpu_memory_clock_mhz',
+    kind: 'gauge',
+    unit: 'megahertz',
+    type: 'float64',
+    help: 'Memory clock',
+    nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_MEM)',
+    smi: 'clocks.mem',
+    dcgm: 'DCGM_FI_DEV_MEM_CLOCK',
+    influx: 'clocks_mem_mhz',
+    min: 0,
+    max: 50000,
+  },
+  {
+    name: 'gpu_graphics_clock_mhz',
+    kind: 'gauge',
+    unit: 'megahertz',
+    type: 'float64',
+    help: 'Graphics (shader) clock',
+    nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_GRAPHICS)',
+    smi: 'clocks.gr',
+    dcgm: '',
+    influx: 'clocks_graphics_mhz',
+    min: 0,
+    max: 10000,
+  },
+  {
+    name: 'gpu_fan_speed_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Intended fan speed as a percent of its maximum (null on passively cooled boards)',
+    nvml: 'nvmlDeviceGetFanSpeed',
+    smi: 'fan.speed',
+    dcgm: 'DCGM_FI_DEV_FAN_SPEED',
+    influx: 'fan_speed_percent',
+    min: 0,
+    max: 200,
+  },
+  {
+    name: 'gpu_performance_state',
+    kind: 'gauge',
+    unit: 'pstate',
+    type: 'int64',
+    help: 'Performance state: 0 (P0, maximum performance) to 15 (P15, minimum)',
+    nvml: 'nvmlDeviceGetPerformanceState',
+    smi: 'pstate',
+    dcgm: 'DCGM_FI_DEV_PSTATE',
+    influx: 'pstate',
+    min: 0,
+    max: 32,
+  },
+  {
+    name: 'gpu_clock_throttle_reasons',
+    kind: 'gauge',
+    unit: 'bitmask',
+    type: 'int64',
+    help: 'Active clock event (throttle) reasons, the NVML bitmask: 0x4 SW power cap, 0x20 SW thermal, 0x40 HW thermal, 0x80 HW power brake',
+    nvml: 'nvmlDeviceGetCurrentClocksEventReasons',
+    smi: 'clocks_event_reasons.active',
+    dcgm: 'DCGM_FI_DEV_CLOCK_THROTTLE_REASONS',
+    influx: 'clocks_event_reasons',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_pcie_tx_bytes_per_second',
+    kind: 'gauge',
+    unit: 'bytes per second',
+    type: 'float64',
+    help: 'PCIe transmit throughput (GPU to host)',
+    nvml: 'nvmlDeviceGetPcieThroughput(NVML_PCIE_UTIL_TX_BYTES)',
+    smi: '',
+    dcgm: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT',
+    influx: 'pcie_tx_bytes_per_second',
+    min: 0,
+    max: 1e12,
+  },
+  {
+    name: 'gpu_pcie_rx_bytes_per_second',
+    kind: 'gauge',
+    unit: 'bytes per second',
+    type: 'float64',
+    help: 'PCIe receive throughput (host to GPU)',
+    nvml: 'nvmlDeviceGetPcieThroughput(NVML_PCIE_UTIL_RX_BYTES)',
+    smi: '',
+    dcgm: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT',
+    influx: 'pcie_rx_bytes_per_second',
+    min: 0,
+    max: 1e12,
+  },
+  {
+    name: 'gpu_ecc_errors_corrected_volatile_total',
+    kind: 'counter',
+    unit: 'errors',
+    type: 'int64',
+    help: 'Corrected (single-bit) ECC errors since the driver was loaded',
+    nvml: 'nvmlDeviceGetTotalEccErrors(NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC)',
+    smi: 'ecc.errors.corrected.volatile.total',
+    dcgm: 'DCGM_FI_DEV_ECC_SBE_VOL_TOTAL',
+    influx: 'ecc_corrected_volatile',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_ecc_errors_uncorrected_volatile_total',
+    kind: 'counter',
+    unit: 'errors',
+    type: 'int64',
+    help: 'Uncorrected (double-bit) ECC errors since the driver was loaded',
+    nvml: 'nvmlDeviceGetTotalEccErrors(NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC)',
+    smi: 'ecc.errors.uncorrected.volatile.total',
+    dcgm: 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL',
+    influx: 'ecc_uncorrected_volatile',
+    min: 0,
+    max: BIG,
+  },
+  {
+    name: 'gpu_xid_last',
+    kind: 'gauge',
+    unit: 'xid',
+    type: 'int64',
+    help: 'The most recent XID error code reported by the driver (0: none since start)',
+    nvml: 'nvmlEventSetWait(nvmlEventTypeXidCriticalError)',
+    smi: '',
+    dcgm: 'DCGM_FI_DEV_XID_ERRORS',
+    influx: 'xid_last',
+    min: 0,
+    max: 100000,
+  },
+  {
+    name: 'host_cpu_temperature_celsius',
+    kind: 'gauge',
+    unit: 'celsius',
+    type: 'float64',
+    help: 'Host CPU package temperature (GPU-Z logs carry it)',
+    nvml: '',
+    smi: '',
+    dcgm: '',
+    influx: 'host_cpu_temperature',
+    min: -50,
+    max: 150,
+  },
+  {
+    name: 'host_memory_used_bytes',
+    kind: 'gauge',
+    unit: 'bytes',
+    type: 'int64',
+    help: 'Host system memory in use (GPU-Z logs carry it)',
+    nvml: '',
+    smi: '',
+    dcgm: '',
+    influx: 'host_memory_used_bytes',
+    min: 0,
+    max: BIG,
+  },
+] as const satisfies readonly MetricDef[];
+
+export type MetricName = (typeof METRICS)[number]['name'];
+
+/**
+ * Identity of the GPU a sample belongs to: stored with every sample, InfluxDB tags (where `tag` is true).
+ */
+export interface IdentityDef {
+  readonly name: string;
+  readonly type: 'string' | 'int32';
+  readonly help: string;
+  readonly nvml: string;
+  readonly smi: string;
+  readonly dcgm: string;
+  /** InfluxDB tag key, or '' where the field is not a tag. */
+  readonly influxTag: string;
+}
+
+export const IDENTITY = [
+  {
+    name: 'host',
+    type: 'string',
+    help: 'Host name of the machine the GPU is in',
+    nvml: '',
+    smi: '',
+    dcgm: 'Hostname',
+    influxTag: 'host',
+  },
+  {
+    name: 'gpu_index',
+    type: 'int32',
+    help: 'Index of the GPU on its host (NVML order)',
+    nvml: 'nvmlDeviceGetIndex',
+    smi: 'index',
+    dcgm: 'gpu',
+    influxTag: 'gpu',
+  },
+  {
+    name: 'uuid',
+    type: 'string',
+    help: 'Globally unique GPU identifier (GPU-xxxxxxxx-...)',
+    nvml: 'nvmlDeviceGetUUID',
+    smi: 'uuid',
+    dcgm: 'UUID',
+    influxTag: 'uuid',
+  },
+  {
+    name: 'model',
+    type: 'string',
+    help: 'Product name',
+    nvml: 'nvmlDeviceGetName',
+    smi: 'name',
+    dcgm: 'modelName',
+    influxTag: 'model',
+  },
+  {
+    name: 'pci_bus_id',
+    type: 'string',
+    help: 'PCI bus id (domain:bus:device.function)',
+    nvml: 'nvmlDeviceGetPciInfo.busId',
+    smi: 'pci.bus_id',
+    dcgm: 'pci_bus_id',
+    influxTag: '',
+  },
+  {
+    name: 'driver_version',
+    type: 'string',
+    help: 'Driver version',
+    nvml: 'nvmlSystemGetDriverVersion',
+    smi: 'driver_version',
+    dcgm: 'DCGM_FI_DRIVER_VERSION',
+    influxTag: '',
+  },
+] as const satisfies readonly IdentityDef[];
+
+export type IdentityName = (typeof IDENTITY)[number]['name'];
+
+/** The time of a sample: Unix epoch milliseconds, UTC. Stored as the Parquet column `ts`. */
+export const TIMESTAMP_COLUMN = 'ts';
+
+export const METRIC_NAMES: readonly MetricName[] = METRICS.map((m) => m.name);
+
+export function metricDef(name: MetricName): MetricDef {
+  const def = METRICS.find((m) => m.name === name);
+  if (!def) throw new Error(`unknown metric ${name}`);
+  return def;
+}

@@ -1,0 +1,17 @@
+import type { GpuSample } from '../metrics/sample.ts';
+
+/**
+ * Moves samples from the sampling side (agent) to the consuming side (pipeline): in-process for `gpumon up`,
+ * Kafka for a fleet.
+ *
+ * Contract: each subscriber group receives every published sample, in publish order per GPU. A delivery is
+ * acknowledged when the handler's promise resolves; a rejected delivery is redelivered (at-least-once).
+ * `close` stops accepting publishes, waits until every group has acknowledged what was published, then resolves.
+ */
+export interface Transport {
+  publish(samples: readonly GpuSample[]): Promise<void>;
+  subscribe(group: string, handler: DeliveryHandler): void;
+  close(): Promise<void>;
+}
+
+export type DeliveryHandler = (samples: readonly GpuSample[]) => Promise<void>;
