@@ -62,7 +62,9 @@ describe('configuration', () => {
     const file = yamlFile('alerts:\n  highTemp: 70\n');
     assert.throws(
       () => loadConfig({ file }),
-      (err) => isGpumonError(err, 'CONFIG_INVALID') && /alerts\.highTemp .*did you mean alerts\.highTempCelsius/.test(err.message),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        /alerts\.highTemp .*did you mean alerts\.highTempCelsius/.test(err.message),
     );
   });
 
@@ -72,10 +74,14 @@ describe('configuration', () => {
   });
 
   it('rejects a file that is not YAML or cannot be read', () => {
-    assert.throws(() => loadConfig({ file: yamlFile('server: [port: 1') }), (err) => isGpumonError(err, 'CONFIG_INVALID'));
+    assert.throws(
+      () => loadConfig({ file: yamlFile('server: [port: 1') }),
+      (err) => isGpumonError(err, 'CONFIG_INVALID'),
+    );
     assert.throws(
       () => loadConfig({ file: '/nonexistent/gpumon.yaml' }),
-      (err) => isGpumonError(err, 'CONFIG_FILE_UNREADABLE') && err.message.includes('/nonexistent/gpumon.yaml'),
+      (err) =>
+        isGpumonError(err, 'CONFIG_FILE_UNREADABLE') && err.message.includes('/nonexistent/gpumon.yaml'),
     );
   });
 });

@@ -27,7 +27,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const key of KEYS) raw.set(key, { value: CONFIG_FIELDS[key].default, origin: 'default' });
 
   if (options.file) {
-    for (const [key, value] of readConfigFile(options.file)) raw.set(key, { value, origin: `file ${options.file}` });
+    for (const [key, value] of readConfigFile(options.file))
+      raw.set(key, { value, origin: `file ${options.file}` });
   }
   const env = options.env ?? {};
   for (const key of KEYS) {
@@ -106,7 +107,12 @@ function readConfigFile(file: string): Map<ConfigKey, unknown> {
   return out;
 }
 
-function flatten(obj: Record<string, unknown>, prefix: string, out: Map<ConfigKey, unknown>, file: string): void {
+function flatten(
+  obj: Record<string, unknown>,
+  prefix: string,
+  out: Map<ConfigKey, unknown>,
+  file: string,
+): void {
   for (const [name, value] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${name}` : name;
     if (key in CONFIG_FIELDS) {
@@ -115,7 +121,11 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Map<ConfigKe
       flatten(value as Record<string, unknown>, key, out, file);
     } else {
       const hint = suggest(key);
-      throw invalid(key, `file ${file}`, `is not a configuration key${hint ? ` (did you mean ${hint}?)` : ''}`);
+      throw invalid(
+        key,
+        `file ${file}`,
+        `is not a configuration key${hint ? ` (did you mean ${hint}?)` : ''}`,
+      );
     }
   }
 }

@@ -223,7 +223,12 @@ export interface Config {
     intervalMs: number;
     sim: { hosts: number; gpusPerHost: number; seed: number };
   };
-  alerts: { highTempCelsius: number; highLoadPercent: number; tempSpikeCelsius: number; highPowerPercent: number };
+  alerts: {
+    highTempCelsius: number;
+    highLoadPercent: number;
+    tempSpikeCelsius: number;
+    highPowerPercent: number;
+  };
   archive: { path: string; rowGroupSize: number; flushIntervalMs: number; flushMaxRows: number };
   analytics: {
     maxGapSeconds: number;

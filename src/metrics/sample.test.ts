@@ -35,7 +35,8 @@ describe('GpuSample', () => {
     const { gpu_power_draw_watts: _omitted, ...partial } = sample();
     assert.throws(
       () => parseSample(partial, 'message 7'),
-      (err) => isGpumonError(err, 'SAMPLE_INVALID') && /message 7: field gpu_power_draw_watts/.test(err.message),
+      (err) =>
+        isGpumonError(err, 'SAMPLE_INVALID') && /message 7: field gpu_power_draw_watts/.test(err.message),
     );
   });
 

@@ -40,7 +40,11 @@ export const gpuSampleSchema = z
   .strict();
 
 /** Identity + timestamp columns, then every metric: the column order of the archive. */
-export const SAMPLE_COLUMNS: readonly string[] = ['ts', ...IDENTITY.map((i) => i.name), ...METRICS.map((m) => m.name)];
+export const SAMPLE_COLUMNS: readonly string[] = [
+  'ts',
+  ...IDENTITY.map((i) => i.name),
+  ...METRICS.map((m) => m.name),
+];
 
 /**
  * Validates an untrusted object as a sample. A missing metric key is an error (the producer must say `null`),
