@@ -26,7 +26,7 @@ export function configFromCli(
  * Runs a command body; a GpumonError becomes a clear message on stderr and an exit status (2 for bad
  * configuration or usage, 1 otherwise). Unexpected errors print their stack.
  */
-export async function runCommand(body: () => Promise<number | undefined | void>): Promise<void> {
+export async function runCommand(body: () => Promise<unknown>): Promise<void> {
   try {
     const code = await body();
     process.exitCode = typeof code === 'number' ? code : EXIT.ok;

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, stat, copyFile, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GpumonError } from '../../errors.ts';

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../config/load.ts';
+import type { GpuSample } from '../metrics/sample.ts';
+import type { Sink } from '../sinks/sink.ts';
+import type { Source, SourceHealth } from '../sources/source.ts';
+import { testSample } from '../testing/samples.ts';
+import { MemoryTransport } from '../transport/memory-transport.ts';
+import { AlertEvaluator } from './alerts.ts';
+import { LiveState } from './live-state.ts';
+import { Pipeline } from './pipeline.ts';
+import { Sampler } from './sampler.ts';
+
+class ArraySink implements Sink {
+  readonly rows: GpuSample[] = [];
+  constructor(readonly name: string) {}
+  async write(batch: readonly GpuSample[]): Promise<void> {
+    this.rows.push(...batch);
+  }
+  async close(): Promise<void> {}
+}
+
+class CountingSource implements Source {
+  readonly name = 'counting';
+  async open(): Promise<void> {}
+  async read(now: number): Promise<GpuSample[]> {
+    return [0, 1, 2].map((gpu) => testSample({ ts: now, gpu_temperature_celsius: 85 }, gpu));
+  }
+  health(): SourceHealth {
+    return { source: this.name, lastSuccessMs: null, lastReadDurationMs: null, errors: {}, notice: null };
+  }
+  async close(): Promise<void> {}
+}
+
+describe('pipeline', () => {
+  it('fans each sample out to every sink, the live state and the alert rules', async () => {
+    const transport = new MemoryTransport();
+    const live = new LiveState(60_000);
+    const archive = new ArraySink('archive');
+    const other = new ArraySink('other');
+    const alerts: string[] = [];
+    const pipeline = new Pipeline({
+      transport,
+      group: 'embedded',
+      alerts: new AlertEvaluator(loadConfig().alerts, 60_000),
+      live,
+      sinks: [
+        { sink: archive, batching: { maxRows: 100, maxAgeMs: 60_000, maxBuffered: 1000 } },
+        { sink: other, batching: { maxRows: 2, maxAgeMs: 60_000, maxBuffered: 1000 } },
+      ],
+      onAlerts: (events) => alerts.push(...events.map((e) => e.rule)),
+    });
+    await transport.publish([testSample({ ts: 1000, gpu_temperature_celsius: 81 })]);
+    await transport.publish([testSample({ ts: 2000, gpu_temperature_celsius: 82 })]);
+    assert.equal(live.latest()[0]?.ts, 2000);
+    await pipeline.close();
+    assert.equal(archive.rows.length, 2);
+    assert.equal(other.rows.length, 2);
+    assert.deepEqual(alerts, ['high_temperature', 'high_temperature']);
+  });
+
+  it('loses no sample when stopped: samples emitted equal rows written', async () => {
+    const transport = new MemoryTransport();
+    const archive = new ArraySink('archive');
+    const pipeline = new Pipeline({
+      transport,
+      group: 'embedded',
+      alerts: new AlertEvaluator(loadConfig().alerts, 60_000),
+      sinks: [
+        { sink: archive, batching: { maxRows: 1_000_000, maxAgeMs: 3_600_000, maxBuffered: 10_000_000 } },
+      ],
+    });
+    const sampler = new Sampler(new CountingSource(), transport, 10);
+    sampler.start();
+    await new Promise((r) => setTimeout(r, 120));
+    await sampler.stop();
+    await pipeline.close();
+    assert.ok(sampler.emittedCount() >= 3, `emitted ${sampler.emittedCount()}`);
+    assert.equal(archive.rows.length, sampler.emittedCount());
+    assert.equal(pipeline.receivedCount(), sampler.emittedCount());
+  });
+});

@@ -1,0 +1,68 @@
+import type { Logger } from '../log.ts';
+import type { GpuSample } from '../metrics/sample.ts';
+import type { Sink } from '../sinks/sink.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { AlertEvaluator, AlertEvent } from './alerts.ts';
+import { Batcher, type BatcherOptions, type BatcherStats } from './batcher.ts';
+import type { LiveState } from './live-state.ts';
+
+export interface PipelineOptions {
+  transport: Transport;
+  /** Consumer group name on the transport. */
+  group: string;
+  alerts: AlertEvaluator;
+  /** Live state to update, if this process serves the live view. */
+  live?: LiveState;
+  /** Durable sinks, each batched on its own. */
+  sinks: { sink: Sink; batching: BatcherOptions }[];
+  logger?: Logger;
+  /** Called with the alerts of each delivery (e.g. to log them or forward them). */
+  onAlerts?: (alerts: AlertEvent[]) => void;
+}
+
+/**
+ * The consuming side: for each delivery, evaluate the alert rules, update the live state, and hand the
+ * samples to every sink's batcher. The delivery is acknowledged once every sink holds it durably.
+ */
+export class Pipeline {
+  private readonly batchers: Batcher[];
+  private received = 0;
+
+  constructor(private readonly options: PipelineOptions) {
+    this.batchers = options.sinks.map(({ sink, batching }) => new Batcher(sink, batching, options.logger));
+    options.transport.subscribe(options.group, (samples) => this.handle(samples));
+  }
+
+  /** Samples received from the transport so far. */
+  receivedCount(): number {
+    return this.received;
+  }
+
+  stats(): BatcherStats[] {
+    return this.batchers.map((b) => b.getStats());
+  }
+
+  /** Writes everything buffered now, without waiting for batch age. */
+  async flush(): Promise<void> {
+    await Promise.all(this.batchers.map((b) => b.flush()));
+  }
+
+  /**
+   * Drains: flushes every sink while the transport finishes its deliveries, then closes the sinks.
+   * Call after the producing side has stopped publishing.
+   */
+  async close(): Promise<void> {
+    const transportClosed = this.options.transport.close();
+    await this.flush();
+    await transportClosed;
+    await Promise.all(this.batchers.map((b) => b.close()));
+  }
+
+  private handle(samples: readonly GpuSample[]): Promise<void> {
+    this.received += samples.length;
+    const alerts = this.options.alerts.evaluate(samples);
+    this.options.live?.apply(samples, alerts);
+    if (alerts.length > 0) this.options.onAlerts?.(alerts);
+    return Promise.all(this.batchers.map((b) => b.add(samples))).then(() => undefined);
+  }
+}
