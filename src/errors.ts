@@ -1,27 +1,30 @@
 /**
  * The one error class of gpumon. Every failure that reaches a user carries a `code` from `ERROR_CODES`, a
  * message that names the input at fault, and the underlying `cause` when there is one.
- * The codes are listed with their meaning in docs/errors.md.
+ * The codes and their meanings are listed in docs/errors.md, generated from ERROR_MEANINGS.
  */
-export const ERROR_CODES = [
-  'CONFIG_INVALID',
-  'CONFIG_FILE_UNREADABLE',
-  'SAMPLE_INVALID',
-  'SOURCE_UNAVAILABLE',
-  'SOURCE_READ_FAILED',
-  'ARCHIVE_WRITE_FAILED',
-  'ARCHIVE_READ_FAILED',
-  'ARCHIVE_FILE_CORRUPT',
-  'ANALYTICS_NO_DATA',
-  'ANALYTICS_QUERY_FAILED',
-  'ANALYTICS_DEADLINE_EXCEEDED',
-  'SCHEDULE_INVALID',
-  'SINK_WRITE_FAILED',
-  'TRANSPORT_CLOSED',
-  'USAGE',
-] as const;
+export const ERROR_MEANINGS = {
+  CONFIG_INVALID:
+    'A configuration key or value is wrong; the message names the key, its origin and what is allowed.',
+  CONFIG_FILE_UNREADABLE: 'The configuration file named by --config or GPUMON_CONFIG cannot be read.',
+  SAMPLE_INVALID: 'A sample does not match the metric catalog (missing metric, wrong type, out of range).',
+  SOURCE_UNAVAILABLE: 'The GPU source asked for cannot be used on this machine.',
+  SOURCE_READ_FAILED: 'Reading the GPU source failed as a whole (single metrics that fail are null instead).',
+  ARCHIVE_WRITE_FAILED: 'A Parquet file could not be written or moved into the archive.',
+  ARCHIVE_READ_FAILED: 'The archive could not be listed or read.',
+  ARCHIVE_FILE_CORRUPT: 'A Parquet file of the archive is unreadable; the message names it.',
+  ANALYTICS_NO_DATA: 'The archive holds no samples for the date asked for.',
+  ANALYTICS_QUERY_FAILED: 'An analysis query failed; the message names the analysis and the date.',
+  ANALYTICS_DEADLINE_EXCEEDED: 'An analytics run went past its deadline and was stopped.',
+  SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
+  SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
+  TRANSPORT_CLOSED: 'Samples were published after the transport was closed.',
+  USAGE: 'A command-line argument is wrong; the message names the flag.',
+} as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export type ErrorCode = keyof typeof ERROR_MEANINGS;
+
+export const ERROR_CODES = Object.keys(ERROR_MEANINGS) as ErrorCode[];
 
 export class GpumonError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,52 @@
+import type { Logger } from '../log.ts';
+import type { LiveView } from '../pipeline/live-state.ts';
+import type { SourceHealth } from '../sources/source.ts';
+
+/**
+ * The analytics runs, as the server sees them. The scheduler adapts to it.
+ * Run records are opaque to the server: it passes them to the page as they are.
+ */
+export interface RunsApi {
+  /** Run records, newest first. */
+  list(): Promise<unknown[]>;
+  /** Starts a run now unless one is running; `reason` says why not. Resolves once the run has started. */
+  trigger(): Promise<{ started: boolean; reason?: string; run?: unknown }>;
+  /** Epoch ms of the next scheduled run, or null when none is scheduled. */
+  nextRunAt(): number | null;
+}
+
+/** The results of the daily analytics, by day (YYYY-MM-DD) and analysis name (`[a-z_]+`). */
+export interface ResultsApi {
+  /** Days that have results, in any order. */
+  dates(): Promise<string[]>;
+  /** The summary of one day, or null when that day has none. */
+  summary(date: string): Promise<unknown | null>;
+  /** The rows of one analysis of one day, or null when there are none. */
+  result(date: string, analysis: string): Promise<Record<string, unknown>[] | null>;
+}
+
+/** What the HTTP server reads from the rest of gpumon. It never writes to any of it, except `runs.trigger`. */
+export interface ServerDeps {
+  live: LiveView;
+  sources: () => SourceHealth[];
+  /** Absent: the /api/runs routes answer 404 NOT_CONFIGURED. */
+  runs?: RunsApi;
+  /** Absent: the /api/analytics routes answer 404 NOT_CONFIGURED. */
+  results?: ResultsApi;
+  logger: Logger;
+  version: string;
+}
+
+/** Tuning of the server; every field has a default. */
+export interface AppOptions {
+  /** The sampling interval, told to the page so it can mark late samples as gaps; null: the page estimates it. */
+  sampleIntervalMs?: number | null;
+  /** An alert flag of a GPU stays up this long after the sample that raised it. Default: 3 intervals, else 10 s. */
+  alertWindowMs?: number;
+  /** An idle live stream sends a comment this often so proxies keep it open. Default 15 s. */
+  heartbeatMs?: number;
+  /** Folder of the page's source (index.html, app.css, app.ts). Default: the repository's web/. */
+  webDir?: string;
+  /** The clock, for tests. */
+  now?: () => number;
+}
