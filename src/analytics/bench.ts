@@ -1,0 +1,112 @@
+/**
+ * Benchmark of the daily job on synthetic data: `tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES]`
+ * writes one day (2026-01-15) of 1 Hz samples for GPUS GPUs (default 1000) as one Parquet file per minute
+ * (MINUTES files, default 1440: 86.4 M rows), in archive layout; `tsx src/analytics/bench.ts run DIR` runs
+ * the daily job on it and prints the time per analysis. Measure peak RSS with `/usr/bin/time -v`.
+ */
+import { mkdirSync } from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { IDENTITY, METRICS } from '../metrics/catalog.ts';
+import { SAMPLE_COLUMNS } from '../metrics/sample.ts';
+
+export const BENCH_DATE = '2026-01-15';
+
+/** Plausible values per metric, from a few deterministic noise sources r1..r3 in [0, 1). */
+const VALUES: Record<string, string> = {
+  ts: `TIMESTAMP '${BENCH_DATE}' + to_seconds(s)`,
+  host: `printf('node-%04d', g // 8)`,
+  gpu_index: 'g % 8',
+  uuid: `printf('GPU-%08x-1a2b-4c3d-8e9f-%012x', g * 2654435761 % 4294967296, g)`,
+  model: `CASE WHEN g % 2 = 0 THEN 'NVIDIA H100 80GB HBM3' ELSE 'NVIDIA A100-SXM4-80GB' END`,
+  pci_bus_id: `printf('00000000:%02X:00.0', 24 + g % 8)`,
+  driver_version: `'550.54.15'`,
+  gpu_utilization_percent: 'load',
+  gpu_memory_utilization_percent: 'floor(load * 0.6 + r2 * 5)',
+  gpu_encoder_utilization_percent: '0',
+  gpu_decoder_utilization_percent: '0',
+  gpu_memory_total_bytes: '85899345920',
+  gpu_memory_used_bytes: 'mem',
+  gpu_memory_free_bytes: '85899345920 - mem',
+  gpu_temperature_celsius: 'round(32 + load * 0.5 + r2 * 3 + CASE WHEN r3 > 0.9995 THEN 8 ELSE 0 END)',
+  gpu_memory_temperature_celsius: 'round(38 + load * 0.45 + r2 * 2)',
+  gpu_power_draw_watts: 'round(65 + load * 5.8 + r2 * 15, 2)',
+  gpu_power_limit_watts: '700',
+  gpu_energy_joules_total: 'round(1.0e9 + s * (65 + load * 5.8), 3)',
+  gpu_sm_clock_mhz: 'CASE WHEN load > 0 THEN 1980 - floor(r3 * 10) * 15 ELSE 345 END',
+  gpu_memory_clock_mhz: '2619',
+  gpu_graphics_clock_mhz: 'CASE WHEN load > 0 THEN 1980 - floor(r3 * 10) * 15 ELSE 345 END',
+  gpu_fan_speed_percent: 'NULL',
+  gpu_performance_state: '0',
+  gpu_clock_throttle_reasons: 'CASE WHEN r3 > 0.99 THEN 4 ELSE 0 END',
+  gpu_pcie_tx_bytes_per_second: 'round(r1 * 1e9)',
+  gpu_pcie_rx_bytes_per_second: 'round(r2 * 2e9)',
+  gpu_ecc_errors_corrected_volatile_total: '0',
+  gpu_ecc_errors_uncorrected_volatile_total: '0',
+  gpu_xid_last: '0',
+  host_cpu_temperature_celsius: 'NULL',
+  host_memory_used_bytes: 'NULL',
+};
+
+const SQL_TYPE: Record<string, string> = { float64: 'DOUBLE', int64: 'BIGINT', string: 'VARCHAR', int32: 'INTEGER' };
+
+function columnType(name: string): string {
+  if (name === 'ts') return 'TIMESTAMP';
+  const def = [...METRICS, ...IDENTITY].find((c) => c.name === name);
+  if (!def) throw new Error(`no type for column ${name}`);
+  return SQL_TYPE[def.type] as string;
+}
+
+/** SQL of one minute of samples (rows sorted by host, gpu_index, ts as the archive writer does). */
+export function minuteSql(gpus: number, minute: number): string {
+  const select = SAMPLE_COLUMNS.map((c) => {
+    const value = VALUES[c];
+    if (value === undefined) throw new Error(`bench: no synthetic value for column ${c}`);
+    return `CAST(${value} AS ${columnType(c)}) AS ${c}`;
+  }).join(',\n    ');
+  return `
+  WITH b AS (
+    SELECT i // 60 AS g, ${minute} * 60 + i % 60 AS s,
+      (hash(i, ${minute}) % 10000) / 10000.0 AS r1,
+      (hash(i, ${minute}, 7) % 10000) / 10000.0 AS r2,
+      (hash(i, ${minute}, 13) % 100000) / 100000.0 AS r3
+    FROM range(0, ${gpus * 60}) t(i)
+  ), c AS (
+    SELECT *, (s // 1800 + g * 7) % 10 AS phase FROM b
+  ), d AS (
+    SELECT *, CASE WHEN phase < 2 THEN floor(r1 * 3)
+      ELSE greatest(5, least(100, floor(55 + 40 * sin(s / 600.0 + g) + r1 * 10))) END AS load
+    FROM c
+  ), e AS (
+    SELECT *, CASE WHEN phase = 0 THEN 524288000 WHEN phase = 1 THEN 32212254720
+      ELSE 42949672960 + load * 314572800 END AS mem
+    FROM d
+  )
+  SELECT ${select}
+  FROM e`;
+}
+
+export async function generate(dir: string, gpus: number, minutes: number): Promise<void> {
+  const out = `${dir}/gpu-metrics/date=${BENCH_DATE}`;
+  mkdirSync(out, { recursive: true });
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  const started = Date.now();
+  for (let m = 0; m < minutes; m++) {
+    const file = `${out}/part-${String(m).padStart(5, '0')}.parquet`;
+    await connection.run(
+      `COPY (${minuteSql(gpus, m)}) TO '${file}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    );
+    if (m % 120 === 0) process.stderr.write(`minute ${m}/${minutes} ${(Date.now() - started) / 1000}s\n`);
+  }
+  connection.closeSync();
+  db.closeSync();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [command, dir, a, b] = process.argv.slice(2);
+  if (command === 'generate' && dir) await generate(dir, Number(a ?? 1000), Number(b ?? 1440));
+  else {
+    process.stderr.write('usage: tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES] | run DIR\n');
+    process.exitCode = 2;
+  }
+}
