@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
+import type { WebAssets } from './web-assets.ts';
 
 /**
  * The analytics runs, as the server sees them. The scheduler adapts to it.
@@ -45,8 +46,8 @@ export interface AppOptions {
   alertWindowMs?: number;
   /** An idle live stream sends a comment this often so proxies keep it open. Default 15 s. */
   heartbeatMs?: number;
-  /** Folder of the page's source (index.html, app.css, app.ts). Default: the repository's web/. */
-  webDir?: string;
+  /** The page's files; pass one to build them at startup (`await assets.warm()`). Default: built on first request. */
+  assets?: WebAssets;
   /** The clock, for tests. */
   now?: () => number;
 }

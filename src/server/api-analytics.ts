@@ -1,0 +1,88 @@
+import { Hono } from 'hono';
+import type {
+  AnalyticsDatesResponse,
+  AnalyticsResultResponse,
+  AnalyticsSummaryResponse,
+  RunsResponse,
+  TriggerResponse,
+} from './api-types.ts';
+import type { ResultsApi, RunsApi } from './deps.ts';
+import { badRequest, fail, notFound } from './http-error.ts';
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const ANALYSIS = /^[a-z_]+$/;
+
+/** A calendar day as YYYY-MM-DD (2024-02-30 is not one). */
+export function isIsoDate(text: string): boolean {
+  const m = DATE.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
+function dateParam(date: string): string {
+  if (!isIsoDate(date)) badRequest(`path parameter date must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  return date;
+}
+
+function notConfigured(what: string): never {
+  return fail(404, 'NOT_CONFIGURED', `${what} are not enabled on this server`);
+}
+
+/** GET /api/runs, POST /api/runs: the analytics runs. */
+export function runsRoutes(runs: RunsApi | undefined): Hono {
+  const api = new Hono();
+
+  api.get('/', async (c) => {
+    if (!runs) notConfigured('analytics runs');
+    const body: RunsResponse = { runs: await runs.list(), nextRunAt: runs.nextRunAt() };
+    return c.json(body);
+  });
+
+  api.post('/', async (c) => {
+    if (!runs) notConfigured('analytics runs');
+    const outcome = await runs.trigger();
+    if (!outcome.started) fail(409, 'RUN_IN_PROGRESS', outcome.reason ?? 'a run is already in progress');
+    const body: TriggerResponse = { started: true, run: outcome.run ?? null };
+    return c.json(body, 202);
+  });
+
+  return api;
+}
+
+/** GET /api/analytics[/:date[/:analysis]]: the results of the daily analytics. */
+export function analyticsRoutes(results: ResultsApi | undefined): Hono {
+  const api = new Hono();
+
+  api.get('/', async (c) => {
+    if (!results) notConfigured('analytics results');
+    const dates = (await results.dates()).filter(isIsoDate).sort().reverse();
+    const body: AnalyticsDatesResponse = { dates };
+    return c.json(body);
+  });
+
+  api.get('/:date', async (c) => {
+    if (!results) notConfigured('analytics results');
+    const date = dateParam(c.req.param('date'));
+    const summary = await results.summary(date);
+    if (summary === null) notFound(`no analytics summary for ${date}`);
+    const body: AnalyticsSummaryResponse = { date, summary };
+    return c.json(body);
+  });
+
+  api.get('/:date/:analysis', async (c) => {
+    if (!results) notConfigured('analytics results');
+    const date = dateParam(c.req.param('date'));
+    const analysis = c.req.param('analysis');
+    if (!ANALYSIS.test(analysis)) {
+      badRequest(`path parameter analysis must match [a-z_]+, got ${JSON.stringify(analysis)}`);
+    }
+    const rows = await results.result(date, analysis);
+    if (rows === null) notFound(`no result of analysis ${analysis} for ${date}`);
+    const body: AnalyticsResultResponse = { date, analysis, rows };
+    return c.json(body);
+  });
+
+  return api;
+}
