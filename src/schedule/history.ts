@@ -149,7 +149,10 @@ export class FileRunHistory implements RunHistoryStore {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      throw this.#corrupt(`is not a version ${FILE_VERSION} run history (${issue?.message ?? 'invalid'}${where})`, parsed.error);
+      throw this.#corrupt(
+        `is not a version ${FILE_VERSION} run history (${issue?.message ?? 'invalid'}${where})`,
+        parsed.error,
+      );
     }
     return parsed.data.runs.sort((a, b) => b.startedAt - a.startedAt) as RunRecord[];
   }
@@ -170,7 +173,9 @@ export class FileRunHistory implements RunHistoryStore {
       await rename(tmp, this.location);
     } catch (cause) {
       await rm(tmp, { force: true });
-      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot write the run history ${this.location}`, { cause });
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot write the run history ${this.location}`, {
+        cause,
+      });
     }
   }
 

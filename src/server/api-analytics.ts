@@ -22,7 +22,8 @@ export function isIsoDate(text: string): boolean {
 }
 
 function dateParam(date: string): string {
-  if (!isIsoDate(date)) badRequest(`path parameter date must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  if (!isIsoDate(date))
+    badRequest(`path parameter date must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`);
   return date;
 }
 

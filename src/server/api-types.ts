@@ -82,7 +82,10 @@ export interface AnalyticsResultResponse {
   rows: Record<string, unknown>[];
 }
 
-export type GpuIdentity = Pick<GpuSample, 'host' | 'gpu_index' | 'uuid' | 'model' | 'pci_bus_id' | 'driver_version'>;
+export type GpuIdentity = Pick<
+  GpuSample,
+  'host' | 'gpu_index' | 'uuid' | 'model' | 'pci_bus_id' | 'driver_version'
+>;
 
 /**
  * One sample on the live stream: its metric values in the order of the snapshot's `metrics`. `id` comes the
@@ -113,4 +116,8 @@ export interface StreamEvents {
 
 export type StreamEventName = keyof StreamEvents;
 
-export const STREAM_EVENT_NAMES = ['snapshot', 'samples', 'alerts'] as const satisfies readonly StreamEventName[];
+export const STREAM_EVENT_NAMES = [
+  'snapshot',
+  'samples',
+  'alerts',
+] as const satisfies readonly StreamEventName[];

@@ -29,7 +29,12 @@ export function gpuViews(live: LiveView, windowMs: number): GpuView[] {
   return latest.map((s) => ({ ...s, alerts: flags.get(s.uuid) ?? noAlertFlags() }));
 }
 
-function raise(flags: Map<string, AlertFlags>, latest: Map<string, GpuSample>, a: AlertEvent, windowMs: number) {
+function raise(
+  flags: Map<string, AlertFlags>,
+  latest: Map<string, GpuSample>,
+  a: AlertEvent,
+  windowMs: number,
+) {
   const sample = latest.get(a.uuid);
   if (!sample || a.ts < sample.ts - windowMs) return;
   let f = flags.get(a.uuid);

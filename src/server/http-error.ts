@@ -39,7 +39,9 @@ export function positiveQuery(c: Context, name: string, fallback: number, max: n
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || value > max) {
-    badRequest(`query parameter ${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+    badRequest(
+      `query parameter ${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`,
+    );
   }
   return value;
 }

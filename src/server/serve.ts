@@ -25,9 +25,13 @@ export function startServer(app: Hono, { host, port }: ListenOptions): Promise<R
     });
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
-        new GpumonError('USAGE', `cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another host or port`, {
-          cause: err,
-        }),
+        new GpumonError(
+          'USAGE',
+          `cannot listen on ${host}:${port} (${err.code ?? err.message}); choose another host or port`,
+          {
+            cause: err,
+          },
+        ),
       );
     };
     server.once('error', onError);

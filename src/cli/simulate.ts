@@ -1,0 +1,154 @@
+import { Command } from 'commander';
+import { CONFIG_FIELDS, type ConfigKey } from '../config/schema.ts';
+import { GpumonError } from '../errors.ts';
+import { dateOfTs, datesBetween, startOfDate } from '../sinks/archive/layout.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
+import { writeHistory } from '../sources/sim/history.ts';
+import { configFromCli, parseDateArg, runCommand, withConfigOption } from './common.ts';
+
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 3650;
+
+interface SimulateFlags {
+  config?: string;
+  days?: string;
+  hosts?: string;
+  gpus?: string;
+  out?: string;
+  seed?: string;
+  intervalMs?: string;
+  end?: string;
+}
+
+/** `gpumon simulate`: writes simulated history into an archive, much faster than real time. */
+export function simulateCommand(): Command {
+  const d = (key: ConfigKey) => String(CONFIG_FIELDS[key].default);
+  return withConfigOption(new Command('simulate'))
+    .description(
+      'Write simulated GPU history into an archive (DIR/gpu-metrics/date=YYYY-MM-DD/*.parquet), much faster ' +
+        'than real time. Every GPU is sampled every --interval-ms over whole UTC days.',
+    )
+    .option('--days <n>', `whole UTC days to simulate, 1..${MAX_DAYS} (default: 1)`)
+    .option('--end <date>', 'last day to simulate, YYYY-MM-DD, UTC (default: yesterday)')
+    .option('--hosts <n>', `hosts in the fleet, 1..100000 (default: source.sim.hosts, ${d('source.sim.hosts')})`)
+    .option(
+      '--gpus <n>',
+      `GPUs per host, 1..64 (default: source.sim.gpusPerHost, ${d('source.sim.gpusPerHost')})`,
+    )
+    .option(
+      '--seed <n>',
+      `seed, 0..2147483647; the same seed gives the same data (default: source.sim.seed, ${d('source.sim.seed')})`,
+    )
+    .option(
+      '--interval-ms <ms>',
+      `sampling interval, 100..3600000 ms (default: source.intervalMs, ${d('source.intervalMs')})`,
+    )
+    .option('--out <dir>', `archive root to write into (default: archive.path, ${d('archive.path')})`)
+    .action(async (flags: SimulateFlags) => runCommand(() => simulate(flags)));
+}
+
+async function simulate(flags: SimulateFlags): Promise<number> {
+  const days = intFlag('--days', flags.days, 1, MAX_DAYS) ?? 1;
+  const lastDate = flags.end ? parseDateArg(flags.end, '--end') : dateOfTs(Date.now() - DAY_MS);
+  const config = configFromCli(flags, {
+    'source.sim.hosts': configFlag('--hosts', 'source.sim.hosts', flags.hosts),
+    'source.sim.gpusPerHost': configFlag('--gpus', 'source.sim.gpusPerHost', flags.gpus),
+    'source.sim.seed': configFlag('--seed', 'source.sim.seed', flags.seed),
+    'source.intervalMs': configFlag('--interval-ms', 'source.intervalMs', flags.intervalMs),
+    'archive.path': flags.out,
+  });
+  const firstDate = dateOfTs(startOfDate(lastDate) - (days - 1) * DAY_MS);
+  const { hosts, gpusPerHost, seed } = config.source.sim;
+  const storage = new LocalStorage(config.archive.path);
+  const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize });
+  const progress = new Progress(process.stderr);
+  const started = performance.now();
+  try {
+    const result = await writeHistory({
+      hosts,
+      gpusPerHost,
+      seed,
+      firstDate,
+      lastDate,
+      intervalMs: config.source.intervalMs,
+      writer,
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.end();
+    const seconds = (performance.now() - started) / 1000;
+    const dates = datesBetween(firstDate, lastDate);
+    process.stdout.write(
+      `simulate: wrote ${result.samples} samples (${hosts} hosts x ${gpusPerHost} GPUs, ${dates.length} day(s) ` +
+        `${firstDate}..${lastDate}) in ${seconds.toFixed(1)} s, ${Math.round(result.samples / seconds)} ` +
+        `samples/s, ${result.files.length} file(s) under ${storage.uri}\n`,
+    );
+    return 0;
+  } finally {
+    progress.end();
+    await writer.close();
+  }
+}
+
+function intFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new GpumonError('USAGE', `${flag} must be an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** A flag that sets a config key: checked against the key's schema, reported as the flag. */
+function configFlag(flag: string, key: ConfigKey, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const field = CONFIG_FIELDS[key];
+  const result = field.schema.safeParse(value);
+  if (!result.success || !/^\d+$/.test(value.trim())) {
+    throw new GpumonError('USAGE', `${flag} must be ${field.allowed}, got ${JSON.stringify(value)}`);
+  }
+  return result.data as number;
+}
+
+/** Progress on stderr: a redrawn bar on a terminal, else a line every 5%. */
+class Progress {
+  private readonly started = performance.now();
+  private lastDraw = 0;
+  private lastStep = -1;
+  private drawn = false;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(done: number, total: number): void {
+    const share = total > 0 ? done / total : 1;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const eta = share > 0 ? (elapsed / share) * (1 - share) : 0;
+    if (this.out.isTTY) {
+      const now = performance.now();
+      if (now - this.lastDraw < 100 && done < total) return;
+      this.lastDraw = now;
+      const width = 30;
+      const filled = Math.round(share * width);
+      this.out.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(1)}% ` +
+          `${done}/${total} samples, ETA ${formatSeconds(eta)}   `,
+      );
+      this.drawn = true;
+    } else {
+      const step = Math.floor(share * 20);
+      if (step === this.lastStep) return;
+      this.lastStep = step;
+      this.out.write(`simulate: ${step * 5}% (${done}/${total} samples), ETA ${formatSeconds(eta)}\n`);
+    }
+  }
+
+  end(): void {
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
+}
+
+function formatSeconds(s: number): string {
+  const seconds = Math.round(s);
+  return seconds >= 60 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
+}

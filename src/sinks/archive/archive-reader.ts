@@ -1,0 +1,62 @@
+import { DuckDBInstance, listValue } from '@duckdb/node-api';
+import { GpumonError } from '../../errors.ts';
+import { METRICS } from '../../metrics/catalog.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import { METRICS_DATASET, metricsPartition, partitionDate } from './layout.ts';
+import type { ArchiveStorage } from './storage.ts';
+
+/** The Parquet files of the samples archive, for one date or all dates, as paths DuckDB can read. */
+export async function archiveFiles(storage: ArchiveStorage, date?: string): Promise<string[]> {
+  const dates = date
+    ? [date]
+    : (await storage.list(METRICS_DATASET)).map(partitionDate).filter((d): d is string => d !== null);
+  const files: string[] = [];
+  for (const d of dates) {
+    for (const name of await storage.list(metricsPartition(d))) {
+      if (name.endsWith('.parquet')) files.push(await storage.localPath(`${metricsPartition(d)}/${name}`));
+    }
+  }
+  return files;
+}
+
+/** Rows in the samples archive (of one date, or of every date). */
+export async function countArchiveRows(storage: ArchiveStorage, date?: string): Promise<number> {
+  const files = await archiveFiles(storage, date);
+  if (files.length === 0) return 0;
+  const rows = await query(files, 'SELECT count(*)::DOUBLE FROM read_parquet($files)');
+  return Number(rows[0]?.[0] ?? 0);
+}
+
+/** Every sample of the archive (of one date, or of every date), ordered by host, GPU index and time. */
+export async function readArchiveSamples(storage: ArchiveStorage, date?: string): Promise<GpuSample[]> {
+  const files = await archiveFiles(storage, date);
+  if (files.length === 0) return [];
+  const metrics = METRICS.map((m) => `"${m.name}"::DOUBLE AS "${m.name}"`).join(', ');
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(
+      'SELECT epoch_ms(ts)::DOUBLE AS ts, host, gpu_index, uuid, model, pci_bus_id, driver_version, ' +
+        `${metrics} FROM read_parquet($files) ORDER BY host, gpu_index, ts`,
+      { files: listValue(files) },
+    );
+    return reader.getRowObjectsJS() as unknown as GpuSample[];
+  } catch (cause) {
+    throw new GpumonError('ARCHIVE_READ_FAILED', `cannot read the archive at ${storage.uri}`, { cause });
+  } finally {
+    instance.closeSync();
+  }
+}
+
+async function query(files: string[], sql: string): Promise<unknown[][]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(sql, { files: listValue(files) });
+    return reader.getRowsJS();
+  } catch (cause) {
+    throw new GpumonError('ARCHIVE_READ_FAILED', `cannot read ${files.length} archive file(s)`, { cause });
+  } finally {
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { DuckDBInstance, listValue } from '@duckdb/node-api';
+import { isGpumonError } from '../../errors.ts';
+import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { countArchiveRows, readArchiveSamples } from './archive-reader.ts';
+import { ArchiveSink } from './archive-sink.ts';
+import { LocalStorage } from './local-storage.ts';
+import { ParquetWriter } from './parquet-writer.ts';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gpumon-archive-'));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function sample(ts: number, host: string, gpu: number, extra: Partial<GpuSample> = {}): GpuSample {
+  return parseSample({
+    ts,
+    host,
+    gpu_index: gpu,
+    uuid: `GPU-${host}-${gpu}`,
+    model: 'NVIDIA H100 80GB HBM3',
+    pci_bus_id: gpu === 1 ? null : `00000000:${18 + gpu}:00.0`,
+    driver_version: '550.90.07',
+    ...nullMetrics(),
+    gpu_utilization_percent: (ts / 1000) % 100,
+    gpu_memory_total_bytes: 85_520_809_984,
+    gpu_memory_used_bytes: 2 ** 40 + gpu,
+    gpu_energy_joules_total: 1e9 + ts / 7,
+    gpu_clock_throttle_reasons: gpu === 0 ? 0x40 : null,
+    ...extra,
+  });
+}
+
+async function query(files: string[], sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    return (await connection.runAndReadAll(sql, { files: listValue(files) })).getRowObjectsJS();
+  } finally {
+    instance.closeSync();
+  }
+}
+
+async function parquetFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) out.push(join(entry.parentPath, entry.name));
+  }
+  return out.sort();
+}
+
+describe('ParquetWriter', () => {
+  const t0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+  test('samples read back from Parquet are identical, nulls included, sorted by host, GPU and time', async () => {
+    const root = await tempDir();
+    const sink = new ArchiveSink({ storage: new LocalStorage(root), rowGroupSize: 4096 });
+    const samples: GpuSample[] = [];
+    for (let i = 9; i >= 0; i--) {
+      for (const host of ['b-host', 'a-host']) for (const gpu of [1, 0]) samples.push(sample(t0 + i * 1000, host, gpu));
+    }
+    await sink.write(samples);
+    await sink.close();
+    const back = await readArchiveSamples(new LocalStorage(root));
+    const expected = [...samples].sort(
+      (x, y) => x.host.localeCompare(y.host) || x.gpu_index - y.gpu_index || x.ts - y.ts,
+    );
+    assert.deepEqual(back, expected);
+    assert.equal(await countArchiveRows(new LocalStorage(root), '2026-11-25'), 40);
+  });
+
+  test('a batch across midnight UTC becomes one file per date', async () => {
+    const root = await tempDir();
+    const writer = new ParquetWriter({ storage: new LocalStorage(root) });
+    const midnight = Date.UTC(2026, 10, 26);
+    const paths = await writer.writeSamples([
+      sample(midnight - 2000, 'h', 0),
+      sample(midnight - 1000, 'h', 0),
+      sample(midnight, 'h', 0),
+    ]);
+    await writer.close();
+    assert.equal(paths.length, 2);
+    assert.match(paths[0] as string, /^gpu-metrics\/date=2026-11-25\/part-\d+-\d+-\d+-[0-9a-f]+\.parquet$/);
+    assert.match(paths[1] as string, /^gpu-metrics\/date=2026-11-26\/part-/);
+    const storage = new LocalStorage(root);
+    assert.equal(await countArchiveRows(storage, '2026-11-25'), 2);
+    assert.equal(await countArchiveRows(storage, '2026-11-26'), 1);
+    assert.equal(await countArchiveRows(storage), 3);
+  });
+
+  test('files are zstd with the configured row-group size, ts a TIMESTAMP and int64 metrics BIGINT', async () => {
+    const root = await tempDir();
+    const writer = new ParquetWriter({ storage: new LocalStorage(root), rowGroupSize: 4096 });
+    const samples = Array.from({ length: 10_000 }, (_, i) => sample(t0 + i * 1000, 'h', 0));
+    await writer.writeSamples(samples);
+    await writer.close();
+    const files = await parquetFiles(root);
+    assert.equal(files.length, 1);
+    const groups = await query(
+      files,
+      'SELECT row_group_id, any_value(row_group_num_rows)::INTEGER AS n, ' +
+        'list(DISTINCT compression) AS codecs FROM parquet_metadata($files) GROUP BY row_group_id ORDER BY 1',
+    );
+    assert.deepEqual(
+      groups.map((g) => g.n),
+      [4096, 4096, 1808],
+    );
+    for (const g of groups) assert.deepEqual(g.codecs, ['ZSTD']);
+    const types = await query(
+      files,
+      'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($files))',
+    );
+    const typeOf = Object.fromEntries(types.map((t) => [t.column_name, t.column_type]));
+    assert.equal(typeOf.ts, 'TIMESTAMP');
+    assert.equal(typeOf.gpu_index, 'INTEGER');
+    assert.equal(typeOf.host, 'VARCHAR');
+    assert.equal(typeOf.gpu_memory_used_bytes, 'BIGINT');
+    assert.equal(typeOf.gpu_clock_throttle_reasons, 'BIGINT');
+    assert.equal(typeOf.gpu_temperature_celsius, 'DOUBLE');
+    assert.deepEqual(Object.keys(typeOf).slice(0, 3), ['ts', 'host', 'gpu_index']);
+  });
+
+  test('a write leaves no temporary file behind, and a failed one leaves nothing at all', async () => {
+    const root = await tempDir();
+    const tmp = await tempDir();
+    const storage = new LocalStorage(root);
+    const writer = new ParquetWriter({ storage, tmpDir: tmp });
+    await writer.writeSamples([sample(t0, 'h', 0)]);
+    assert.deepEqual(await readdir(tmp), []);
+    const names = (await parquetFiles(root)).map((f) => f.slice(root.length));
+    assert.equal(names.length, 1);
+    assert.match(names[0] as string, /^\/gpu-metrics\/date=2026-11-25\/part-[^/]+\.parquet$/);
+
+    const failRoot = await tempDir();
+    const failing = new LocalStorage(failRoot);
+    failing.put = async () => {
+      throw new Error('disk full');
+    };
+    const broken = new ParquetWriter({ storage: failing, tmpDir: tmp });
+    await assert.rejects(broken.writeSamples([sample(t0, 'h', 0)]), (err) =>
+      isGpumonError(err, 'ARCHIVE_WRITE_FAILED'),
+    );
+    await broken.close();
+    await writer.close();
+    assert.deepEqual(await readdir(tmp), []);
+    assert.deepEqual(await parquetFiles(failRoot), []);
+  });
+});

@@ -1,0 +1,361 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BIGINT,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBType,
+  DOUBLE,
+  INTEGER,
+  TIMESTAMP,
+} from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { GpumonError } from '../../errors.ts';
+import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import { dateOfTs, datesBetween, newPartPath, nextDate } from './layout.ts';
+import { type GpuIdentity, SampleColumns } from './sample-columns.ts';
+import type { ArchiveStorage } from './storage.ts';
+
+/** The Parquet schema, derived from the catalog, in SAMPLE_COLUMNS order. */
+export const PARQUET_COLUMNS: readonly { name: string; sqlType: string }[] = [
+  // Microseconds since the epoch, UTC by convention (a TIMESTAMP without time zone).
+  { name: 'ts', sqlType: 'TIMESTAMP' },
+  ...IDENTITY.map((i) => ({ name: i.name, sqlType: i.type === 'int32' ? 'INTEGER' : 'VARCHAR' })),
+  ...METRICS.map((m) => ({ name: m.name, sqlType: m.type === 'int64' ? 'BIGINT' : 'DOUBLE' })),
+];
+
+export interface ParquetWriterOptions {
+  storage: ArchiveStorage;
+  /** Rows per Parquet row group (config archive.rowGroupSize). */
+  rowGroupSize?: number;
+  /** Where files are written before `storage.put` moves them in (default: the OS temporary directory). */
+  tmpDir?: string;
+  /** DuckDB threads (default: DuckDB's, one per core). */
+  threads?: number;
+  /** DuckDB memory limit such as '2GB' (default: DuckDB's). */
+  memoryLimit?: string;
+}
+
+const VECTOR_SIZE = duckdb.vector_size();
+const TWO_32 = 4_294_967_296;
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * Writes samples to the archive as Parquet through DuckDB: zstd, the configured row-group size, rows sorted
+ * by (host, gpu_index, ts), one file per UTC date, each written to a temporary file and then moved into place
+ * with `storage.put` (atomic), so a reader never sees a partial file and a failed write leaves nothing.
+ *
+ * Rows that arrive already in that order (the simulator's) are written as they are, without a sort.
+ *
+ * Rows travel into DuckDB as whole columns (`SampleColumns`): typed arrays are copied into DuckDB vectors
+ * 2048 rows at a time, with a validity mask where a value is null; no per-value calls.
+ */
+export class ParquetWriter {
+  readonly storage: ArchiveStorage;
+  readonly rowGroupSize: number;
+  private readonly tmpDir: string;
+  private readonly dbOptions: Record<string, string>;
+  private instance: Promise<DuckDBInstance> | undefined;
+  private batches = 0;
+
+  constructor(options: ParquetWriterOptions) {
+    this.storage = options.storage;
+    this.rowGroupSize = options.rowGroupSize ?? 122_880;
+    this.tmpDir = options.tmpDir ?? join(tmpdir(), 'gpumon-parquet');
+    this.dbOptions = {};
+    if (options.threads) this.dbOptions.threads = String(options.threads);
+    if (options.memoryLimit) this.dbOptions.memory_limit = options.memoryLimit;
+  }
+
+  /** Writes samples (any order, any dates); resolves with the storage paths of the new files. */
+  async writeSamples(samples: readonly GpuSample[]): Promise<string[]> {
+    if (samples.length === 0) return [];
+    const { gpus, columns } = SampleColumns.fromSamples(samples);
+    const batch = await this.begin(gpus);
+    try {
+      batch.append(columns);
+    } catch (err) {
+      await batch.abort();
+      throw err;
+    }
+    return batch.finish();
+  }
+
+  /**
+   * Starts a batch of rows of the GPUs `gpus` (a row's `gpu` key indexes this list). Several batches may be
+   * open at once, each on its own DuckDB connection: one can be appended to while another finishes.
+   */
+  async begin(gpus: readonly GpuIdentity[]): Promise<ParquetBatch> {
+    if (gpus.length === 0) throw new GpumonError('ARCHIVE_WRITE_FAILED', 'a Parquet batch needs at least one GPU');
+    const instance = await this.db();
+    const connection = await instance.connect();
+    this.batches += 1;
+    const name = `batch_${process.pid}_${this.batches}`;
+    try {
+      const metricColumns = METRICS.map((m) => `${quote(m.name)} ${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'}`);
+      await connection.run(`CREATE TABLE ${name} (gpu INTEGER, ts TIMESTAMP, ${metricColumns.join(', ')})`);
+      const appender = await connection.createAppender(name);
+      return new ParquetBatch(this, connection, appender, name, gpus);
+    } catch (cause) {
+      connection.closeSync();
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot prepare a Parquet batch in DuckDB`, { cause });
+    }
+  }
+
+  /** Releases DuckDB. Batches still open must be finished or aborted first. */
+  async close(): Promise<void> {
+    const instance = this.instance;
+    this.instance = undefined;
+    if (instance) (await instance).closeSync();
+  }
+
+  /** @internal A temporary file path for a batch's output. */
+  async tmpFile(name: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${name}.parquet.tmp`);
+  }
+
+  private db(): Promise<DuckDBInstance> {
+    this.instance ??= DuckDBInstance.create(':memory:', this.dbOptions).catch((cause) => {
+      this.instance = undefined;
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', 'cannot start DuckDB for the Parquet writer', { cause });
+    });
+    return this.instance;
+  }
+}
+
+const CHUNK_TYPES: readonly DuckDBType[] = [
+  INTEGER,
+  TIMESTAMP,
+  ...METRICS.map((m) => (m.type === 'int64' ? BIGINT : DOUBLE)),
+];
+const INT64_METRIC = METRICS.map((m) => m.type === 'int64');
+
+/** Rows on their way to Parquet files: `append` any number of times, then `finish` (or `abort`) once. */
+export class ParquetBatch {
+  private readonly chunk = DuckDBDataChunk.create(CHUNK_TYPES);
+  private readonly gpuBuffer = new Int32Array(VECTOR_SIZE);
+  private readonly int64Buffer = new Int32Array(VECTOR_SIZE * 2);
+  private readonly validity = new Uint32Array(VECTOR_SIZE / 32);
+  /** Sort position of each GPU key by (host, gpu_index). */
+  private readonly rank: Int32Array;
+  private readonly identitySql: string[];
+  /** Whether the rows arrived ordered by (host, gpu_index, ts): then no sort is needed. */
+  private sorted = true;
+  private lastRank = -1;
+  private lastTs = Number.NEGATIVE_INFINITY;
+  private firstDate: string | null = null;
+  private lastDate: string | null = null;
+  private done = false;
+  rows = 0;
+
+  constructor(
+    private readonly writer: ParquetWriter,
+    private readonly connection: DuckDBConnection,
+    private readonly appender: DuckDBAppender,
+    private readonly name: string,
+    private readonly gpus: readonly GpuIdentity[],
+  ) {
+    const order = gpus.map((_, i) => i);
+    order.sort((a, b) => compareIdentity(gpus[a] as GpuIdentity, gpus[b] as GpuIdentity));
+    this.rank = new Int32Array(gpus.length);
+    order.forEach((key, position) => {
+      const previous = order[position - 1];
+      const tie =
+        previous !== undefined && compareIdentity(gpus[previous] as GpuIdentity, gpus[key] as GpuIdentity) === 0;
+      this.rank[key] = tie ? (this.rank[previous] as number) : position;
+    });
+    // Identity columns are looked up by key from constant lists: a projection, which keeps row order.
+    this.identitySql = IDENTITY.map((i) => {
+      const items = gpus.map((g) => {
+        const value = g[i.name];
+        if (value === null) return 'NULL';
+        return typeof value === 'number' ? String(value) : literal(value);
+      });
+      const cast = i.type === 'int32' ? 'INTEGER' : 'VARCHAR';
+      return `([${items.join(', ')}]::${cast}[])[s.gpu + 1] AS ${quote(i.name)}`;
+    });
+  }
+
+  /** Copies rows `0 .. columns.length-1` into DuckDB (synchronously); `columns` may be reused after. */
+  append(columns: SampleColumns): void {
+    if (this.done) throw new Error('append after finish');
+    for (let offset = 0; offset < columns.length; offset += VECTOR_SIZE) {
+      this.appendSlice(columns, offset, Math.min(VECTOR_SIZE, columns.length - offset));
+    }
+  }
+
+  /** Writes one Parquet file per UTC date into storage; resolves with their storage paths. */
+  async finish(): Promise<string[]> {
+    if (this.done) throw new Error('finish called twice');
+    this.done = true;
+    const written: string[] = [];
+    try {
+      this.appender.closeSync();
+      if (this.rows === 0 || !this.firstDate || !this.lastDate) return [];
+      const dates = datesBetween(this.firstDate, this.lastDate);
+      for (const date of dates) {
+        const where =
+          dates.length === 1
+            ? ''
+            : `WHERE s.ts >= TIMESTAMP '${date}' AND s.ts < TIMESTAMP '${nextDate(date)}'`;
+        const path = await this.writeFile(date, where);
+        if (path) written.push(path);
+      }
+      return written;
+    } finally {
+      await this.drop();
+    }
+  }
+
+  /** Drops the rows without writing anything. */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    try {
+      this.appender.closeSync();
+    } catch {
+      // The appender may already be in error; the table is dropped below either way.
+    }
+    await this.drop();
+  }
+
+  private async writeFile(date: string, where: string): Promise<string | null> {
+    const tmp = await this.writer.tmpFile(`${this.name}-${date}`);
+    const select = ['s.ts', ...this.identitySql, ...METRICS.map((m) => `s.${quote(m.name)}`)].join(', ');
+    const order = this.sorted ? '' : 'ORDER BY host, gpu_index, ts';
+    try {
+      const result = await this.connection.runAndReadAll(
+        `SELECT count(*)::INTEGER, epoch_ms(min(s.ts))::DOUBLE FROM ${this.name} s ${where}`,
+      );
+      const [count, firstTs] = (result.getRows()[0] ?? [0, 0]) as [number, number];
+      if (count === 0) return null;
+      await this.connection.run(
+        `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
+          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
+      );
+      const path = newPartPath(date, firstTs);
+      await this.writer.storage.put(tmp, path);
+      return path;
+    } catch (cause) {
+      throw new GpumonError(
+        'ARCHIVE_WRITE_FAILED',
+        `cannot write the samples of ${date} to ${this.writer.storage.uri}`,
+        { cause },
+      );
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async drop(): Promise<void> {
+    try {
+      await this.connection.run(`DROP TABLE IF EXISTS ${this.name}`);
+    } finally {
+      this.connection.closeSync();
+    }
+  }
+
+  private appendSlice(columns: SampleColumns, offset: number, n: number): void {
+    const raw = this.chunk.chunk;
+    duckdb.data_chunk_set_size(raw, n);
+
+    const gpu = this.gpuBuffer;
+    gpu.set(columns.gpu.subarray(offset, offset + n));
+    for (let r = 0; r < n; r++) {
+      const key = gpu[r] as number;
+      if (key < 0 || key >= this.gpus.length) {
+        throw new GpumonError('ARCHIVE_WRITE_FAILED', `row ${offset + r} refers to unknown GPU ${key}`);
+      }
+    }
+    duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, 0), 0, gpu.buffer, 0, n * 4);
+    if (this.sorted) this.checkOrder(gpu, columns.ts, offset, n);
+
+    // Timestamps: epoch ms -> int64 microseconds, written as two int32 halves (no BigInt per row).
+    const ts = columns.ts;
+    const words = this.int64Buffer;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let r = 0; r < n; r++) {
+      const ms = ts[offset + r] as number;
+      if (!Number.isFinite(ms)) {
+        throw new GpumonError('ARCHIVE_WRITE_FAILED', `row ${offset + r} has no valid timestamp (${ms})`);
+      }
+      if (ms < min) min = ms;
+      if (ms > max) max = ms;
+      const us = Math.round(ms * 1000);
+      const hi = Math.floor(us / TWO_32);
+      words[2 * r] = us - hi * TWO_32;
+      words[2 * r + 1] = hi;
+    }
+    duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, 1), 0, words.buffer, 0, n * 8);
+    this.noteTimes(min, max);
+
+    for (let c = 0; c < METRICS.length; c++) {
+      const vector = duckdb.data_chunk_get_vector(raw, c + 2);
+      const values = (columns.metrics[c] as Float64Array).subarray(offset, offset + n);
+      let nulls = 0;
+      if (INT64_METRIC[c]) {
+        for (let r = 0; r < n; r++) {
+          const v = values[r] as number;
+          if (v !== v) {
+            nulls++;
+            continue;
+          }
+          const hi = Math.floor(v / TWO_32);
+          words[2 * r] = v - hi * TWO_32;
+          words[2 * r + 1] = hi;
+        }
+        duckdb.copy_data_to_vector(vector, 0, words.buffer, 0, n * 8);
+      } else {
+        for (let r = 0; r < n; r++) if (values[r] !== values[r]) nulls++;
+        duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, n * 8);
+      }
+      if (nulls > 0) this.writeValidity(vector, values, n);
+    }
+    this.appender.appendDataChunk(this.chunk);
+    duckdb.data_chunk_reset(raw);
+    this.rows += n;
+  }
+
+  /** Marks the NaN rows of `values` null in `vector` (bit r of 64-bit word r/64; little-endian halves). */
+  private writeValidity(vector: duckdb.Vector, values: Float64Array, n: number): void {
+    const bits = this.validity;
+    bits.fill(0xffffffff);
+    for (let r = 0; r < n; r++) {
+      if (values[r] !== values[r]) bits[r >>> 5] = (bits[r >>> 5] as number) & ~(1 << (r & 31));
+    }
+    duckdb.vector_ensure_validity_writable(vector);
+    duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, 0, Math.ceil(n / 64) * 8);
+  }
+
+  private checkOrder(gpu: Int32Array, ts: Float64Array, offset: number, n: number): void {
+    for (let r = 0; r < n; r++) {
+      const rank = this.rank[gpu[r] as number] as number;
+      const t = ts[offset + r] as number;
+      if (rank < this.lastRank || (rank === this.lastRank && t < this.lastTs)) {
+        this.sorted = false;
+        return;
+      }
+      this.lastRank = rank;
+      this.lastTs = t;
+    }
+  }
+
+  private noteTimes(min: number, max: number): void {
+    const first = dateOfTs(min);
+    const last = dateOfTs(max);
+    if (this.firstDate === null || first < this.firstDate) this.firstDate = first;
+    if (this.lastDate === null || last > this.lastDate) this.lastDate = last;
+  }
+}
+
+function compareIdentity(a: GpuIdentity, b: GpuIdentity): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  return a.gpu_index - b.gpu_index;
+}

@@ -1,0 +1,83 @@
+import { METRICS } from '../../metrics/catalog.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+
+/** The identity columns of a sample: the same for every sample of one GPU. */
+export interface GpuIdentity {
+  readonly host: string;
+  readonly gpu_index: number;
+  readonly uuid: string;
+  readonly model: string;
+  readonly pci_bus_id: string | null;
+  readonly driver_version: string | null;
+}
+
+/**
+ * Samples in columns, for bulk work without one object per sample: `gpu[i]` indexes a list of identities
+ * kept beside the columns, `ts[i]` is epoch ms, and `metrics[m][i]` is the value of catalog metric `m`
+ * (METRICS order), NaN where it is null. Rows `0 .. length-1` are in use.
+ */
+export class SampleColumns {
+  readonly capacity: number;
+  length = 0;
+  readonly gpu: Int32Array;
+  readonly ts: Float64Array;
+  readonly metrics: Float64Array[];
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.gpu = new Int32Array(capacity);
+    this.ts = new Float64Array(capacity);
+    this.metrics = METRICS.map(() => new Float64Array(capacity).fill(Number.NaN));
+  }
+
+  /** Columns holding `samples`, with the distinct identities they refer to. */
+  static fromSamples(samples: readonly GpuSample[]): { gpus: GpuIdentity[]; columns: SampleColumns } {
+    const gpus: GpuIdentity[] = [];
+    const keys = new Map<string, number>();
+    const columns = new SampleColumns(samples.length);
+    samples.forEach((s, i) => {
+      const key = [s.host, s.gpu_index, s.uuid, s.model, s.pci_bus_id, s.driver_version].join('\u0000');
+      let gpu = keys.get(key);
+      if (gpu === undefined) {
+        gpu = gpus.length;
+        keys.set(key, gpu);
+        gpus.push({
+          host: s.host,
+          gpu_index: s.gpu_index,
+          uuid: s.uuid,
+          model: s.model,
+          pci_bus_id: s.pci_bus_id,
+          driver_version: s.driver_version,
+        });
+      }
+      columns.gpu[i] = gpu;
+      columns.ts[i] = s.ts;
+      METRICS.forEach((m, c) => {
+        const value = s[m.name];
+        (columns.metrics[c] as Float64Array)[i] = typeof value === 'number' ? value : Number.NaN;
+      });
+    });
+    columns.length = samples.length;
+    return { gpus, columns };
+  }
+
+  /** Row `i` as a sample (NaN back to null). */
+  sample(i: number, gpus: readonly GpuIdentity[]): GpuSample {
+    const id = gpus[this.gpu[i] as number];
+    if (!id) throw new RangeError(`row ${i} refers to unknown GPU ${this.gpu[i]}`);
+    const sample = {
+      ts: this.ts[i] as number,
+      host: id.host,
+      gpu_index: id.gpu_index,
+      uuid: id.uuid,
+      model: id.model,
+      pci_bus_id: id.pci_bus_id,
+      driver_version: id.driver_version,
+    } as GpuSample;
+    METRICS.forEach((m, c) => {
+      const value = (this.metrics[c] as Float64Array)[i] as number;
+      sample[m.name] = Number.isNaN(value) ? null : value;
+    });
+    return sample;
+  }
+}

@@ -1,0 +1,269 @@
+import { METRIC_NAMES, type MetricName } from '../../metrics/catalog.ts';
+import type { SimGpu } from './fleet.ts';
+import { nextNormal, nextUniform, type RngState } from './rng.ts';
+
+/**
+ * The state of one simulated GPU at one instant. `step` moves it forward in time; a sample is read from it
+ * by `writeMetrics`. The live source and the bulk generator both run exactly this code, so a sample at time t
+ * depends only on the seed and the timestamps stepped through before it.
+ */
+export class SimGpuState implements RngState {
+  rng: number;
+  /** Epoch ms of the last step. */
+  ts: number;
+  // Hidden dynamics.
+  util = 0;
+  memoryShare = 0;
+  intensity = 1;
+  power = 0;
+  temperature = 0;
+  memoryTemperature = 0;
+  fan = 30;
+  energyJoules = 0;
+  /** Seconds left in the current phase: a checkpoint (training) or a burst (bursty). */
+  phaseLeft = 0;
+  /** Seconds left in a cooling problem, and how many °C it adds to the inlet air. */
+  hotLeft = 0;
+  hotExtra = 0;
+  // What the GPU reports now.
+  reportedUtil = 0;
+  memoryUtil = 0;
+  memoryUsedBytes = 0;
+  smClock = 0;
+  memoryClock = 0;
+  pstate = 8;
+  throttle = 0;
+  pcieTx = 0;
+  pcieRx = 0;
+  decoderUtil = 0;
+  eccCorrected = 0;
+  eccUncorrected = 0;
+
+  constructor(seed: number, ts: number) {
+    this.rng = seed | 0;
+    this.ts = ts;
+  }
+}
+
+const MiB = 1024 * 1024;
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** Load of the day/night cycle: 0 at 03:00 UTC, 1 at 15:00 UTC. */
+export function diurnal(ts: number): number {
+  const hour = (((ts % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS;
+  return 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 3)) / 24);
+}
+
+/** Rates of rare events, per second. */
+export const RATES = {
+  checkpoint: 1 / 1800,
+  /** Bursts start at this rate times (0.2 + day cycle). */
+  burst: 1 / 900,
+  /** A cooling problem (failing fan, blocked airflow): minutes of hot inlet air, so thermal throttling. */
+  coolingProblem: 1 / 86_400,
+  /** A sudden temperature jump of 7-12 °C on a busy GPU (hot spot), and on a quiet one. */
+  spikeBusy: 1 / 10_800,
+  spikeQuiet: 1 / 43_200,
+  eccCorrected: 1 / 172_800,
+  eccUncorrected: 1 / (365 * 86_400),
+} as const;
+
+/** The state of `gpu` at `ts`, settled: temperatures and load at their steady values, no transient. */
+export function initialState(gpu: SimGpu, ts: number): SimGpuState {
+  const s = new SimGpuState(gpu.seed, ts);
+  s.intensity = gpu.intensity;
+  s.energyJoules = gpu.uptimeSeconds * (gpu.spec.idlePowerWatts + 0.4 * gpu.spec.powerLimitWatts);
+  if (gpu.spec.ecc) s.eccCorrected = nextUniform(s) < 0.15 ? 1 + Math.floor(nextUniform(s) * 4) : 0;
+  advance(gpu, s, ts, 0, true);
+  return s;
+}
+
+/** Moves `s` forward to `ts` (no change if `ts` is not after the last step). */
+export function step(gpu: SimGpu, s: SimGpuState, ts: number): void {
+  if (ts <= s.ts) return;
+  advance(gpu, s, ts, (ts - s.ts) / 1000, false);
+}
+
+function chance(s: RngState, expected: number): boolean {
+  return nextUniform(s) < (expected < 0.05 ? expected : 1 - Math.exp(-expected));
+}
+
+/** First-order lag: the share of the way to the target covered in `dt` seconds (1 when settling). */
+function lag(dt: number, tau: number, settle: boolean): number {
+  return settle ? 1 : 1 - Math.exp(-dt / tau);
+}
+
+function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: boolean): void {
+  const spec = gpu.spec;
+  const day = diurnal(ts);
+
+  // Workload: what the job asks of the GPU.
+  let utilTarget = 0;
+  let memoryTarget = gpu.memoryShare;
+  let pcieRate = 0;
+  switch (gpu.personality) {
+    case 'training':
+      if (s.phaseLeft > 0) s.phaseLeft -= dt;
+      else if (!settle && chance(s, dt * RATES.checkpoint)) s.phaseLeft = 20 + 70 * nextUniform(s);
+      utilTarget = s.phaseLeft > 0 ? 3 : 96;
+      pcieRate = 2.5e9;
+      break;
+    case 'inference':
+      utilTarget = 8 + 80 * day * (0.9 + 0.2 * nextUniform(s));
+      memoryTarget = gpu.memoryShare + 0.3 * (s.util / 100);
+      pcieRate = 4e8;
+      break;
+    case 'bursty':
+      if (s.phaseLeft > 0) s.phaseLeft -= dt;
+      else if (!settle && chance(s, dt * RATES.burst * (0.2 + day))) s.phaseLeft = 60 + 540 * nextUniform(s);
+      utilTarget = s.phaseLeft > 0 ? 92 : 0.5;
+      if (s.phaseLeft <= 0) memoryTarget = 0.006;
+      pcieRate = 1.2e9;
+      break;
+    case 'idle-holding':
+      utilTarget = 1.5;
+      break;
+    case 'idle':
+      utilTarget = 0;
+      break;
+  }
+  s.util += (utilTarget - s.util) * lag(dt, 4, settle);
+  s.memoryShare += (memoryTarget - s.memoryShare) * lag(dt, 10, settle);
+  s.intensity += (gpu.intensity - s.intensity) * lag(dt, 600, settle);
+  if (!settle) s.intensity = Math.min(1.25, Math.max(0.5, s.intensity + 0.004 * nextNormal(s) * Math.sqrt(dt)));
+
+  // Power, and the clock events that hold it back: thermal slowdown (from the temperature reached so far),
+  // then the power cap.
+  const holding = s.memoryShare > 0.02;
+  const busy = s.util >= 0.75;
+  let demand =
+    spec.idlePowerWatts * (holding ? 1.1 : 1) +
+    (spec.powerLimitWatts - spec.idlePowerWatts) * s.intensity * (s.util / 100) ** 0.9;
+  let clock = 1;
+  let throttle = 0;
+  if (s.temperature >= spec.slowdownCelsius) {
+    throttle |= 0x20;
+    clock *= 0.82;
+    demand *= 0.85;
+  }
+  if (s.temperature >= spec.hwSlowdownCelsius) {
+    throttle |= 0x40;
+    clock *= 0.6;
+    demand *= 0.65;
+  }
+  if (demand > spec.powerLimitWatts) {
+    throttle |= 0x4;
+    clock *= spec.powerLimitWatts / demand;
+    demand = spec.powerLimitWatts * (0.97 + 0.03 * nextUniform(s));
+  }
+  const power = Math.max(spec.idlePowerWatts * 0.8, demand + spec.powerLimitWatts * 0.004 * nextNormal(s));
+  if (!settle) s.energyJoules += ((s.power + power) / 2) * dt;
+  s.power = power;
+
+  // Temperature: a first-order lag toward inlet air + rise per watt; rare cooling problems and spikes.
+  if (s.hotLeft > 0) s.hotLeft -= dt;
+  else if (!settle && chance(s, dt * RATES.coolingProblem)) {
+    s.hotLeft = 600 + 2100 * nextUniform(s);
+    s.hotExtra = 16 + 10 * nextUniform(s);
+  }
+  const inlet = gpu.inletCelsius + 3 * day + (s.hotLeft > 0 ? s.hotExtra : 0);
+  const target = inlet + (spec.fullLoadRiseCelsius * power) / spec.powerLimitWatts;
+  s.temperature += (target - s.temperature) * lag(dt, spec.thermalTauSeconds, settle);
+  if (!settle && chance(s, dt * (s.util > 50 ? RATES.spikeBusy : RATES.spikeQuiet))) {
+    s.temperature += 7 + 5 * nextUniform(s);
+  }
+  s.temperature += 0.15 * nextNormal(s);
+  const memoryTemperatureTarget = s.temperature + 3 + (6 * power) / spec.powerLimitWatts;
+  s.memoryTemperature += (memoryTemperatureTarget - s.memoryTemperature) * lag(dt, 120, settle);
+  const fanTarget = Math.min(100, Math.max(30, 30 + (s.temperature - 45) * 2.2));
+  s.fan += (fanTarget - s.fan) * lag(dt, 8, settle);
+
+  // Counters that rarely move.
+  if (spec.ecc && !settle) {
+    if (chance(s, dt * RATES.eccCorrected)) s.eccCorrected += 1;
+    if (chance(s, dt * RATES.eccUncorrected)) s.eccUncorrected += 1;
+  }
+
+  // What NVML would report.
+  const jitter = utilTarget < 5 ? 0.5 : 2.5;
+  s.reportedUtil = Math.min(100, Math.max(0, Math.round(s.util + jitter * nextNormal(s))));
+  s.memoryUtil = Math.min(100, Math.round(s.reportedUtil * (holding ? 0.45 : 0)));
+  const memoryShare = Math.min(0.99, Math.max(0.004, s.memoryShare));
+  s.memoryUsedBytes = Math.round((memoryShare * spec.memoryTotalBytes) / MiB) * MiB;
+  s.pstate = busy || holding ? 0 : 8;
+  s.smClock = busy ? Math.round((spec.maxSmClockMhz * clock) / 15) * 15 : spec.idleSmClockMhz;
+  s.memoryClock = s.pstate === 0 ? spec.memoryClockMhz : spec.idleMemoryClockMhz;
+  s.throttle = throttle;
+  const rx = (pcieRate * s.util) / 100;
+  s.pcieRx = Math.round((rx * (0.6 + 0.8 * nextUniform(s)) + 20_000 * nextUniform(s)) / 1024) * 1024;
+  s.pcieTx = Math.round((rx * 0.15 * nextUniform(s) + 10_000 * nextUniform(s)) / 1024) * 1024;
+  s.decoderUtil = gpu.personality === 'inference' && !spec.hbm ? Math.round(s.reportedUtil * 0.3) : 0;
+  s.ts = ts;
+}
+
+function column(name: MetricName): number {
+  return METRIC_NAMES.indexOf(name);
+}
+
+const C = {
+  util: column('gpu_utilization_percent'),
+  memUtil: column('gpu_memory_utilization_percent'),
+  enc: column('gpu_encoder_utilization_percent'),
+  dec: column('gpu_decoder_utilization_percent'),
+  memTotal: column('gpu_memory_total_bytes'),
+  memUsed: column('gpu_memory_used_bytes'),
+  memFree: column('gpu_memory_free_bytes'),
+  temp: column('gpu_temperature_celsius'),
+  memTemp: column('gpu_memory_temperature_celsius'),
+  power: column('gpu_power_draw_watts'),
+  powerLimit: column('gpu_power_limit_watts'),
+  energy: column('gpu_energy_joules_total'),
+  smClock: column('gpu_sm_clock_mhz'),
+  memClock: column('gpu_memory_clock_mhz'),
+  grClock: column('gpu_graphics_clock_mhz'),
+  fan: column('gpu_fan_speed_percent'),
+  pstate: column('gpu_performance_state'),
+  throttle: column('gpu_clock_throttle_reasons'),
+  pcieTx: column('gpu_pcie_tx_bytes_per_second'),
+  pcieRx: column('gpu_pcie_rx_bytes_per_second'),
+  eccCorrected: column('gpu_ecc_errors_corrected_volatile_total'),
+  eccUncorrected: column('gpu_ecc_errors_uncorrected_volatile_total'),
+  xid: column('gpu_xid_last'),
+} as const;
+
+/**
+ * Catalog metrics the simulator never reports (null), like NVML: host figures come only from GPU-Z logs.
+ * Every other catalog metric is written by `writeMetrics`; a test fails when the catalog grows a metric that
+ * is in neither list.
+ */
+export const NULL_METRICS: readonly MetricName[] = ['host_cpu_temperature_celsius', 'host_memory_used_bytes'];
+export const SIMULATED_METRICS: readonly MetricName[] = Object.values(C).map((i) => METRIC_NAMES[i] as MetricName);
+
+/** Writes what `s` reports into row `row` of metric columns in catalog order (NaN for null). */
+export function writeMetrics(gpu: SimGpu, s: SimGpuState, out: readonly Float64Array[], row: number): void {
+  const spec = gpu.spec;
+  (out[C.util] as Float64Array)[row] = s.reportedUtil;
+  (out[C.memUtil] as Float64Array)[row] = s.memoryUtil;
+  (out[C.enc] as Float64Array)[row] = 0;
+  (out[C.dec] as Float64Array)[row] = s.decoderUtil;
+  (out[C.memTotal] as Float64Array)[row] = spec.memoryTotalBytes;
+  (out[C.memUsed] as Float64Array)[row] = s.memoryUsedBytes;
+  (out[C.memFree] as Float64Array)[row] = spec.memoryTotalBytes - s.memoryUsedBytes;
+  (out[C.temp] as Float64Array)[row] = Math.round(s.temperature);
+  (out[C.memTemp] as Float64Array)[row] = spec.hbm ? Math.round(s.memoryTemperature) : Number.NaN;
+  (out[C.power] as Float64Array)[row] = Math.round(s.power * 100) / 100;
+  (out[C.powerLimit] as Float64Array)[row] = spec.powerLimitWatts;
+  (out[C.energy] as Float64Array)[row] = Math.round(s.energyJoules * 1000) / 1000;
+  (out[C.smClock] as Float64Array)[row] = s.smClock;
+  (out[C.memClock] as Float64Array)[row] = s.memoryClock;
+  (out[C.grClock] as Float64Array)[row] = s.smClock;
+  (out[C.fan] as Float64Array)[row] = spec.fan ? Math.round(s.fan) : Number.NaN;
+  (out[C.pstate] as Float64Array)[row] = s.pstate;
+  (out[C.throttle] as Float64Array)[row] = s.throttle;
+  (out[C.pcieTx] as Float64Array)[row] = s.pcieTx;
+  (out[C.pcieRx] as Float64Array)[row] = s.pcieRx;
+  (out[C.eccCorrected] as Float64Array)[row] = spec.ecc ? s.eccCorrected : Number.NaN;
+  (out[C.eccUncorrected] as Float64Array)[row] = spec.ecc ? s.eccUncorrected : Number.NaN;
+  (out[C.xid] as Float64Array)[row] = 0;
+}

@@ -1,0 +1,40 @@
+import type { ApiErrorBody } from '../src/server/api-types.ts';
+
+/** A failed API call, with the server's error code when it sent one. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiCallError';
+  }
+}
+
+/** Calls the JSON API; a non-2xx answer rejects with its `{ error: { code, message } }`. */
+export async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(path, { headers: { Accept: 'application/json' }, ...init });
+  const body = (await res.json().catch(() => null)) as unknown;
+  if (!res.ok) {
+    const error = (body as ApiErrorBody | null)?.error;
+    throw new ApiCallError(
+      res.status,
+      error?.code ?? 'HTTP_ERROR',
+      error?.message ?? `${path}: HTTP ${res.status}`,
+    );
+  }
+  return body as T;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+export async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

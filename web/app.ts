@@ -1,0 +1,64 @@
+/**
+ * The gpumon page. History comes from the REST API, live updates from one server-sent event stream that is
+ * open only while the page is visible.
+ */
+import type { HealthResponse } from '../src/server/api-types.ts';
+import { api } from './api.ts';
+import { must, setText } from './dom.ts';
+import { FleetView } from './fleet.ts';
+import { CHART_METRICS } from './gpu-card.ts';
+import { LiveStream } from './live-stream.ts';
+import { RunsPanel } from './runs-panel.ts';
+
+const grid = must(document, '[data-testid="gpu-grid"]');
+const status = must(document, '[data-testid="stream-status"]');
+const count = must(document, '[data-testid="gpu-count"]');
+const notice = must(document, '[data-testid="source-notice"]');
+const version = must(document, '[data-testid="version"]');
+const metricSelect = must<HTMLSelectElement>(document, '[data-testid="chart-metric"]');
+
+const fleet = new FleetView(grid, (n) => setText(count, `${n} GPU${n === 1 ? '' : 's'}`));
+
+for (const m of CHART_METRICS) metricSelect.append(new Option(m.label, m.name));
+metricSelect.addEventListener('change', () => {
+  const metric = CHART_METRICS.find((m) => m.name === metricSelect.value);
+  if (metric) fleet.setChartMetric(metric);
+});
+
+const stream = new LiveStream(
+  '/api/stream',
+  {
+    snapshot: (data) => fleet.snapshot(data),
+    samples: (data) => fleet.samples(data),
+    alerts: (data) => fleet.alerts(data),
+  },
+  (s) => {
+    status.dataset.status = s;
+    setText(status, s);
+  },
+);
+stream.start();
+
+async function loadHealth(): Promise<void> {
+  try {
+    const health = await api<HealthResponse>('/api/health');
+    setText(version, `v${health.version}`);
+    const notices = health.sources.map((s) => s.notice).filter((n): n is string => Boolean(n));
+    notice.hidden = notices.length === 0;
+    setText(notice, notices.join(' · '));
+  } catch (err) {
+    notice.hidden = false;
+    setText(notice, `server unreachable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+const runs = new RunsPanel(must(document, '[data-testid="analytics"]'));
+
+function refreshSlowParts(): void {
+  void loadHealth();
+  void runs.refresh();
+}
+refreshSlowParts();
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) refreshSlowParts();
+});
