@@ -19,7 +19,7 @@ function simulate(args: string[]) {
   const code =
     "const { simulateCommand } = await import('./src/cli/simulate.ts');" +
     'await simulateCommand().parseAsync(process.argv.slice(1), { from: "user" });';
-  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, ...args], {
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, '--', ...args], {
     encoding: 'utf8',
     env: { ...process.env, GPUMON_CONFIG: '' },
   });
@@ -29,7 +29,18 @@ describe('gpumon simulate', () => {
   test('writes hosts x gpus x steps samples, one partition per day, rows sorted', async () => {
     const out = await mkdtemp(join(tmpdir(), 'gpumon-simulate-'));
     dirs.push(out);
-    const args = ['--days', '2', '--end', '2026-03-02', '--hosts', '3', '--gpus', '2', '--interval-ms', '60000'];
+    const args = [
+      '--days',
+      '2',
+      '--end',
+      '2026-03-02',
+      '--hosts',
+      '3',
+      '--gpus',
+      '2',
+      '--interval-ms',
+      '60000',
+    ];
     const result = simulate([...args, '--out', out, '--seed', '9']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /wrote 17280 samples .* samples\/s/);
@@ -62,7 +73,7 @@ describe('gpumon simulate', () => {
   test('--help explains every flag with its default', () => {
     const help = simulateCommand().helpInformation();
     for (const flag of ['--days', '--end', '--hosts', '--gpus', '--seed', '--interval-ms', '--out']) {
-      const line = help.slice(help.indexOf(flag)).split(/\n\s+-/)[0] as string;
+      const line = help.slice(help.indexOf(`  ${flag} `)).split(/\n\s+-/)[0] as string;
       assert.match(line, /default/, `${flag} has no default in --help`);
     }
   });

@@ -31,7 +31,10 @@ export function simulateCommand(): Command {
     )
     .option('--days <n>', `whole UTC days to simulate, 1..${MAX_DAYS} (default: 1)`)
     .option('--end <date>', 'last day to simulate, YYYY-MM-DD, UTC (default: yesterday)')
-    .option('--hosts <n>', `hosts in the fleet, 1..100000 (default: source.sim.hosts, ${d('source.sim.hosts')})`)
+    .option(
+      '--hosts <n>',
+      `hosts in the fleet, 1..100000 (default: source.sim.hosts, ${d('source.sim.hosts')})`,
+    )
     .option(
       '--gpus <n>',
       `GPUs per host, 1..64 (default: source.sim.gpusPerHost, ${d('source.sim.gpusPerHost')})`,
@@ -150,5 +153,7 @@ class Progress {
 
 function formatSeconds(s: number): string {
   const seconds = Math.round(s);
-  return seconds >= 60 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
+  return seconds >= 60
+    ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
+    : `${seconds}s`;
 }

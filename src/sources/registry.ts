@@ -20,7 +20,6 @@ export const SOURCES: readonly SourceEntry[] = [
         hosts: config.source.sim.hosts,
         gpusPerHost: config.source.sim.gpusPerHost,
         seed: config.source.sim.seed,
-        intervalMs: config.source.intervalMs,
         ...(notice ? { notice } : {}),
       }),
   },

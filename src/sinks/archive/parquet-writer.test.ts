@@ -66,7 +66,8 @@ describe('ParquetWriter', () => {
     const sink = new ArchiveSink({ storage: new LocalStorage(root), rowGroupSize: 4096 });
     const samples: GpuSample[] = [];
     for (let i = 9; i >= 0; i--) {
-      for (const host of ['b-host', 'a-host']) for (const gpu of [1, 0]) samples.push(sample(t0 + i * 1000, host, gpu));
+      for (const host of ['b-host', 'a-host'])
+        for (const gpu of [1, 0]) samples.push(sample(t0 + i * 1000, host, gpu));
     }
     await sink.write(samples);
     await sink.close();

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BIGINT,
+  DOUBLE,
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
   type DuckDBType,
-  DOUBLE,
   INTEGER,
   TIMESTAMP,
 } from '@duckdb/node-api';
@@ -91,13 +91,16 @@ export class ParquetWriter {
    * open at once, each on its own DuckDB connection: one can be appended to while another finishes.
    */
   async begin(gpus: readonly GpuIdentity[]): Promise<ParquetBatch> {
-    if (gpus.length === 0) throw new GpumonError('ARCHIVE_WRITE_FAILED', 'a Parquet batch needs at least one GPU');
+    if (gpus.length === 0)
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', 'a Parquet batch needs at least one GPU');
     const instance = await this.db();
     const connection = await instance.connect();
     this.batches += 1;
     const name = `batch_${process.pid}_${this.batches}`;
     try {
-      const metricColumns = METRICS.map((m) => `${quote(m.name)} ${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'}`);
+      const metricColumns = METRICS.map(
+        (m) => `${quote(m.name)} ${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'}`,
+      );
       await connection.run(`CREATE TABLE ${name} (gpu INTEGER, ts TIMESTAMP, ${metricColumns.join(', ')})`);
       const appender = await connection.createAppender(name);
       return new ParquetBatch(this, connection, appender, name, gpus);
@@ -167,7 +170,8 @@ export class ParquetBatch {
     order.forEach((key, position) => {
       const previous = order[position - 1];
       const tie =
-        previous !== undefined && compareIdentity(gpus[previous] as GpuIdentity, gpus[key] as GpuIdentity) === 0;
+        previous !== undefined &&
+        compareIdentity(gpus[previous] as GpuIdentity, gpus[key] as GpuIdentity) === 0;
       this.rank[key] = tie ? (this.rank[previous] as number) : position;
     });
     // Identity columns are looked up by key from constant lists: a projection, which keeps row order.
@@ -303,7 +307,7 @@ export class ParquetBatch {
       if (INT64_METRIC[c]) {
         for (let r = 0; r < n; r++) {
           const v = values[r] as number;
-          if (v !== v) {
+          if (Number.isNaN(v)) {
             nulls++;
             continue;
           }
@@ -313,7 +317,7 @@ export class ParquetBatch {
         }
         duckdb.copy_data_to_vector(vector, 0, words.buffer, 0, n * 8);
       } else {
-        for (let r = 0; r < n; r++) if (values[r] !== values[r]) nulls++;
+        for (let r = 0; r < n; r++) if (Number.isNaN(values[r])) nulls++;
         duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, n * 8);
       }
       if (nulls > 0) this.writeValidity(vector, values, n);
@@ -328,7 +332,7 @@ export class ParquetBatch {
     const bits = this.validity;
     bits.fill(0xffffffff);
     for (let r = 0; r < n; r++) {
-      if (values[r] !== values[r]) bits[r >>> 5] = (bits[r >>> 5] as number) & ~(1 << (r & 31));
+      if (Number.isNaN(values[r])) bits[r >>> 5] = (bits[r >>> 5] as number) & ~(1 << (r & 31));
     }
     duckdb.vector_ensure_validity_writable(vector);
     duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, 0, Math.ceil(n / 64) * 8);

@@ -131,7 +131,8 @@ function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: bo
   s.util += (utilTarget - s.util) * lag(dt, 4, settle);
   s.memoryShare += (memoryTarget - s.memoryShare) * lag(dt, 10, settle);
   s.intensity += (gpu.intensity - s.intensity) * lag(dt, 600, settle);
-  if (!settle) s.intensity = Math.min(1.25, Math.max(0.5, s.intensity + 0.004 * nextNormal(s) * Math.sqrt(dt)));
+  if (!settle)
+    s.intensity = Math.min(1.25, Math.max(0.5, s.intensity + 0.004 * nextNormal(s) * Math.sqrt(dt)));
 
   // Power, and the clock events that hold it back: thermal slowdown (from the temperature reached so far),
   // then the power cap.
@@ -238,7 +239,9 @@ const C = {
  * is in neither list.
  */
 export const NULL_METRICS: readonly MetricName[] = ['host_cpu_temperature_celsius', 'host_memory_used_bytes'];
-export const SIMULATED_METRICS: readonly MetricName[] = Object.values(C).map((i) => METRIC_NAMES[i] as MetricName);
+export const SIMULATED_METRICS: readonly MetricName[] = Object.values(C).map(
+  (i) => METRIC_NAMES[i] as MetricName,
+);
 
 /** Writes what `s` reports into row `row` of metric columns in catalog order (NaN for null). */
 export function writeMetrics(gpu: SimGpu, s: SimGpuState, out: readonly Float64Array[], row: number): void {

@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.ts';
+import { analyzeCommand } from './analyze.ts';
+import { runsCommand } from './runs.ts';
+import { serveCommand } from './serve.ts';
+import { simulateCommand } from './simulate.ts';
+import { upCommand } from './up.ts';
+
+const program = new Command('gpumon')
+  .description(
+    'GPU monitoring: live state, a Parquet archive and daily analytics of every GPU, on one machine or a fleet.',
+  )
+  .version(VERSION)
+  .showHelpAfterError()
+  .addCommand(upCommand())
+  .addCommand(simulateCommand())
+  .addCommand(analyzeCommand())
+  .addCommand(runsCommand())
+  .addCommand(serveCommand())
+  .addHelpText('after', '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.');
+
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+
+await program.parseAsync(process.argv);
