@@ -52,9 +52,9 @@ describe('gpumon simulate', () => {
     const connection = await instance.connect();
     const files = await archiveFiles(storage);
     const unsorted = await connection.runAndReadAll(
-      'SELECT count(*)::INTEGER FROM (SELECT host, gpu_index, ts, lag(host) OVER () AS h, ' +
-        'lag(gpu_index) OVER () AS g, lag(ts) OVER () AS t, filename FROM read_parquet($files, filename = true)) ' +
-        'WHERE (host, gpu_index, ts) < (h, g, t)',
+      'SELECT count(*)::INTEGER FROM (SELECT host, gpu_index, ts, lag((host, gpu_index, ts)) OVER w AS previous ' +
+        'FROM read_parquet($files, filename = true, file_row_number = true) ' +
+        'WINDOW w AS (PARTITION BY filename ORDER BY file_row_number)) WHERE (host, gpu_index, ts) < previous',
       { files: listValue(files) },
     );
     instance.closeSync();

@@ -61,7 +61,7 @@ describe('SimSource', () => {
     const live: GpuSample[] = [];
     for (let k = 0; k < 50; k++) live.push(...(await source.read(T0 + k * 1000)));
     const { byGpu } = run({ hosts: 2, gpusPerHost: 4, seed: 3 }, 1000, 50);
-    const bulk = live.map((s, i) => byGpu[i % 8]?.[Math.floor(i / 8)]);
+    const bulk = live.map((_, i) => byGpu[i % 8]?.[Math.floor(i / 8)]);
     assert.deepEqual(bulk, live);
   });
 
