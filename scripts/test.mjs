@@ -50,7 +50,11 @@ const args = [
   `--test-reporter-destination=${tapFile}`,
   ...files,
 ];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TZ: 'UTC' } });
+const child = spawn(process.execPath, args, {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, TZ: 'UTC' },
+});
 child.on('exit', (code, signal) => {
   let passed = 0;
   let failed = 0;

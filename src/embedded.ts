@@ -14,8 +14,8 @@ import type { ArchiveStorage } from './sinks/archive/storage.ts';
 import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
 import { MemoryTransport } from './transport/memory-transport.ts';
-import { analyticsJob, resultsApi, runsApi } from './wiring.ts';
 import { VERSION } from './version.ts';
+import { analyticsJob, resultsApi, runsApi } from './wiring.ts';
 
 /** What `gpumon up` runs, for as long as it runs. */
 export interface EmbeddedGpumon {

@@ -17,7 +17,10 @@ const program = new Command('gpumon')
   .addCommand(analyzeCommand())
   .addCommand(runsCommand())
   .addCommand(serveCommand())
-  .addHelpText('after', '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.');
+  .addHelpText(
+    'after',
+    '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.',
+  );
 
 program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 2);

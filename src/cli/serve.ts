@@ -56,7 +56,9 @@ export function serveCommand(): Command {
           { sampleIntervalMs: config.source.intervalMs },
         );
         const server = await startServer(app, { host: config.server.host, port: config.server.port });
-        process.stdout.write(`gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`);
+        process.stdout.write(
+          `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`,
+        );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());

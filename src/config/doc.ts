@@ -11,7 +11,10 @@ export function renderConfigDoc(): string {
   for (const [key, f] of Object.entries(CONFIG_FIELDS as Record<string, ConfigField>)) {
     const parts = key.split('.');
     let node = example;
-    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) {
+      node[p] ??= {};
+      node = node[p] as Record<string, unknown>;
+    }
     node[parts[parts.length - 1] as string] = f.default;
   }
   return [

@@ -19,7 +19,8 @@ export function renderMetricsDoc(): string {
     '| column | type | help | NVML | nvidia-smi | DCGM | InfluxDB tag |',
     '|---|---|---|---|---|---|---|',
     ...IDENTITY.map(
-      (i) => `| \`${i.name}\` | ${i.type} | ${esc(i.help)} | ${cell(i.nvml)} | ${cell(i.smi)} | ${cell(i.dcgm)} | ${cell(i.influxTag)} |`,
+      (i) =>
+        `| \`${i.name}\` | ${i.type} | ${esc(i.help)} | ${cell(i.nvml)} | ${cell(i.smi)} | ${cell(i.dcgm)} | ${cell(i.influxTag)} |`,
     ),
     '',
     '## Metrics',

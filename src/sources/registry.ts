@@ -33,9 +33,14 @@ const NVML_PATHS = [
 ];
 
 /** What this machine offers: used by `auto` to pick a source and to explain the choice. */
-export function detectGpuRuntime(env: NodeJS.ProcessEnv = process.env): { nvml: boolean; nvidiaSmi: boolean } {
+export function detectGpuRuntime(env: NodeJS.ProcessEnv = process.env): {
+  nvml: boolean;
+  nvidiaSmi: boolean;
+} {
   const nvml = NVML_PATHS.some((p) => existsSync(p));
-  const nvidiaSmi = (env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'nvidia-smi')));
+  const nvidiaSmi = (env.PATH ?? '')
+    .split(delimiter)
+    .some((dir) => dir && existsSync(join(dir, 'nvidia-smi')));
   return { nvml, nvidiaSmi };
 }
 
