@@ -6,6 +6,7 @@ import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { writeHistory } from '../sources/sim/history.ts';
 import { configFromCli, parseDateArg, runCommand, withConfigOption } from './common.ts';
+import { Progress } from './progress.ts';
 
 const DAY_MS = 86_400_000;
 const MAX_DAYS = 3650;
@@ -65,7 +66,7 @@ async function simulate(flags: SimulateFlags): Promise<number> {
   const { hosts, gpusPerHost, seed } = config.source.sim;
   const storage = new LocalStorage(config.archive.path);
   const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize });
-  const progress = new Progress(process.stderr);
+  const progress = new Progress(process.stderr, 'simulate', 'samples');
   const started = performance.now();
   try {
     const result = await writeHistory({
@@ -111,49 +112,4 @@ function configFlag(flag: string, key: ConfigKey, value: string | undefined): nu
     throw new GpumonError('USAGE', `${flag} must be ${field.allowed}, got ${JSON.stringify(value)}`);
   }
   return result.data as number;
-}
-
-/** Progress on stderr: a redrawn bar on a terminal, else a line every 5%. */
-class Progress {
-  private readonly started = performance.now();
-  private lastDraw = 0;
-  private lastStep = -1;
-  private drawn = false;
-
-  constructor(private readonly out: NodeJS.WriteStream) {}
-
-  update(done: number, total: number): void {
-    const share = total > 0 ? done / total : 1;
-    const elapsed = (performance.now() - this.started) / 1000;
-    const eta = share > 0 ? (elapsed / share) * (1 - share) : 0;
-    if (this.out.isTTY) {
-      const now = performance.now();
-      if (now - this.lastDraw < 100 && done < total) return;
-      this.lastDraw = now;
-      const width = 30;
-      const filled = Math.round(share * width);
-      this.out.write(
-        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(1)}% ` +
-          `${done}/${total} samples, ETA ${formatSeconds(eta)}   `,
-      );
-      this.drawn = true;
-    } else {
-      const step = Math.floor(share * 20);
-      if (step === this.lastStep) return;
-      this.lastStep = step;
-      this.out.write(`simulate: ${step * 5}% (${done}/${total} samples), ETA ${formatSeconds(eta)}\n`);
-    }
-  }
-
-  end(): void {
-    if (this.drawn) this.out.write('\n');
-    this.drawn = false;
-  }
-}
-
-function formatSeconds(s: number): string {
-  const seconds = Math.round(s);
-  return seconds >= 60
-    ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
-    : `${seconds}s`;
 }
