@@ -6,8 +6,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { loadConfig } from '../config/load.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { IDENTITY, METRICS } from '../metrics/catalog.ts';
 import { SAMPLE_COLUMNS } from '../metrics/sample.ts';
+import { runDailyAnalytics } from './daily-job.ts';
 
 export const BENCH_DATE = '2026-01-15';
 
@@ -102,9 +105,40 @@ export async function generate(dir: string, gpus: number, minutes: number): Prom
   db.closeSync();
 }
 
+/** Runs the daily job on BENCH_DATE of the archive at `dir`, printing each step's time on stderr. */
+export async function run(dir: string): Promise<void> {
+  const config = loadConfig({ env: process.env, flags: { 'archive.path': dir } });
+  const started = Date.now();
+  let last = started;
+  // Peak RSS per step, sampled every 50 ms (the process maximum comes from resourceUsage).
+  let stepPeak = 0;
+  const sampler = setInterval(() => {
+    stepPeak = Math.max(stepPeak, process.memoryUsage.rss());
+  }, 50);
+  const result = await runDailyAnalytics({
+    config,
+    date: BENCH_DATE,
+    storage: new LocalStorage(dir),
+    onProgress: (step, done, total) => {
+      const now = Date.now();
+      const peak = Math.max(stepPeak, process.memoryUsage.rss()) / 2 ** 20;
+      process.stderr.write(`${done}/${total} ${step} ${((now - last) / 1000).toFixed(2)}s, RSS <= ${peak.toFixed(0)} MiB\n`);
+      last = now;
+      stepPeak = 0;
+    },
+  });
+  clearInterval(sampler);
+  const rss = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(
+    `${JSON.stringify(result.summary)}\ntotal ${((Date.now() - started) / 1000).toFixed(2)}s, ` +
+      `max RSS ${rss.toFixed(0)} MiB (memoryLimit ${config.analytics.memoryLimit})\n`,
+  );
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [command, dir, a, b] = process.argv.slice(2);
   if (command === 'generate' && dir) await generate(dir, Number(a ?? 1000), Number(b ?? 1440));
+  else if (command === 'run' && dir) await run(dir);
   else {
     process.stderr.write('usage: tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES] | run DIR\n');
     process.exitCode = 2;

@@ -17,6 +17,23 @@ export interface GpuSample extends MetricValues {
   driver_version: string | null;
 }
 
+/** The identity columns of a sample: the same for every sample of one GPU. */
+export type GpuIdentity = Readonly<
+  Pick<GpuSample, 'host' | 'gpu_index' | 'uuid' | 'model' | 'pci_bus_id' | 'driver_version'>
+>;
+
+/** The identity of the GPU a sample belongs to. */
+export function identityOf(s: GpuSample): GpuIdentity {
+  return {
+    host: s.host,
+    gpu_index: s.gpu_index,
+    uuid: s.uuid,
+    model: s.model,
+    pci_bus_id: s.pci_bus_id,
+    driver_version: s.driver_version,
+  };
+}
+
 const metricShape = Object.fromEntries(
   METRICS.map((m) => {
     let value = z.number().finite().min(m.min).max(m.max);

@@ -3,7 +3,7 @@
  * The page imports these as types only, so both sides agree at compile time.
  */
 import type { MetricDef, MetricName } from '../metrics/catalog.ts';
-import type { GpuSample } from '../metrics/sample.ts';
+import type { GpuIdentity, GpuSample } from '../metrics/sample.ts';
 import type { AlertEvent } from '../pipeline/alerts.ts';
 import type { Series } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
@@ -82,10 +82,7 @@ export interface AnalyticsResultResponse {
   rows: Record<string, unknown>[];
 }
 
-export type GpuIdentity = Pick<
-  GpuSample,
-  'host' | 'gpu_index' | 'uuid' | 'model' | 'pci_bus_id' | 'driver_version'
->;
+export type { GpuIdentity };
 
 /**
  * One sample on the live stream: its metric values in the order of the snapshot's `metrics`. `id` comes the

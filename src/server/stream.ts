@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { METRIC_NAMES } from '../metrics/catalog.ts';
-import type { GpuSample } from '../metrics/sample.ts';
+import { type GpuSample, identityOf } from '../metrics/sample.ts';
 import type { AlertEvent } from '../pipeline/alerts.ts';
-import type { CompactSample, GpuIdentity, StreamEventName, StreamEvents } from './api-types.ts';
+import type { CompactSample, StreamEventName, StreamEvents } from './api-types.ts';
 import type { ServerDeps } from './deps.ts';
 import { gpuViews } from './gpu-view.ts';
 
@@ -114,18 +114,7 @@ function compact(s: GpuSample, seen: Set<string>): CompactSample {
   const out: CompactSample = { uuid: s.uuid, ts: s.ts, v: METRIC_NAMES.map((name) => s[name]) };
   if (!seen.has(s.uuid)) {
     seen.add(s.uuid);
-    out.id = identity(s);
+    out.id = identityOf(s);
   }
   return out;
-}
-
-function identity(s: GpuSample): GpuIdentity {
-  return {
-    host: s.host,
-    gpu_index: s.gpu_index,
-    uuid: s.uuid,
-    model: s.model,
-    pci_bus_id: s.pci_bus_id,
-    driver_version: s.driver_version,
-  };
 }

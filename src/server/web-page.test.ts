@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { LiveState } from '../pipeline/live-state.ts';
+import { launchBrowser } from '../testing/browser.ts';
 import { createApp } from './app.ts';
 import type { ResultsApi, RunsApi } from './deps.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { CountingLive, depsOf, sampleOf } from './test-support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const INTERVAL_MS = 200;
 const GIB = 1024 ** 3;
 
@@ -68,33 +65,18 @@ const results: ResultsApi = {
 
 describe('the page in a browser', () => {
   let server: RunningServer;
-  let context: BrowserContext;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   let page: Page;
   let live: CountingLive;
   let stopFeed: () => void;
-  let profile: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with apt-get install -y chromium`);
     live = new CountingLive(new LiveState(15 * 60_000));
     stopFeed = feed(live.state);
     const app = createApp(depsOf(live, { runs, results }), { sampleIntervalMs: INTERVAL_MS });
     server = await startServer(app, { host: '127.0.0.1', port: 0 });
-    profile = mkdtempSync(join(tmpdir(), 'gpumon-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
+    const context = browser.context;
     page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
@@ -104,9 +86,8 @@ describe('the page in a browser', () => {
 
   after(async () => {
     stopFeed?.();
-    await context?.close();
+    await browser?.close();
     await server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test('shows a card for each of the 8 GPUs within 10 s', async () => {

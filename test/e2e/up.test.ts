@@ -2,19 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../../src/testing/browser.ts';
 import { runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 async function countArchivedRows(archive: string): Promise<number> {
   const db = await DuckDBInstance.create(':memory:');
@@ -41,9 +30,9 @@ describe('gpumon up', () => {
         20_000,
       );
       const startedAt = Date.now();
-      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+      const browser = await launchBrowser();
       try {
-        const page = await browser.newPage();
+        const page = await browser.context.newPage();
         await page.goto(url);
         await page.waitForFunction(
           () => document.querySelectorAll('[data-testid="gpu-card"]').length === 8,

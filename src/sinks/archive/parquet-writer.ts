@@ -15,9 +15,9 @@ import {
 import duckdb from '@duckdb/node-bindings';
 import { GpumonError } from '../../errors.ts';
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
-import type { GpuSample } from '../../metrics/sample.ts';
+import type { GpuIdentity, GpuSample } from '../../metrics/sample.ts';
+import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { dateOfTs, datesBetween, newPartPath, nextDate } from './layout.ts';
-import { type GpuIdentity, SampleColumns } from './sample-columns.ts';
 import type { ArchiveStorage } from './storage.ts';
 
 /** The Parquet schema, derived from the catalog, in SAMPLE_COLUMNS order. */

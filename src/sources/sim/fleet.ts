@@ -1,4 +1,4 @@
-import type { GpuIdentity } from '../../sinks/archive/sample-columns.ts';
+import type { GpuIdentity } from '../../metrics/sample.ts';
 import { type GpuModel, pickModel } from './models.ts';
 import { hash32, unitHash } from './rng.ts';
 

@@ -1,6 +1,6 @@
+import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { datesBetween, nextDate, startOfDate } from '../../sinks/archive/layout.ts';
 import type { ParquetBatch, ParquetWriter } from '../../sinks/archive/parquet-writer.ts';
-import { SampleColumns } from '../../sinks/archive/sample-columns.ts';
 import type { SimFleetOptions } from './fleet.ts';
 import { Simulator } from './simulator.ts';
 

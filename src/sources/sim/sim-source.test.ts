@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { METRIC_NAMES, type MetricName } from '../../metrics/catalog.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
-import { SampleColumns } from '../../sinks/archive/sample-columns.ts';
+import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { buildFleet, type SimGpu } from './fleet.ts';
 import { initialState, NULL_METRICS, SIMULATED_METRICS, step } from './model.ts';
 import { DEFAULT_SIM_NOTICE, SimSource } from './sim-source.ts';

@@ -1,5 +1,5 @@
 import type { GpuSample } from '../../metrics/sample.ts';
-import { SampleColumns } from '../../sinks/archive/sample-columns.ts';
+import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { buildFleet, type SimFleetOptions, type SimGpu } from './fleet.ts';
 import { initialState, type SimGpuState, step, writeMetrics } from './model.ts';
 

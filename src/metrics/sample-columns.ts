@@ -1,15 +1,5 @@
-import { METRICS } from '../../metrics/catalog.ts';
-import type { GpuSample } from '../../metrics/sample.ts';
-
-/** The identity columns of a sample: the same for every sample of one GPU. */
-export interface GpuIdentity {
-  readonly host: string;
-  readonly gpu_index: number;
-  readonly uuid: string;
-  readonly model: string;
-  readonly pci_bus_id: string | null;
-  readonly driver_version: string | null;
-}
+import { METRICS } from './catalog.ts';
+import { type GpuIdentity, type GpuSample, identityOf } from './sample.ts';
 
 /**
  * Samples in columns, for bulk work without one object per sample: `gpu[i]` indexes a list of identities
@@ -41,14 +31,7 @@ export class SampleColumns {
       if (gpu === undefined) {
         gpu = gpus.length;
         keys.set(key, gpu);
-        gpus.push({
-          host: s.host,
-          gpu_index: s.gpu_index,
-          uuid: s.uuid,
-          model: s.model,
-          pci_bus_id: s.pci_bus_id,
-          driver_version: s.driver_version,
-        });
+        gpus.push(identityOf(s));
       }
       columns.gpu[i] = gpu;
       columns.ts[i] = s.ts;

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { describeError, GpumonError, isGpumonError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { ArchiveStorage } from '../sinks/archive/storage.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
+import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
+import { DuckDbEngine } from './engines/duckdb.ts';
+
+/** Where the archive keeps samples and the job its results (storage paths). */
+export const SAMPLES_DIR = 'gpu-metrics';
+export const RESULTS_DIR = 'gpu-analytics';
+
+export const samplesPath = (date: string): string => `${SAMPLES_DIR}/date=${date}`;
+export const resultsPath = (date: string): string => `${RESULTS_DIR}/date=${date}`;
+
+/** Called as the job moves on: `step` just finished, `done` of `total` steps. */
+export type ProgressFn = (step: string, done: number, total: number) => void;
+
+export interface DailyOptions {
+  config: Config;
+  /** The day to analyse, YYYY-MM-DD (UTC). */
+  date: string;
+  storage: ArchiveStorage;
+  logger?: Logger;
+  /** Aborting stops the job (the running query is interrupted) with ANALYTICS_DEADLINE_EXCEEDED. */
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  /** The engine; default DuckDB configured by `analytics.*`. */
+  engine?: Engine;
+}
+
+export interface DailyResult {
+  date: string;
+  /** Storage path of the results: gpu-analytics/date=D. */
+  path: string;
+  /** Rows written per analysis. */
+  rows: Record<AnalysisName, number>;
+  /** The summary row, as in summary.json. */
+  summary: JsonRow;
+  /** Parquet files read. */
+  inputFiles: number;
+  durationMs: number;
+}
+
+/**
+ * Runs every analysis for one day of the archive and writes gpu-analytics/date=D/<analysis>.parquet (zstd)
+ * and summary.json. The results are built in a hidden directory beside, then swapped in with renames, the
+ * previous results of the day deleted: re-running a date replaces them exactly, and readers never see a mix
+ * of two runs. Run one job per date at a time.
+ *
+ * Fails with ANALYTICS_NO_DATA (no samples for the date), ARCHIVE_FILE_CORRUPT (naming the file),
+ * ANALYTICS_DEADLINE_EXCEEDED (signal aborted) or ANALYTICS_QUERY_FAILED; a failed run leaves the previous
+ * results of the date as they were.
+ */
+export async function runDailyAnalytics(options: DailyOptions): Promise<DailyResult> {
+  const { config, date, storage, signal } = options;
+  const logger = (options.logger ?? silentLogger()).child({ date });
+  const engine = options.engine ?? DuckDbEngine.fromConfig(config);
+  const started = Date.now();
+  checkDate(date);
+
+  const inputDir = samplesPath(date);
+  const names = (await storage.list(inputDir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.'));
+  if (names.length === 0) throw noData(date, storage, 'no Parquet files');
+  const files: InputFile[] = await Promise.all(
+    names.map(async (n) => ({
+      location: await storage.localPath(`${inputDir}/${n}`),
+      name: `${storage.uri}/${inputDir}/${n}`,
+    })),
+  );
+
+  const queries = dailyQueries(engine.dialect, analysisParams(config));
+  const total = queries.length + 3;
+  let done = 0;
+  const progress = (step: string, since: number) => {
+    done += 1;
+    logger.debug({ step, ms: Date.now() - since }, `analytics step ${step} done`);
+    options.onProgress?.(step, done, total);
+  };
+
+  const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const buildPath = `${RESULTS_DIR}/.date=${date}.tmp-${runId}`;
+  const scratchDir = await mkdtemp(join(tmpdir(), `gpumon-analytics-${date}-`));
+  let session: EngineSession | undefined;
+  try {
+    let since = Date.now();
+    session = await engine.open({ files, scratchDir, signal });
+    progress('open', since);
+
+    const rows = {} as Record<AnalysisName, number>;
+    for (const query of queries) {
+      since = Date.now();
+      const count = await session.materialize(query);
+      if (query.name === 'gpus' && count === 0) throw noData(date, storage, `${files.length} file(s), no samples`);
+      if ((ANALYSES as readonly string[]).includes(query.name)) rows[query.name as AnalysisName] = count;
+      progress(query.name, since);
+    }
+
+    since = Date.now();
+    for (const analysis of ANALYSES) {
+      checkAborted(signal);
+      const local = join(scratchDir, `${analysis}.parquet`);
+      await session.writeParquet(analysis, local);
+      await storage.put(local, `${buildPath}/${analysis}.parquet`);
+    }
+    const [summaryRow] = await session.rows('summary');
+    const summary: JsonRow = { date, ...summaryRow };
+    const summaryFile = join(scratchDir, 'summary.json');
+    await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+    await storage.put(summaryFile, `${buildPath}/summary.json`);
+    progress('write', since);
+
+    since = Date.now();
+    checkAborted(signal);
+    await swapIn(storage, buildPath, resultsPath(date), `${RESULTS_DIR}/.date=${date}.old-${runId}`);
+    progress('publish', since);
+
+    const result = { date, path: resultsPath(date), rows, summary, inputFiles: files.length, durationMs: 0 };
+    result.durationMs = Date.now() - started;
+    logger.info({ ms: result.durationMs, files: files.length, rows }, `analytics of ${date} done`);
+    return result;
+  } catch (err) {
+    await storage.remove(buildPath).catch(() => {});
+    throw withDate(err, date);
+  } finally {
+    await session?.close().catch(() => {});
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/** Replaces `target` by `build`: the old one is renamed aside, then removed; restored if the swap fails. */
+async function swapIn(storage: ArchiveStorage, build: string, target: string, aside: string): Promise<void> {
+  const hadOld = await storage.exists(target);
+  if (hadOld) await storage.rename(target, aside);
+  try {
+    await storage.rename(build, target);
+  } catch (err) {
+    if (hadOld) await storage.rename(aside, target).catch(() => {});
+    throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot publish the results at ${storage.uri}/${target}`, {
+      cause: err,
+    });
+  }
+  if (hadOld) await storage.remove(aside);
+}
+
+function checkDate(date: string): void {
+  const valid =
+    /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) === date;
+  if (!valid) throw new GpumonError('USAGE', `analytics date must be a calendar date as YYYY-MM-DD, got ${date}`);
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  if (signal.reason instanceof GpumonError) throw signal.reason;
+  throw new GpumonError('ANALYTICS_DEADLINE_EXCEEDED', `analytics stopped: ${describeError(signal.reason)}`, {
+    cause: signal.reason,
+  });
+}
+
+function noData(date: string, storage: ArchiveStorage, found: string): GpumonError {
+  return new GpumonError(
+    'ANALYTICS_NO_DATA',
+    `no samples for ${date}: ${found} under ${storage.uri}/${samplesPath(date)}/`,
+  );
+}
+
+/** Errors of the engine name the query or the file; this adds the date where the message lacks it. */
+function withDate(err: unknown, date: string): unknown {
+  if (!isGpumonError(err) || err.message.includes(date)) return err;
+  return new GpumonError(err.code, `analytics of ${date}: ${err.message}`, { cause: err.cause ?? err });
+}
+
+/** The outcome of one date in `analyzeDates`. */
+export type DateOutcome =
+  | { date: string; ok: true; result: DailyResult }
+  | { date: string; ok: false; error: unknown };
+
+/** Progress of `analyzeDates`: the date, then as `ProgressFn`. */
+export type DatesProgressFn = (date: string, step: string, done: number, total: number) => void;
+
+/**
+ * Runs the daily job for each date in turn, on the archive at `archive.path` (or `extra.storage`); a date that
+ * fails does not stop the others. The entry point for the CLI and for a scheduler that records runs.
+ */
+export async function analyzeDates(
+  config: Config,
+  dates: readonly string[],
+  logger: Logger,
+  onProgress?: DatesProgressFn,
+  extra: { storage?: ArchiveStorage; signal?: AbortSignal; engine?: Engine } = {},
+): Promise<DateOutcome[]> {
+  const storage = extra.storage ?? new LocalStorage(config.archive.path);
+  const outcomes: DateOutcome[] = [];
+  for (const date of dates) {
+    try {
+      const result = await runDailyAnalytics({
+        config,
+        date,
+        storage,
+        logger,
+        ...(extra.signal ? { signal: extra.signal } : {}),
+        ...(extra.engine ? { engine: extra.engine } : {}),
+        ...(onProgress ? { onProgress: (step, done, total) => onProgress(date, step, done, total) } : {}),
+      });
+      outcomes.push({ date, ok: true, result });
+    } catch (error) {
+      logger.error({ err: describeError(error) }, `analytics of ${date} failed`);
+      outcomes.push({ date, ok: false, error });
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isGpumonError } from '../errors.ts';
+import { dailyQueries } from './analyses.ts';
+import { DUCKDB_DIALECT, renderSql, SPARK_DIALECT } from './dialect.ts';
+
+const params = { 'alerts.highTempCelsius': 80, 'analytics.maxGapSeconds': 0.5, offset: -3 };
+
+describe('the SQL dialect layer', () => {
+  it('substitutes named parameters as number literals', () => {
+    const sql = renderSql('t >= {{alerts.highTempCelsius}} AND gap <= {{ analytics.maxGapSeconds }}', DUCKDB_DIALECT, params, 'q.sql');
+    assert.equal(sql, 't >= 80 AND gap <= 0.5');
+  });
+
+  it('puts negative numbers in parentheses so that "a -{{x}}" cannot turn into a comment', () => {
+    assert.equal(renderSql('a -{{offset}}', DUCKDB_DIALECT, params, 'q.sql'), 'a -(-3)');
+  });
+
+  it('expands the percentile, time and hour macros per engine', () => {
+    const template = '{{p95(load)}}, {{epoch_micros(s.ts)}}, {{timestamp_micros(t_us)}}, {{utc_hour(ts)}}';
+    assert.equal(
+      renderSql(template, DUCKDB_DIALECT, params, 'q.sql'),
+      'quantile_cont(load, 0.95), epoch_us(s.ts), make_timestamp(t_us), CAST(hour(ts) AS INTEGER)',
+    );
+    assert.equal(
+      renderSql(template, SPARK_DIALECT, params, 'q.sql'),
+      'percentile(load, 0.95), unix_micros(s.ts), timestamp_micros(t_us), hour(ts)',
+    );
+  });
+
+  it('expands parameters inside macro arguments', () => {
+    assert.equal(
+      renderSql('{{p95(CASE WHEN t > {{alerts.highTempCelsius}} THEN t END)}}', DUCKDB_DIALECT, params, 'q.sql'),
+      'quantile_cont(CASE WHEN t > 80 THEN t END, 0.95)',
+    );
+  });
+
+  it('rejects an unknown parameter, naming the query file and the placeholder', () => {
+    assert.throws(
+      () => renderSql('x > {{alerts.highTemp}}', DUCKDB_DIALECT, params, 'queries/x.sql'),
+      (err) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && /queries\/x\.sql.*\{\{alerts\.highTemp\}\}/.test(err.message),
+    );
+  });
+
+  it('rejects an unknown macro', () => {
+    assert.throws(
+      () => renderSql('{{median(x)}}', DUCKDB_DIALECT, params, 'queries/x.sql'),
+      (err) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && err.message.includes('{{median(x)}}'),
+    );
+  });
+
+  it('substitutes numbers only: a string or NaN parameter is refused', () => {
+    for (const value of ['1; DROP TABLE samples', Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => renderSql('{{x}}', DUCKDB_DIALECT, { x: value as number }, 'q.sql'),
+        (err) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && err.message.includes('parameter x'),
+      );
+    }
+  });
+
+  it('refuses a malformed placeholder', () => {
+    assert.throws(() => renderSql('{{ 1 + 1 }}', DUCKDB_DIALECT, params, 'q.sql'), /malformed placeholder/);
+  });
+
+  it('renders every shipped query for DuckDB and Spark with no placeholder left', () => {
+    const all = {
+      'alerts.highTempCelsius': 80,
+      'alerts.highLoadPercent': 90,
+      'alerts.highPowerPercent': 95,
+      'alerts.tempSpikeCelsius': 5,
+      'analytics.maxGapSeconds': 60,
+      'analytics.idleLoadPercent': 5,
+      'analytics.idleMemoryBytes': 1024 ** 3,
+    };
+    for (const dialect of [DUCKDB_DIALECT, SPARK_DIALECT]) {
+      const queries = dailyQueries(dialect, all);
+      assert.equal(queries.length, 8);
+      for (const query of queries) {
+        assert.ok(!query.sql.includes('{{'), `${query.source} for ${dialect.name}`);
+        assert.ok(!/;\s*$/.test(query.sql), `${query.source} must be one statement without a semicolon`);
+      }
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import { GpumonError } from '../errors.ts';
+
+/**
+ * What differs between the SQL engines that run src/analytics/queries. The queries are written once, in SQL
+ * that DuckDB and Apache Spark 4 both accept, and name the few engine-specific pieces with placeholders:
+ *
+ * - `{{name}}`: a parameter (a threshold from the configuration), by its configuration key, e.g.
+ *   `{{alerts.highTempCelsius}}`. Only finite numbers are substituted, so a parameter can never inject SQL.
+ * - `{{macro(sql)}}`: one of `MACROS` below, expanded per engine, e.g. `{{p95(gpu_utilization_percent)}}`.
+ *   The argument is SQL and must not contain `)}}`.
+ *
+ * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
+ */
+export const MACROS = ['p95', 'epoch_micros', 'timestamp_micros', 'utc_hour'] as const;
+export type MacroName = (typeof MACROS)[number];
+
+export interface Dialect {
+  readonly name: string;
+  /** One function per macro: the SQL text of its argument in, the engine's SQL out. */
+  readonly macros: Readonly<Record<MacroName, (arg: string) => string>>;
+}
+
+/**
+ * DuckDB. Timestamps are TIMESTAMP (no zone, UTC by convention), so `epoch_us` and `hour` read them as UTC
+ * whatever the session time zone.
+ */
+export const DUCKDB_DIALECT: Dialect = {
+  name: 'duckdb',
+  macros: {
+    p95: (arg) => `quantile_cont(${arg}, 0.95)`,
+    epoch_micros: (arg) => `epoch_us(${arg})`,
+    timestamp_micros: (arg) => `make_timestamp(${arg})`,
+    utc_hour: (arg) => `CAST(hour(${arg}) AS INTEGER)`,
+  },
+};
+
+/**
+ * Apache Spark 4 SQL, for the Spark engine to come: it must run with `spark.sql.session.timeZone=UTC`.
+ * `percentile` interpolates linearly between the closest ranks, as DuckDB's `quantile_cont` does.
+ */
+export const SPARK_DIALECT: Dialect = {
+  name: 'spark',
+  macros: {
+    p95: (arg) => `percentile(${arg}, 0.95)`,
+    epoch_micros: (arg) => `unix_micros(${arg})`,
+    timestamp_micros: (arg) => `timestamp_micros(${arg})`,
+    utc_hour: (arg) => `hour(${arg})`,
+  },
+};
+
+/** Parameter values by name (the configuration key they come from). */
+export type SqlParams = Readonly<Record<string, number>>;
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w.]*)\s*(?:\(([\s\S]*?)\)\s*)?\}\}/g;
+
+/**
+ * Expands the placeholders of a query template for one engine. `where` names the template (its file) in
+ * error messages. Throws ANALYTICS_QUERY_FAILED on an unknown placeholder or a parameter that is not a finite
+ * number.
+ */
+export function renderSql(template: string, dialect: Dialect, params: SqlParams, where: string): string {
+  const sql = template.replace(PLACEHOLDER, (whole, name: string, arg: string | undefined) => {
+    if (arg !== undefined) {
+      if (!(MACROS as readonly string[]).includes(name)) {
+        throw new GpumonError(
+          'ANALYTICS_QUERY_FAILED',
+          `${where}: unknown macro ${whole}; known macros: ${MACROS.join(', ')}`,
+        );
+      }
+      return dialect.macros[name as MacroName](renderSql(arg, dialect, params, where));
+    }
+    if (!Object.hasOwn(params, name)) {
+      throw new GpumonError(
+        'ANALYTICS_QUERY_FAILED',
+        `${where}: unknown parameter ${whole}; known parameters: ${Object.keys(params).join(', ')}`,
+      );
+    }
+    return sqlNumber(params[name], `${where}: parameter ${name}`);
+  });
+  const left = sql.indexOf('{{');
+  if (left >= 0) {
+    throw new GpumonError(
+      'ANALYTICS_QUERY_FAILED',
+      `${where}: malformed placeholder near ${JSON.stringify(sql.slice(left, left + 40))}`,
+    );
+  }
+  return sql;
+}
+
+/** A number as an SQL literal; negative numbers in parentheses, so `a -{{x}}` cannot become a comment. */
+export function sqlNumber(value: unknown, what: string): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new GpumonError('ANALYTICS_QUERY_FAILED', `${what} must be a finite number, got ${String(value)}`);
+  }
+  const text = String(value);
+  return value < 0 ? `(${text})` : text;
+}

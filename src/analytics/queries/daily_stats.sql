@@ -1,0 +1,85 @@
+-- daily_stats: the day of each GPU in figures, and of the fleet.
+--
+-- Over the samples (nulls, metrics not read, are left out of each figure):
+-- - temperature avg/min/max/stddev (sample standard deviation), load avg/max/p95 (continuous percentile,
+--   linear between the closest ranks), power avg/min/max, memory used avg/max, sample_count.
+-- - alert counts, the rules of the live alerts (src/pipeline/alerts.ts), one per sample that fires:
+--   alerts_high_temperature: temperature >= alerts.highTempCelsius;
+--   alerts_high_load: load >= alerts.highLoadPercent;
+--   alerts_high_power: power limit > 0 and 100 * power / limit >= alerts.highPowerPercent;
+--   alerts_temperature_spike: the rows of temperature_spikes.
+-- Over the valid intervals between consecutive samples (see gpu_intervals):
+-- - energy_kwh: the trapezoid integral of power over time, / 3.6e6 J per kWh; a gap contributes nothing.
+--
+-- Rows: scope 'gpu', one per GPU (UUID), and scope 'fleet' (identity NULL), computed over all the fleet's
+-- samples (its p95 is the percentile of every sample, not an average of percentiles).
+WITH sample_stats AS (
+  SELECT
+    uuid,
+    grouping(uuid) AS is_fleet,
+    count(*) AS sample_count,
+    avg(gpu_temperature_celsius) AS temperature_avg_celsius,
+    min(gpu_temperature_celsius) AS temperature_min_celsius,
+    max(gpu_temperature_celsius) AS temperature_max_celsius,
+    stddev_samp(gpu_temperature_celsius) AS temperature_stddev_celsius,
+    avg(gpu_utilization_percent) AS load_avg_percent,
+    max(gpu_utilization_percent) AS load_max_percent,
+    {{p95(gpu_utilization_percent)}} AS load_p95_percent,
+    avg(gpu_power_draw_watts) AS power_avg_watts,
+    min(gpu_power_draw_watts) AS power_min_watts,
+    max(gpu_power_draw_watts) AS power_max_watts,
+    avg(gpu_memory_used_bytes) AS memory_used_avg_bytes,
+    max(gpu_memory_used_bytes) AS memory_used_max_bytes,
+    count(CASE WHEN gpu_temperature_celsius >= {{alerts.highTempCelsius}} THEN 1 END) AS alerts_high_temperature,
+    count(CASE WHEN gpu_utilization_percent >= {{alerts.highLoadPercent}} THEN 1 END) AS alerts_high_load,
+    count(
+      CASE WHEN gpu_power_limit_watts > 0 THEN
+        CASE WHEN 100 * gpu_power_draw_watts / gpu_power_limit_watts >= {{alerts.highPowerPercent}} THEN 1 END
+      END
+    ) AS alerts_high_power
+  FROM samples
+  WHERE uuid IS NOT NULL
+  GROUP BY GROUPING SETS ((uuid), ())
+),
+per_interval AS (
+  SELECT g.uuid, i.energy_joules, i.spike_t_us
+  FROM gpu_intervals i
+  JOIN gpus g ON g.gpu_key = i.gpu_key
+),
+interval_stats AS (
+  SELECT
+    uuid,
+    coalesce(sum(energy_joules), 0) / 3.6e6 AS energy_kwh,
+    count(spike_t_us) AS alerts_temperature_spike
+  FROM per_interval
+  GROUP BY GROUPING SETS ((uuid), ())
+)
+SELECT
+  CASE WHEN s.is_fleet = 1 THEN 'fleet' ELSE 'gpu' END AS scope,
+  g.host,
+  g.gpu_index,
+  s.uuid,
+  g.model,
+  s.sample_count,
+  s.temperature_avg_celsius,
+  s.temperature_min_celsius,
+  s.temperature_max_celsius,
+  s.temperature_stddev_celsius,
+  s.load_avg_percent,
+  s.load_max_percent,
+  s.load_p95_percent,
+  s.power_avg_watts,
+  s.power_min_watts,
+  s.power_max_watts,
+  i.energy_kwh,
+  s.memory_used_avg_bytes,
+  s.memory_used_max_bytes,
+  s.alerts_high_temperature,
+  s.alerts_high_load,
+  s.alerts_high_power,
+  i.alerts_temperature_spike
+FROM sample_stats s
+-- The fleet rows are the ones whose uuid is NULL: every sample has a UUID.
+JOIN interval_stats i ON coalesce(i.uuid, '') = coalesce(s.uuid, '')
+LEFT JOIN gpus g ON g.uuid = s.uuid
+ORDER BY scope, g.host, g.gpu_index, s.uuid

@@ -1,0 +1,82 @@
+-- gpu_intervals: the intervals between consecutive samples of each GPU, from ONE window pass over the day.
+--
+-- Samples of one GPU (same UUID) are ordered by ts; each sample i > 0 closes the interval [t(i-1), t(i)).
+-- An interval is VALID when 0 < t(i) - t(i-1) <= analytics.maxGapSeconds; a longer one is a gap (the
+-- collector or the GPU was away) and counts for nothing: no energy, no idle time, no spike across it.
+-- Two samples of the same instant (a zero interval) are not a pair either, as in the live alert rules.
+--
+-- For every valid interval, of `seconds` length:
+-- - energy_joules: trapezoid, (power(i-1) + power(i)) / 2 * seconds, where both powers are known.
+-- - the time counts with the state of the sample that OPENS it (sample i-1): measured_seconds where the load
+--   is known; idle_seconds where load < analytics.idleLoadPercent; idle_holding_memory_seconds where idle
+--   and memory used > analytics.idleMemoryBytes (unknown memory: not holding).
+-- - a temperature spike where temperature(i) - temperature(i-1) > alerts.tempSpikeCelsius (both known),
+--   the rule of the live alerts (src/pipeline/alerts.ts).
+--
+-- Shape: grouped by (gpu_key, spike_t_us). spike_t_us is NULL on the row holding the totals of all the
+-- GPU's ordinary intervals, and the time (epoch microseconds) of the spike on one row per spike, which also
+-- carries the spike's previous sample (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's
+-- totals are the sums over all its rows. So one sort of the day serves daily_stats, idle_time and
+-- temperature_spikes; the window is by far the most expensive step of the job.
+--
+-- Reads: samples, gpus. Kept as a relation for the analyses.
+WITH keyed AS (
+  SELECT
+    g.gpu_key,
+    {{epoch_micros(s.ts)}} AS t_us,
+    s.gpu_temperature_celsius AS temperature,
+    s.gpu_power_draw_watts AS power,
+    CAST(
+      CASE
+        WHEN s.gpu_utilization_percent IS NULL THEN NULL
+        WHEN s.gpu_utilization_percent >= {{analytics.idleLoadPercent}} THEN 0
+        WHEN s.gpu_memory_used_bytes > {{analytics.idleMemoryBytes}} THEN 2
+        ELSE 1
+      END AS TINYINT
+    ) AS load_state -- 0 busy, 1 idle, 2 idle holding memory
+  FROM samples s
+  JOIN gpus g ON g.uuid = s.uuid
+),
+paired AS (
+  SELECT
+    gpu_key,
+    t_us,
+    temperature,
+    power,
+    LAG(t_us) OVER w AS previous_t_us,
+    LAG(temperature) OVER w AS previous_temperature,
+    LAG(power) OVER w AS previous_power,
+    LAG(load_state) OVER w AS previous_load_state
+  FROM keyed
+  WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
+),
+timed AS (
+  SELECT
+    *,
+    CASE
+      WHEN t_us > previous_t_us AND t_us - previous_t_us <= {{analytics.maxGapSeconds}} * 1e6
+        THEN (t_us - previous_t_us) / 1e6
+    END AS seconds
+  FROM paired
+),
+flagged AS (
+  SELECT
+    *,
+    CASE
+      WHEN seconds IS NOT NULL AND temperature - previous_temperature > {{alerts.tempSpikeCelsius}} THEN t_us
+    END AS spike_t_us
+  FROM timed
+)
+SELECT
+  gpu_key,
+  spike_t_us,
+  count(seconds) AS intervals,
+  sum(CASE WHEN previous_load_state IS NOT NULL THEN seconds END) AS measured_seconds,
+  sum(CASE WHEN previous_load_state >= 1 THEN seconds END) AS idle_seconds,
+  sum(CASE WHEN previous_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
+  sum((previous_power + power) / 2 * seconds) AS energy_joules,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN previous_t_us END) AS spike_previous_t_us,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN previous_temperature END) AS spike_from_celsius,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN temperature END) AS spike_to_celsius
+FROM flagged
+GROUP BY gpu_key, spike_t_us

@@ -1,0 +1,135 @@
+/**
+ * Test helpers: small archives of hand-made samples, written as Parquet by DuckDB in the archive layout
+ * (every SAMPLE_COLUMNS column with its catalog type, nulls for what a test leaves out).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { loadConfig } from '../config/load.ts';
+import type { Config, ConfigKey } from '../config/schema.ts';
+import { type GpuSample, nullMetrics } from '../metrics/sample.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { ANALYSES, type AnalysisName } from './analyses.ts';
+import { ARCHIVE_COLUMNS } from './archive-schema.ts';
+import { type DailyResult, runDailyAnalytics } from './daily-job.ts';
+import type { JsonRow } from './engine.ts';
+import { sqlString } from './engines/duckdb.ts';
+import { readResult } from './results.ts';
+
+/** A GPU of the tests. */
+export interface TestGpu {
+  host: string;
+  gpu_index: number;
+  uuid: string;
+  model: string;
+}
+
+export const GPU_A: TestGpu = { host: 'node-a', gpu_index: 0, uuid: 'GPU-aaaa', model: 'Test GPU' };
+export const GPU_B: TestGpu = { host: 'node-a', gpu_index: 1, uuid: 'GPU-bbbb', model: 'Test GPU' };
+
+/** Epoch ms of a UTC time on 2026-01-15, e.g. `at('10:00:03')`. */
+export function at(time: string, date = '2026-01-15'): number {
+  return Date.parse(`${date}T${time}Z`);
+}
+
+/** A full sample: the GPU, the time, the given metrics, every other metric null. */
+export function sample(gpu: TestGpu, ts: number, metrics: Partial<GpuSample> = {}): GpuSample {
+  return { ...nullMetrics(), ...gpu, pci_bus_id: null, driver_version: null, ts, ...metrics };
+}
+
+/** Samples of one GPU, one per entry of `values`, `stepSeconds` apart from `start`. */
+export function series(
+  gpu: TestGpu,
+  start: number,
+  stepSeconds: number,
+  values: readonly Partial<GpuSample>[],
+): GpuSample[] {
+  return values.map((metrics, i) => sample(gpu, start + i * stepSeconds * 1000, metrics));
+}
+
+function literal(value: unknown, column: string): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (column === 'ts') return `make_timestamp(${Math.round(Number(value) * 1000)})`;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NULL';
+  return sqlString(String(value));
+}
+
+/** Writes samples, in the order given, to one Parquet file with the archive's schema. */
+export async function writeSamplesParquet(file: string, samples: readonly GpuSample[]): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const names = ARCHIVE_COLUMNS.map((c) => c.name);
+  const casts = ARCHIVE_COLUMNS.map((c) => `CAST(${c.name} AS ${c.sqlType}) AS ${c.name}`).join(', ');
+  const rows = samples.map(
+    (s) => `(${names.map((n) => literal((s as unknown as Record<string, unknown>)[n], n)).join(', ')})`,
+  );
+  const source =
+    rows.length > 0
+      ? `(VALUES ${rows.join(', ')}) AS t(${names.join(', ')})`
+      : `(SELECT ${names.map((n) => `NULL AS ${n}`).join(', ')} LIMIT 0) AS t`;
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  try {
+    await connection.run(`COPY (SELECT ${casts} FROM ${source}) TO ${sqlString(file)} (FORMAT parquet)`);
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+  }
+}
+
+/** A temporary archive on the local filesystem. */
+export interface TestArchive {
+  root: string;
+  storage: LocalStorage;
+  /** Writes gpu-metrics/date=D/<name> (default part-N.parquet). */
+  addFile(date: string, samples: readonly GpuSample[], name?: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestArchive(): Promise<TestArchive> {
+  const root = await mkdtemp(join(tmpdir(), 'gpumon-analytics-test-'));
+  const storage = new LocalStorage(root);
+  let files = 0;
+  return {
+    root,
+    storage,
+    async addFile(date, samples, name = `part-${files++}.parquet`) {
+      const file = join(root, 'gpu-metrics', `date=${date}`, name);
+      await writeSamplesParquet(file, samples);
+      return file;
+    },
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** The configuration of the tests: defaults, small memory, the given values by dotted key. */
+export function testConfig(flags: Partial<Record<ConfigKey, unknown>> = {}): Config {
+  return loadConfig({ flags: { 'analytics.memoryLimit': '512MB', 'analytics.threads': 1, ...flags } });
+}
+
+/** Runs the job on the given samples of one date (one file) and returns a reader of its results. */
+export async function analyze(
+  samples: readonly GpuSample[],
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+  date = '2026-01-15',
+): Promise<{ result: DailyResult; read: (analysis: AnalysisName) => Promise<JsonRow[]> }> {
+  const archive = await createTestArchive();
+  try {
+    await archive.addFile(date, samples);
+    const result = await runDailyAnalytics({ config: testConfig(flags), date, storage: archive.storage });
+    const results = new Map<AnalysisName, JsonRow[]>();
+    for (const analysis of ANALYSES) {
+      results.set(analysis, await readResult(archive.storage, date, analysis));
+    }
+    return { result, read: async (analysis) => results.get(analysis) ?? [] };
+  } finally {
+    await archive.cleanup();
+  }
+}
+
+/** The row of one GPU (by UUID), or the fleet row (uuid undefined), of a per-GPU result. */
+export function rowOf(rows: readonly JsonRow[], uuid?: string): JsonRow {
+  const row = rows.find((r) => (uuid === undefined ? r.scope === 'fleet' : r.uuid === uuid && r.scope === 'gpu'));
+  if (!row) throw new Error(`no row for ${uuid ?? 'the fleet'} in ${JSON.stringify(rows)}`);
+  return row;
+}

@@ -1,0 +1,116 @@
+import { Command } from 'commander';
+import { type DateOutcome, analyzeDates } from '../analytics/daily-job.ts';
+import { describeError, GpumonError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
+
+export { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
+
+interface AnalyzeFlags {
+  config?: string;
+  date?: string;
+  from?: string;
+  to?: string;
+  archive?: string;
+}
+
+/** Longest range of dates one command runs. */
+const MAX_DATES = 366;
+
+/** `gpumon analyze`: the daily analytics for one date or a range, now. */
+export function analyzeCommand(): Command {
+  return withConfigOption(new Command('analyze'))
+    .description('Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)')
+    .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC)')
+    .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
+    .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
+    .option('--archive <path>', 'archive root (overrides archive.path)')
+    // Unknown or incomplete flags are usage errors: exit status 2, like every other bad flag.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
+    .action((flags: AnalyzeFlags) =>
+      runCommand(async () => {
+        const dates = resolveDates(flags);
+        const config = configFromCli(flags, { 'archive.path': flags.archive });
+        const logger = createLogger(config.log.level, 'gpumon-analyze');
+        const outcomes = await analyzeDates(config, dates, logger, (date, step, done, total) => {
+          process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`);
+        });
+        process.stdout.write(`${TABLE_HEADER}\n`);
+        for (const outcome of outcomes) {
+          process.stdout.write(`${tableRow(outcome)}\n`);
+          if (!outcome.ok) process.stderr.write(`gpumon: ${outcome.date} failed: ${describeError(outcome.error)}\n`);
+        }
+        return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
+      }),
+    );
+}
+
+/** The dates the flags ask for, oldest first; throws USAGE naming the flag at fault. */
+export function resolveDates(flags: AnalyzeFlags, now = new Date()): string[] {
+  if (flags.date !== undefined) {
+    if (flags.from !== undefined || flags.to !== undefined) {
+      throw new GpumonError('USAGE', '--date cannot be combined with --from/--to');
+    }
+    return [parseDateArg(flags.date, '--date')];
+  }
+  if (flags.from === undefined && flags.to === undefined) {
+    return [new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10)];
+  }
+  if (flags.from === undefined || flags.to === undefined) {
+    throw new GpumonError('USAGE', `${flags.from === undefined ? '--to' : '--from'} needs ${flags.from === undefined ? '--from' : '--to'} too`);
+  }
+  const from = parseDateArg(flags.from, '--from');
+  const to = parseDateArg(flags.to, '--to');
+  if (from > to) throw new GpumonError('USAGE', `--from ${from} is after --to ${to}`);
+  const dates: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+    dates.push(new Date(t).toISOString().slice(0, 10));
+    if (dates.length > MAX_DATES) {
+      throw new GpumonError('USAGE', `--from ${from} --to ${to} spans more than ${MAX_DATES} dates`);
+    }
+  }
+  return dates;
+}
+
+const COLUMNS = [
+  ['date', 10],
+  ['status', 6],
+  ['gpus', 6],
+  ['samples', 12],
+  ['energy_kWh', 12],
+  ['load_avg_%', 10],
+  ['temp_max_C', 10],
+  ['spikes', 8],
+  ['wasted_GPU_h', 12],
+  ['seconds', 8],
+] as const;
+
+const TABLE_HEADER = COLUMNS.map(([name, width]) => name.padEnd(width)).join('  ').trimEnd();
+
+function tableRow(outcome: DateOutcome): string {
+  if (!outcome.ok) {
+    const code = outcome.error instanceof GpumonError ? outcome.error.code : 'ERROR';
+    return [outcome.date.padEnd(10), 'failed'.padEnd(6), code].join('  ');
+  }
+  const s = outcome.result.summary;
+  const cells = [
+    outcome.date,
+    'ok',
+    fmt(s.gpus, 0),
+    fmt(s.sample_count, 0),
+    fmt(s.energy_kwh, 3),
+    fmt(s.load_avg_percent, 1),
+    fmt(s.temperature_max_celsius, 1),
+    fmt(s.temperature_spikes, 0),
+    fmt(s.wasted_gpu_hours, 2),
+    fmt(outcome.result.durationMs / 1000, 1),
+  ];
+  return cells
+    .map((cell, i) => cell.padEnd(COLUMNS[i]?.[1] ?? 0))
+    .join('  ')
+    .trimEnd();
+}
+
+function fmt(value: unknown, digits: number): string {
+  return typeof value === 'number' ? value.toFixed(digits) : '-';
+}
