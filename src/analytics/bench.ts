@@ -1,15 +1,20 @@
 /**
- * Benchmark of the daily job on synthetic data: `tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES]`
- * writes one day (2026-01-15) of 1 Hz samples for GPUS GPUs (default 1000) as one Parquet file per minute
- * (MINUTES files, default 1440: 86.4 M rows), in archive layout; `tsx src/analytics/bench.ts run DIR` runs
- * the daily job on it and prints the time per analysis. Measure peak RSS with `/usr/bin/time -v`.
+ * The daily job step by step, on synthetic data (bench/analytics/run.ts measures the whole command on the
+ * simulator's data):
+ *
+ *   npx tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES]
+ *     one day (2026-01-15) of 1 Hz samples of GPUS GPUs (default 1000) in archive layout, one zstd Parquet
+ *     file per minute (MINUTES files, default 1440: 86.4 M rows), values generated in DuckDB SQL
+ *   npx tsx src/analytics/bench.ts run DIR [DATE]
+ *     the daily job on DATE (default 2026-01-15): time and peak RSS of each step, then in all
+ *
+ * For the peak RSS of the whole process: `/usr/bin/time -v npx tsx src/analytics/bench.ts run DIR`.
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../config/load.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { IDENTITY, METRICS } from '../metrics/catalog.ts';
-import { SAMPLE_COLUMNS } from '../metrics/sample.ts';
+import { PARQUET_COLUMNS } from '../sinks/archive/parquet-writer.ts';
 import { runDailyAnalytics } from './daily-job.ts';
 
 export const BENCH_DATE = '2026-01-15';
@@ -50,21 +55,12 @@ const VALUES: Record<string, string> = {
   host_memory_used_bytes: 'NULL',
 };
 
-const SQL_TYPE: Record<string, string> = { float64: 'DOUBLE', int64: 'BIGINT', string: 'VARCHAR', int32: 'INTEGER' };
-
-function columnType(name: string): string {
-  if (name === 'ts') return 'TIMESTAMP';
-  const def = [...METRICS, ...IDENTITY].find((c) => c.name === name);
-  if (!def) throw new Error(`no type for column ${name}`);
-  return SQL_TYPE[def.type] as string;
-}
-
 /** SQL of one minute of samples (rows sorted by host, gpu_index, ts as the archive writer does). */
 export function minuteSql(gpus: number, minute: number): string {
-  const select = SAMPLE_COLUMNS.map((c) => {
-    const value = VALUES[c];
-    if (value === undefined) throw new Error(`bench: no synthetic value for column ${c}`);
-    return `CAST(${value} AS ${columnType(c)}) AS ${c}`;
+  const select = PARQUET_COLUMNS.map(({ name, sqlType }) => {
+    const value = VALUES[name];
+    if (value === undefined) throw new Error(`bench: no synthetic value for column ${name}`);
+    return `CAST(${value} AS ${sqlType}) AS ${name}`;
   }).join(',\n    ');
   return `
   WITH b AS (
@@ -105,8 +101,8 @@ export async function generate(dir: string, gpus: number, minutes: number): Prom
   db.closeSync();
 }
 
-/** Runs the daily job on BENCH_DATE of the archive at `dir`, printing each step's time on stderr. */
-export async function run(dir: string): Promise<void> {
+/** Runs the daily job on `date` of the archive at `dir`, printing each step's time on stderr. */
+export async function run(dir: string, date = BENCH_DATE): Promise<void> {
   const config = loadConfig({ env: process.env, flags: { 'archive.path': dir } });
   const started = Date.now();
   let last = started;
@@ -117,12 +113,14 @@ export async function run(dir: string): Promise<void> {
   }, 50);
   const result = await runDailyAnalytics({
     config,
-    date: BENCH_DATE,
+    date,
     storage: new LocalStorage(dir),
     onProgress: (step, done, total) => {
       const now = Date.now();
       const peak = Math.max(stepPeak, process.memoryUsage.rss()) / 2 ** 20;
-      process.stderr.write(`${done}/${total} ${step} ${((now - last) / 1000).toFixed(2)}s, RSS <= ${peak.toFixed(0)} MiB\n`);
+      process.stderr.write(
+        `${done}/${total} ${step} ${((now - last) / 1000).toFixed(2)}s, RSS <= ${peak.toFixed(0)} MiB\n`,
+      );
       last = now;
       stepPeak = 0;
     },
@@ -138,9 +136,11 @@ export async function run(dir: string): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [command, dir, a, b] = process.argv.slice(2);
   if (command === 'generate' && dir) await generate(dir, Number(a ?? 1000), Number(b ?? 1440));
-  else if (command === 'run' && dir) await run(dir);
+  else if (command === 'run' && dir) await run(dir, a);
   else {
-    process.stderr.write('usage: tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES] | run DIR\n');
+    process.stderr.write(
+      'usage: tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES] | run DIR [DATE]\n',
+    );
     process.exitCode = 2;
   }
 }

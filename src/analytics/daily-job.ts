@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import type { ArchiveStorage } from '../sinks/archive/storage.ts';
+import { metricsPartition } from '../sinks/archive/layout.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { DuckDbEngine } from './engines/duckdb.ts';
 
-/** Where the archive keeps samples and the job its results (storage paths). */
-export const SAMPLES_DIR = 'gpu-metrics';
+/** Where the job keeps its results (storage paths), beside the samples (gpu-metrics/, see layout.ts). */
 export const RESULTS_DIR = 'gpu-analytics';
 
-export const samplesPath = (date: string): string => `${SAMPLES_DIR}/date=${date}`;
+/** The directory of one date's results: `gpu-analytics/date=YYYY-MM-DD`. */
 export const resultsPath = (date: string): string => `${RESULTS_DIR}/date=${date}`;
 
 /** Called as the job moves on: `step` just finished, `done` of `total` steps. */
@@ -64,7 +64,7 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   const started = Date.now();
   checkDate(date);
 
-  const inputDir = samplesPath(date);
+  const inputDir = metricsPartition(date);
   const names = (await storage.list(inputDir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.'));
   if (names.length === 0) throw noData(date, storage, 'no Parquet files');
   const files: InputFile[] = await Promise.all(
@@ -96,7 +96,8 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
     for (const query of queries) {
       since = Date.now();
       const count = await session.materialize(query);
-      if (query.name === 'gpus' && count === 0) throw noData(date, storage, `${files.length} file(s), no samples`);
+      if (query.name === 'gpus' && count === 0)
+        throw noData(date, storage, `${files.length} file(s), no samples`);
       if ((ANALYSES as readonly string[]).includes(query.name)) rows[query.name as AnalysisName] = count;
       progress(query.name, since);
     }
@@ -151,21 +152,26 @@ async function swapIn(storage: ArchiveStorage, build: string, target: string, as
 function checkDate(date: string): void {
   const valid =
     /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) === date;
-  if (!valid) throw new GpumonError('USAGE', `analytics date must be a calendar date as YYYY-MM-DD, got ${date}`);
+  if (!valid)
+    throw new GpumonError('USAGE', `analytics date must be a calendar date as YYYY-MM-DD, got ${date}`);
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
   if (signal.reason instanceof GpumonError) throw signal.reason;
-  throw new GpumonError('ANALYTICS_DEADLINE_EXCEEDED', `analytics stopped: ${describeError(signal.reason)}`, {
-    cause: signal.reason,
-  });
+  throw new GpumonError(
+    'ANALYTICS_DEADLINE_EXCEEDED',
+    `stopped by its signal: ${describeError(signal.reason)}`,
+    {
+      cause: signal.reason,
+    },
+  );
 }
 
 function noData(date: string, storage: ArchiveStorage, found: string): GpumonError {
   return new GpumonError(
     'ANALYTICS_NO_DATA',
-    `no samples for ${date}: ${found} under ${storage.uri}/${samplesPath(date)}/`,
+    `no samples for ${date}: ${found} under ${storage.uri}/${metricsPartition(date)}/`,
   );
 }
 

@@ -8,7 +8,12 @@ const params = { 'alerts.highTempCelsius': 80, 'analytics.maxGapSeconds': 0.5, o
 
 describe('the SQL dialect layer', () => {
   it('substitutes named parameters as number literals', () => {
-    const sql = renderSql('t >= {{alerts.highTempCelsius}} AND gap <= {{ analytics.maxGapSeconds }}', DUCKDB_DIALECT, params, 'q.sql');
+    const sql = renderSql(
+      't >= {{alerts.highTempCelsius}} AND gap <= {{ analytics.maxGapSeconds }}',
+      DUCKDB_DIALECT,
+      params,
+      'q.sql',
+    );
     assert.equal(sql, 't >= 80 AND gap <= 0.5');
   });
 
@@ -30,7 +35,12 @@ describe('the SQL dialect layer', () => {
 
   it('expands parameters inside macro arguments', () => {
     assert.equal(
-      renderSql('{{p95(CASE WHEN t > {{alerts.highTempCelsius}} THEN t END)}}', DUCKDB_DIALECT, params, 'q.sql'),
+      renderSql(
+        '{{p95(CASE WHEN t > {{alerts.highTempCelsius}} THEN t END)}}',
+        DUCKDB_DIALECT,
+        params,
+        'q.sql',
+      ),
       'quantile_cont(CASE WHEN t > 80 THEN t END, 0.95)',
     );
   });
@@ -38,7 +48,9 @@ describe('the SQL dialect layer', () => {
   it('rejects an unknown parameter, naming the query file and the placeholder', () => {
     assert.throws(
       () => renderSql('x > {{alerts.highTemp}}', DUCKDB_DIALECT, params, 'queries/x.sql'),
-      (err) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && /queries\/x\.sql.*\{\{alerts\.highTemp\}\}/.test(err.message),
+      (err) =>
+        isGpumonError(err, 'ANALYTICS_QUERY_FAILED') &&
+        /queries\/x\.sql.*\{\{alerts\.highTemp\}\}/.test(err.message),
     );
   });
 

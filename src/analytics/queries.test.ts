@@ -123,8 +123,18 @@ describe('daily_stats', () => {
       })),
     );
     const b = series(GPU_B, at('11:00:00'), 1, [
-      { gpu_temperature_celsius: 85, gpu_utilization_percent: 95, gpu_power_draw_watts: 190, gpu_power_limit_watts: 200 },
-      { gpu_temperature_celsius: 90, gpu_utilization_percent: 100, gpu_power_draw_watts: 200, gpu_power_limit_watts: 200 },
+      {
+        gpu_temperature_celsius: 85,
+        gpu_utilization_percent: 95,
+        gpu_power_draw_watts: 190,
+        gpu_power_limit_watts: 200,
+      },
+      {
+        gpu_temperature_celsius: 90,
+        gpu_utilization_percent: 100,
+        gpu_power_draw_watts: 200,
+        gpu_power_limit_watts: 200,
+      },
     ]);
     const { read } = await analyze([...a, ...b]);
     const stats = await read('daily_stats');
@@ -154,14 +164,24 @@ describe('daily_stats', () => {
     near(rowA.memory_used_avg_bytes, 2500);
     assert.equal(rowA.memory_used_max_bytes, 4000);
     assert.deepEqual(
-      [rowA.alerts_high_temperature, rowA.alerts_high_load, rowA.alerts_high_power, rowA.alerts_temperature_spike],
+      [
+        rowA.alerts_high_temperature,
+        rowA.alerts_high_load,
+        rowA.alerts_high_power,
+        rowA.alerts_temperature_spike,
+      ],
       [0, 0, 0, 0],
     );
 
     const rowB = rowOf(stats, GPU_B.uuid);
     // 85 and 90 >= 80; 95 and 100 >= 90; 95 % and 100 % >= 95 %; +5 is not more than 5: no spike.
     assert.deepEqual(
-      [rowB.alerts_high_temperature, rowB.alerts_high_load, rowB.alerts_high_power, rowB.alerts_temperature_spike],
+      [
+        rowB.alerts_high_temperature,
+        rowB.alerts_high_load,
+        rowB.alerts_high_power,
+        rowB.alerts_temperature_spike,
+      ],
       [2, 2, 2, 0],
     );
     near(rowB.energy_kwh, 195 / 3.6e6); // (190 + 200) / 2 * 1 s
@@ -177,7 +197,10 @@ describe('daily_stats', () => {
     near(fleet.load_avg_percent, 295 / 6); // 10 + 20 + 30 + 40 + 95 + 100 = 295
     near(fleet.energy_kwh, 495 / 3.6e6); // 300 J + 195 J
     near(fleet.memory_used_avg_bytes, 2500); // B's unknown memory is left out
-    assert.deepEqual([fleet.alerts_high_temperature, fleet.alerts_high_load, fleet.alerts_high_power], [2, 2, 2]);
+    assert.deepEqual(
+      [fleet.alerts_high_temperature, fleet.alerts_high_load, fleet.alerts_high_power],
+      [2, 2, 2],
+    );
 
     const [summary] = await read('summary');
     assert.deepEqual(summary, {
@@ -204,8 +227,12 @@ describe('daily_stats', () => {
     // x(floor h) + (h - floor h) * (x(floor h + 1) - x(floor h)).
     // A: h = 0.95 * 9 = 8.55: 9 + 0.55 * (10 - 9) = 9.55. B: 19.55 likewise.
     // Fleet (1..20): h = 0.95 * 19 = 18.05: 19 + 0.05 * (20 - 19) = 19.05, not the mean of 9.55 and 19.55.
-    const load = (from: number) => Array.from({ length: 10 }, (_, i) => ({ gpu_utilization_percent: from + i }));
-    const samples = [...series(GPU_A, at('10:00:00'), 1, load(1)), ...series(GPU_B, at('10:00:00'), 1, load(11))];
+    const load = (from: number) =>
+      Array.from({ length: 10 }, (_, i) => ({ gpu_utilization_percent: from + i }));
+    const samples = [
+      ...series(GPU_A, at('10:00:00'), 1, load(1)),
+      ...series(GPU_B, at('10:00:00'), 1, load(11)),
+    ];
     const { read } = await analyze(samples);
     const stats = await read('daily_stats');
     near(rowOf(stats, GPU_A.uuid).load_p95_percent, 9.55);
@@ -243,7 +270,8 @@ describe('daily_stats', () => {
     samples.sort((x, y) => x.ts - y.ts);
     const config = testConfig();
     const live = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000).evaluate(samples);
-    const liveCount = (uuid: string, rule: string) => live.filter((e) => e.uuid === uuid && e.rule === rule).length;
+    const liveCount = (uuid: string, rule: string) =>
+      live.filter((e) => e.uuid === uuid && e.rule === rule).length;
 
     const { read } = await analyze(samples);
     const stats = await read('daily_stats');
@@ -254,7 +282,9 @@ describe('daily_stats', () => {
       assert.equal(row.alerts_high_power, liveCount(gpu.uuid, 'high_power'), gpu.uuid);
       assert.equal(row.alerts_temperature_spike, liveCount(gpu.uuid, 'temperature_spike'), gpu.uuid);
     }
-    const liveSpikes = live.filter((e) => e.rule === 'temperature_spike').map((e) => `${e.uuid} ${e.ts} ${e.value}`);
+    const liveSpikes = live
+      .filter((e) => e.rule === 'temperature_spike')
+      .map((e) => `${e.uuid} ${e.ts} ${e.value}`);
     const sqlSpikes = (await read('temperature_spikes')).map((s) => `${s.uuid} ${s.ts} ${s.rise_celsius}`);
     assert.ok(liveSpikes.length > 5, 'the data has spikes');
     assert.deepEqual(sqlSpikes.sort(), liveSpikes.sort());
@@ -345,7 +375,10 @@ describe('idle_time', () => {
 
     // Fleet: measured 70, idle 50, holding 40.
     const fleet = rowOf(rows);
-    assert.deepEqual([fleet.measured_seconds, fleet.idle_seconds, fleet.idle_holding_memory_seconds], [70, 50, 40]);
+    assert.deepEqual(
+      [fleet.measured_seconds, fleet.idle_seconds, fleet.idle_holding_memory_seconds],
+      [70, 50, 40],
+    );
     near(fleet.idle_share, 50 / 70);
     near((await read('summary'))[0]?.wasted_gpu_hours, 40 / 3600);
   });
@@ -365,7 +398,15 @@ describe('hourly_patterns', () => {
     const { read } = await analyze(samples);
     const rows = await read('hourly_patterns');
     assert.deepEqual(
-      rows.map((r) => [r.scope, r.hour_utc, r.uuid, r.load_avg_percent, r.temperature_avg_celsius, r.power_avg_watts, r.sample_count]),
+      rows.map((r) => [
+        r.scope,
+        r.hour_utc,
+        r.uuid,
+        r.load_avg_percent,
+        r.temperature_avg_celsius,
+        r.power_avg_watts,
+        r.sample_count,
+      ]),
       [
         ['fleet', 0, null, 10, 30, null, 1],
         ['fleet', 1, null, 40, 55, null, 3],

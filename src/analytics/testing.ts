@@ -10,8 +10,8 @@ import { loadConfig } from '../config/load.ts';
 import type { Config, ConfigKey } from '../config/schema.ts';
 import { type GpuSample, nullMetrics } from '../metrics/sample.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { PARQUET_COLUMNS } from '../sinks/archive/parquet-writer.ts';
 import { ANALYSES, type AnalysisName } from './analyses.ts';
-import { ARCHIVE_COLUMNS } from './archive-schema.ts';
 import { type DailyResult, runDailyAnalytics } from './daily-job.ts';
 import type { JsonRow } from './engine.ts';
 import { sqlString } from './engines/duckdb.ts';
@@ -55,11 +55,19 @@ function literal(value: unknown, column: string): string {
   return sqlString(String(value));
 }
 
-/** Writes samples, in the order given, to one Parquet file with the archive's schema. */
-export async function writeSamplesParquet(file: string, samples: readonly GpuSample[]): Promise<void> {
+/**
+ * Writes samples, in the order given, to one Parquet file with the archive's schema; `omit` leaves columns
+ * out, as a file of an older catalog would.
+ */
+export async function writeSamplesParquet(
+  file: string,
+  samples: readonly GpuSample[],
+  omit: readonly string[] = [],
+): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const names = ARCHIVE_COLUMNS.map((c) => c.name);
-  const casts = ARCHIVE_COLUMNS.map((c) => `CAST(${c.name} AS ${c.sqlType}) AS ${c.name}`).join(', ');
+  const columns = PARQUET_COLUMNS.filter((c) => !omit.includes(c.name));
+  const names = columns.map((c) => c.name);
+  const casts = columns.map((c) => `CAST(${c.name} AS ${c.sqlType}) AS ${c.name}`).join(', ');
   const rows = samples.map(
     (s) => `(${names.map((n) => literal((s as unknown as Record<string, unknown>)[n], n)).join(', ')})`,
   );
@@ -81,8 +89,13 @@ export async function writeSamplesParquet(file: string, samples: readonly GpuSam
 export interface TestArchive {
   root: string;
   storage: LocalStorage;
-  /** Writes gpu-metrics/date=D/<name> (default part-N.parquet). */
-  addFile(date: string, samples: readonly GpuSample[], name?: string): Promise<string>;
+  /** Writes gpu-metrics/date=D/<name> (default part-N.parquet); returns its path. */
+  addFile(
+    date: string,
+    samples: readonly GpuSample[],
+    name?: string,
+    omit?: readonly string[],
+  ): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -93,9 +106,9 @@ export async function createTestArchive(): Promise<TestArchive> {
   return {
     root,
     storage,
-    async addFile(date, samples, name = `part-${files++}.parquet`) {
+    async addFile(date, samples, name = `part-${files++}.parquet`, omit = []) {
       const file = join(root, 'gpu-metrics', `date=${date}`, name);
-      await writeSamplesParquet(file, samples);
+      await writeSamplesParquet(file, samples, omit);
       return file;
     },
     cleanup: () => rm(root, { recursive: true, force: true }),
@@ -119,7 +132,7 @@ export async function analyze(
     const result = await runDailyAnalytics({ config: testConfig(flags), date, storage: archive.storage });
     const results = new Map<AnalysisName, JsonRow[]>();
     for (const analysis of ANALYSES) {
-      results.set(analysis, await readResult(archive.storage, date, analysis));
+      results.set(analysis, (await readResult(archive.storage, date, analysis)) ?? []);
     }
     return { result, read: async (analysis) => results.get(analysis) ?? [] };
   } finally {
@@ -129,7 +142,9 @@ export async function analyze(
 
 /** The row of one GPU (by UUID), or the fleet row (uuid undefined), of a per-GPU result. */
 export function rowOf(rows: readonly JsonRow[], uuid?: string): JsonRow {
-  const row = rows.find((r) => (uuid === undefined ? r.scope === 'fleet' : r.uuid === uuid && r.scope === 'gpu'));
+  const row = rows.find((r) =>
+    uuid === undefined ? r.scope === 'fleet' : r.uuid === uuid && r.scope === 'gpu',
+  );
   if (!row) throw new Error(`no row for ${uuid ?? 'the fleet'} in ${JSON.stringify(rows)}`);
   return row;
 }

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { type DateOutcome, analyzeDates } from '../analytics/daily-job.ts';
+import { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
 import { describeError, GpumonError } from '../errors.ts';
 import { createLogger } from '../log.ts';
+import { datesBetween } from '../sinks/archive/layout.ts';
 import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
 
 export { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
@@ -19,30 +20,35 @@ const MAX_DATES = 366;
 
 /** `gpumon analyze`: the daily analytics for one date or a range, now. */
 export function analyzeCommand(): Command {
-  return withConfigOption(new Command('analyze'))
-    .description('Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)')
-    .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC)')
-    .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
-    .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
-    .option('--archive <path>', 'archive root (overrides archive.path)')
-    // Unknown or incomplete flags are usage errors: exit status 2, like every other bad flag.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
-    .action((flags: AnalyzeFlags) =>
-      runCommand(async () => {
-        const dates = resolveDates(flags);
-        const config = configFromCli(flags, { 'archive.path': flags.archive });
-        const logger = createLogger(config.log.level, 'gpumon-analyze');
-        const outcomes = await analyzeDates(config, dates, logger, (date, step, done, total) => {
-          process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`);
-        });
-        process.stdout.write(`${TABLE_HEADER}\n`);
-        for (const outcome of outcomes) {
-          process.stdout.write(`${tableRow(outcome)}\n`);
-          if (!outcome.ok) process.stderr.write(`gpumon: ${outcome.date} failed: ${describeError(outcome.error)}\n`);
-        }
-        return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
-      }),
-    );
+  return (
+    withConfigOption(new Command('analyze'))
+      .description(
+        'Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)',
+      )
+      .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC)')
+      .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
+      .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
+      .option('--archive <path>', 'archive root (overrides archive.path)')
+      // Unknown or incomplete flags are usage errors: exit status 2, like every other bad flag.
+      .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
+      .action((flags: AnalyzeFlags) =>
+        runCommand(async () => {
+          const dates = resolveDates(flags);
+          const config = configFromCli(flags, { 'archive.path': flags.archive });
+          const logger = createLogger(config.log.level, 'gpumon-analyze');
+          const outcomes = await analyzeDates(config, dates, logger, (date, step, done, total) => {
+            process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`);
+          });
+          process.stdout.write(`${TABLE_HEADER}\n`);
+          for (const outcome of outcomes) {
+            process.stdout.write(`${tableRow(outcome)}\n`);
+            if (!outcome.ok)
+              process.stderr.write(`gpumon: ${outcome.date} failed: ${describeError(outcome.error)}\n`);
+          }
+          return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
+        }),
+      )
+  );
 }
 
 /** The dates the flags ask for, oldest first; throws USAGE naming the flag at fault. */
@@ -57,19 +63,18 @@ export function resolveDates(flags: AnalyzeFlags, now = new Date()): string[] {
     return [new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10)];
   }
   if (flags.from === undefined || flags.to === undefined) {
-    throw new GpumonError('USAGE', `${flags.from === undefined ? '--to' : '--from'} needs ${flags.from === undefined ? '--from' : '--to'} too`);
+    throw new GpumonError(
+      'USAGE',
+      `${flags.from === undefined ? '--to' : '--from'} needs ${flags.from === undefined ? '--from' : '--to'} too`,
+    );
   }
   const from = parseDateArg(flags.from, '--from');
   const to = parseDateArg(flags.to, '--to');
   if (from > to) throw new GpumonError('USAGE', `--from ${from} is after --to ${to}`);
-  const dates: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
-    dates.push(new Date(t).toISOString().slice(0, 10));
-    if (dates.length > MAX_DATES) {
-      throw new GpumonError('USAGE', `--from ${from} --to ${to} spans more than ${MAX_DATES} dates`);
-    }
-  }
-  return dates;
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
+  if (days > MAX_DATES)
+    throw new GpumonError('USAGE', `--from ${from} --to ${to} spans ${days} dates, more than ${MAX_DATES}`);
+  return datesBetween(from, to);
 }
 
 const COLUMNS = [
@@ -85,7 +90,9 @@ const COLUMNS = [
   ['seconds', 8],
 ] as const;
 
-const TABLE_HEADER = COLUMNS.map(([name, width]) => name.padEnd(width)).join('  ').trimEnd();
+const TABLE_HEADER = COLUMNS.map(([name, width]) => name.padEnd(width))
+  .join('  ')
+  .trimEnd();
 
 function tableRow(outcome: DateOutcome): string {
   if (!outcome.ok) {

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Config } from '../../config/schema.ts';
 import { describeError, GpumonError } from '../../errors.ts';
+import { PARQUET_COLUMNS } from '../../sinks/archive/parquet-writer.ts';
 import type { Query } from '../analyses.ts';
-import { ARCHIVE_COLUMNS } from '../archive-schema.ts';
 import { DUCKDB_DIALECT } from '../dialect.ts';
 import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../engine.ts';
 
@@ -65,9 +65,13 @@ class DuckDbSession implements EngineSession {
   async start(): Promise<void> {
     await this.exec("SET TimeZone = 'UTC'", 'session settings');
     const source = `read_parquet([${this.input.files.map((f) => sqlString(f.location)).join(', ')}], hive_partitioning = false, union_by_name = true)`;
-    const described = await this.query(`DESCRIBE SELECT * FROM ${source}`, 'reading the Parquet schema', true);
+    const described = await this.query(
+      `DESCRIBE SELECT * FROM ${source}`,
+      'reading the Parquet schema',
+      true,
+    );
     const present = new Set(described.map((row) => String(row.column_name)));
-    const columns = ARCHIVE_COLUMNS.map((c) =>
+    const columns = PARQUET_COLUMNS.map((c) =>
       present.has(c.name)
         ? `CAST(${ident(c.name)} AS ${c.sqlType}) AS ${ident(c.name)}`
         : `CAST(NULL AS ${c.sqlType}) AS ${ident(c.name)}`,
@@ -138,7 +142,7 @@ class DuckDbSession implements EngineSession {
     const message = err instanceof Error ? err.message : String(err);
     const named = this.input.files.find((f) => message.includes(f.location));
     if (named) return corrupt(named, message, err);
-    if (readsArchive && !/^(Parser|Binder|Catalog) Error/.test(message)) {
+    if (readsArchive && !/^(Parser|Binder|Catalog|Out of Memory|INTERRUPT) Error/i.test(message)) {
       const bad = await this.findUnreadableFile();
       if (bad) return corrupt(bad.file, bad.message, err);
     }
@@ -168,9 +172,13 @@ function corrupt(file: InputFile, message: string, cause: unknown): GpumonError 
 
 function abortError(signal: AbortSignal): GpumonError {
   if (signal.reason instanceof GpumonError) return signal.reason;
-  return new GpumonError('ANALYTICS_DEADLINE_EXCEEDED', `analytics stopped: ${describeError(signal.reason)}`, {
-    cause: signal.reason,
-  });
+  return new GpumonError(
+    'ANALYTICS_DEADLINE_EXCEEDED',
+    `stopped by its signal: ${describeError(signal.reason)}`,
+    {
+      cause: signal.reason,
+    },
+  );
 }
 
 function firstLine(message: string): string {

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { isGpumonError } from '../errors.ts';
+import { silentLogger } from '../log.ts';
+import { ANALYSES } from './analyses.ts';
+import { analyzeDates, runDailyAnalytics } from './daily-job.ts';
+import { listResultDates, readResult, readSummary } from './results.ts';
+import { at, createTestArchive, GPU_A, GPU_B, series, type TestArchive, testConfig } from './testing.ts';
+
+const DAY = '2026-01-15';
+const OTHER_DAY = '2026-01-16';
+
+function dayOfSamples(date: string) {
+  const metrics = (i: number) => ({
+    gpu_temperature_celsius: 50 + (i % 4) * 3,
+    gpu_utilization_percent: (i * 37) % 100,
+    gpu_power_draw_watts: 150 + i,
+    gpu_power_limit_watts: 300,
+    gpu_memory_used_bytes: 1000 * i,
+    gpu_sm_clock_mhz: 1000 + 10 * i,
+  });
+  const values = Array.from({ length: 30 }, (_, i) => metrics(i));
+  return [
+    ...series(GPU_A, at('08:00:00', date), 5, values),
+    ...series(GPU_B, at('09:00:00', date), 5, values),
+  ];
+}
+
+async function allResults(archive: TestArchive, date: string) {
+  const results: Record<string, unknown> = { summary: await readSummary(archive.storage, date) };
+  for (const analysis of ANALYSES) results[analysis] = await readResult(archive.storage, date, analysis);
+  return results;
+}
+
+describe('the daily analytics job', () => {
+  let archive: TestArchive;
+  beforeEach(async () => {
+    archive = await createTestArchive();
+  });
+  afterEach(async () => {
+    await archive.cleanup();
+  });
+
+  it('writes every analysis as Parquet and the summary as JSON under gpu-analytics/date=D', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    const steps: string[] = [];
+    const result = await runDailyAnalytics({
+      config: testConfig(),
+      date: DAY,
+      storage: archive.storage,
+      onProgress: (step, done, total) => steps.push(`${step} ${done}/${total}`),
+    });
+    assert.equal(result.path, `gpu-analytics/date=${DAY}`);
+    assert.equal(result.inputFiles, 1);
+    assert.deepEqual(result.rows, {
+      temperature_spikes: 0,
+      idle_time: 3,
+      daily_stats: 3,
+      hourly_patterns: 4, // A at 08:xx, B at 09:xx, and the fleet in each hour
+      correlations: 3,
+      summary: 1,
+    });
+    assert.equal(result.summary.date, DAY);
+    assert.equal(result.summary.sample_count, 60);
+    assert.deepEqual(
+      (await readdir(join(archive.root, 'gpu-analytics', `date=${DAY}`))).sort(),
+      [...ANALYSES.map((a) => `${a}.parquet`), 'summary.json'].sort(),
+    );
+    assert.deepEqual(
+      JSON.parse(await readFile(join(archive.root, result.path, 'summary.json'), 'utf8')),
+      result.summary,
+    );
+    assert.equal(steps.at(0), 'open 1/11');
+    assert.equal(steps.at(-1), 'publish 11/11');
+  });
+
+  it('replaces the results of a date exactly when run again, leaving no temporary directory', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    const config = testConfig();
+    await runDailyAnalytics({ config, date: DAY, storage: archive.storage });
+    const first = await allResults(archive, DAY);
+    const firstJson = await readFile(
+      join(archive.root, 'gpu-analytics', `date=${DAY}`, 'summary.json'),
+      'utf8',
+    );
+    await runDailyAnalytics({ config, date: DAY, storage: archive.storage });
+    assert.deepEqual(await allResults(archive, DAY), first);
+    assert.equal(
+      await readFile(join(archive.root, 'gpu-analytics', `date=${DAY}`, 'summary.json'), 'utf8'),
+      firstJson,
+    );
+    assert.deepEqual(await readdir(join(archive.root, 'gpu-analytics')), [`date=${DAY}`]);
+  });
+
+  it('fails with ANALYTICS_NO_DATA naming the date and the path looked at when the date has no files', async () => {
+    await assert.rejects(
+      runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage }),
+      (err) =>
+        isGpumonError(err, 'ANALYTICS_NO_DATA') &&
+        err.message.includes(DAY) &&
+        err.message.includes(`${archive.storage.uri}/gpu-metrics/date=${DAY}/`),
+    );
+    assert.deepEqual(await listResultDates(archive.storage), []);
+  });
+
+  it('fails with ANALYTICS_NO_DATA when the files of the date hold no samples', async () => {
+    await archive.addFile(DAY, []);
+    await assert.rejects(
+      runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage }),
+      (err) => isGpumonError(err, 'ANALYTICS_NO_DATA') && err.message.includes('no samples'),
+    );
+  });
+
+  it('fails a date with a garbage .parquet file naming the file, keeps its previous results, and runs other dates', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    await archive.addFile(OTHER_DAY, dayOfSamples(OTHER_DAY));
+    const config = testConfig();
+    await runDailyAnalytics({ config, date: DAY, storage: archive.storage });
+    const before = await allResults(archive, DAY);
+
+    await writeFile(
+      join(archive.root, 'gpu-metrics', `date=${DAY}`, 'part-broken.parquet'),
+      'not parquet at all',
+    );
+    const outcomes = await analyzeDates(config, [DAY, OTHER_DAY], silentLogger(), undefined, {
+      storage: archive.storage,
+    });
+    const [failed, succeeded] = outcomes;
+    assert.equal(failed?.ok, false);
+    assert.ok(
+      failed &&
+        !failed.ok &&
+        isGpumonError(failed.error, 'ARCHIVE_FILE_CORRUPT') &&
+        failed.error.message.includes(`gpu-metrics/date=${DAY}/part-broken.parquet`),
+      String(failed && !failed.ok && failed.error),
+    );
+    assert.equal(succeeded?.ok, true);
+    assert.deepEqual(await allResults(archive, DAY), before);
+    assert.deepEqual(await listResultDates(archive.storage), [DAY, OTHER_DAY]);
+    assert.deepEqual((await readdir(join(archive.root, 'gpu-analytics'))).sort(), [
+      `date=${DAY}`,
+      `date=${OTHER_DAY}`,
+    ]);
+  });
+
+  it('names the file whose pages are corrupt although its footer is sound', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    const file = await archive.addFile(DAY, dayOfSamples(DAY).slice(0, 20), 'part-pages.parquet');
+    // Scramble everything between the magic bytes and the footer (length in the last 8 bytes).
+    const bytes = await readFile(file);
+    const end = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+    for (let i = 4; i < end; i++) bytes[i] = ((bytes[i] ?? 0) * 31 + 7) & 0xff;
+    await writeFile(file, bytes);
+    await assert.rejects(
+      runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage }),
+      (err) => isGpumonError(err, 'ARCHIVE_FILE_CORRUPT') && err.message.includes('part-pages.parquet'),
+    );
+  });
+
+  it('reads files of an older catalog that lack a column, as if the column were null', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY), 'part-old.parquet', ['gpu_sm_clock_mhz', 'gpu_xid_last']);
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    const [fleet] = (await readResult(archive.storage, DAY, 'correlations')) ?? [];
+    assert.equal(fleet?.corr_temperature_sm_clock, null);
+    assert.equal(typeof fleet?.corr_temperature_power, 'number');
+  });
+
+  it('stops with ANALYTICS_DEADLINE_EXCEEDED when its signal aborts, leaving the previous results', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    const config = testConfig();
+    await runDailyAnalytics({ config, date: DAY, storage: archive.storage });
+    const before = await allResults(archive, DAY);
+
+    const controller = new AbortController();
+    await assert.rejects(
+      runDailyAnalytics({
+        config,
+        date: DAY,
+        storage: archive.storage,
+        signal: controller.signal,
+        onProgress: (step) => {
+          if (step === 'gpus') controller.abort(new Error('deadline of 1 s passed'));
+        },
+      }),
+      (err) =>
+        isGpumonError(err, 'ANALYTICS_DEADLINE_EXCEEDED') &&
+        err.message.includes(DAY) &&
+        err.message.includes('deadline of 1 s passed'),
+    );
+    assert.deepEqual(await allResults(archive, DAY), before);
+    assert.deepEqual(await readdir(join(archive.root, 'gpu-analytics')), [`date=${DAY}`]);
+  });
+
+  it('refuses a date that is not a calendar date', async () => {
+    await assert.rejects(
+      runDailyAnalytics({ config: testConfig(), date: '2026-02-30', storage: archive.storage }),
+      (err) => isGpumonError(err, 'USAGE') && err.message.includes('2026-02-30'),
+    );
+  });
+});
+
+describe('reading results back', () => {
+  let archive: TestArchive;
+  beforeEach(async () => {
+    archive = await createTestArchive();
+  });
+  afterEach(async () => {
+    await archive.cleanup();
+  });
+
+  it('gives JSON-safe rows: 64-bit integers as numbers, timestamps as epoch milliseconds', async () => {
+    const samples = series(GPU_A, at('10:00:00'), 1, [
+      { gpu_temperature_celsius: 40, gpu_memory_used_bytes: 2 ** 40 },
+      { gpu_temperature_celsius: 50, gpu_memory_used_bytes: 2 ** 40 },
+    ]);
+    await archive.addFile(DAY, samples);
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    const [spike] = (await readResult(archive.storage, DAY, 'temperature_spikes')) ?? [];
+    assert.equal(spike?.ts, at('10:00:01'));
+    assert.equal(spike?.previous_ts, at('10:00:00'));
+    const stats = (await readResult(archive.storage, DAY, 'daily_stats')) ?? [];
+    assert.equal(stats[1]?.memory_used_max_bytes, 2 ** 40);
+    assert.equal(stats[1]?.sample_count, 2);
+    assert.doesNotThrow(() => JSON.stringify(stats));
+    assert.equal((await readSummary(archive.storage, DAY))?.gpus, 1);
+  });
+
+  it('reads the rows of one GPU, and at most a given number', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    const rows = (await readResult(archive.storage, DAY, 'hourly_patterns', { uuid: GPU_B.uuid })) ?? [];
+    assert.deepEqual(
+      rows.map((r) => [r.uuid, r.hour_utc]),
+      [[GPU_B.uuid, 9]],
+    );
+    assert.equal((await readResult(archive.storage, DAY, 'daily_stats', { limit: 1 }))?.[0]?.scope, 'fleet');
+    assert.equal((await readResult(archive.storage, DAY, 'daily_stats', { limit: 2 }))?.length, 2);
+  });
+
+  it('lists the dates with results, not runs in progress', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    await writeFile(join(archive.root, 'gpu-analytics', 'notes.txt'), '');
+    await archive.storage.put(
+      join(archive.root, 'gpu-analytics', 'notes.txt'),
+      `gpu-analytics/.date=${OTHER_DAY}.tmp-x/a`,
+    );
+    assert.deepEqual(await listResultDates(archive.storage), [DAY]);
+  });
+
+  it('gives null for a date or an analysis without results, and refuses a malformed date', async () => {
+    assert.equal(await readResult(archive.storage, DAY, 'daily_stats'), null);
+    assert.equal(await readSummary(archive.storage, DAY), null);
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    assert.equal(await readResult(archive.storage, DAY, 'nonsense'), null);
+    await assert.rejects(
+      readResult(archive.storage, '15.01.2026', 'daily_stats'),
+      (err) => isGpumonError(err, 'USAGE') && err.message.includes('"15.01.2026"'),
+    );
+  });
+});

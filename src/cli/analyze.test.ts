@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
+import { isGpumonError } from '../errors.ts';
+import { analyzeCommand, resolveDates } from './analyze.ts';
+
+/** Runs `gpumon analyze ARGS` in-process; returns the exit status and what it wrote. */
+async function analyze(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  process.stdout.write = ((chunk: string) => {
+    out.stdout += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => {
+    out.stderr += chunk;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await analyzeCommand().parseAsync(['node', 'analyze', ...args]);
+    return { code: Number(process.exitCode ?? 0), ...out };
+  } finally {
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
+    process.exitCode = undefined;
+  }
+}
+
+describe('gpumon analyze', () => {
+  let archive: TestArchive;
+  beforeEach(async () => {
+    archive = await createTestArchive();
+    process.env.GPUMON_LOG_LEVEL = 'silent';
+    process.env.GPUMON_ANALYTICS_MEMORY_LIMIT = '512MB';
+  });
+  afterEach(async () => {
+    delete process.env.GPUMON_LOG_LEVEL;
+    delete process.env.GPUMON_ANALYTICS_MEMORY_LIMIT;
+    await archive.cleanup();
+  });
+
+  it('exits 2 naming --date when the date is not a calendar date', async () => {
+    const { code, stderr } = await analyze('--date', '2026-13-01', '--archive', archive.root);
+    assert.equal(code, 2);
+    assert.match(stderr, /--date/);
+    assert.match(stderr, /2026-13-01/);
+  });
+
+  it('exits 2 on --date with --from, --from without --to, and a range running backwards', async () => {
+    for (const args of [
+      ['--date', '2026-01-15', '--from', '2026-01-14', '--to', '2026-01-15'],
+      ['--from', '2026-01-14'],
+      ['--from', '2026-01-15', '--to', '2026-01-14'],
+    ]) {
+      const { code, stderr } = await analyze(...args, '--archive', archive.root);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, /--(date|from|to)/);
+    }
+  });
+
+  it('exits 2 on an unknown flag', () => {
+    const script =
+      "import('./src/cli/analyze.ts').then((m) => m.analyzeCommand().parseAsync(['node', 'analyze', '--bogus']))";
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 2, child.stderr);
+    assert.match(child.stderr, /--bogus/);
+  });
+
+  it('runs every date of a range, prints a row per date, and exits 1 when one failed', async () => {
+    await archive.addFile(
+      '2026-01-15',
+      series(GPU_A, at('10:00:00'), 1, [{ gpu_power_draw_watts: 100 }, { gpu_power_draw_watts: 100 }]),
+    );
+    const { code, stdout, stderr } = await analyze(
+      '--from',
+      '2026-01-14',
+      '--to',
+      '2026-01-15',
+      '--archive',
+      archive.root,
+    );
+    assert.equal(code, 1);
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^date\s+status\s+gpus/);
+    assert.match(lines[1] ?? '', /^2026-01-14\s+failed\s+ANALYTICS_NO_DATA/);
+    assert.match(lines[2] ?? '', /^2026-01-15\s+ok\s+1\s+2\s/);
+    assert.match(stderr, /2026-01-14 failed: \[ANALYTICS_NO_DATA\] no samples for 2026-01-14/);
+    assert.match(stderr, /analyze 2026-01-15: daily_stats \(\d+\/11\)/);
+  });
+
+  it('exits 0 when every date succeeded', async () => {
+    await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
+    const { code } = await analyze('--date', '2026-01-15', '--archive', archive.root);
+    assert.equal(code, 0);
+  });
+});
+
+describe('the dates of gpumon analyze', () => {
+  it('default to yesterday in UTC', () => {
+    assert.deepEqual(resolveDates({}, new Date('2026-03-01T00:30:00Z')), ['2026-02-28']);
+  });
+
+  it('run from --from to --to, both included', () => {
+    assert.deepEqual(resolveDates({ from: '2025-12-30', to: '2026-01-02' }), [
+      '2025-12-30',
+      '2025-12-31',
+      '2026-01-01',
+      '2026-01-02',
+    ]);
+  });
+
+  it('refuse a range of more than a year', () => {
+    assert.throws(
+      () => resolveDates({ from: '2020-01-01', to: '2026-01-01' }),
+      (err) => isGpumonError(err, 'USAGE') && err.message.includes('--from 2020-01-01'),
+    );
+  });
+});
