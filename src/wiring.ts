@@ -3,7 +3,7 @@ import { listResultDates, readResult, readSummary } from './analytics/results.ts
 import { ANALYTICS_JOB_NAME } from './cli/runs.ts';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
-import { CronJob, scheduleOptions } from './schedule/cron-job.ts';
+import { CronJob, type CronJobOptions, type JobFunction, scheduleOptions } from './schedule/cron-job.ts';
 import { FileRunHistory, runHistoryPath } from './schedule/history.ts';
 import type { ResultsApi, RunsApi } from './server/deps.ts';
 import { dateOfTs } from './sinks/archive/layout.ts';
@@ -21,18 +21,33 @@ export function dayBefore(scheduledAt: number): string {
  * `schedule.*` semantics, and keeps its history in `<archive>/state/analytics-runs.json`.
  */
 export function analyticsJob(config: Config, storage: ArchiveStorage, logger: Logger): CronJob {
+  return analyticsCronJob(config, logger, async ({ signal, scheduledAt, attempt }) => {
+    const date = dayBefore(scheduledAt);
+    logger.info({ date, attempt }, 'daily analytics: starting');
+    const result = await runDailyAnalytics({ config, date, storage, logger, signal });
+    logger.info({ date }, 'daily analytics: done');
+    return { date, ...summaryOf(result) };
+  });
+}
+
+/**
+ * The CronJob of the analytics, with its history in `<archive>/state/analytics-runs.json`, running `job`.
+ * `gpumon up` runs it on the schedule; `gpumon analyze` triggers it once by hand (without retries: a person
+ * is watching), so both kinds of run appear in `gpumon runs`.
+ */
+export function analyticsCronJob(
+  config: Config,
+  logger: Logger,
+  job: JobFunction,
+  overrides: Partial<CronJobOptions> = {},
+): CronJob {
   return new CronJob({
     name: ANALYTICS_JOB_NAME,
     ...scheduleOptions(config.schedule),
     logger,
     history: new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME)),
-    job: async ({ signal, scheduledAt, attempt }) => {
-      const date = dayBefore(scheduledAt);
-      logger.info({ date, attempt }, 'daily analytics: starting');
-      const result = await runDailyAnalytics({ config, date, storage, logger, signal });
-      logger.info({ date }, 'daily analytics: done');
-      return { date, ...summaryOf(result) };
-    },
+    job,
+    ...overrides,
   });
 }
 
@@ -64,6 +79,6 @@ export function resultsApi(storage: ArchiveStorage): ResultsApi {
   return {
     dates: () => listResultDates(storage),
     summary: (date) => readSummary(storage, date),
-    result: (date, analysis) => readResult(storage, date, analysis),
+    result: (date, analysis, filter) => readResult(storage, date, analysis, filter),
   };
 }

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
 import { isGpumonError } from '../errors.ts';
+import { FileRunHistory, runHistoryPath } from '../schedule/history.ts';
 import { analyzeCommand, resolveDates } from './analyze.ts';
+import { ANALYTICS_JOB_NAME } from './runs.ts';
 
 /** Runs `gpumon analyze ARGS` in-process; returns the exit status and what it wrote. */
 async function analyze(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -93,6 +95,21 @@ describe('gpumon analyze', () => {
     await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
     const { code } = await analyze('--date', '2026-01-15', '--archive', archive.root);
     assert.equal(code, 0);
+  });
+
+  it('records each run by hand in the run history that gpumon runs shows', async () => {
+    await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
+    await analyze('--date', '2026-01-15', '--archive', archive.root);
+    await analyze('--date', '2026-01-14', '--archive', archive.root);
+    const runs = await new FileRunHistory(runHistoryPath(archive.root, ANALYTICS_JOB_NAME)).load();
+    assert.deepEqual(
+      runs.map((r) => [r.trigger, r.status, r.attempts.length]),
+      [
+        ['manual', 'failed', 1],
+        ['manual', 'succeeded', 1],
+      ],
+    );
+    assert.match(runs[0]?.error ?? '', /ANALYTICS_NO_DATA.*2026-01-14/);
   });
 });
 

@@ -3,6 +3,7 @@ import { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
 import { describeError, GpumonError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { datesBetween } from '../sinks/archive/layout.ts';
+import { analyticsCronJob } from '../wiring.ts';
 import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
 
 export { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
@@ -36,9 +37,39 @@ export function analyzeCommand(): Command {
           const dates = resolveDates(flags);
           const config = configFromCli(flags, { 'archive.path': flags.archive });
           const logger = createLogger(config.log.level, 'gpumon-analyze');
-          const outcomes = await analyzeDates(config, dates, logger, (date, step, done, total) => {
-            process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`);
-          });
+          let outcomes: DateOutcome[] = [];
+          const job = analyticsCronJob(
+            config,
+            logger,
+            async ({ signal }) => {
+              outcomes = await analyzeDates(
+                config,
+                dates,
+                logger,
+                (date, step, done, total) =>
+                  process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`),
+                { signal },
+              );
+              const failed = outcomes.filter((o) => !o.ok);
+              const [first] = failed;
+              if (failed.length === 1 && first && !first.ok) throw first.error;
+              if (failed.length > 0) {
+                throw new GpumonError(
+                  'ANALYTICS_QUERY_FAILED',
+                  `${failed.length} of ${dates.length} date(s) failed: ${failed.map((o) => o.date).join(', ')}`,
+                );
+              }
+              return { dates, summaries: outcomes.map((o) => (o.ok ? o.result.summary : null)) };
+            },
+            { retries: 0 },
+          );
+          const run = await job.trigger();
+          if (!run.started) {
+            throw new GpumonError('USAGE', `cannot start a run: ${run.reason}`);
+          }
+          const record = await run.done;
+          await job.stop({ abort: false });
+          process.stderr.write(`analyze: run ${record.id} ${record.status} (see \`gpumon runs\`)\n`);
           process.stdout.write(`${TABLE_HEADER}\n`);
           for (const outcome of outcomes) {
             process.stdout.write(`${tableRow(outcome)}\n`);

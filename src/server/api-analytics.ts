@@ -7,7 +7,7 @@ import type {
   TriggerResponse,
 } from './api-types.ts';
 import type { ResultsApi, RunsApi } from './deps.ts';
-import { badRequest, fail, notFound } from './http-error.ts';
+import { badRequest, fail, intQuery, notFound } from './http-error.ts';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ANALYSIS = /^[a-z_]+$/;
@@ -52,6 +52,10 @@ export function runsRoutes(runs: RunsApi | undefined): Hono {
   return api;
 }
 
+/** Rows of one analysis answered by default, and at most (`?limit=`); `?uuid=` keeps one GPU's rows. */
+export const DEFAULT_RESULT_ROWS = 1000;
+export const MAX_RESULT_ROWS = 100_000;
+
 /** GET /api/analytics[/:date[/:analysis]]: the results of the daily analytics. */
 export function analyticsRoutes(results: ResultsApi | undefined): Hono {
   const api = new Hono();
@@ -79,7 +83,12 @@ export function analyticsRoutes(results: ResultsApi | undefined): Hono {
     if (!ANALYSIS.test(analysis)) {
       badRequest(`path parameter analysis must match [a-z_]+, got ${JSON.stringify(analysis)}`);
     }
-    const rows = await results.result(date, analysis);
+    const limit = intQuery(c, 'limit', DEFAULT_RESULT_ROWS, 1, MAX_RESULT_ROWS);
+    const uuid = c.req.query('uuid');
+    if (uuid !== undefined && (uuid === '' || analysis === 'summary')) {
+      badRequest('query parameter uuid must name a GPU, and the summary (of the fleet) takes none');
+    }
+    const rows = await results.result(date, analysis, { limit, ...(uuid ? { uuid } : {}) });
     if (rows === null) notFound(`no result of analysis ${analysis} for ${date}`);
     const body: AnalyticsResultResponse = { date, analysis, rows };
     return c.json(body);

@@ -199,8 +199,13 @@ const fakeResults: ResultsApi = {
   async summary(date) {
     return date === '2025-01-14' ? { gpus: 8, avgUtilization: 41.5 } : null;
   },
-  async result(date, analysis) {
-    return date === '2025-01-14' && analysis === 'hourly_utilization' ? [{ hour: 0, avg: 12.5 }] : null;
+  async result(date, analysis, filter) {
+    if (date !== '2025-01-14' || analysis !== 'hourly_utilization') return null;
+    const rows = [
+      { uuid: 'GPU-a', hour: 0, avg: 12.5 },
+      { uuid: 'GPU-b', hour: 0, avg: 40 },
+    ];
+    return rows.filter((r) => filter.uuid === undefined || r.uuid === filter.uuid).slice(0, filter.limit);
   },
 };
 
@@ -250,10 +255,32 @@ describe('analytics results', () => {
     assert.deepEqual(body, { date: '2025-01-14', summary: { gpus: 8, avgUtilization: 41.5 } });
   });
 
+  test('GET /api/analytics/:date/:analysis?uuid=&limit= keeps one GPU and caps the rows', async () => {
+    const one = (await (
+      await app().request('/api/analytics/2025-01-14/hourly_utilization?uuid=GPU-b')
+    ).json()) as AnalyticsResultResponse;
+    assert.deepEqual(
+      one.rows.map((r) => r.uuid),
+      ['GPU-b'],
+    );
+    const capped = (await (
+      await app().request('/api/analytics/2025-01-14/hourly_utilization?limit=1')
+    ).json()) as AnalyticsResultResponse;
+    assert.equal(capped.rows.length, 1);
+    assert.match(
+      (await errorOf(await app().request('/api/analytics/2025-01-14/hourly_utilization?limit=0'), 400))
+        .message,
+      /limit/,
+    );
+  });
+
   test('GET /api/analytics/:date/:analysis gives the rows of that analysis', async () => {
     const res = await app().request('/api/analytics/2025-01-14/hourly_utilization');
     const body = (await res.json()) as AnalyticsResultResponse;
-    assert.deepEqual(body.rows, [{ hour: 0, avg: 12.5 }]);
+    assert.deepEqual(body.rows, [
+      { uuid: 'GPU-a', hour: 0, avg: 12.5 },
+      { uuid: 'GPU-b', hour: 0, avg: 40 },
+    ]);
   });
 
   test('answer 404 for a day or an analysis without results', async () => {

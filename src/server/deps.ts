@@ -22,8 +22,12 @@ export interface ResultsApi {
   dates(): Promise<string[]>;
   /** The summary of one day, or null when that day has none. */
   summary(date: string): Promise<unknown | null>;
-  /** The rows of one analysis of one day, or null when there are none. */
-  result(date: string, analysis: string): Promise<Record<string, unknown>[] | null>;
+  /** The rows of one analysis of one day (at most `limit`, only GPU `uuid`'s if given), or null when there are none. */
+  result(
+    date: string,
+    analysis: string,
+    filter: { limit: number; uuid?: string },
+  ): Promise<Record<string, unknown>[] | null>;
 }
 
 /** What the HTTP server reads from the rest of gpumon. It never writes to any of it, except `runs.trigger`. */
