@@ -2,20 +2,20 @@
  * The daily job step by step, on synthetic data (bench/analytics/run.ts measures the whole command on the
  * simulator's data):
  *
- *   npx tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES]
+ *   npx tsx bench/analytics/synthetic.ts generate DIR [GPUS] [MINUTES]
  *     one day (2026-01-15) of 1 Hz samples of GPUS GPUs (default 1000) in archive layout, one zstd Parquet
  *     file per minute (MINUTES files, default 1440: 86.4 M rows), values generated in DuckDB SQL
- *   npx tsx src/analytics/bench.ts run DIR [DATE]
+ *   npx tsx bench/analytics/synthetic.ts run DIR [DATE]
  *     the daily job on DATE (default 2026-01-15): time and peak RSS of each step, then in all
  *
- * For the peak RSS of the whole process: `/usr/bin/time -v npx tsx src/analytics/bench.ts run DIR`.
+ * For the peak RSS of the whole process: `/usr/bin/time -v npx tsx bench/analytics/synthetic.ts run DIR`.
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { loadConfig } from '../config/load.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { PARQUET_COLUMNS } from '../sinks/archive/parquet-writer.ts';
-import { runDailyAnalytics } from './daily-job.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
+import { PARQUET_COLUMNS } from '../../src/sinks/archive/parquet-writer.ts';
+import { runDailyAnalytics } from '../../src/analytics/daily-job.ts';
 
 export const BENCH_DATE = '2026-01-15';
 
@@ -139,7 +139,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   else if (command === 'run' && dir) await run(dir, a);
   else {
     process.stderr.write(
-      'usage: tsx src/analytics/bench.ts generate DIR [GPUS] [MINUTES] | run DIR [DATE]\n',
+      'usage: tsx bench/analytics/synthetic.ts generate DIR [GPUS] [MINUTES] | run DIR [DATE]\n',
     );
     process.exitCode = 2;
   }
