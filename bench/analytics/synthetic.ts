@@ -12,10 +12,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { runDailyAnalytics } from '../../src/analytics/daily-job.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { PARQUET_COLUMNS } from '../../src/sinks/archive/parquet-writer.ts';
-import { runDailyAnalytics } from '../../src/analytics/daily-job.ts';
 
 export const BENCH_DATE = '2026-01-15';
 
