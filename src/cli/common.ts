@@ -60,3 +60,32 @@ export function parseDateArg(value: string, flag: string): string {
   if (roundTrip !== value) throw new GpumonError('USAGE', `${flag}: ${value} is not a calendar date`);
   return value;
 }
+
+/** Flags of the commands that serve the dashboard: --port, --host, --archive. */
+export interface ServerFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  archive?: string;
+}
+
+/** Adds --port, --host and --archive, each naming the configuration key it sets. */
+export function withServerOptions(command: Command): Command {
+  return command
+    .option('-p, --port <port>', 'HTTP port, 0 for any free port (server.port, default 8080)')
+    .option('--host <address>', 'address to listen on (server.host, default 127.0.0.1)')
+    .option('-a, --archive <dir>', 'archive directory (archive.path, default ./data)');
+}
+
+/** The configuration keys the server flags set. */
+export function serverFlagValues(flags: ServerFlags): Partial<Record<ConfigKey, unknown>> {
+  return { 'server.port': flags.port, 'server.host': flags.host, 'archive.path': flags.archive };
+}
+
+/** Resolves with the first SIGINT or SIGTERM. */
+export function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}

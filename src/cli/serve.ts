@@ -7,33 +7,27 @@ import { startServer } from '../server/serve.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { VERSION } from '../version.ts';
 import { resultsApi } from '../wiring.ts';
-import { configFromCli, runCommand, withConfigOption } from './common.ts';
+import {
+  configFromCli,
+  runCommand,
+  type ServerFlags,
+  serverFlagValues,
+  waitForStopSignal,
+  withConfigOption,
+  withServerOptions,
+} from './common.ts';
 import { ANALYTICS_JOB_NAME } from './runs.ts';
-
-interface ServeFlags {
-  config?: string;
-  port?: string;
-  host?: string;
-  archive?: string;
-}
 
 /** `gpumon serve`: the dashboard and API over an existing archive, without sampling. */
 export function serveCommand(): Command {
-  return withConfigOption(new Command('serve'))
+  return withServerOptions(withConfigOption(new Command('serve')))
     .description(
       'Serve the dashboard and the HTTP API over an existing archive (analytics results and run history), ' +
         'without sampling any GPU. Live data comes from `gpumon up`; in a fleet, from InfluxDB (coming).',
     )
-    .option('-p, --port <port>', 'HTTP port, 0 for any free port (server.port, default 8080)')
-    .option('--host <address>', 'address to listen on (server.host, default 127.0.0.1)')
-    .option('-a, --archive <dir>', 'archive directory (archive.path, default ./data)')
-    .action(async (flags: ServeFlags) =>
+    .action(async (flags: ServerFlags) =>
       runCommand(async () => {
-        const config = configFromCli(flags, {
-          'server.port': flags.port,
-          'server.host': flags.host,
-          'archive.path': flags.archive,
-        });
+        const config = configFromCli(flags, serverFlagValues(flags));
         const logger = createLogger(config.log.level);
         const storage = new LocalStorage(config.archive.path);
         const history = new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME));
@@ -59,10 +53,7 @@ export function serveCommand(): Command {
         process.stdout.write(
           `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`,
         );
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-        });
+        await waitForStopSignal();
         await server.close();
         return 0;
       }),

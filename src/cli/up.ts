@@ -1,27 +1,28 @@
 import { Command } from 'commander';
 import { startEmbedded } from '../embedded.ts';
 import { createLogger } from '../log.ts';
-import { configFromCli, runCommand, withConfigOption } from './common.ts';
+import {
+  configFromCli,
+  runCommand,
+  type ServerFlags,
+  serverFlagValues,
+  waitForStopSignal,
+  withConfigOption,
+  withServerOptions,
+} from './common.ts';
 
-interface UpFlags {
-  config?: string;
-  port?: string;
-  host?: string;
-  archive?: string;
+interface UpFlags extends ServerFlags {
   source?: string;
 }
 
 /** `gpumon up`: the embedded mode, everything in one process. */
 export function upCommand(): Command {
-  return withConfigOption(new Command('up'))
+  return withServerOptions(withConfigOption(new Command('up')))
     .description(
       'Run gpumon on this machine: sample every local GPU (NVML, else nvidia-smi, else a simulated fleet, ' +
         'with a notice), keep live state, archive every sample as Parquet, run the daily analytics at 02:00 UTC ' +
         '(schedule.cron) and serve the live dashboard. Ctrl-C stops it after writing every sample to the archive.',
     )
-    .option('-p, --port <port>', 'HTTP port, 0 for any free port (server.port, default 8080)')
-    .option('--host <address>', 'address to listen on (server.host, default 127.0.0.1)')
-    .option('-a, --archive <dir>', 'archive directory (archive.path, default ./data)')
     .option('-s, --source <type>', 'GPU source: auto | sim (source.type, default auto)')
     .addHelpText(
       'after',
@@ -30,12 +31,7 @@ export function upCommand(): Command {
     )
     .action(async (flags: UpFlags) =>
       runCommand(async () => {
-        const config = configFromCli(flags, {
-          'server.port': flags.port,
-          'server.host': flags.host,
-          'archive.path': flags.archive,
-          'source.type': flags.source,
-        });
+        const config = configFromCli(flags, { ...serverFlagValues(flags), 'source.type': flags.source });
         const logger = createLogger(config.log.level);
         const running = await startEmbedded(config, logger);
         const notice = running.source.health().notice;
@@ -44,10 +40,7 @@ export function upCommand(): Command {
           `gpumon up: dashboard at ${running.url} (source: ${running.source.name}, archive: ${running.storage.uri}). ` +
             'Ctrl-C to stop.\n',
         );
-        const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        });
+        const signal = await waitForStopSignal();
         process.stderr.write(`gpumon: ${signal}: writing buffered samples to the archive...\n`);
         const forced = () => {
           process.stderr.write('gpumon: stopping now, buffered samples are lost\n');
