@@ -46,10 +46,15 @@ export class Batcher {
     this.stats = { sink: sink.name, written: 0, batches: 0, failures: 0, buffered: 0 };
   }
 
+  /** Whether `add` would take `count` more samples now. */
+  hasRoom(count: number): boolean {
+    return !this.closed && this.buffer.length + this.inWrite + count <= this.options.maxBuffered;
+  }
+
   /** Takes the samples now; resolves when they are written. Throws when the buffer is full or closed. */
   add(samples: readonly GpuSample[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`sink ${this.sink.name} is closed`));
-    if (this.buffer.length + this.inWrite + samples.length > this.options.maxBuffered) {
+    if (!this.hasRoom(samples.length)) {
       return Promise.reject(
         new Error(`sink ${this.sink.name} is behind: ${this.options.maxBuffered} samples buffered`),
       );

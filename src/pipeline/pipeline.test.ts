@@ -79,4 +79,47 @@ describe('pipeline', () => {
     assert.equal(archive.rows.length, sampler.emittedCount());
     assert.equal(pipeline.receivedCount(), sampler.emittedCount());
   });
+
+  it('refuses a delivery whole while one sink is behind, so its redelivery duplicates nothing', async () => {
+    const transport = new MemoryTransport(undefined, 5);
+    const fast = new ArraySink('fast');
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new ArraySink('slow');
+    const slowWrite = slow.write.bind(slow);
+    slow.write = async (batch) => {
+      await gate;
+      await slowWrite(batch);
+    };
+    const live = new LiveState(60_000);
+    let updates = 0;
+    live.subscribe(() => updates++);
+    const pipeline = new Pipeline({
+      transport,
+      group: 'embedded',
+      alerts: new AlertEvaluator(loadConfig().alerts, 60_000),
+      live,
+      sinks: [
+        { sink: fast, batching: { maxRows: 1, maxAgeMs: 60_000, maxBuffered: 100 } },
+        { sink: slow, batching: { maxRows: 1, maxAgeMs: 60_000, maxBuffered: 1 } },
+      ],
+    });
+    await transport.publish([testSample({ ts: 1000 })]);
+    await transport.publish([testSample({ ts: 2000 })]); // slow is full: refused, redelivered later
+    await new Promise((r) => setTimeout(r, 30));
+    release();
+    await pipeline.close();
+    assert.deepEqual(
+      fast.rows.map((s) => s.ts),
+      [1000, 2000],
+    );
+    assert.deepEqual(
+      slow.rows.map((s) => s.ts),
+      [1000, 2000],
+    );
+    assert.equal(updates, 2);
+    assert.equal(pipeline.receivedCount(), 2);
+  });
 });

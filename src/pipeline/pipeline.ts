@@ -59,6 +59,10 @@ export class Pipeline {
   }
 
   private handle(samples: readonly GpuSample[]): Promise<void> {
+    // All or nothing: a sink that is behind refuses the whole delivery before anything is applied, so the
+    // redelivery adds no duplicate to the sinks that had room, the live state or the alert counts.
+    const full = this.batchers.find((b) => !b.hasRoom(samples.length));
+    if (full) return Promise.reject(new Error(`sink ${full.getStats().sink} is behind; delivery refused`));
     this.received += samples.length;
     const alerts = this.options.alerts.evaluate(samples);
     this.options.live?.apply(samples, alerts);
