@@ -22,7 +22,7 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const bool = () =>
   z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
-export const SOURCE_TYPES = ['auto', 'sim'] as const;
+export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'gpuz', 'sim'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -30,13 +30,61 @@ export const CONFIG_FIELDS = {
     schema: z.enum(SOURCE_TYPES),
     default: 'auto',
     allowed: SOURCE_TYPES.join(' | '),
-    help: 'Where samples come from. auto: NVML, else nvidia-smi, else the simulator (with a notice).',
+    help: 'Where samples come from. auto: NVML, else nvidia-smi, else rocm-smi, else the simulator (with a notice).',
   },
   'source.intervalMs': {
     schema: int(100, 3_600_000),
     default: 1000,
     allowed: 'integer 100..3600000',
     help: 'Sampling interval in milliseconds.',
+  },
+  'source.host': {
+    schema: z.string(),
+    default: '',
+    allowed: "a host name, or empty for this machine's",
+    help: "The host name samples carry (default: the machine's host name).",
+  },
+  'source.nvml.library': {
+    schema: z.string().min(1),
+    default: 'libnvidia-ml.so.1',
+    allowed: 'a library name or path',
+    help: 'NVML: the library to load (the driver installs libnvidia-ml.so.1).',
+  },
+  'source.nvidiaSmi.path': {
+    schema: z.string().min(1),
+    default: 'nvidia-smi',
+    allowed: 'a command name or path',
+    help: 'nvidia-smi: the command to run (looked up on PATH).',
+  },
+  'source.rocmSmi.path': {
+    schema: z.string().min(1),
+    default: 'rocm-smi',
+    allowed: 'a command name or path',
+    help: 'rocm-smi: the command to run (looked up on PATH).',
+  },
+  'source.gpuz.file': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a path to a GPU-Z "Sensor Log.txt"',
+    help: 'GPU-Z: the sensor log to replay or follow (required with source.type gpuz).',
+  },
+  'source.gpuz.speed': {
+    schema: num(0.01, 100_000),
+    default: 1,
+    allowed: 'number 0.01..100000',
+    help: 'GPU-Z: replay speed, a multiple of the time recorded in the log.',
+  },
+  'source.gpuz.loop': {
+    schema: bool(),
+    default: false,
+    allowed: 'true | false',
+    help: 'GPU-Z: start the log again from its first line when the replay reaches its end.',
+  },
+  'source.gpuz.follow': {
+    schema: bool(),
+    default: false,
+    allowed: 'true | false',
+    help: 'GPU-Z: follow the log as GPU-Z appends to it (live), instead of replaying it.',
   },
   'source.sim.hosts': {
     schema: int(1, 100_000),
@@ -221,6 +269,11 @@ export interface Config {
   source: {
     type: (typeof SOURCE_TYPES)[number];
     intervalMs: number;
+    host: string;
+    nvml: { library: string };
+    nvidiaSmi: { path: string };
+    rocmSmi: { path: string };
+    gpuz: { file: string; speed: number; loop: boolean; follow: boolean };
     sim: { hosts: number; gpusPerHost: number; seed: number };
   };
   alerts: {

@@ -26,4 +26,33 @@ export interface Source {
   read(now: number): Promise<GpuSample[]>;
   health(): SourceHealth;
   close(): Promise<void>;
+  /** The devices the source sees, MIG instances listed with their parent (sources that know them). */
+  devices?(): GpuDevice[];
+  /** Processes using GPU memory now (sources that can list them). */
+  processes?(): Promise<GpuProcess[]>;
+}
+
+/** A GPU or a MIG instance as a source sees it. */
+export interface GpuDevice {
+  uuid: string;
+  index: number;
+  model: string;
+  pciBusId: string | null;
+  serial: string | null;
+  vbiosVersion: string | null;
+  driverVersion: string | null;
+  /** For a MIG instance: its parent GPU's UUID, and the instance's profile (e.g. `3g.40gb`) if known. */
+  parentUuid: string | null;
+  migProfile: string | null;
+}
+
+/** A process holding GPU memory. */
+export interface GpuProcess {
+  /** The GPU (or MIG instance) UUID. */
+  uuid: string;
+  pid: number;
+  /** Process name (from /proc or the driver); null when unknown. */
+  name: string | null;
+  /** Device memory it uses, in bytes; null where the driver does not say (Windows WDDM). */
+  usedMemoryBytes: number | null;
 }
