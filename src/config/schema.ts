@@ -22,7 +22,7 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const bool = () =>
   z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
-export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'gpuz', 'sim'] as const;
+export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'dcgm', 'gpuz', 'sim'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -61,6 +61,12 @@ export const CONFIG_FIELDS = {
     default: 'rocm-smi',
     allowed: 'a command name or path',
     help: 'rocm-smi: the command to run (looked up on PATH).',
+  },
+  'source.dcgm.url': {
+    schema: z.string().regex(/^https?:\/\/\S+$/),
+    default: 'http://127.0.0.1:9400/metrics',
+    allowed: 'an http(s) URL',
+    help: 'dcgm: the metrics endpoint of a dcgm-exporter to scrape.',
   },
   'source.gpuz.file': {
     schema: z.string(),
@@ -273,6 +279,7 @@ export interface Config {
     nvml: { library: string };
     nvidiaSmi: { path: string };
     rocmSmi: { path: string };
+    dcgm: { url: string };
     gpuz: { file: string; speed: number; loop: boolean; follow: boolean };
     sim: { hosts: number; gpusPerHost: number; seed: number };
   };
