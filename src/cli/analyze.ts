@@ -30,6 +30,13 @@ export function analyzeCommand(): Command {
       .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
       .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
       .option('--archive <path>', 'archive root (overrides archive.path)')
+      .addHelpText(
+        'after',
+        '\nResults go to <archive>/gpu-analytics/date=D/<analysis>.parquet and summary.json; re-running a date\n' +
+          'replaces its results. Each invocation is recorded as a manual run (see `gpumon runs`).\n' +
+          'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
+          'failed (the others still run), 2 for a bad flag or setting.',
+      )
       // Unknown or incomplete flags are usage errors: exit status 2, like every other bad flag.
       .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
       .action((flags: AnalyzeFlags) =>

@@ -12,11 +12,11 @@ const program = new Command('gpumon')
   )
   .version(VERSION)
   .showHelpAfterError()
-  .addCommand(upCommand())
-  .addCommand(simulateCommand())
-  .addCommand(analyzeCommand())
-  .addCommand(runsCommand())
-  .addCommand(serveCommand())
+  .addCommand(upCommand().summary('sample, archive, analyse daily and serve the dashboard on this machine'))
+  .addCommand(simulateCommand().summary('write days of simulated GPU history into an archive, fast'))
+  .addCommand(analyzeCommand().summary('run the daily analytics now (default: yesterday, UTC)'))
+  .addCommand(runsCommand().summary('list the recent runs of the daily analytics'))
+  .addCommand(serveCommand().summary('serve the dashboard and API over an existing archive'))
   .addHelpText(
     'after',
     '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.',
