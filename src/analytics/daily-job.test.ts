@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
@@ -92,6 +92,21 @@ describe('the daily analytics job', () => {
       firstJson,
     );
     assert.deepEqual(await readdir(join(archive.root, 'gpu-analytics')), [`date=${DAY}`]);
+  });
+
+  it('removes what an interrupted run of the date left behind, and nothing of other dates', async () => {
+    await archive.addFile(DAY, dayOfSamples(DAY));
+    const leftovers = [
+      `.date=${DAY}.tmp-crashed`,
+      `.date=${DAY}.old-crashed`,
+      `.date=${OTHER_DAY}.tmp-running`,
+    ];
+    for (const dir of leftovers) await mkdir(join(archive.root, 'gpu-analytics', dir), { recursive: true });
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    assert.deepEqual((await readdir(join(archive.root, 'gpu-analytics'))).sort(), [
+      `.date=${OTHER_DAY}.tmp-running`,
+      `date=${DAY}`,
+    ]);
   });
 
   it('fails with ANALYTICS_NO_DATA naming the date and the path looked at when the date has no files', async () => {

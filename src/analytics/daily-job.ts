@@ -83,6 +83,7 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
     options.onProgress?.(step, done, total);
   };
 
+  await removeLeftovers(storage, date, logger);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const buildPath = `${RESULTS_DIR}/.date=${date}.tmp-${runId}`;
   const scratchDir = await mkdtemp(join(tmpdir(), `gpumon-analytics-${date}-`));
@@ -131,6 +132,19 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   } finally {
     await session?.close().catch(() => {});
     await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes what a run of `date` cut off by a crash left behind (its build directory, or the previous results
+ * renamed aside): one run per date at a time, so anything there now is stale.
+ */
+async function removeLeftovers(storage: ArchiveStorage, date: string, logger: Logger): Promise<void> {
+  const prefixes = [`.date=${date}.tmp-`, `.date=${date}.old-`];
+  for (const entry of await storage.list(RESULTS_DIR)) {
+    if (!prefixes.some((p) => entry.startsWith(p))) continue;
+    logger.warn({ entry }, `removing ${RESULTS_DIR}/${entry}, left by an interrupted run`);
+    await storage.remove(`${RESULTS_DIR}/${entry}`);
   }
 }
 
