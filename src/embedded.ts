@@ -15,7 +15,7 @@ import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
 import { MemoryTransport } from './transport/memory-transport.ts';
 import { VERSION } from './version.ts';
-import { analyticsJob, resultsApi, runsApi } from './wiring.ts';
+import { analyticsHistory, analyticsJob, resultsApi, runsApi } from './wiring.ts';
 
 /** What `gpumon up` runs, for as long as it runs. */
 export interface EmbeddedGpumon {
@@ -69,7 +69,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     {
       live,
       sources: () => [source.health()],
-      runs: runsApi(job),
+      runs: runsApi(job, analyticsHistory(config)),
       results: resultsApi(storage),
       logger,
       version: VERSION,

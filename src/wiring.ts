@@ -45,7 +45,7 @@ export function analyticsCronJob(
     name: ANALYTICS_JOB_NAME,
     ...scheduleOptions(config.schedule),
     logger,
-    history: new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME)),
+    history: analyticsHistory(config),
     job,
     ...overrides,
   });
@@ -58,13 +58,18 @@ function summaryOf(result: unknown): Record<string, unknown> {
   return {};
 }
 
-/** The scheduler, as the HTTP server sees it. */
-export function runsApi(job: CronJob): RunsApi {
+/** Where the analytics runs are recorded: `<archive>/state/analytics-runs.json`, shared by up and analyze. */
+export function analyticsHistory(config: Config): FileRunHistory {
+  return new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME), {
+    successful: config.schedule.successfulHistory,
+    failed: config.schedule.failedHistory,
+  });
+}
+
+/** The scheduler, as the HTTP server sees it; the list is read from the file, with runs of other processes. */
+export function runsApi(job: CronJob, history: FileRunHistory): RunsApi {
   return {
-    list: async () => {
-      await job.open();
-      return job.history();
-    },
+    list: () => history.load(),
     trigger: async () => {
       const outcome = await job.trigger();
       if (outcome.started) return { started: true, run: outcome.run };

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { createLogger } from '../log.ts';
 import { LiveState } from '../pipeline/live-state.ts';
-import { FileRunHistory, runHistoryPath } from '../schedule/history.ts';
 import { createApp } from '../server/app.ts';
 import { startServer } from '../server/serve.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { VERSION } from '../version.ts';
-import { resultsApi } from '../wiring.ts';
+import { analyticsHistory, resultsApi } from '../wiring.ts';
 import {
   configFromCli,
   runCommand,
@@ -16,7 +15,6 @@ import {
   withConfigOption,
   withServerOptions,
 } from './common.ts';
-import { ANALYTICS_JOB_NAME } from './runs.ts';
 
 /** `gpumon serve`: the dashboard and API over an existing archive, without sampling. */
 export function serveCommand(): Command {
@@ -30,7 +28,7 @@ export function serveCommand(): Command {
         const config = configFromCli(flags, serverFlagValues(flags));
         const logger = createLogger(config.log.level);
         const storage = new LocalStorage(config.archive.path);
-        const history = new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME));
+        const history = analyticsHistory(config);
         const app = createApp(
           {
             live: new LiveState(config.live.windowSeconds * 1000),

@@ -63,6 +63,24 @@ describe('run history', () => {
     assert.equal(JSON.parse(readFileSync(join(dir, 'analytics-runs.json'), 'utf8')).version, 1);
   });
 
+  it('keeps the runs another process wrote to the same file, and drops only its own pruned runs', async () => {
+    const file = join(tempDir(), 'runs.json');
+    const up = new FileRunHistory(file, { successful: 3, failed: 3 });
+    const analyze = new FileRunHistory(file, { successful: 3, failed: 3 });
+    await up.save([run('scheduled-1', 1000, 'succeeded')]);
+    await analyze.save([run('manual-1', 2000, 'failed'), ...(await analyze.load())]);
+    await up.save([run('scheduled-2', 3000, 'succeeded'), run('scheduled-1', 1000, 'succeeded')]);
+    assert.deepEqual(
+      (await up.load()).map((r) => r.id),
+      ['scheduled-2', 'manual-1', 'scheduled-1'],
+    );
+    await up.save([run('scheduled-2', 3000, 'succeeded')]);
+    assert.deepEqual(
+      (await up.load()).map((r) => r.id),
+      ['scheduled-2', 'manual-1'],
+    );
+  });
+
   it('reports a file that is not JSON as corrupt, naming the file', async () => {
     const file = join(tempDir(), 'analytics-runs.json');
     writeFileSync(file, '{"version": 1, "runs": [');

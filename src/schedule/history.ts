@@ -124,8 +124,17 @@ const fileSchema = z.object({
  */
 export class FileRunHistory implements RunHistoryStore {
   readonly location: string;
+  /** Ids of the runs this instance has saved: the others in the file belong to another process. */
+  readonly #mine = new Set<string>();
 
-  constructor(file: string) {
+  /**
+   * `limits`: prune the merged history to them on save (the CronJob prunes its own runs; this also bounds runs
+   * written by other processes).
+   */
+  constructor(
+    file: string,
+    private readonly limits?: HistoryLimits,
+  ) {
     this.location = resolve(file);
   }
 
@@ -157,8 +166,19 @@ export class FileRunHistory implements RunHistoryStore {
     return parsed.data.runs.sort((a, b) => b.startedAt - a.startedAt) as RunRecord[];
   }
 
+  /**
+   * Writes `runs`, keeping the runs another process (say `gpumon analyze` beside `gpumon up`) wrote to the file
+   * meanwhile: a run this instance never saved is merged in, one it saved and no longer lists is dropped.
+   */
   async save(runs: readonly RunRecord[]): Promise<void> {
-    const text = `${JSON.stringify({ version: FILE_VERSION, runs }, null, 2)}\n`;
+    for (const run of runs) this.#mine.add(run.id);
+    const ours = new Set(runs.map((r) => r.id));
+    const theirs = (await this.load().catch(() => [] as RunRecord[])).filter(
+      (r) => !ours.has(r.id) && !this.#mine.has(r.id),
+    );
+    let merged = [...runs, ...theirs].sort((a, b) => b.startedAt - a.startedAt);
+    if (this.limits) merged = pruneRuns(merged, this.limits);
+    const text = `${JSON.stringify({ version: FILE_VERSION, runs: merged }, null, 2)}\n`;
     const dir = dirname(this.location);
     const tmp = join(dir, `.${randomBytes(4).toString('hex')}-${process.pid}.runs.tmp`);
     try {
