@@ -1,0 +1,228 @@
+import { METRICS, type MetricName, metricDef } from '../../metrics/catalog.ts';
+import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import type { GpuDevice } from '../source.ts';
+import { type PromSample, readPrometheusText } from './prometheus-text.ts';
+
+/**
+ * Parser of a dcgm-exporter scrape (Prometheus text) onto the metric catalog, through the catalog's `dcgm`
+ * column. One sample per GPU (per host, `gpu` index, `UUID` and MIG instance); identity from the labels. A
+ * DCGM field the catalog does not name is kept in `unmapped`, never silently dropped. Never throws: every line
+ * or value it cannot use is counted in `errors`. See README.md for the field table and units.
+ */
+
+export const DCGM_ISSUES = [
+  'malformed-line',
+  'no-gpu-labels',
+  'bad-gpu-label',
+  'duplicate-series',
+  'not-a-number',
+  'out-of-range',
+  'invalid-sample',
+] as const;
+export type DcgmIssueReason = (typeof DCGM_ISSUES)[number];
+
+export interface DcgmIssue {
+  reason: DcgmIssueReason;
+  /** 1-based line in the scrape, where one line is at fault. */
+  line?: number;
+  detail: string;
+}
+
+/** A series whose DCGM field has no catalog metric (e.g. `DCGM_FI_DEV_PCIE_REPLAY_COUNTER`). */
+export interface DcgmUnmapped {
+  field: string;
+  /** The sample's UUID it belongs to, or null when the line names no GPU. */
+  uuid: string | null;
+  value: number;
+  line: number;
+}
+
+export interface DcgmParseOptions {
+  /** Epoch ms every sample is stamped with. */
+  now: number;
+  /** Host name for series without a `Hostname` label (dcgm-exporter `--no-hostname`). */
+  host: string;
+}
+
+export interface DcgmParseResult {
+  samples: GpuSample[];
+  /** The GPUs (and MIG instances), same order as `samples`. */
+  devices: GpuDevice[];
+  errors: DcgmIssue[];
+  unmapped: DcgmUnmapped[];
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * DCGM field -> catalog metric and the divisor/multiplier to its unit. The catalog's `dcgm` column gives the
+ * primary field; `ALIASES` are fields of other DCGM versions for the same quantity, used only when the
+ * primary field is absent.
+ */
+const UNIT_FACTOR: Readonly<Record<string, { multiply?: number; divide?: number }>> = {
+  DCGM_FI_DEV_FB_TOTAL: { multiply: MiB },
+  DCGM_FI_DEV_FB_USED: { multiply: MiB },
+  DCGM_FI_DEV_FB_FREE: { multiply: MiB },
+  DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION: { divide: 1000 }, // mJ -> J
+  DCGM_FI_DEV_PCIE_TX_THROUGHPUT: { multiply: 1024 }, // KB/s (NVML's KiB) -> B/s
+  DCGM_FI_DEV_PCIE_RX_THROUGHPUT: { multiply: 1024 },
+};
+
+const ALIASES: Partial<Record<MetricName, readonly string[]>> = {
+  // DCGM 3.2+ renamed the throttle reasons to clock event reasons (same NVML bitmask).
+  gpu_clock_throttle_reasons: ['DCGM_FI_DEV_CLOCKS_EVENT_REASONS'],
+  // The profiling counters dcgm-exporter enables by default on datacenter GPUs: bytes per second already.
+  gpu_pcie_tx_bytes_per_second: ['DCGM_FI_PROF_PCIE_TX_BYTES'],
+  gpu_pcie_rx_bytes_per_second: ['DCGM_FI_PROF_PCIE_RX_BYTES'],
+};
+
+/** Every DCGM field the parser maps, with its metric, primary fields first. */
+export const DCGM_FIELDS: ReadonlyMap<string, MetricName> = new Map([
+  ...METRICS.filter((m) => m.dcgm !== '').map((m) => [m.dcgm, m.name] as const),
+  ...Object.entries(ALIASES).flatMap(([metric, fields]) =>
+    fields.map((f) => [f, metric as MetricName] as const),
+  ),
+]);
+
+interface GpuSeries {
+  labels: Record<string, string>;
+  uuid: string;
+  index: number;
+  fields: Map<string, PromSample>;
+}
+
+/** Parses one scrape. Never throws. */
+export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmParseResult {
+  const result: DcgmParseResult = { samples: [], devices: [], errors: [], unmapped: [] };
+  const gpus = new Map<string, GpuSeries>();
+
+  for (const entry of readPrometheusText(text)) {
+    if (!entry.ok) {
+      result.errors.push({ reason: 'malformed-line', line: entry.line, detail: entry.detail });
+      continue;
+    }
+    const s = entry.sample;
+    const mapped = DCGM_FIELDS.has(s.name);
+    const { gpu: gpuLabel, UUID: uuidLabel } = s.labels;
+    if (gpuLabel === undefined || !uuidLabel) {
+      if (mapped)
+        result.errors.push({
+          reason: 'no-gpu-labels',
+          line: s.line,
+          detail: `${s.name} has no gpu/UUID label`,
+        });
+      else result.unmapped.push({ field: s.name, uuid: null, value: s.value, line: s.line });
+      continue;
+    }
+    if (!/^\d{1,5}$/.test(gpuLabel) || Number(gpuLabel) > 65535) {
+      result.errors.push({
+        reason: 'bad-gpu-label',
+        line: s.line,
+        detail: `gpu="${gpuLabel}" is not a GPU index`,
+      });
+      continue;
+    }
+    const instance = s.labels.GPU_I_ID;
+    const uuid = instance ? `${uuidLabel}/mig-${instance}` : uuidLabel;
+    const key = JSON.stringify([s.labels.Hostname ?? '', gpuLabel, uuid]);
+    let gpu = gpus.get(key);
+    if (!gpu) {
+      gpu = { labels: { ...s.labels }, uuid, index: Number(gpuLabel), fields: new Map() };
+      gpus.set(key, gpu);
+    } else {
+      for (const [k, v] of Object.entries(s.labels)) if (!(k in gpu.labels)) gpu.labels[k] = v;
+    }
+    if (!mapped) {
+      result.unmapped.push({ field: s.name, uuid, value: s.value, line: s.line });
+      continue;
+    }
+    const first = gpu.fields.get(s.name);
+    if (first) {
+      result.errors.push({
+        reason: 'duplicate-series',
+        line: s.line,
+        detail: `${s.name} of ${uuid} already on line ${first.line}; the first is kept`,
+      });
+      continue;
+    }
+    gpu.fields.set(s.name, s);
+  }
+
+  for (const gpu of gpus.values()) {
+    const device = deviceOf(gpu);
+    const sample = {
+      ts: options.now,
+      host: gpu.labels.Hostname || options.host,
+      gpu_index: gpu.index,
+      uuid: gpu.uuid,
+      model: device.model,
+      pci_bus_id: device.pciBusId,
+      driver_version: device.driverVersion,
+      ...metricsOf(gpu, result.errors),
+    };
+    try {
+      result.samples.push(parseSample(sample, `dcgm ${gpu.uuid}`));
+      result.devices.push(device);
+    } catch (err) {
+      result.errors.push({ reason: 'invalid-sample', detail: (err as Error).message });
+    }
+  }
+  result.errors.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  return result;
+}
+
+function metricsOf(gpu: GpuSeries, errors: DcgmIssue[]) {
+  const values = nullMetrics();
+  for (const def of METRICS) {
+    if (def.dcgm === '') continue;
+    for (const field of [def.dcgm, ...(ALIASES[def.name] ?? [])]) {
+      const s = gpu.fields.get(field);
+      if (!s) continue;
+      const value = convert(def.name, s, errors);
+      if (value !== null) {
+        values[def.name] = value;
+        break;
+      }
+    }
+  }
+  return values;
+}
+
+/** The value in the catalog's unit, or null (counted) when it is not a finite number in range. */
+function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number | null {
+  if (!Number.isFinite(s.value)) {
+    errors.push({ reason: 'not-a-number', line: s.line, detail: `${s.name} is ${s.value}` });
+    return null;
+  }
+  const factor = UNIT_FACTOR[s.name];
+  let value = s.value;
+  if (factor?.multiply) value *= factor.multiply;
+  if (factor?.divide) value /= factor.divide;
+  const def = metricDef(metric);
+  if (def.type === 'int64') value = Math.round(value);
+  if (value < def.min || value > def.max) {
+    errors.push({
+      reason: 'out-of-range',
+      line: s.line,
+      detail: `${s.name} ${s.value} is ${value} ${def.unit}, outside ${def.min}..${def.max}`,
+    });
+    return null;
+  }
+  return value;
+}
+
+function deviceOf(gpu: GpuSeries): GpuDevice {
+  const l = gpu.labels;
+  const text = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : null);
+  return {
+    uuid: gpu.uuid,
+    index: gpu.index,
+    model: text(l.modelName) ?? text(l.DCGM_FI_DEV_NAME) ?? 'NVIDIA GPU',
+    pciBusId: text(l.pci_bus_id),
+    serial: text(l.DCGM_FI_DEV_SERIAL),
+    vbiosVersion: text(l.DCGM_FI_DEV_VBIOS_VERSION),
+    driverVersion: text(l.DCGM_FI_DRIVER_VERSION),
+    parentUuid: l.GPU_I_ID ? (l.UUID ?? null) : null,
+    migProfile: l.GPU_I_ID ? text(l.GPU_I_PROFILE) : null,
+  };
+}

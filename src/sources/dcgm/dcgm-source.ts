@@ -1,0 +1,164 @@
+import { hostname } from 'node:os';
+import { describeError, GpumonError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import type { GpuDevice, Source, SourceHealth } from '../source.ts';
+import { parseDcgmMetrics } from './dcgm-parser.ts';
+
+export interface DcgmSourceOptions {
+  /** The dcgm-exporter metrics endpoint (config `source.dcgm.url`), e.g. `http://127.0.0.1:9400/metrics`. */
+  url: string;
+  /** Host name for series without a `Hostname` label; empty or absent: this machine's (config `source.host`). */
+  host?: string;
+  logger?: Logger;
+  /** A scrape that takes longer is aborted and counted as `timeout` (default 5 s). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_DCGM_TIMEOUT_MS = 5000;
+
+/**
+ * NVIDIA GPUs through a dcgm-exporter: each `read` scrapes its `/metrics` once. Failures are counted in
+ * `health().errors` by kind (`timeout`, `fetch`, `http-status`, `no-samples`, `parse:<reason>`); DCGM fields
+ * the catalog does not name are logged once each and listed by `unmappedFields()`.
+ */
+export class DcgmSource implements Source {
+  readonly name = 'dcgm';
+  private readonly url: string;
+  private readonly host: string;
+  private readonly logger: Logger | undefined;
+  private readonly timeoutMs: number;
+  private busy = false;
+  private lastDevices: GpuDevice[] = [];
+  private lastSuccessMs: number | null = null;
+  private lastReadDurationMs: number | null = null;
+  private readonly errors: Record<string, number> = {};
+  private notice: string | null = null;
+  private readonly unmapped = new Set<string>();
+  private readonly warned = new Set<string>();
+
+  constructor(options: DcgmSourceOptions) {
+    this.url = options.url;
+    this.host = options.host || hostname();
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_DCGM_TIMEOUT_MS;
+  }
+
+  async open(): Promise<void> {}
+
+  async read(now: number): Promise<GpuSample[]> {
+    if (this.busy) throw this.fail('overlap', 'the previous scrape has not finished; not starting another');
+    this.busy = true;
+    const started = performance.now();
+    let text: string;
+    try {
+      text = await this.scrape();
+    } finally {
+      this.busy = false;
+      this.lastReadDurationMs = performance.now() - started;
+    }
+
+    const parsed = parseDcgmMetrics(text, { now, host: this.host });
+    for (const issue of parsed.errors) {
+      this.count(`parse:${issue.reason}`);
+      this.warnOnce(`${issue.reason}`, { issue }, 'dcgm-exporter scrape: part of it was not used');
+    }
+    for (const { field } of parsed.unmapped) {
+      if (this.unmapped.has(field)) continue;
+      this.unmapped.add(field);
+      this.logger?.info({ field }, 'dcgm-exporter exports a field gpumon has no metric for; it is ignored');
+    }
+    if (parsed.samples.length === 0) {
+      throw this.fail(
+        'no-samples',
+        `${this.url} gave no GPU sample (${parsed.errors.length} lines not used)`,
+      );
+    }
+    this.lastDevices = parsed.devices;
+    this.lastSuccessMs = now;
+    this.notice = null;
+    return parsed.samples;
+  }
+
+  health(): SourceHealth {
+    return {
+      source: this.name,
+      lastSuccessMs: this.lastSuccessMs,
+      lastReadDurationMs: this.lastReadDurationMs,
+      errors: { ...this.errors },
+      notice: this.notice,
+    };
+  }
+
+  devices(): GpuDevice[] {
+    return this.lastDevices.map((d) => ({ ...d }));
+  }
+
+  /** DCGM fields seen in scrapes that map to no catalog metric, in the order first seen. */
+  unmappedFields(): string[] {
+    return [...this.unmapped];
+  }
+
+  async close(): Promise<void> {}
+
+  private async scrape(): Promise<string> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: { accept: 'text/plain' },
+      });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        throw this.fail('timeout', `${this.url} did not answer within ${this.timeoutMs} ms`, err);
+      }
+      throw this.fail(
+        'fetch',
+        `cannot reach ${this.url} (is dcgm-exporter running? set source.dcgm.url)`,
+        err,
+      );
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw this.fail('http-status', `${this.url} answered HTTP ${response.status} ${response.statusText}`);
+    }
+    try {
+      return await response.text();
+    } catch (err) {
+      const kind = (err as Error).name === 'TimeoutError' ? 'timeout' : 'fetch';
+      throw this.fail(kind, `reading the answer of ${this.url} failed`, err);
+    }
+  }
+
+  private count(kind: string): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+  }
+
+  private fail(kind: string, message: string, cause?: unknown): GpumonError {
+    this.count(kind);
+    const error = new GpumonError('SOURCE_READ_FAILED', `dcgm source: ${message}`, { cause });
+    this.notice = describeError(error);
+    this.warnOnce(kind, { err: this.notice }, 'dcgm-exporter scrape failed');
+    return error;
+  }
+
+  private warnOnce(key: string, details: object, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger?.warn(details, message);
+  }
+}
+
+/** Whether a dcgm-exporter answers at `url` with DCGM fields (a short scrape). For `source.type: auto`. */
+export async function dcgmAvailable(url: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return false;
+    }
+    return /^DCGM_FI_\w+\{/m.test(await response.text());
+  } catch {
+    return false;
+  }
+}

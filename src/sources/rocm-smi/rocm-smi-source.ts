@@ -1,0 +1,180 @@
+import { hostname } from 'node:os';
+import { describeError, GpumonError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import type { GpuDevice, Source, SourceHealth } from '../source.ts';
+import { parseRocmSmiJson } from './rocm-smi-parser.ts';
+import { type CommandResult, runCommand } from './run-command.ts';
+
+/**
+ * The rocm-smi flags whose `--json` keys the parser reads (README.md lists which key each one prints).
+ * Every flag exists from ROCm 4.3 on; an unknown flag would make argparse fail the whole run.
+ */
+export const ROCM_SMI_ARGS: readonly string[] = [
+  '--showid',
+  '--showuniqueid',
+  '--showproductname',
+  '--showbus',
+  '--showserial',
+  '--showvbios',
+  '--showdriverversion',
+  '--showtemp',
+  '--showuse',
+  '--showmemuse',
+  '--showpower',
+  '--showmaxpower',
+  '--showclocks',
+  '--showfan',
+  '--showmeminfo',
+  'vram',
+  '--json',
+];
+
+export interface RocmSmiSourceOptions {
+  /** The rocm-smi command, a name looked up on PATH or a path (config `source.rocmSmi.path`). */
+  path: string;
+  /** Host name the samples carry; empty: this machine's (config `source.host`). */
+  host?: string;
+  logger?: Logger;
+  /** A run that takes longer is killed and counted as `timeout` (default 10 s: rocm-smi is slow to start). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_ROCM_SMI_TIMEOUT_MS = 10_000;
+
+/**
+ * AMD GPUs through `rocm-smi --json`, run once per `read` (rocm-smi has no loop mode). Runs never overlap: a
+ * read while the previous run's process is still alive (it timed out and is being killed) fails at once.
+ * A run that prints usable JSON counts as a success even when rocm-smi exits non-zero (it does when one of
+ * the `--show*` queries is unsupported); the exit status is then counted as `exit-status`.
+ */
+export class RocmSmiSource implements Source {
+  readonly name = 'rocm-smi';
+  private readonly path: string;
+  private readonly host: string;
+  private readonly logger: Logger | undefined;
+  private readonly timeoutMs: number;
+  private busy = false;
+  private lingering: Promise<void> = Promise.resolve();
+  private lastDevices: GpuDevice[] = [];
+  private lastSuccessMs: number | null = null;
+  private lastReadDurationMs: number | null = null;
+  private readonly errors: Record<string, number> = {};
+  private notice: string | null = null;
+  private warned = new Set<string>();
+
+  constructor(options: RocmSmiSourceOptions) {
+    this.path = options.path;
+    this.host = options.host || hostname();
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_ROCM_SMI_TIMEOUT_MS;
+  }
+
+  async open(): Promise<void> {}
+
+  async read(now: number): Promise<GpuSample[]> {
+    if (this.busy) {
+      throw this.fail(
+        'overlap',
+        `${this.path} from the previous read is still running; not starting another`,
+      );
+    }
+    this.busy = true;
+    const started = performance.now();
+    let result: CommandResult;
+    try {
+      result = await runCommand(this.path, ROCM_SMI_ARGS, { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      this.busy = false;
+      this.lastReadDurationMs = performance.now() - started;
+      throw this.fail('spawn', `cannot run ${this.path} (set source.rocmSmi.path)`, err);
+    }
+    if (result.timedOut) {
+      // Killed, but not necessarily gone yet: the next run waits until it is.
+      this.lingering = result.exited.then(() => {
+        this.busy = false;
+      });
+    } else {
+      this.busy = false;
+    }
+    this.lastReadDurationMs = performance.now() - started;
+    if (result.timedOut) {
+      throw this.fail('timeout', `${this.path} did not finish within ${this.timeoutMs} ms; killed`);
+    }
+
+    const parsed = parseRocmSmiJson(result.stdout, { host: this.host, now });
+    for (const issue of parsed.errors) {
+      this.count(`parse:${issue.reason}`);
+      this.warnOnce(
+        `${issue.reason}:${issue.key ?? ''}`,
+        { issue },
+        'rocm-smi output: part of it was not used',
+      );
+    }
+    if (parsed.samples.length === 0) {
+      const why =
+        result.code !== 0 ? `exit status ${result.code}: ${firstLine(result.stderr)}` : 'no card in output';
+      throw this.fail('no-samples', `${this.path} gave no GPU sample (${why})`);
+    }
+    if (result.code !== 0) this.count('exit-status');
+    this.lastDevices = parsed.devices;
+    this.lastSuccessMs = now;
+    this.notice = null;
+    return parsed.samples;
+  }
+
+  health(): SourceHealth {
+    return {
+      source: this.name,
+      lastSuccessMs: this.lastSuccessMs,
+      lastReadDurationMs: this.lastReadDurationMs,
+      errors: { ...this.errors },
+      notice: this.notice,
+    };
+  }
+
+  devices(): GpuDevice[] {
+    return this.lastDevices.map((d) => ({ ...d }));
+  }
+
+  async close(): Promise<void> {
+    await this.lingering;
+  }
+
+  private count(kind: string): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+  }
+
+  private fail(kind: string, message: string, cause?: unknown): GpumonError {
+    this.count(kind);
+    const error = new GpumonError('SOURCE_READ_FAILED', `rocm-smi source: ${message}`, { cause });
+    this.notice = describeError(error);
+    this.warnOnce(kind, { err: describeError(error) }, 'rocm-smi read failed');
+    return error;
+  }
+
+  private warnOnce(key: string, details: object, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger?.warn(details, message);
+  }
+}
+
+/**
+ * Whether rocm-smi runs here and sees at least one AMD GPU: runs `<path> --showid --json` (a few seconds at
+ * most). For `source.type: auto`.
+ */
+export async function rocmSmiAvailable(path: string, timeoutMs = 5000): Promise<boolean> {
+  try {
+    const result = await runCommand(path, ['--showid', '--json'], { timeoutMs });
+    if (result.timedOut) return false;
+    const root: unknown = JSON.parse(result.stdout.slice(result.stdout.indexOf('{')));
+    return typeof root === 'object' && root !== null && Object.keys(root).some((k) => /^card\d+$/.test(k));
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.slice(0, 200) || 'no message';
+}
