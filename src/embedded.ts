@@ -31,7 +31,7 @@ export interface EmbeddedGpumon {
  * live state and the Parquet archive, the daily analytics on a CronJob schedule, and the HTTP server.
  */
 export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedGpumon> {
-  const source = selectSource(config, logger);
+  const source = await selectSource(config, logger);
   await source.open();
   const storage = new LocalStorage(config.archive.path);
   const transport = new MemoryTransport(logger);

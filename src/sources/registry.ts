@@ -1,21 +1,46 @@
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
+import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { DcgmSource } from './dcgm/index.ts';
+import { RocmSmiSource, rocmSmiAvailable } from './rocm-smi/index.ts';
 import { SimSource } from './sim/sim-source.ts';
 import type { Source } from './source.ts';
 
-/** A source the registry can build: its name and a factory. */
-interface SourceEntry {
-  readonly name: string;
-  readonly create: (config: Config, notice?: string) => Source;
+/** What a source needs to be built. */
+interface SourceContext {
+  config: Config;
+  logger?: Logger | undefined;
+  /** Why this source was picked, for a source that should tell people (the simulator). */
+  notice?: string | undefined;
 }
 
-/** Every source gpumon knows, by name. Real GPU sources (NVML, nvidia-smi, rocm-smi, GPU-Z) join here. */
+/** A source gpumon can build: its name, whether `auto` may pick it (and how to tell), and a factory. */
+interface SourceEntry {
+  readonly name: string;
+  /** For `auto`: whether this machine has what the source reads. Absent: `auto` never picks it. */
+  readonly probe?: (config: Config) => Promise<boolean>;
+  readonly create: (context: SourceContext) => Source;
+}
+
+/**
+ * Every source gpumon knows, by name, in the order `auto` tries them: the first whose probe answers yes is
+ * used, else the simulator (which has no probe and is always last).
+ */
 export const SOURCES: readonly SourceEntry[] = [
   {
+    name: 'rocm-smi',
+    probe: (config) => rocmSmiAvailable(config.source.rocmSmi.path),
+    create: ({ config, logger }) =>
+      new RocmSmiSource({ path: config.source.rocmSmi.path, host: config.source.host, logger }),
+  },
+  {
+    name: 'dcgm',
+    create: ({ config, logger }) =>
+      new DcgmSource({ url: config.source.dcgm.url, host: config.source.host, logger }),
+  },
+  {
     name: 'sim',
-    create: (config, notice) =>
+    create: ({ config, notice }) =>
       new SimSource({
         hosts: config.source.sim.hosts,
         gpusPerHost: config.source.sim.gpusPerHost,
@@ -25,40 +50,32 @@ export const SOURCES: readonly SourceEntry[] = [
   },
 ];
 
-const NVML_PATHS = [
-  '/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1',
-  '/usr/lib64/libnvidia-ml.so.1',
-  '/usr/lib/libnvidia-ml.so.1',
-  '/usr/local/nvidia/lib64/libnvidia-ml.so.1',
-];
-
-/** What this machine offers: used by `auto` to pick a source and to explain the choice. */
-export function detectGpuRuntime(env: NodeJS.ProcessEnv = process.env): {
-  nvml: boolean;
-  nvidiaSmi: boolean;
-} {
-  const nvml = NVML_PATHS.some((p) => existsSync(p));
-  const nvidiaSmi = (env.PATH ?? '')
-    .split(delimiter)
-    .some((dir) => dir && existsSync(join(dir, 'nvidia-smi')));
-  return { nvml, nvidiaSmi };
-}
-
 /**
- * Picks the source: the configured one, or for `auto` NVML, else nvidia-smi, else the simulator with a visible
- * notice saying why.
+ * Picks the source: the configured one, or for `auto` the first of SOURCES whose probe finds what it reads,
+ * else the simulator with a visible notice saying why.
  */
-export function selectSource(config: Config, logger?: Logger, runtime = detectGpuRuntime()): Source {
-  const byName = (name: string) => SOURCES.find((s) => s.name === name);
-  if (config.source.type !== 'auto') {
-    const entry = byName(config.source.type);
-    if (!entry) throw new Error(`unknown source ${config.source.type}`);
-    return entry.create(config);
+export async function selectSource(config: Config, logger?: Logger): Promise<Source> {
+  const type = config.source.type;
+  if (type !== 'auto') {
+    const entry = SOURCES.find((s) => s.name === type);
+    if (!entry) {
+      throw new GpumonError(
+        'SOURCE_UNAVAILABLE',
+        `source ${type} is not available in this build (known: ${SOURCES.map((s) => s.name).join(', ')})`,
+      );
+    }
+    return entry.create({ config, logger });
   }
-  const notice =
-    runtime.nvml || runtime.nvidiaSmi
-      ? `An NVIDIA driver is present (${runtime.nvml ? 'NVML' : 'nvidia-smi'}), but this build of gpumon has no NVML or nvidia-smi source yet: showing a simulated fleet.`
-      : 'No GPU found (no NVML library, no nvidia-smi): showing a simulated fleet.';
-  logger?.warn({ runtime }, notice);
-  return (byName('sim') as SourceEntry).create(config, notice);
+  const tried: string[] = [];
+  for (const entry of SOURCES) {
+    if (!entry.probe) continue;
+    tried.push(entry.name);
+    if (await entry.probe(config).catch(() => false)) {
+      logger?.info({ source: entry.name }, `source auto: using ${entry.name}`);
+      return entry.create({ config, logger });
+    }
+  }
+  const notice = `No GPU source found (tried ${tried.join(', ')}): showing a simulated fleet.`;
+  logger?.warn({ tried }, notice);
+  return (SOURCES.find((s) => s.name === 'sim') as SourceEntry).create({ config, logger, notice });
 }

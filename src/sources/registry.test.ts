@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.ts';
+import type { ConfigKey } from '../config/schema.ts';
+import { isGpumonError } from '../errors.ts';
+import { selectSource } from './registry.ts';
+
+const ROCM_TESTDATA = fileURLToPath(new URL('./rocm-smi/testdata/', import.meta.url));
+
+/** A configuration in which no real GPU tool can be found, plus `flags`. */
+function config(flags: Partial<Record<ConfigKey, unknown>> = {}) {
+  return loadConfig({
+    flags: {
+      'source.nvml.library': '/nonexistent/libnvidia-ml.so.1',
+      'source.nvidiaSmi.path': '/nonexistent/nvidia-smi',
+      'source.rocmSmi.path': '/nonexistent/rocm-smi',
+      ...flags,
+    },
+  });
+}
+
+/** An executable rocm-smi stand-in that prints a real capture. */
+function fakeRocmSmi(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gpumon-registry-')), 'rocm-smi');
+  const fixture = join(ROCM_TESTDATA, 'rx6700xt_rocm612.json');
+  writeFileSync(
+    file,
+    `#!/bin/sh\nFAKE_ROCM_SMI_FIXTURE='${fixture}' exec sh '${ROCM_TESTDATA}fake-rocm-smi.sh' "$@"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe('source selection', () => {
+  it('falls back to the simulator with a notice naming the sources it tried', async () => {
+    const source = await selectSource(config({ 'source.type': 'auto' }));
+    assert.equal(source.name, 'sim');
+    assert.match(
+      source.health().notice ?? '',
+      /No GPU source found \(tried .*rocm-smi.*\): showing a simulated fleet/,
+    );
+  });
+
+  it('picks the first source whose tool answers', async () => {
+    const source = await selectSource(
+      config({ 'source.type': 'auto', 'source.rocmSmi.path': fakeRocmSmi() }),
+    );
+    assert.equal(source.name, 'rocm-smi');
+    await source.open();
+    const samples = await source.read(Date.now());
+    assert.ok(samples.length >= 1);
+    await source.close();
+  });
+
+  it('uses the source named by source.type without probing', async () => {
+    assert.equal((await selectSource(config({ 'source.type': 'dcgm' }))).name, 'dcgm');
+    const sim = await selectSource(config({ 'source.type': 'sim' }));
+    assert.equal(sim.name, 'sim');
+  });
+
+  it('rejects source.type values outside the list, naming the key', () => {
+    assert.throws(
+      () => config({ 'source.type': 'nvidia' }),
+      (err) => isGpumonError(err, 'CONFIG_INVALID') && /source\.type/.test(err.message),
+    );
+  });
+});
