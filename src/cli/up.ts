@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { SOURCE_TYPES } from '../config/schema.ts';
 import { startEmbedded } from '../embedded.ts';
 import { createLogger } from '../log.ts';
 import {
@@ -23,7 +24,7 @@ export function upCommand(): Command {
         'with a notice), keep live state, archive every sample as Parquet, run the daily analytics at 02:00 UTC ' +
         '(schedule.cron) and serve the live dashboard. Ctrl-C stops it after writing every sample to the archive.',
     )
-    .option('-s, --source <type>', 'GPU source: auto | sim (source.type, default auto)')
+    .option('-s, --source <type>', `GPU source: ${SOURCE_TYPES.join(' | ')} (source.type, default auto)`)
     .addHelpText(
       'after',
       '\nEvery setting can also come from a YAML file (--config) or GPUMON_* environment variables;\n' +
