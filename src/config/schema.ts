@@ -92,6 +92,12 @@ export const CONFIG_FIELDS = {
     allowed: 'true | false',
     help: 'GPU-Z: follow the log as GPU-Z appends to it (live), instead of replaying it.',
   },
+  'source.gpuz.timeZone': {
+    schema: z.string().min(1),
+    default: 'UTC',
+    allowed: 'an IANA time zone name',
+    help: "GPU-Z: the time zone of the log's Date column (GPU-Z writes local time without a zone).",
+  },
   'source.sim.hosts': {
     schema: int(1, 100_000),
     default: 2,
@@ -280,7 +286,7 @@ export interface Config {
     nvidiaSmi: { path: string };
     rocmSmi: { path: string };
     dcgm: { url: string };
-    gpuz: { file: string; speed: number; loop: boolean; follow: boolean };
+    gpuz: { file: string; speed: number; loop: boolean; follow: boolean; timeZone: string };
     sim: { hosts: number; gpusPerHost: number; seed: number };
   };
   alerts: {

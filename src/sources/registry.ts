@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DcgmSource } from './dcgm/index.ts';
+import { GpuzSource } from './gpuz/gpuz-source.ts';
 import { RocmSmiSource, rocmSmiAvailable } from './rocm-smi/index.ts';
 import { SimSource } from './sim/sim-source.ts';
 import type { Source } from './source.ts';
@@ -37,6 +38,11 @@ export const SOURCES: readonly SourceEntry[] = [
     name: 'dcgm',
     create: ({ config, logger }) =>
       new DcgmSource({ url: config.source.dcgm.url, host: config.source.host, logger }),
+  },
+  {
+    name: 'gpuz',
+    create: ({ config, logger }) =>
+      new GpuzSource({ ...config.source.gpuz, host: config.source.host, ...(logger ? { logger } : {}) }),
   },
   {
     name: 'sim',
