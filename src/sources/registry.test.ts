@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.ts';
 import type { ConfigKey } from '../config/schema.ts';
 import { isGpumonError } from '../errors.ts';
+import { buildFakeNvml, FAKE_NVML_SCENARIO_ENV, scenarioPath } from './nvml/fake/fake-nvml.ts';
 import { selectSource } from './registry.ts';
 
 const ROCM_TESTDATA = fileURLToPath(new URL('./rocm-smi/testdata/', import.meta.url));
@@ -54,6 +55,25 @@ describe('source selection', () => {
     const samples = await source.read(Date.now());
     assert.ok(samples.length >= 1);
     await source.close();
+  });
+
+  it('prefers NVML when its library loads and sees GPUs', async () => {
+    process.env[FAKE_NVML_SCENARIO_ENV] = scenarioPath('h100-pair');
+    try {
+      const source = await selectSource(
+        config({
+          'source.type': 'auto',
+          'source.nvml.library': buildFakeNvml(),
+          'source.rocmSmi.path': fakeRocmSmi(),
+        }),
+      );
+      assert.equal(source.name, 'nvml');
+      await source.open();
+      assert.equal((await source.read(Date.now())).length, 2);
+      await source.close();
+    } finally {
+      delete process.env[FAKE_NVML_SCENARIO_ENV];
+    }
   });
 
   it('uses the source named by source.type without probing', async () => {

@@ -3,6 +3,7 @@ import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DcgmSource } from './dcgm/index.ts';
 import { GpuzSource } from './gpuz/gpuz-source.ts';
+import { NvmlSource, nvmlAvailable } from './nvml/nvml-source.ts';
 import { RocmSmiSource, rocmSmiAvailable } from './rocm-smi/index.ts';
 import { SimSource } from './sim/sim-source.ts';
 import type { Source } from './source.ts';
@@ -28,6 +29,16 @@ interface SourceEntry {
  * used, else the simulator (which has no probe and is always last).
  */
 export const SOURCES: readonly SourceEntry[] = [
+  {
+    name: 'nvml',
+    probe: async (config) => nvmlAvailable(config.source.nvml.library),
+    create: ({ config, logger }) =>
+      new NvmlSource({
+        library: config.source.nvml.library,
+        host: config.source.host,
+        ...(logger ? { logger } : {}),
+      }),
+  },
   {
     name: 'rocm-smi',
     probe: (config) => rocmSmiAvailable(config.source.rocmSmi.path),
