@@ -11,6 +11,7 @@ import { buildFakeNvml, FAKE_NVML_SCENARIO_ENV, scenarioPath } from './nvml/fake
 import { selectSource } from './registry.ts';
 
 const ROCM_TESTDATA = fileURLToPath(new URL('./rocm-smi/testdata/', import.meta.url));
+const SMI_TESTDATA = fileURLToPath(new URL('./nvidia-smi/testdata/', import.meta.url));
 
 /** A configuration in which no real GPU tool can be found, plus `flags`. */
 function config(flags: Partial<Record<ConfigKey, unknown>> = {}) {
@@ -73,6 +74,23 @@ describe('source selection', () => {
       await source.close();
     } finally {
       delete process.env[FAKE_NVML_SCENARIO_ENV];
+    }
+  });
+
+  it('picks nvidia-smi when NVML cannot be loaded but nvidia-smi answers', async () => {
+    process.env.FAKE_SMI_CSV = join(
+      SMI_TESTDATA,
+      'capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt',
+    );
+    process.env.FAKE_SMI_GPUS = '2';
+    try {
+      const source = await selectSource(
+        config({ 'source.type': 'auto', 'source.nvidiaSmi.path': join(SMI_TESTDATA, 'fake-nvidia-smi.mjs') }),
+      );
+      assert.equal(source.name, 'nvidia-smi');
+    } finally {
+      delete process.env.FAKE_SMI_CSV;
+      delete process.env.FAKE_SMI_GPUS;
     }
   });
 

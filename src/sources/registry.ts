@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DcgmSource } from './dcgm/index.ts';
 import { GpuzSource } from './gpuz/gpuz-source.ts';
+import { NvidiaSmiSource, nvidiaSmiAvailable } from './nvidia-smi/index.ts';
 import { NvmlSource, nvmlAvailable } from './nvml/nvml-source.ts';
 import { RocmSmiSource, rocmSmiAvailable } from './rocm-smi/index.ts';
 import { SimSource } from './sim/sim-source.ts';
@@ -36,6 +38,17 @@ export const SOURCES: readonly SourceEntry[] = [
       new NvmlSource({
         library: config.source.nvml.library,
         host: config.source.host,
+        ...(logger ? { logger } : {}),
+      }),
+  },
+  {
+    name: 'nvidia-smi',
+    probe: (config) => nvidiaSmiAvailable(config.source.nvidiaSmi.path),
+    create: ({ config, logger }) =>
+      new NvidiaSmiSource({
+        path: config.source.nvidiaSmi.path,
+        intervalMs: config.source.intervalMs,
+        host: config.source.host || hostname(),
         ...(logger ? { logger } : {}),
       }),
   },

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isGpumonError } from '../../errors.ts';
+import { parseSample } from '../../metrics/sample.ts';
+import { NvidiaSmiSource, type NvidiaSmiSourceOptions } from './nvidia-smi-source.ts';
+import { nvidiaSmiAvailable } from './run.ts';
+import { MiB, TESTDATA } from './test-support.ts';
+
+const FAKE = fileURLToPath(new URL('fake-nvidia-smi.mjs', TESTDATA));
+const H100 = fileURLToPath(new URL('capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt', TESTDATA));
+const A100_XML = fileURLToPath(new URL('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml', TESTDATA));
+const dirs: string[] = [];
+const opened: NvidiaSmiSource[] = [];
+after(async () => {
+  for (const s of opened) await s.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fake nvidia-smi on a path of its own, behaving as `env` says (see testdata/fake-nvidia-smi.mjs). */
+function fakeSmi(env: Record<string, string> = {}): { path: string; starts: () => number[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'gpumon-fake-smi-'));
+  dirs.push(dir);
+  const vars = { FAKE_SMI_CSV: H100, FAKE_SMI_STATE: dir, ...env };
+  const exports = Object.entries(vars).map(([k, v]) => `export ${k}='${v}'`);
+  const path = join(dir, 'nvidia-smi');
+  writeFileSync(path, `#!/bin/sh\n${exports.join('\n')}\nexec '${process.execPath}' '${FAKE}' "$@"\n`);
+  chmodSync(path, 0o755);
+  const starts = () => {
+    try {
+      return readFileSync(join(dir, 'starts'), 'utf8').trim().split('\n').map(Number);
+    } catch {
+      return [];
+    }
+  };
+  return { path, starts };
+}
+
+/** A source on `path` with short timings; closed after the tests even when one fails. */
+function source(path: string, extra: Partial<NvidiaSmiSourceOptions> = {}) {
+  const smi = new NvidiaSmiSource({
+    path,
+    intervalMs: 50,
+    host: 'test-host',
+    stallMs: 400,
+    backoffMs: { initial: 50, max: 200 },
+    ...extra,
+  });
+  opened.push(smi);
+  return smi;
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('NvidiaSmiSource', () => {
+  test('one long-running child feeds every read; close kills it', async () => {
+    const fake = fakeSmi({ FAKE_SMI_GPUS: '2' });
+    const smi = source(fake.path);
+    await smi.open();
+    const now = Date.UTC(2026, 0, 1);
+    const samples = await smi.read(now);
+    assert.equal(samples.length, 2);
+    for (const s of samples) parseSample(s);
+    assert.deepEqual(
+      samples.map((s) => [s.gpu_index, s.uuid, s.ts, s.host]),
+      [
+        [0, 'GPU-00000000-0000-0000-0000-000000000000', now, 'test-host'],
+        [1, 'GPU-00000000-0000-0000-0000-000000000001', now, 'test-host'],
+      ],
+    );
+    // From the load line of the capture, printed without units by the fake.
+    assert.equal(samples[0]?.gpu_memory_used_bytes, 19818 * MiB);
+    assert.equal(samples[0]?.gpu_power_draw_watts, 631.95);
+    assert.equal(samples[0]?.gpu_sm_clock_mhz, 1980);
+    assert.equal(samples[0]?.gpu_performance_state, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    await smi.read(now + 1000);
+    assert.equal(fake.starts().length, 1, 'one child, not one per read');
+    assert.equal(smi.health().errors.restart, undefined);
+    const [pid] = fake.starts();
+    await smi.close();
+    assert.equal(alive(pid as number), false, 'the child is gone after close');
+  });
+
+  test('lists processes through --query-compute-apps and devices with what -q -x adds', async () => {
+    const fake = fakeSmi({ FAKE_SMI_XML: A100_XML });
+    const smi = source(fake.path);
+    await smi.open();
+    const processes = await smi.processes();
+    assert.deepEqual(processes[2], {
+      uuid: 'GPU-00000000-0000-0000-0000-000000000000',
+      pid: 11345,
+      name: './gpu_burn',
+      usedMemoryBytes: 15690 * MiB,
+    });
+    const devices = smi.devices();
+    assert.ok(
+      devices.some((d) => d.serial === '1650522003820'),
+      'serial from the XML',
+    );
+    assert.equal(devices.filter((d) => d.parentUuid !== null).length, 4, 'MIG instances with their parent');
+    assert.ok(
+      devices.some((d) => d.uuid === 'GPU-00000000-0000-0000-0000-000000000000'),
+      'GPUs seen on the loop',
+    );
+    await smi.close();
+  });
+
+  test('a child that dies is restarted with backoff, and the restarts are counted', async () => {
+    const fake = fakeSmi({ FAKE_SMI_DIE_AFTER: '2', FAKE_SMI_BAD_STARTS: '3' });
+    const smi = source(fake.path);
+    await smi.open();
+    await waitFor('the fourth start', () => fake.starts().length >= 4);
+    await waitFor('a line from the healthy child', () => (smi.health().errors.restart ?? 0) >= 3);
+    assert.equal(smi.health().errors.exit, 3);
+    assert.equal((await smi.read(Date.now())).length, 1);
+    await smi.close();
+  });
+
+  test('a child that stalls is killed and restarted', async () => {
+    const fake = fakeSmi({ FAKE_SMI_STALL_AFTER: '1', FAKE_SMI_BAD_STARTS: '1' });
+    const smi = source(fake.path);
+    await smi.open();
+    await waitFor('a restart after the stall', () => fake.starts().length >= 2);
+    const [first] = fake.starts();
+    await waitFor('the stalled child to be gone', () => !alive(first as number));
+    assert.equal(smi.health().errors.stall, 1);
+    assert.equal(smi.health().errors.restart, 1);
+    await smi.close();
+  });
+
+  test('a read with no fresh line rejects rather than repeating old values', async () => {
+    const fake = fakeSmi({ FAKE_SMI_STALL_AFTER: '1' });
+    const smi = source(fake.path, { stallMs: 60_000, staleMs: 200 });
+    await smi.open();
+    await new Promise((r) => setTimeout(r, 400));
+    await assert.rejects(smi.read(Date.now()), (err) => isGpumonError(err, 'SOURCE_READ_FAILED'));
+    assert.equal(smi.health().errors.read, 1);
+    await smi.close();
+  });
+
+  test('fields the driver does not know are renamed or dropped, said once, and the child restarted', async () => {
+    const fake = fakeSmi({ FAKE_SMI_REJECT: 'clocks_event_reasons.active,temperature.memory' });
+    const smi = source(fake.path);
+    await smi.open();
+    const [s] = await smi.read(Date.now());
+    assert.equal(
+      s?.gpu_clock_throttle_reasons,
+      0,
+      'read through the old clocks_throttle_reasons.active name',
+    );
+    assert.equal(s?.gpu_memory_temperature_celsius, null, 'dropped: null');
+    assert.equal(s?.gpu_temperature_celsius, 59);
+    assert.ok(smi.queryFields().includes('clocks_throttle_reasons.active'));
+    assert.ok(!smi.queryFields().includes('temperature.memory'));
+    const health = smi.health();
+    assert.equal(health.errors.field_rejected, 2);
+    assert.equal(health.errors.restart, 2);
+    assert.match(health.notice ?? '', /does not know temperature\.memory/);
+    await smi.close();
+  });
+
+  test('open fails as SOURCE_UNAVAILABLE where the command does not exist', async () => {
+    const smi = source('/nonexistent/nvidia-smi');
+    await assert.rejects(smi.open(), (err) => isGpumonError(err, 'SOURCE_UNAVAILABLE'));
+  });
+});
+
+describe('nvidiaSmiAvailable', () => {
+  test('is true for a working nvidia-smi and false, without throwing, for a missing one', async () => {
+    assert.equal(await nvidiaSmiAvailable(fakeSmi().path), true);
+    assert.equal(await nvidiaSmiAvailable('/nonexistent/nvidia-smi'), false);
+  });
+});

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { nullMetrics } from '../../../metrics/sample.ts';
+import { parseListGpus } from '../list.ts';
+import { assertSample, MiB, testdata } from '../test-support.ts';
+import { parseSmiXml } from './parse-xml.ts';
+
+const HOST = 'test-host';
+const NOW = Date.UTC(2026, 0, 1);
+const parse = (name: string) => parseSmiXml(testdata(name), { host: HOST, now: NOW });
+
+describe('parseSmiXml', () => {
+  test('GTX 1660 Ti on 418 (no DOCTYPE, product name "Graphics Device") is read with the v11 parser', () => {
+    const result = parse('gtx-1660-ti-graphics-device-driver-418.43.xml');
+    assert.equal(result.dtdVersion, null);
+    assert.equal(result.schema, 'v11');
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: Date.UTC(2019, 2, 29, 19, 19, 44), // line 3: Fri Mar 29 19:19:44 2019
+      host: HOST,
+      gpu_index: 0,
+      uuid: 'GPU-304a277d-3545-63b8-3a36-dfde3c992989', // line 20
+      model: 'Graphics Device', // line 8
+      pci_bus_id: '00000000:43:00.0', // line 47
+      driver_version: '418.43', // line 4
+      gpu_pcie_tx_bytes_per_second: 0, // line 65: 0 KB/s
+      gpu_pcie_rx_bytes_per_second: 0,
+      gpu_fan_speed_percent: 0, // line 68
+      gpu_performance_state: 8, // line 69: P8
+      gpu_clock_throttle_reasons: 0x1, // line 71: gpu_idle Active, all others Not Active
+      gpu_memory_total_bytes: 5912 * MiB, // lines 82-84
+      gpu_memory_used_bytes: 0,
+      gpu_memory_free_bytes: 5912 * MiB,
+      gpu_utilization_percent: 0, // lines 93-96
+      gpu_memory_utilization_percent: 1,
+      gpu_encoder_utilization_percent: 0,
+      gpu_decoder_utilization_percent: 0,
+      gpu_ecc_errors_corrected_volatile_total: null, // lines 114-117: all N/A
+      gpu_ecc_errors_uncorrected_volatile_total: null,
+      gpu_temperature_celsius: 40, // line 138: 40 C
+      gpu_memory_temperature_celsius: null, // line 142: N/A
+      gpu_power_draw_watts: 8.93, // line 148
+      gpu_power_limit_watts: 130, // line 151: enforced_power_limit
+      gpu_graphics_clock_mhz: 300, // lines 156-158
+      gpu_sm_clock_mhz: 300,
+      gpu_memory_clock_mhz: 405,
+    });
+    assert.equal(result.devices[0]?.serial, null); // line 19: N/A
+    assert.equal(result.devices[0]?.vbiosVersion, '90.16.25.00.4C'); // line 22
+  });
+
+  test('Tesla P100 on 510 (DTD v11): single_bit/double_bit ECC totals, passive fan null', () => {
+    const result = parse('tesla-p100-pcie-16gb-driver-510.47.03.xml');
+    assert.equal(result.schema, 'v11');
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: Date.UTC(2022, 8, 17, 17, 6, 50), // line 4
+      host: HOST,
+      gpu_index: 0,
+      uuid: 'GPU-d3da8716-eaab-75db-efc1-60e88e1cd55e', // line 29
+      model: 'Tesla P100-PCIE-16GB', // line 9
+      pci_bus_id: '00000000:00:04.0', // line 59
+      driver_version: '510.47.03', // line 5
+      gpu_pcie_tx_bytes_per_second: 0, // lines 77-78
+      gpu_pcie_rx_bytes_per_second: 0,
+      gpu_fan_speed_percent: null, // line 80: N/A
+      gpu_performance_state: 0, // line 81: P0
+      gpu_clock_throttle_reasons: 0x1, // line 83
+      gpu_memory_total_bytes: 16384 * MiB, // lines 94-97
+      gpu_memory_used_bytes: 0,
+      gpu_memory_free_bytes: 16280 * MiB,
+      gpu_utilization_percent: 0, // lines 106-109
+      gpu_memory_utilization_percent: 0,
+      gpu_encoder_utilization_percent: 0,
+      gpu_decoder_utilization_percent: 0,
+      gpu_ecc_errors_corrected_volatile_total: 0, // line 135: volatile/single_bit/total
+      gpu_ecc_errors_uncorrected_volatile_total: 0, // volatile/double_bit/total
+      gpu_temperature_celsius: 38, // line 187
+      gpu_memory_temperature_celsius: null, // line 192
+      gpu_power_draw_watts: 26.16, // line 202
+      gpu_power_limit_watts: 250, // line 205
+      gpu_graphics_clock_mhz: 405, // lines 210-212
+      gpu_sm_clock_mhz: 405,
+      gpu_memory_clock_mhz: 715,
+    });
+    assert.equal(result.devices[0]?.serial, '0324217145110'); // line 28
+  });
+
+  test('A100 80GB on 535 (DTD v12, MIG): gpu_power_readings, MIG devices listed with their parent', () => {
+    const result = parse('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml');
+    assert.equal(result.schema, 'v12');
+    assert.equal(result.samples.length, 1);
+    const parent = 'GPU-513536b6-7d19-9063-b049-1e69664bb298'; // line 153
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: Date.UTC(2023, 7, 4, 11, 44, 30), // line 4: Fri Aug  4 11:44:30 2023
+      host: HOST,
+      gpu_index: 0,
+      uuid: parent,
+      model: 'NVIDIA A100-SXM4-80GB', // line 9
+      pci_bus_id: '00000000:01:00.0', // line 189
+      driver_version: '535.54.03',
+      gpu_pcie_tx_bytes_per_second: 4_000_000, // line 210: 4000 KB/s
+      gpu_pcie_rx_bytes_per_second: 0,
+      gpu_fan_speed_percent: null, // line 215
+      gpu_performance_state: 0, // line 216
+      gpu_clock_throttle_reasons: 0, // every clocks_event_reason Not Active
+      gpu_memory_total_bytes: 81920 * MiB, // the <gpu>'s own fb_memory_usage (after the MIG ones)
+      gpu_memory_used_bytes: 50 * MiB,
+      gpu_memory_free_bytes: 80999 * MiB,
+      gpu_utilization_percent: null, // lines 246-249: N/A in MIG mode
+      gpu_memory_utilization_percent: null,
+      gpu_encoder_utilization_percent: null,
+      gpu_decoder_utilization_percent: null,
+      gpu_ecc_errors_corrected_volatile_total: 0, // lines 269-272: sram + dram correctable
+      gpu_ecc_errors_uncorrected_volatile_total: 0,
+      gpu_temperature_celsius: 27, // line 295
+      gpu_memory_temperature_celsius: 44, // line 301
+      gpu_power_draw_watts: 67.03, // line 310: gpu_power_readings/power_draw
+      gpu_power_limit_watts: 500, // line 311: current_power_limit
+      gpu_graphics_clock_mhz: 1275, // lines 327-329
+      gpu_sm_clock_mhz: 1275,
+      gpu_memory_clock_mhz: 1593,
+    });
+    const migs = result.devices.filter((d) => d.parentUuid === parent);
+    assert.deepEqual(
+      migs.map((d) => d.uuid),
+      [3, 4, 5, 6].map((gi) => `MIG-${parent}/${gi}/0`), // gpu_instance_id 3..6, compute_instance_id 0
+    );
+    assert.match(result.warnings[0]?.reason ?? '', /attached_gpus is 4 but 1 <gpu> block/);
+  });
+
+  test('with `nvidia-smi -L`, MIG devices get their MIG- UUID and profile', () => {
+    const parent = 'GPU-513536b6-7d19-9063-b049-1e69664bb298';
+    const listed = parseListGpus(
+      `GPU 0: NVIDIA A100-SXM4-80GB (UUID: ${parent})\n  MIG 1g.20gb     Device  0: (UUID: MIG-aaaaaaaa-0000-0000-0000-000000000000)\n`,
+    );
+    const result = parseSmiXml(testdata('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml'), {
+      host: HOST,
+      now: NOW,
+      listed,
+    });
+    const mig0 = result.devices.find((d) => d.parentUuid === parent && d.index === 0);
+    assert.equal(mig0?.uuid, 'MIG-aaaaaaaa-0000-0000-0000-000000000000');
+    assert.equal(mig0?.migProfile, '1g.20gb');
+  });
+
+  test('RTX 3060 on 570 (DTD v12 already with average_power_draw): the average is the power draw', () => {
+    const [s] = parse('rtx-3060-driver-570.124.04.xml').samples;
+    assert.equal(s?.ts, Date.UTC(2025, 2, 2, 15, 2, 2)); // line 4: Sun Mar 2 15:02:02 2025
+    assert.equal(s?.gpu_power_draw_watts, 11.6); // line 219: average_power_draw 11.60 W
+    assert.equal(s?.gpu_power_limit_watts, 170); // line 221
+    assert.equal(s?.gpu_memory_used_bytes, 116 * MiB); // line 126
+    assert.equal(s?.gpu_pcie_tx_bytes_per_second, 550_000); // line 104: 550 KB/s
+    assert.equal(s?.gpu_clock_throttle_reasons, 0x1); // line 112
+    assert.equal(s?.gpu_ecc_errors_corrected_volatile_total, null); // lines 168-172: N/A
+  });
+
+  test('RTX 3090 on 590 (DTD v13): power_draw gone, deprecated values null, SW power cap flag', () => {
+    const result = parse('rtx-3090-driver-590.44.01.xml');
+    assert.equal(result.schema, 'v13');
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: Date.UTC(2025, 11, 30, 10, 49, 50), // line 4
+      host: HOST,
+      gpu_index: 0,
+      uuid: 'GPU-12345678-aaaa-bbbb-cccc-0123456789ab', // line 31
+      model: 'NVIDIA GeForce RTX 3090',
+      pci_bus_id: '00000000:09:00.0', // line 81
+      driver_version: '590.44.01',
+      gpu_pcie_tx_bytes_per_second: 488_000, // line 102
+      gpu_pcie_rx_bytes_per_second: 439_000,
+      gpu_fan_speed_percent: 0, // line 107
+      gpu_performance_state: 8, // line 108
+      gpu_clock_throttle_reasons: 0x4, // line 112: sw_power_cap Active
+      gpu_memory_total_bytes: 24576 * MiB, // lines 129-132
+      gpu_memory_used_bytes: 7 * MiB,
+      gpu_memory_free_bytes: 24120 * MiB,
+      gpu_utilization_percent: 0, // lines 146-149
+      gpu_memory_utilization_percent: 1,
+      gpu_encoder_utilization_percent: 0,
+      gpu_decoder_utilization_percent: 0,
+      gpu_temperature_celsius: 32, // line 212
+      gpu_memory_temperature_celsius: null,
+      gpu_power_draw_watts: 35.06, // line 227: average_power_draw
+      gpu_power_limit_watts: 350, // line 229
+      gpu_graphics_clock_mhz: 210, // lines 256-258
+      gpu_sm_clock_mhz: 210,
+      gpu_memory_clock_mhz: 405,
+    });
+  });
+
+  test('RTX 3080 on Windows 536 (WDDM, v12): no processes, N/A serial', () => {
+    const result = parse('rtx-3080-windows-wddm-driver-536.40.xml');
+    assert.deepEqual(result.processes, []);
+    assert.equal(result.devices[0]?.serial, null); // line 29
+    const [s] = result.samples;
+    assert.equal(s?.gpu_power_draw_watts, 22.78); // line 187
+    assert.equal(s?.gpu_power_limit_watts, 336); // line 188
+    assert.equal(s?.gpu_memory_used_bytes, 1128 * MiB); // line 108
+    assert.equal(s?.gpu_memory_utilization_percent, 37); // line 124
+    assert.equal(s?.gpu_pcie_rx_bytes_per_second, 6_000_000); // line 88
+  });
+
+  test('Tesla T4 on Windows 512 (WDDM): empty process names and N/A memory are null', () => {
+    const result = parse('tesla-t4-wddm-driver-512.78.xml');
+    assert.equal(result.processes.length, 15);
+    assert.equal(result.processes.filter((p) => p.name === null).length, 13);
+    assert.ok(result.processes.every((p) => p.usedMemoryBytes === null));
+    assert.ok(result.processes.some((p) => p.name === 'C:\\Windows\\explorer.exe'));
+  });
+
+  test('RTX 4000 SFF Ada on 595 (v13): processes with their memory; REDACTED serial is null', () => {
+    const result = parse('rtx-4000-sff-ada-driver-595.84.xml');
+    assert.equal(result.processes.length, 4);
+    assert.deepEqual(result.processes[0], {
+      uuid: result.samples[0]?.uuid,
+      pid: 1842,
+      name: 'cosmic-comp',
+      usedMemoryBytes: 410 * MiB,
+    });
+    assert.equal(result.devices[0]?.serial, null);
+  });
+
+  test('two GPUs in one file are indexed in order', () => {
+    const result = parse('rtx-2070-x2-driver-590.44.01.xml');
+    assert.deepEqual(
+      result.samples.map((s) => s.gpu_index),
+      [0, 1],
+    );
+  });
+
+  test('an unknown schema version warns once and is read with the newest parser', () => {
+    const warned: string[] = [];
+    const logger = { warn: (_o: unknown, m: string) => warned.push(m) } as never;
+    const text = testdata('rtx-3090-driver-590.44.01.xml').replace(
+      'nvsmi_device_v13.dtd',
+      'nvsmi_device_v99.dtd',
+    );
+    const first = parseSmiXml(text, { host: HOST, now: NOW, logger });
+    const second = parseSmiXml(text, { host: HOST, now: NOW, logger });
+    assert.equal(first.schema, 'v13');
+    assert.equal(first.dtdVersion, 99);
+    assert.equal(first.samples[0]?.gpu_power_draw_watts, 35.06);
+    assert.match(first.warnings[0]?.reason ?? '', /unknown nvidia-smi XML schema nvsmi_device_v99/);
+    assert.equal(second.warnings.length, 1, 'every result says it');
+    assert.equal(warned.length, 1, 'the log says it once');
+  });
+
+  test('a cut document is one error and no sample', () => {
+    const text = testdata('tesla-p100-pcie-16gb-driver-510.47.03.xml').slice(0, 3000);
+    const result = parseSmiXml(text, { host: HOST, now: NOW });
+    assert.equal(result.samples.length, 0);
+    assert.equal(result.errors.length, 1);
+    assert.match(result.errors[0]?.reason ?? '', /not well-formed XML/);
+  });
+});
