@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { describeError, GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
+import { HealthTracker } from '../health.ts';
 import type { GpuDevice, Source, SourceHealth } from '../source.ts';
 import { parseDcgmMetrics } from './dcgm-parser.ts';
 
@@ -24,15 +25,13 @@ export const DEFAULT_DCGM_TIMEOUT_MS = 5000;
  */
 export class DcgmSource implements Source {
   readonly name = 'dcgm';
+  private readonly tracker = new HealthTracker();
   private readonly url: string;
   private readonly host: string;
   private readonly logger: Logger | undefined;
   private readonly timeoutMs: number;
   private busy = false;
   private lastDevices: GpuDevice[] = [];
-  private lastSuccessMs: number | null = null;
-  private lastReadDurationMs: number | null = null;
-  private readonly errors: Record<string, number> = {};
   private notice: string | null = null;
   private readonly unmapped = new Set<string>();
   private readonly warned = new Set<string>();
@@ -55,7 +54,7 @@ export class DcgmSource implements Source {
       text = await this.scrape();
     } finally {
       this.busy = false;
-      this.lastReadDurationMs = performance.now() - started;
+      this.tracker.lastReadDurationMs = performance.now() - started;
     }
 
     const parsed = parseDcgmMetrics(text, { now, host: this.host });
@@ -75,7 +74,7 @@ export class DcgmSource implements Source {
       );
     }
     this.lastDevices = parsed.devices;
-    this.lastSuccessMs = now;
+    this.tracker.lastSuccessMs = now;
     this.notice = null;
     return parsed.samples;
   }
@@ -83,9 +82,7 @@ export class DcgmSource implements Source {
   health(): SourceHealth {
     return {
       source: this.name,
-      lastSuccessMs: this.lastSuccessMs,
-      lastReadDurationMs: this.lastReadDurationMs,
-      errors: { ...this.errors },
+      ...this.tracker.readings(),
       notice: this.notice,
     };
   }
@@ -131,7 +128,7 @@ export class DcgmSource implements Source {
   }
 
   private count(kind: string): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    this.tracker.count(kind);
   }
 
   private fail(kind: string, message: string, cause?: unknown): GpumonError {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
+import { HealthTracker } from '../health.ts';
 import type { GpuDevice, GpuProcess, Source, SourceHealth } from '../source.ts';
 import { parseComputeApps, rowToSample, splitCsvLine } from './csv.ts';
 import { canonicalField, IDENTITY_FIELDS, olderName, SMI_METRICS } from './fields.ts';
@@ -47,13 +48,13 @@ interface Latest {
  */
 export class NvidiaSmiSource implements Source {
   readonly name = 'nvidia-smi';
+  private readonly tracker = new HealthTracker();
   private readonly options: Required<Omit<NvidiaSmiSourceOptions, 'logger'>> & { logger?: Logger };
   private fields: string[];
   private readonly dropped: string[] = [];
   private listed: ListedDevice[] = [];
   private xmlDevices: GpuDevice[] = [];
   private readonly latest = new Map<string, Latest>();
-  private readonly errors: Record<string, number> = {};
   private child: ChildProcess | null = null;
   private lastActivity = 0;
   private failuresInRow = 0;
@@ -61,8 +62,6 @@ export class NvidiaSmiSource implements Source {
   private watchdog: NodeJS.Timeout | null = null;
   private closing = false;
   private fatal: string | null = null;
-  private lastSuccessMs: number | null = null;
-  private lastReadDurationMs: number | null = null;
   private readonly waiters = new Set<() => void>();
 
   constructor(options: NvidiaSmiSourceOptions) {
@@ -217,7 +216,7 @@ export class NvidiaSmiSource implements Source {
     );
     if (typeof sample === 'string') {
       this.count('bad_line');
-      if (this.errors.bad_line === 1) {
+      if (this.tracker.countOf('bad_line') === 1) {
         this.options.logger?.warn(
           { line: line.slice(0, 200), reason: sample },
           'nvidia-smi printed a line not understood',
@@ -289,25 +288,23 @@ export class NvidiaSmiSource implements Source {
     for (const { sample, at } of this.latest.values()) {
       if (started - at <= this.options.staleMs) fresh.push({ ...sample, ts: now, host: this.options.host });
     }
-    this.lastReadDurationMs = performance.now() - started;
+    this.tracker.lastReadDurationMs = performance.now() - started;
     if (fresh.length === 0) {
       this.count('read');
       throw new GpumonError(
         'SOURCE_READ_FAILED',
-        `nvidia-smi: no GPU line in the last ${this.options.staleMs} ms (restarts so far: ${this.errors.restart ?? 0})`,
+        `nvidia-smi: no GPU line in the last ${this.options.staleMs} ms (restarts so far: ${this.tracker.countOf('restart')})`,
       );
     }
     fresh.sort((a, b) => a.gpu_index - b.gpu_index);
-    this.lastSuccessMs = now;
+    this.tracker.lastSuccessMs = now;
     return fresh;
   }
 
   health(): SourceHealth {
     return {
       source: this.name,
-      lastSuccessMs: this.lastSuccessMs,
-      lastReadDurationMs: this.lastReadDurationMs,
-      errors: { ...this.errors },
+      ...this.tracker.readings(),
       notice:
         this.fatal ??
         (this.dropped.length > 0
@@ -392,6 +389,6 @@ export class NvidiaSmiSource implements Source {
   }
 
   private count(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+    this.tracker.count(kind, n);
   }
 }

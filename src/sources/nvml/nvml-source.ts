@@ -5,6 +5,7 @@ import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { METRICS } from '../../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample, MetricValues } from '../../metrics/sample.ts';
+import { HealthTracker } from '../health.ts';
 import type { GpuDevice, GpuProcess, Source, SourceHealth } from '../source.ts';
 import {
   cString,
@@ -84,6 +85,7 @@ const PROCESS_NAME_MAX = 256;
  */
 export class NvmlSource implements Source {
   readonly name = 'nvml';
+  private readonly tracker = new HealthTracker();
   private readonly library: string;
   private readonly host: string;
   private readonly logger: NvmlLogger;
@@ -92,10 +94,7 @@ export class NvmlSource implements Source {
   private states: DeviceState[] = [];
   private eventSet: NvmlHandle = null;
   private eventsBroken = false;
-  private readonly errors: Record<string, number> = {};
   private readonly failures: NvmlUnsupported[] = [];
-  private lastSuccessMs: number | null = null;
-  private lastReadDurationMs: number | null = null;
   private processBuffer = Buffer.alloc(64 * SIZES.nvmlProcessInfo_t);
   private readonly eventBuffer = Buffer.alloc(SIZES.nvmlEventData_t);
 
@@ -163,14 +162,14 @@ export class NvmlSource implements Source {
       values.gpu_xid_last = state.lost ? null : state.xidLast;
       samples.push({ ts: now, ...state.identity, ...values });
     }
-    this.lastReadDurationMs = performance.now() - started;
+    this.tracker.lastReadDurationMs = performance.now() - started;
     if (this.states.length > 0 && this.states.every((s) => s.lost)) {
       throw new GpumonError(
         'SOURCE_READ_FAILED',
         `NVML (${this.library}): every GPU is lost (GPU_IS_LOST): ${this.states.map((s) => s.identity.uuid).join(', ')}`,
       );
     }
-    this.lastSuccessMs = now;
+    this.tracker.lastSuccessMs = now;
     return samples;
   }
 
@@ -178,9 +177,7 @@ export class NvmlSource implements Source {
     const lost = this.states.filter((s) => s.lost);
     return {
       source: this.name,
-      lastSuccessMs: this.lastSuccessMs,
-      lastReadDurationMs: this.lastReadDurationMs,
-      errors: { ...this.errors },
+      ...this.tracker.readings(),
       notice:
         lost.length > 0
           ? `NVML: ${lost.map((s) => `GPU ${s.identity.gpu_index} (${s.identity.uuid})`).join(', ')} lost (fallen off the bus or otherwise inaccessible): metrics null until gpumon restarts`
@@ -390,7 +387,7 @@ export class NvmlSource implements Source {
       if (rc !== NVML_RETURN.SUCCESS) {
         this.eventsBroken = true;
         const kind = `nvmlEventSetWait_v2: ${nvmlReturnName(rc)}`;
-        this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+        this.tracker.count(kind);
         this.logger.warn(
           { error: nvml.errorString(rc) },
           'NVML: waiting for XID events failed; XIDs no longer watched',
@@ -423,9 +420,9 @@ export class NvmlSource implements Source {
           if (value !== null && range && !(value >= range.min && value <= range.max)) {
             values[metric] = null;
             const kind = `${reader.call}: OUT_OF_RANGE`;
-            if (!this.errors[kind])
+            if (this.tracker.countOf(kind) === 0)
               this.logger.warn({ gpu: state.identity.uuid, metric, value }, 'NVML: value out of range');
-            this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+            this.tracker.count(kind);
           }
         }
         continue;
@@ -502,7 +499,7 @@ export class NvmlSource implements Source {
   private markLost(state: DeviceState, call: string): void {
     if (state.lost) return;
     state.lost = true;
-    this.errors.GPU_IS_LOST = (this.errors.GPU_IS_LOST ?? 0) + 1;
+    this.tracker.count('GPU_IS_LOST');
     this.failures.push({
       uuid: state.identity.uuid,
       gpuIndex: state.identity.gpu_index,
@@ -523,7 +520,7 @@ export class NvmlSource implements Source {
     const error = nvmlReturnName(rc);
     this.failures.push({ uuid, gpuIndex, call, error });
     const kind = `${call}: ${error}`;
-    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    this.tracker.count(kind);
     const message = `NVML: ${call} returns ${error} for GPU ${gpuIndex}: null from now on, not called again`;
     if (rc === NVML_RETURN.NOT_SUPPORTED) this.logger.info({ gpu: uuid, call, error }, message);
     else this.logger.warn({ gpu: uuid, call, error }, message);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { describeError, GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
+import { HealthTracker } from '../health.ts';
 import type { GpuDevice, Source, SourceHealth } from '../source.ts';
 import { parseRocmSmiJson } from './rocm-smi-parser.ts';
 import { type CommandResult, runCommand } from './run-command.ts';
@@ -50,6 +51,7 @@ export const DEFAULT_ROCM_SMI_TIMEOUT_MS = 10_000;
  */
 export class RocmSmiSource implements Source {
   readonly name = 'rocm-smi';
+  private readonly tracker = new HealthTracker();
   private readonly path: string;
   private readonly host: string;
   private readonly logger: Logger | undefined;
@@ -57,9 +59,6 @@ export class RocmSmiSource implements Source {
   private busy = false;
   private lingering: Promise<void> = Promise.resolve();
   private lastDevices: GpuDevice[] = [];
-  private lastSuccessMs: number | null = null;
-  private lastReadDurationMs: number | null = null;
-  private readonly errors: Record<string, number> = {};
   private notice: string | null = null;
   private warned = new Set<string>();
 
@@ -86,7 +85,7 @@ export class RocmSmiSource implements Source {
       result = await runCommand(this.path, ROCM_SMI_ARGS, { timeoutMs: this.timeoutMs });
     } catch (err) {
       this.busy = false;
-      this.lastReadDurationMs = performance.now() - started;
+      this.tracker.lastReadDurationMs = performance.now() - started;
       throw this.fail('spawn', `cannot run ${this.path} (set source.rocmSmi.path)`, err);
     }
     if (result.timedOut) {
@@ -97,7 +96,7 @@ export class RocmSmiSource implements Source {
     } else {
       this.busy = false;
     }
-    this.lastReadDurationMs = performance.now() - started;
+    this.tracker.lastReadDurationMs = performance.now() - started;
     if (result.timedOut) {
       throw this.fail('timeout', `${this.path} did not finish within ${this.timeoutMs} ms; killed`);
     }
@@ -118,7 +117,7 @@ export class RocmSmiSource implements Source {
     }
     if (result.code !== 0) this.count('exit-status');
     this.lastDevices = parsed.devices;
-    this.lastSuccessMs = now;
+    this.tracker.lastSuccessMs = now;
     this.notice = null;
     return parsed.samples;
   }
@@ -126,9 +125,7 @@ export class RocmSmiSource implements Source {
   health(): SourceHealth {
     return {
       source: this.name,
-      lastSuccessMs: this.lastSuccessMs,
-      lastReadDurationMs: this.lastReadDurationMs,
-      errors: { ...this.errors },
+      ...this.tracker.readings(),
       notice: this.notice,
     };
   }
@@ -142,7 +139,7 @@ export class RocmSmiSource implements Source {
   }
 
   private count(kind: string): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    this.tracker.count(kind);
   }
 
   private fail(kind: string, message: string, cause?: unknown): GpumonError {

@@ -1,5 +1,6 @@
 import { GpumonError } from '../../errors.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
+import { HealthTracker } from '../health.ts';
 import type { Source, SourceHealth } from '../source.ts';
 import { Simulator } from './simulator.ts';
 
@@ -19,10 +20,9 @@ export const DEFAULT_SIM_NOTICE = 'simulated GPUs (no real GPU source)';
 /** A simulated fleet as a source: realistic, deterministic samples with no GPU (see README.md). */
 export class SimSource implements Source {
   readonly name = 'sim';
+  private readonly tracker = new HealthTracker();
   private readonly options: Required<SimSourceOptions>;
   private simulator: Simulator | undefined;
-  private lastSuccessMs: number | null = null;
-  private lastReadDurationMs: number | null = null;
 
   constructor(options: SimSourceOptions = {}) {
     this.options = {
@@ -41,17 +41,15 @@ export class SimSource implements Source {
     if (!this.simulator) throw new GpumonError('SOURCE_UNAVAILABLE', 'sim source: read called before open');
     const started = performance.now();
     const samples = this.simulator.sampleAll(now);
-    this.lastReadDurationMs = performance.now() - started;
-    this.lastSuccessMs = now;
+    this.tracker.lastReadDurationMs = performance.now() - started;
+    this.tracker.lastSuccessMs = now;
     return samples;
   }
 
   health(): SourceHealth {
     return {
       source: this.name,
-      lastSuccessMs: this.lastSuccessMs,
-      lastReadDurationMs: this.lastReadDurationMs,
-      errors: {},
+      ...this.tracker.readings(),
       notice: this.options.notice,
     };
   }
