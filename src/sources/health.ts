@@ -21,12 +21,6 @@ export class HealthTracker {
     return this.errors[kind] ?? 0;
   }
 
-  /** A read finished at `now`, having started at `startedPerf` (a `performance.now()` value). */
-  readDone(startedPerf: number, succeededAt: number | null): void {
-    this.lastReadDurationMs = performance.now() - startedPerf;
-    if (succeededAt !== null) this.lastSuccessMs = succeededAt;
-  }
-
   readings(): Pick<SourceHealth, 'lastSuccessMs' | 'lastReadDurationMs' | 'errors'> {
     return {
       lastSuccessMs: this.lastSuccessMs,
