@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Shared by scripts/services/*.sh (sourced, not run): state directories, pid files, ports, waiting.
+# The caller sets `svc` (the service's name) before sourcing.
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Pid files, addresses and one data directory per run live here; set GPUMON_SERVICES_DIR to move them.
+services_dir="${GPUMON_SERVICES_DIR:-$repo_root/.tmp/services}"
+state_dir="$services_dir/${svc:?set svc before sourcing lib.sh}"
+pid_file="$state_dir/pid"
+env_file="$state_dir/env"
+run_link="$state_dir/current"
+
+say() { echo "$svc: $*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A TCP port that is free on 127.0.0.1 now.
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Resolves a port setting: 0 picks a free port; anything else must be a number that nobody listens on.
+pick_port() {
+  local want="$1" name="$2"
+  [[ "$want" =~ ^[0-9]+$ ]] || die "$name=$want is not a port number"
+  if [ "$want" = 0 ]; then
+    free_port
+    return
+  fi
+  if port_open "$want"; then
+    die "port 127.0.0.1:$want ($name) is already in use by another process; stop it or set $name (0 picks a free port)"
+  fi
+  echo "$want"
+}
+
+# Pid of our running service, if its pid file names a live process whose command line contains $1.
+running_pid() {
+  local pid
+  [ -f "$pid_file" ] || return 1
+  pid="$(cat "$pid_file" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$1" || return 1
+  echo "$pid"
+}
+
+# Ends process $1: SIGTERM, up to $2 seconds for it to exit, then SIGKILL.
+stop_pid() {
+  local pid="$1" wait_s="$2" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < wait_s * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  say "pid $pid did not exit ${wait_s}s after SIGTERM: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  die "pid $pid survived SIGKILL"
+}
+
+# Makes a fresh data directory for this run (removing those of earlier, stopped runs) and points `current` at it.
+new_run_dir() {
+  local d
+  mkdir -p "$state_dir"
+  find "$state_dir" -mindepth 1 -maxdepth 1 -type d -name 'run.*' -exec rm -rf {} +
+  d="$(mktemp -d "$state_dir/run.XXXXXX")"
+  ln -sfn "$d" "$run_link"
+  echo "$d"
+}
+
+# Prints the last $1 lines of every log file of the latest run.
+print_logs() {
+  local lines="${1:-200}" f
+  [ -d "$run_link/logs" ] || die "no logs: never started here ($state_dir)"
+  while IFS= read -r f; do
+    echo "===== $f (last $lines lines)"
+    tail -n "$lines" "$f"
+  done < <(find -L "$run_link/logs" -type f | sort)
+}
+
+# Serialises start and stop of this service between processes (two test runs starting it at once). The lock
+# is fd 9: a service started under it must get `9>&-`, or it would hold the lock for its whole life.
+lock_service() {
+  mkdir -p "$state_dir"
+  exec 9>"$state_dir/lock"
+  flock -w 300 9 || die "another start or stop of $svc holds $state_dir/lock"
+}
+
+# Prints the addresses of the running service (KEY=value lines), or fails.
+print_env() { cat "$env_file"; }
