@@ -144,6 +144,108 @@ export const CONFIG_FIELDS = {
     help: 'A sample drawing at or above this percent of its enforced power limit raises a high-power alert.',
     aliases: ['HIGH_POWER_THRESHOLD'],
   },
+  'kafka.brokers': {
+    schema: z.string().regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/),
+    default: '127.0.0.1:9092',
+    allowed: 'host:port[,host:port...]',
+    help: 'Kafka bootstrap brokers (agent and consume).',
+  },
+  'kafka.topic': {
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+    default: 'gpu-metrics',
+    allowed: 'a Kafka topic name',
+    help: 'Topic the agents write samples to and the consumers read.',
+  },
+  'kafka.dlqTopic': {
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+    default: 'gpu-metrics-dlq',
+    allowed: 'a Kafka topic name',
+    help: 'Dead-letter topic: malformed messages go there, with the reason in a header.',
+  },
+  'kafka.partitions': {
+    schema: int(1, 10_000),
+    default: 12,
+    allowed: 'integer 1..10000',
+    help: 'Partitions of the topics when gpumon creates them (samples are keyed by GPU UUID).',
+  },
+  'kafka.compression': {
+    schema: z.enum(['lz4', 'snappy', 'gzip', 'none']),
+    default: 'lz4',
+    allowed: 'lz4 | snappy | gzip | none',
+    help: 'Compression of produced batches.',
+  },
+  'kafka.clientId': {
+    schema: z.string().min(1),
+    default: 'gpumon',
+    allowed: 'a client id',
+    help: 'Kafka client id (a prefix: each client adds its role).',
+  },
+  'agent.spoolPath': {
+    schema: z.string().min(1),
+    default: './spool',
+    allowed: 'a directory path',
+    help: 'Where the agent keeps samples while Kafka is unreachable (survives restarts).',
+  },
+  'agent.spoolMaxBytes': {
+    schema: int(1024 * 1024, Number.MAX_SAFE_INTEGER),
+    default: 256 * 1024 * 1024,
+    allowed: 'integer >= 1048576',
+    help: 'Bound of the spool; beyond it the oldest samples are dropped and counted.',
+  },
+  'influxdb.url': {
+    schema: z.string().regex(/^https?:\/\/\S+$/),
+    default: 'http://127.0.0.1:8086',
+    allowed: 'an http(s) URL',
+    help: 'InfluxDB base URL (1.x API: /write and /query; 2.x/3.x through their v1-compatible endpoints).',
+  },
+  'influxdb.database': {
+    schema: z.string().min(1),
+    default: 'gpumon',
+    allowed: 'a database (bucket) name',
+    help: 'Database to write to (on 2.x/3.x: the bucket mapped to it).',
+  },
+  'influxdb.retentionPolicy': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a retention policy name, or empty for the default',
+    help: 'Retention policy of the writes.',
+  },
+  'influxdb.username': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a user name, or empty',
+    help: 'InfluxDB 1.x user (basic auth).',
+  },
+  'influxdb.password': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a password, or empty',
+    help: 'InfluxDB 1.x password.',
+  },
+  'influxdb.token': {
+    schema: z.string(),
+    default: '',
+    allowed: 'an API token, or empty',
+    help: 'InfluxDB 2.x/3.x token, sent as `Authorization: Token ...` to the v1-compatible endpoints.',
+  },
+  'influxdb.batchLines': {
+    schema: int(1, 100_000),
+    default: 5000,
+    allowed: 'integer 1..100000',
+    help: 'Lines of line protocol per write request.',
+  },
+  'influxdb.timeoutMs': {
+    schema: int(100, 600_000),
+    default: 10_000,
+    allowed: 'integer 100..600000',
+    help: 'Timeout of one write request; a timed-out write is retried.',
+  },
+  'stream.windowSeconds': {
+    schema: int(1, 3600),
+    default: 30,
+    allowed: 'integer 1..3600',
+    help: 'Window of the per-GPU aggregates the consumer writes to InfluxDB (gpu_metrics_30s).',
+  },
   'archive.path': {
     schema: z.string().min(1),
     default: './data',
@@ -295,6 +397,26 @@ export interface Config {
     tempSpikeCelsius: number;
     highPowerPercent: number;
   };
+  kafka: {
+    brokers: string;
+    topic: string;
+    dlqTopic: string;
+    partitions: number;
+    compression: 'lz4' | 'snappy' | 'gzip' | 'none';
+    clientId: string;
+  };
+  agent: { spoolPath: string; spoolMaxBytes: number };
+  influxdb: {
+    url: string;
+    database: string;
+    retentionPolicy: string;
+    username: string;
+    password: string;
+    token: string;
+    batchLines: number;
+    timeoutMs: number;
+  };
+  stream: { windowSeconds: number };
   archive: { path: string; rowGroupSize: number; flushIntervalMs: number; flushMaxRows: number };
   analytics: {
     maxGapSeconds: number;
