@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { projectPath } from './paths.ts';
 
 /** gpumon's version, from package.json. */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }
 ).version;

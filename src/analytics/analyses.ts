@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
+import { projectPath } from '../paths.ts';
 import { type Dialect, renderSql, type SqlParams } from './dialect.ts';
 
 /**
@@ -47,13 +49,13 @@ export function analysisParams(config: Config): SqlParams {
   };
 }
 
-const QUERIES_DIR = new URL('./queries/', import.meta.url);
+const QUERIES_DIR = projectPath('src', 'analytics', 'queries');
 const templates = new Map<string, string>();
 
 function template(source: string): string {
   let text = templates.get(source);
   if (text === undefined) {
-    text = readFileSync(new URL(source.replace(/^queries\//, ''), QUERIES_DIR), 'utf8');
+    text = readFileSync(join(QUERIES_DIR, source.replace(/^queries\//, '')), 'utf8');
     templates.set(source, text);
   }
   return text;

@@ -1,12 +1,8 @@
 import { Command } from 'commander';
-import { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
+import type { DateOutcome } from '../analytics/daily-job.ts';
 import { describeError, GpumonError } from '../errors.ts';
-import { createLogger } from '../log.ts';
 import { datesBetween } from '../sinks/archive/layout.ts';
-import { analyticsCronJob } from '../wiring.ts';
 import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
-
-export { analyzeDates, type DateOutcome } from '../analytics/daily-job.ts';
 
 interface AnalyzeFlags {
   config?: string;
@@ -43,6 +39,10 @@ export function analyzeCommand(): Command {
         runCommand(async () => {
           const dates = resolveDates(flags);
           const config = configFromCli(flags, { 'archive.path': flags.archive });
+          // Loaded here, not at the top: every command's module loads when the CLI starts.
+          const { createLogger } = await import('../log.ts');
+          const { analyzeDates } = await import('../analytics/daily-job.ts');
+          const { analyticsCronJob } = await import('../wiring.ts');
           const logger = createLogger(config.log.level, 'gpumon-analyze');
           let outcomes: DateOutcome[] = [];
           const job = analyticsCronJob(

@@ -1,11 +1,4 @@
 import { Command } from 'commander';
-import { createLogger } from '../log.ts';
-import { LiveState } from '../pipeline/live-state.ts';
-import { createApp } from '../server/app.ts';
-import { startServer } from '../server/serve.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { VERSION } from '../version.ts';
-import { analyticsHistory, resultsApi } from '../wiring.ts';
 import {
   configFromCli,
   runCommand,
@@ -26,6 +19,14 @@ export function serveCommand(): Command {
     .action(async (flags: ServerFlags) =>
       runCommand(async () => {
         const config = configFromCli(flags, serverFlagValues(flags));
+        // Loaded here, not at the top: every command's module loads when the CLI starts.
+        const { createLogger } = await import('../log.ts');
+        const { LiveState } = await import('../pipeline/live-state.ts');
+        const { createApp } = await import('../server/app.ts');
+        const { startServer } = await import('../server/serve.ts');
+        const { LocalStorage } = await import('../sinks/archive/local-storage.ts');
+        const { VERSION } = await import('../version.ts');
+        const { analyticsHistory, resultsApi } = await import('../wiring.ts');
         const logger = createLogger(config.log.level);
         const storage = new LocalStorage(config.archive.path);
         const history = analyticsHistory(config);

@@ -2,9 +2,6 @@ import { Command } from 'commander';
 import { CONFIG_FIELDS, type ConfigKey } from '../config/schema.ts';
 import { GpumonError } from '../errors.ts';
 import { dateOfTs, datesBetween, startOfDate } from '../sinks/archive/layout.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
-import { writeHistory } from '../sources/sim/history.ts';
 import { configFromCli, parseDateArg, runCommand, withConfigOption } from './common.ts';
 import { Progress } from './progress.ts';
 
@@ -64,6 +61,10 @@ async function simulate(flags: SimulateFlags): Promise<number> {
   });
   const firstDate = dateOfTs(startOfDate(lastDate) - (days - 1) * DAY_MS);
   const { hosts, gpusPerHost, seed } = config.source.sim;
+  // Loaded here, not at the top: every command's module loads when the CLI starts.
+  const { LocalStorage } = await import('../sinks/archive/local-storage.ts');
+  const { ParquetWriter } = await import('../sinks/archive/parquet-writer.ts');
+  const { writeHistory } = await import('../sources/sim/history.ts');
   const storage = new LocalStorage(config.archive.path);
   const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize });
   const progress = new Progress(process.stderr, 'simulate', 'samples');

@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { SOURCE_TYPES } from '../config/schema.ts';
-import { startEmbedded } from '../embedded.ts';
-import { createLogger } from '../log.ts';
 import {
   configFromCli,
   runCommand,
@@ -33,6 +31,9 @@ export function upCommand(): Command {
     .action(async (flags: UpFlags) =>
       runCommand(async () => {
         const config = configFromCli(flags, { ...serverFlagValues(flags), 'source.type': flags.source });
+        // Loaded here, not at the top: every command's module loads when the CLI starts.
+        const { createLogger } = await import('../log.ts');
+        const { startEmbedded } = await import('../embedded.ts');
         const logger = createLogger(config.log.level);
         const running = await startEmbedded(config, logger);
         const notice = running.source.health().notice;

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { projectPath } from '../paths.ts';
 
 /** The repository's web/ folder: the page's source. */
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+export const DEFAULT_WEB_DIR = projectPath('web');
 
 export type AssetName = 'index.html' | 'app.js' | 'app.css' | 'uplot.css';
 
