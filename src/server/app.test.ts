@@ -43,6 +43,17 @@ async function errorOf(res: Response, status: number): Promise<ApiErrorBody['err
   return ((await res.json()) as ApiErrorBody).error;
 }
 
+describe('GET /metrics', () => {
+  test('serves the latest value of every GPU in the Prometheus text format', async () => {
+    const res = await appOf().request('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /^# TYPE gpu_utilization_percent gauge$/m);
+    assert.match(text, /^gpu_utilization_percent\{host="node-b",gpu="0",uuid="[^"]+",model="[^"]*"\} 90$/m);
+  });
+});
+
 describe('GET /api/health', () => {
   test('answers ok with the version and the health of every source', async () => {
     const res = await appOf().request('/api/health');

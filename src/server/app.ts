@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { describeError, isGpumonError } from '../errors.ts';
+import { renderPrometheus } from '../metrics/prometheus.ts';
 import { analyticsRoutes, runsRoutes } from './api-analytics.ts';
 import { liveRoutes } from './api-live.ts';
 import type { AppOptions, ServerDeps } from './deps.ts';
@@ -17,7 +18,8 @@ const PAGE_HEADERS = {
 };
 
 /**
- * The HTTP server of gpumon: the JSON API under /api, the live stream at /api/stream, and the page at /.
+ * The HTTP server of gpumon: the JSON API under /api, the live stream at /api/stream, Prometheus metrics at
+ * /metrics, and the page at /.
  * It only reads the live state; it does live work (the stream) only while a client is connected.
  */
 export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
@@ -41,6 +43,11 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
       headers: { 'Content-Type': ASSET_TYPES[name], 'Cache-Control': 'no-cache', ...PAGE_HEADERS },
     });
   };
+  app.get('/metrics', (c) =>
+    c.text(renderPrometheus(deps.live.latest(), deps.sources()), 200, {
+      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
+  );
   app.get('/', serve('index.html'));
   app.get('/assets/app.js', async (c) => {
     try {
