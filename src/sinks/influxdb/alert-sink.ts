@@ -1,0 +1,67 @@
+import type { GpuSample } from '../../metrics/sample.ts';
+import type { AlertEvaluator, AlertEvent } from '../../pipeline/alerts.ts';
+import type { InfluxDbOptions } from './influx-client.ts';
+import { InfluxDbSink, type InfluxDbSinkExtras } from './influxdb-sink.ts';
+import { encodePoint, type Point } from './line-protocol.ts';
+
+export const ALERT_MEASUREMENT = 'gpu_alerts';
+
+/**
+ * One alert as a point of `gpu_alerts`: tags host, gpu, uuid, rule; fields value and threshold (floats, in
+ * the rule's unit); timestamp = the sample's. Each rule fires at most once per sample, so a replayed alert
+ * overwrites itself.
+ */
+export function alertPoint(event: AlertEvent): Point {
+  return {
+    measurement: ALERT_MEASUREMENT,
+    tags: { host: event.host, gpu: String(event.gpu_index), uuid: event.uuid, rule: event.rule },
+    fields: {
+      value: { type: 'float', value: event.value },
+      threshold: { type: 'float', value: event.threshold },
+    },
+    ts: event.ts,
+  };
+}
+
+export function alertLine(event: AlertEvent): string | null {
+  return encodePoint(alertPoint(event));
+}
+
+/**
+ * Alerts as a sink: evaluates the rules on each batch with its own AlertEvaluator (thresholds from config)
+ * and writes the events to `gpu_alerts`; `write` resolves once they are in InfluxDB. Being a sink, its
+ * alerts are batched, retried and acknowledged with the samples. A retried batch (the same batch, after a
+ * rejection) is not evaluated twice: the events still unwritten are sent again.
+ */
+export class AlertSink extends InfluxDbSink {
+  override readonly name = 'influxdb-alerts';
+  private pending: AlertEvent[] = [];
+  private lastBatch: readonly GpuSample[] | null = null;
+
+  constructor(
+    options: InfluxDbOptions,
+    private readonly evaluator: AlertEvaluator,
+    extras: InfluxDbSinkExtras = {},
+  ) {
+    super(options, extras);
+  }
+
+  override async write(batch: readonly GpuSample[]): Promise<void> {
+    if (batch !== this.lastBatch) {
+      this.pending.push(...this.evaluator.evaluate(batch));
+      this.lastBatch = batch;
+    }
+    await this.writeEvents(this.pending);
+    this.pending = [];
+  }
+
+  /** Writes events evaluated elsewhere (e.g. the pipeline's `onAlerts`), for a caller that prefers that. */
+  async writeEvents(events: readonly AlertEvent[]): Promise<void> {
+    const lines: string[] = [];
+    for (const event of events) {
+      const line = alertLine(event);
+      if (line !== null) lines.push(line);
+    }
+    await this.writeLines(lines);
+  }
+}
