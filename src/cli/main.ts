@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { analyzeCommand } from './analyze.ts';
+import { consumeCommand } from './consume.ts';
 import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
 import { simulateCommand } from './simulate.ts';
@@ -17,6 +18,7 @@ const program = new Command('gpumon')
   .addCommand(analyzeCommand().summary('run the daily analytics now (default: yesterday, UTC)'))
   .addCommand(runsCommand().summary('list the recent runs of the daily analytics'))
   .addCommand(serveCommand().summary('serve the dashboard and API over an existing archive'))
+  .addCommand(consumeCommand().summary('fleet: Kafka -> InfluxDB and the Parquet archive'))
   .addHelpText(
     'after',
     '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.',

@@ -1,0 +1,69 @@
+import { Command } from 'commander';
+import { GpumonError } from '../errors.ts';
+import { configFromCli, runCommand, waitForStopSignal, withConfigOption } from './common.ts';
+
+interface ConsumeFlags {
+  config?: string;
+  brokers?: string;
+  topic?: string;
+  sinks?: string;
+  influxdb?: string;
+  archive?: string;
+}
+
+const SINKS = ['influxdb', 'archive'] as const;
+
+/** `gpumon consume`: Kafka -> InfluxDB (live, for Grafana) and the Parquet archive. */
+export function consumeCommand(): Command {
+  return withConfigOption(new Command('consume'))
+    .description(
+      'Read samples from Kafka and write them to InfluxDB (measurements gpu_metrics, gpu_metrics_30s, ' +
+        'gpu_alerts) and to the Parquet archive. Each sink is its own consumer group (gpumon-influxdb, ' +
+        'gpumon-archive) that commits offsets only after its sink has the samples: nothing is lost if the ' +
+        'process dies, and a sink that is down stops its group instead of dropping. Run several consume ' +
+        'processes to share the partitions. Malformed messages go to the dead-letter topic.',
+    )
+    .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,...] (kafka.brokers)')
+    .option('--topic <name>', 'topic to read (kafka.topic, default gpu-metrics)')
+    .option('--sinks <list>', `sinks to feed, comma-separated: ${SINKS.join(', ')} (default: both)`)
+    .option('--influxdb <url>', 'InfluxDB base URL (influxdb.url)')
+    .option('-a, --archive <dir>', 'archive directory (archive.path)')
+    .action(async (flags: ConsumeFlags) =>
+      runCommand(async () => {
+        const sinks = parseSinks(flags.sinks);
+        const config = configFromCli(flags, {
+          'kafka.brokers': flags.brokers,
+          'kafka.topic': flags.topic,
+          'influxdb.url': flags.influxdb,
+          'archive.path': flags.archive,
+        });
+        // Loaded here, not at the top: every command's module loads when the CLI starts.
+        const { createLogger } = await import('../log.ts');
+        const { startConsumer } = await import('../consumer.ts');
+        const logger = createLogger(config.log.level);
+        const consumer = await startConsumer(config, logger, sinks);
+        process.stdout.write(
+          `gpumon consume: ${config.kafka.topic} at ${config.kafka.brokers} -> ${sinks.join(', ')}. Ctrl-C to stop.\n`,
+        );
+        await waitForStopSignal();
+        process.stderr.write('gpumon: stopping: writing what is buffered, then committing...\n');
+        for (const { group, received } of await consumer.stop()) {
+          process.stdout.write(`gpumon consume: ${group}: ${received} samples received\n`);
+        }
+        return 0;
+      }),
+    );
+}
+
+function parseSinks(value: string | undefined): (typeof SINKS)[number][] {
+  if (value === undefined) return [...SINKS];
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.find((n) => !(SINKS as readonly string[]).includes(n));
+  if (bad !== undefined || names.length === 0) {
+    throw new GpumonError(
+      'USAGE',
+      `--sinks must list ${SINKS.join(' and/or ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [...new Set(names)] as (typeof SINKS)[number][];
+}

@@ -1,0 +1,106 @@
+import type { Config } from './config/schema.ts';
+import type { Logger } from './log.ts';
+import { AlertEvaluator } from './pipeline/alerts.ts';
+import type { BatcherOptions, BatcherStats } from './pipeline/batcher.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { ArchiveSink } from './sinks/archive/archive-sink.ts';
+import { LocalStorage } from './sinks/archive/local-storage.ts';
+import { AlertSink } from './sinks/influxdb/alert-sink.ts';
+import { InfluxDbSink } from './sinks/influxdb/influxdb-sink.ts';
+import { WindowSink } from './sinks/influxdb/window-sink.ts';
+import type { Sink } from './sinks/sink.ts';
+import { KafkaTransport } from './transport/kafka/kafka-transport.ts';
+
+/** The sink groups `gpumon consume` can run; each is its own consumer group, committing on its own acks. */
+export const CONSUMER_SINKS = ['influxdb', 'archive'] as const;
+export type ConsumerSink = (typeof CONSUMER_SINKS)[number];
+
+/** The consumer group of a sink group: `gpumon-<sink>`. */
+export const consumerGroup = (sink: ConsumerSink): string => `gpumon-${sink}`;
+
+export interface RunningConsumer {
+  /** Stops consuming, writes what is buffered, commits, closes. */
+  stop(): Promise<{ group: string; received: number; sinks: BatcherStats[] }[]>;
+}
+
+/**
+ * `gpumon consume`: for each sink group, a Kafka consumer group feeding a Pipeline, which acknowledges (and so
+ * lets the transport commit offsets) only once its sinks hold the samples: InfluxDB (samples, 30 s windows,
+ * alerts) and the Parquet archive. Several processes with the same configuration share the partitions.
+ */
+export async function startConsumer(
+  config: Config,
+  logger: Logger,
+  sinks: readonly ConsumerSink[] = CONSUMER_SINKS,
+): Promise<RunningConsumer> {
+  const pipelines: { group: string; pipeline: Pipeline }[] = [];
+  const maxGapMs = config.analytics.maxGapSeconds * 1000;
+  for (const name of sinks) {
+    const group = consumerGroup(name);
+    const transport = new KafkaTransport({
+      brokers: config.kafka.brokers,
+      topic: config.kafka.topic,
+      dlqTopic: config.kafka.dlqTopic,
+      partitions: config.kafka.partitions,
+      compression: config.kafka.compression,
+      clientId: `${config.kafka.clientId}-${name}`,
+      logger,
+    });
+    const pipeline = new Pipeline({
+      transport,
+      group,
+      alerts: new AlertEvaluator(config.alerts, maxGapMs),
+      sinks: sinksOf(name, config, logger),
+      logger,
+    });
+    pipelines.push({ group, pipeline });
+    logger.info({ group, topic: config.kafka.topic }, `consuming into ${name}`);
+  }
+  return {
+    async stop() {
+      return Promise.all(
+        pipelines.map(async ({ group, pipeline }) => {
+          await pipeline.close();
+          return { group, received: pipeline.receivedCount(), sinks: pipeline.stats() };
+        }),
+      );
+    },
+  };
+}
+
+function sinksOf(
+  name: ConsumerSink,
+  config: Config,
+  logger: Logger,
+): { sink: Sink; batching: BatcherOptions }[] {
+  if (name === 'archive') {
+    return [
+      {
+        sink: new ArchiveSink({
+          storage: new LocalStorage(config.archive.path),
+          rowGroupSize: config.archive.rowGroupSize,
+        }),
+        batching: {
+          maxRows: config.archive.flushMaxRows,
+          maxAgeMs: config.archive.flushIntervalMs,
+          maxBuffered: config.archive.flushMaxRows * 10,
+        },
+      },
+    ];
+  }
+  const lines = config.influxdb.batchLines;
+  const batching = { maxRows: lines, maxAgeMs: 1000, maxBuffered: lines * 20 };
+  const extras = { logger };
+  return [
+    { sink: new InfluxDbSink(config.influxdb, extras), batching },
+    { sink: new WindowSink(config.influxdb, config.stream.windowSeconds, extras), batching },
+    {
+      sink: new AlertSink(
+        config.influxdb,
+        new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000),
+        extras,
+      ),
+      batching,
+    },
+  ];
+}

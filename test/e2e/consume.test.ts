@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { countArchiveRows } from '../../src/sinks/archive/archive-reader.ts';
+import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
+import { SimSource } from '../../src/sources/sim/sim-source.ts';
+import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
+import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
+import { startGpumon, tempDir, waitFor } from './helpers.ts';
+
+const T0 = Date.UTC(2026, 10, 25, 12);
+
+async function pointsIn(url: string, db: string): Promise<number> {
+  const [result] = await influxQuery(url, 'SELECT count(utilization_gpu) FROM gpu_metrics', db).catch(
+    () => [],
+  );
+  const value = result?.series?.[0]?.values?.[0]?.[1];
+  return typeof value === 'number' ? value : 0;
+}
+
+describe('gpumon consume (real Kafka and InfluxDB)', () => {
+  it('turns N samples on the topic into exactly N points in InfluxDB and N rows in the archive', async () => {
+    const brokers = await kafkaBootstrap();
+    const influx = await influxUrl();
+    const id = randomBytes(4).toString('hex');
+    const topic = `gpumon-e2e-${id}`;
+    const db = `gpumon_e2e_${id}`;
+    const archive = tempDir('consume');
+
+    const source = new SimSource({ hosts: 2, gpusPerHost: 4, seed: 7 });
+    await source.open();
+    const producer = new KafkaTransport({ brokers, topic, dlqTopic: `${topic}-dlq`, partitions: 3 });
+    let sent = 0;
+    for (let i = 0; i < 50; i++) {
+      const samples = await source.read(T0 + i * 1000);
+      await producer.publish(samples);
+      sent += samples.length;
+    }
+    await producer.close();
+    assert.equal(sent, 400);
+
+    const consume = startGpumon(
+      ['consume', '--brokers', brokers, '--topic', topic, '--influxdb', influx, '--archive', archive],
+      {
+        GPUMON_INFLUXDB_DATABASE: db,
+        GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        GPUMON_ARCHIVE_FLUSH_INTERVAL_MS: '500',
+        GPUMON_LOG_LEVEL: 'warn',
+      },
+    );
+    try {
+      let points = 0;
+      await waitFor(
+        `${sent} points in InfluxDB`,
+        () =>
+          points === sent
+            ? true
+            : (void pointsIn(influx, db).then((n) => {
+                points = n;
+              }),
+              undefined),
+        60_000,
+      );
+    } finally {
+      consume.child.kill('SIGINT');
+    }
+    const { code } = await consume.exited;
+    assert.equal(code, 0, consume.stderr());
+    assert.equal(await pointsIn(influx, db), sent, 'exactly N points: no loss, no duplicate');
+    assert.equal(await countArchiveRows(new LocalStorage(archive)), sent, 'exactly N rows in the archive');
+    assert.match(consume.stdout(), new RegExp(`gpumon-archive: ${sent} samples received`));
+    await influxQuery(influx, `DROP DATABASE "${db}"`);
+  });
+});
