@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Every service the tests use: Apache Kafka (kafka.sh) and InfluxDB 1.x (influxdb.sh).
+# Every service the tests use: Apache Kafka (kafka.sh), InfluxDB 1.x (influxdb.sh), HDFS with WebHDFS
+# (hdfs.sh) and a Spark Connect server (spark-connect.sh).
 #
 #   scripts/services/all.sh start    starts each (idempotent) and prints their addresses as KEY=value lines
 #                                    on stdout, e.g. GPUMON_TEST_KAFKA=127.0.0.1:19092 and
-#                                    GPUMON_TEST_INFLUXDB=http://127.0.0.1:18086, for the test runner to export:
+#                                    GPUMON_TEST_INFLUXDB=http://127.0.0.1:18086, GPUMON_TEST_WEBHDFS=
+#                                    http://127.0.0.1:19870, GPUMON_TEST_HDFS=hdfs://127.0.0.1:19000 and
+#                                    GPUMON_TEST_SPARK_CONNECT=sc://127.0.0.1:15002, for the test runner to export:
 #                                      eval "$(scripts/services/all.sh start | sed 's/^/export /')"
 #   scripts/services/all.sh stop     stops each; leaves no process behind.
 #   scripts/services/all.sh status   prints the addresses of those running; exits 3 unless all run.
@@ -12,7 +15,7 @@
 # stopping the services this command started.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-services=(kafka influxdb)
+services=(kafka influxdb hdfs spark-connect)
 
 case "${1:-}" in
   start)
