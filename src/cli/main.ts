@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
+import { agentCommand } from './agent.ts';
 import { analyzeCommand } from './analyze.ts';
 import { consumeCommand } from './consume.ts';
 import { runsCommand } from './runs.ts';
@@ -18,6 +19,9 @@ const program = new Command('gpumon')
   .addCommand(analyzeCommand().summary('run the daily analytics now (default: yesterday, UTC)'))
   .addCommand(runsCommand().summary('list the recent runs of the daily analytics'))
   .addCommand(serveCommand().summary('serve the dashboard and API over an existing archive'))
+  .addCommand(
+    agentCommand().summary('fleet: sample this node and publish to Kafka, spooling while it is away'),
+  )
   .addCommand(consumeCommand().summary('fleet: Kafka -> InfluxDB and the Parquet archive'))
   .addHelpText(
     'after',

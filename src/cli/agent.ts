@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { SOURCE_TYPES } from '../config/schema.ts';
+import { configFromCli, runCommand, waitForStopSignal, withConfigOption } from './common.ts';
+
+interface AgentFlags {
+  config?: string;
+  brokers?: string;
+  topic?: string;
+  source?: string;
+  spool?: string;
+}
+
+/** `gpumon agent`: sample this node's GPUs and publish them to Kafka, spooling on disk while it is away. */
+export function agentCommand(): Command {
+  return withConfigOption(new Command('agent'))
+    .description(
+      'Sample every GPU of this node and publish the samples to Kafka (one record per sample, keyed by GPU ' +
+        'UUID). While Kafka is unreachable the samples go to an on-disk spool (agent.spoolPath, bounded by ' +
+        'agent.spoolMaxBytes) and are sent in order once it is back, also after a restart. Ctrl-C prints ' +
+        'the samples read, sent, spooled and dropped.',
+    )
+    .option('-b, --brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port] (kafka.brokers)')
+    .option('-t, --topic <name>', 'topic to publish to (kafka.topic, default gpu-metrics)')
+    .option('-s, --source <type>', `GPU source: ${SOURCE_TYPES.join(' | ')} (source.type, default auto)`)
+    .option('--spool <dir>', 'spool directory (agent.spoolPath, default ./spool)')
+    .addHelpText(
+      'after',
+      '\nEvery setting can also come from a YAML file (--config) or GPUMON_* environment variables;\n' +
+        'see docs/configuration.md. Exit status: 0 after Ctrl-C, 2 for a bad setting, 1 on failure.',
+    )
+    .action(async (flags: AgentFlags) =>
+      runCommand(async () => {
+        const config = configFromCli(flags, {
+          'kafka.brokers': flags.brokers,
+          'kafka.topic': flags.topic,
+          'source.type': flags.source,
+          'agent.spoolPath': flags.spool,
+        });
+        // Loaded here, not at the top: every command's module loads when the CLI starts.
+        const { createLogger } = await import('../log.ts');
+        const { startAgent } = await import('../agent/agent.ts');
+        const logger = createLogger(config.log.level, 'gpumon-agent');
+        const agent = await startAgent(config, logger);
+        const notice = agent.source.health().notice;
+        if (notice) process.stderr.write(`\n  NOTICE: ${notice}\n\n`);
+        process.stdout.write(
+          `gpumon agent: source ${agent.source.name} every ${config.source.intervalMs} ms -> Kafka ` +
+            `${config.kafka.brokers} topic ${config.kafka.topic} (spool: ${config.agent.spoolPath}). Ctrl-C to stop.\n`,
+        );
+        const signal = await waitForStopSignal();
+        process.stderr.write(`gpumon agent: ${signal}: stopping...\n`);
+        const forced = () => {
+          process.stderr.write('gpumon agent: stopping now; spooled samples stay on disk\n');
+          process.exit(130);
+        };
+        process.once('SIGINT', forced);
+        process.once('SIGTERM', forced);
+        const s = await agent.stop();
+        process.stdout.write(
+          `gpumon agent stopped: ${s.read} samples read, ${s.sent} sent, ${s.spooled} spooled, ` +
+            `${s.dropped} dropped, ${s.pending} left in the spool\n`,
+        );
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,277 @@
+import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
+import type { GpuSample } from '../../metrics/sample.ts';
+import type { DeliveryHandler } from '../transport.ts';
+import { decodeSample, ENCODING_HEADER } from './encoding.ts';
+import { closeForcibly, type OutgoingRecord, type TransportLink } from './kafka-transport.ts';
+
+/** The header of a dead-lettered record that says why it was refused. */
+export const DLQ_REASON_HEADER = 'gpumon-dlq-reason';
+/** The header of a dead-lettered record that says where it came from: `topic/partition@offset`. */
+export const DLQ_SOURCE_HEADER = 'gpumon-dlq-source';
+
+/** Counters of one group consumer. */
+export interface GroupConsumerStats {
+  /** Samples whose delivery the handler acknowledged. */
+  delivered: number;
+  /** Deliveries handed to the handler again after it rejected them. */
+  redeliveries: number;
+  /** Malformed records sent to the dead-letter topic. */
+  deadLettered: number;
+  /** Offset commits that failed (the records are delivered again later: at-least-once). */
+  commitFailures: number;
+  /** Times the consumer stream failed and was opened again. */
+  reconnects: number;
+}
+
+type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
+
+/**
+ * One consumer group member of a KafkaTransport. A single loop reads what the stream has fetched (at most
+ * `maxBatch` records), dead-letters the malformed records, hands the valid samples to the handler, and
+ * commits the next offset of every partition in the batch only once the handler resolved. A rejected
+ * delivery is handed over again after `redeliveryDelayMs`, the same samples, without reading further: while
+ * a sink is down, consumption stops (the stream's buffer fills and fetching pauses) and nothing is skipped.
+ *
+ * Offsets already taken by this member are remembered per partition, so that the refetch the client does
+ * after a rebalance does not deliver them twice; records of a partition this member no longer owns are left
+ * to the new owner. When the stream fails (broker gone), it is opened again from the committed offsets.
+ */
+export class GroupConsumer {
+  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private readonly taken = new Map<number, bigint>();
+  private running: Promise<void> = Promise.resolve();
+  private closing = false;
+  private markClosed: () => void = () => undefined;
+  private readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
+  private wake: (() => void) | undefined;
+  private readonly counters: GroupConsumerStats = {
+    delivered: 0,
+    redeliveries: 0,
+    deadLettered: 0,
+    commitFailures: 0,
+    reconnects: 0,
+  };
+
+  constructor(
+    private readonly link: TransportLink,
+    private readonly group: string,
+    private readonly handler: DeliveryHandler,
+  ) {
+    const { clientId, brokers, sessionTimeoutMs } = link.options;
+    this.consumer = new Consumer({
+      clientId: `${clientId}-consumer`,
+      bootstrapBrokers: brokers,
+      groupId: group,
+      autocommit: false,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.min(1000, Math.floor(sessionTimeoutMs / 4)),
+      rebalanceTimeout: Math.max(sessionTimeoutMs, 30_000),
+      maxWaitTime: 500,
+      highWaterMark: link.options.maxBatch,
+    });
+    this.consumer.on('consumer:group:join', () => this.forgetRevoked());
+  }
+
+  start(): void {
+    this.running = this.run();
+  }
+
+  stats(): GroupConsumerStats {
+    return { ...this.counters };
+  }
+
+  assignedPartitions(): number[] {
+    const topic = this.link.options.topic;
+    const mine = this.consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [];
+    return [...mine].sort((a, b) => a - b);
+  }
+
+  /** Stops fetching, waits for the delivery in flight (and its commit), then leaves the group. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.markClosed();
+    this.wake?.();
+    await this.stream?.close().catch(() => undefined);
+    await this.running;
+    await closeForcibly(this.consumer);
+  }
+
+  private async run(): Promise<void> {
+    const { topic, redeliveryDelayMs } = this.link.options;
+    const log = this.link.options.logger;
+    while (!this.closing) {
+      let failure: unknown;
+      try {
+        await this.link.ensureTopics();
+        const stream = await this.consumer.consume({
+          topics: [topic],
+          mode: 'committed',
+          fallbackMode: 'earliest',
+          autocommit: false,
+        });
+        this.stream = stream;
+        failure = await this.drain(stream);
+      } catch (err) {
+        failure = err;
+      }
+      await this.stream?.close().catch(() => undefined);
+      this.stream = undefined;
+      if (this.closing) break;
+      this.counters.reconnects++;
+      log?.warn({ err: failure, group: this.group, topic }, 'Kafka consumer stream failed; reopening');
+      await this.pause(Math.max(redeliveryDelayMs, 500));
+    }
+  }
+
+  /** Reads and delivers until the stream ends or fails; returns the failure, if any. */
+  private async drain(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<unknown> {
+    let failure: unknown;
+    let ended = false;
+    const signal = () => {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake?.();
+    };
+    stream.on('error', (err) => {
+      failure ??= err;
+      signal();
+    });
+    stream.on('end', () => {
+      ended = true;
+      signal();
+    });
+    stream.on('close', () => {
+      ended = true;
+      signal();
+    });
+    stream.on('readable', signal);
+    while (!this.closing) {
+      const batch = this.readBatch(stream);
+      if (batch.length > 0) {
+        await this.deliver(batch);
+        continue;
+      }
+      if (failure !== undefined) return failure;
+      if (ended) return new Error('consumer stream ended');
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    return undefined;
+  }
+
+  private readBatch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Record_[] {
+    const batch: Record_[] = [];
+    const owned = new Set(this.assignedPartitions());
+    while (batch.length < this.link.options.maxBatch) {
+      const record = stream.read() as Record_ | null;
+      if (record === null) break;
+      if (!owned.has(record.partition)) continue;
+      const next = this.taken.get(record.partition);
+      if (next !== undefined && record.offset < next) continue;
+      this.taken.set(record.partition, record.offset + 1n);
+      batch.push(record);
+    }
+    return batch;
+  }
+
+  /** Dead-letters, hands over (until acknowledged, or until closing), then commits. */
+  private async deliver(batch: Record_[]): Promise<void> {
+    const log = this.link.options.logger;
+    const samples: GpuSample[] = [];
+    const dead: OutgoingRecord[] = [];
+    for (const record of batch) {
+      const decoded = decodeSample(record.value, encodingOf(record));
+      if (decoded.ok) samples.push(decoded.sample);
+      else dead.push(this.deadLetter(record, decoded.reason));
+    }
+    for (let attempt = 1; dead.length > 0; attempt++) {
+      try {
+        await this.link.produceRaw(dead);
+        this.counters.deadLettered += dead.length;
+        log?.warn(
+          { group: this.group, records: dead.length },
+          'malformed records sent to the dead-letter topic',
+        );
+        break;
+      } catch (err) {
+        if (this.closing) return;
+        log?.error({ err, group: this.group, attempt }, 'dead-letter send failed; retrying');
+        await this.pause(this.link.options.redeliveryDelayMs);
+      }
+    }
+    for (let attempt = 1; samples.length > 0; attempt++) {
+      try {
+        await this.handler(samples);
+        this.counters.delivered += samples.length;
+        break;
+      } catch (err) {
+        // Closing: leave the batch uncommitted, the group delivers it again after a restart.
+        if (this.closing) return;
+        log?.warn(
+          { err, group: this.group, attempt, samples: samples.length },
+          'delivery failed; redelivering',
+        );
+        await this.pause(this.link.options.redeliveryDelayMs);
+        if (this.closing) return;
+        this.counters.redeliveries++;
+      }
+    }
+    await this.commit(batch);
+  }
+
+  private async commit(batch: Record_[]): Promise<void> {
+    const next = new Map<number, bigint>();
+    for (const record of batch) {
+      const offset = record.offset + 1n;
+      if ((next.get(record.partition) ?? -1n) < offset) next.set(record.partition, offset);
+    }
+    const topic = this.link.options.topic;
+    try {
+      await this.consumer.commit({
+        offsets: [...next].map(([partition, offset]) => ({ topic, partition, offset, leaderEpoch: -1 })),
+      });
+    } catch (err) {
+      this.counters.commitFailures++;
+      this.link.options.logger?.warn(
+        { err, group: this.group, partitions: [...next.keys()] },
+        'offset commit failed; these records will be delivered again',
+      );
+    }
+  }
+
+  private deadLetter(record: Record_, reason: string): OutgoingRecord {
+    const headers: Record<string, Buffer> = {};
+    for (const [k, v] of record.headers) if (k) headers[k.toString()] = v ?? Buffer.alloc(0);
+    headers[DLQ_REASON_HEADER] = Buffer.from(reason);
+    headers[DLQ_SOURCE_HEADER] = Buffer.from(`${record.topic}/${record.partition}@${record.offset}`);
+    return {
+      topic: this.link.options.dlqTopic,
+      ...(record.key ? { key: record.key } : {}),
+      value: record.value ?? Buffer.alloc(0),
+      headers,
+    };
+  }
+
+  /** After a rebalance: forget the progress of partitions this member lost, so a later owner starts clean. */
+  private forgetRevoked(): void {
+    const owned = new Set(this.assignedPartitions());
+    for (const partition of [...this.taken.keys()]) if (!owned.has(partition)) this.taken.delete(partition);
+  }
+
+  /** Waits `ms`, or less when the consumer is closed meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), this.closed]);
+    clearTimeout(timer);
+  }
+}
+
+/** The `gpumon-encoding` header as text (headers are a Map keyed by Buffer: look it up by content). */
+function encodingOf(record: Record_): string | undefined {
+  for (const [k, v] of record.headers) if (k?.toString() === ENCODING_HEADER) return v?.toString() ?? '';
+  return undefined;
+}
