@@ -83,6 +83,44 @@ describe('KafkaTransport', () => {
     }
   });
 
+  it('hands over the next batches while a taken one becomes durable, then commits them all', async () => {
+    const bootstrap = await kafkaBootstrap();
+    const producer = testTransport(bootstrap);
+    const first = testTransport(bootstrap, producer.options, { maxBatch: 12 });
+    const reads = fleetReads(20); // 20 reads x 12 GPUs, at most 12 samples a delivery: many deliveries
+    const published = reads.flat();
+    const taken: GpuSample[] = [];
+    let release: () => void = () => {};
+    const durable = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      for (const read of reads) await producer.publish(read);
+      // Like a sink holding samples for its batch age: takes every delivery, durable only once released.
+      first.subscribe('aged', (samples) => {
+        taken.push(...samples);
+        return durable;
+      });
+      await eventually(() => taken.length === published.length, 'every delivery taken before any is durable');
+      assert.deepEqual(tsByGpu(taken), tsByGpu(published));
+    } finally {
+      release();
+      await first.close();
+    }
+    const second = testTransport(bootstrap, producer.options, { maxBatch: 12 });
+    const again: GpuSample[] = [];
+    try {
+      second.subscribe('aged', async (samples) => {
+        again.push(...samples);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(again.length, 0, 'everything durable was committed');
+    } finally {
+      await second.close();
+      await producer.close();
+    }
+  });
+
   it('leaves the offsets of a batch uncommitted when it closes while the handler keeps refusing it', async () => {
     const bootstrap = await kafkaBootstrap();
     const producer = testTransport(bootstrap);

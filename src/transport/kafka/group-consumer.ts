@@ -28,9 +28,11 @@ type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
 /**
  * One consumer group member of a KafkaTransport. A single loop reads what the stream has fetched (at most
  * `maxBatch` records), dead-letters the malformed records, hands the valid samples to the handler, and
- * commits the next offset of every partition in the batch only once the handler resolved. A rejected
- * delivery is handed over again after `redeliveryDelayMs`, the same samples, without reading further: while
- * a sink is down, consumption stops (the stream's buffer fills and fetching pauses) and nothing is skipped.
+ * commits the next offset of every partition in the batch only once the handler resolved (the batch is
+ * durable), in order. A delivery the handler refuses at once is handed over again after
+ * `redeliveryDelayMs`, the same samples, without reading further: while a sink is down or behind,
+ * consumption stops (the stream's buffer fills and fetching pauses) and nothing is skipped. A delivery the
+ * handler took does not hold up reading: the next batches are handed over while it becomes durable.
  *
  * Offsets already taken by this member are remembered per partition, so that the refetch the client does
  * after a rebalance does not deliver them twice; records of a partition this member no longer owns are left
@@ -41,6 +43,11 @@ export class GroupConsumer {
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   private readonly taken = new Map<number, bigint>();
   private running: Promise<void> = Promise.resolve();
+  /** Commits of the batches taken so far, chained in order. */
+  private commits: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  /** A batch could not be made durable before closing: commit nothing after it. */
+  private broken = false;
   private closing = false;
   private markClosed: () => void = () => undefined;
   private readonly closed = new Promise<void>((resolve) => {
@@ -89,13 +96,14 @@ export class GroupConsumer {
     return [...mine].sort((a, b) => a - b);
   }
 
-  /** Stops fetching, waits for the delivery in flight (and its commit), then leaves the group. */
+  /** Stops fetching, waits for the batches taken to become durable and be committed, then leaves the group. */
   async close(): Promise<void> {
     this.closing = true;
     this.markClosed();
     this.wake?.();
     await this.stream?.close().catch(() => undefined);
     await this.running;
+    await this.commits;
     await closeForcibly(this.consumer);
   }
 
@@ -203,23 +211,59 @@ export class GroupConsumer {
         await this.pause(this.link.options.redeliveryDelayMs);
       }
     }
+    // Hand the samples over until the handler takes them. A handler refuses at once when it cannot take them
+    // now (a sink is behind): then nothing further is read, so order is kept and nothing is skipped. Once
+    // taken, the next batch is read without waiting for this one to be durable (a sink may hold samples for
+    // its batch age), and commits follow in order as the batches become durable.
+    let durable: Promise<void> = Promise.resolve();
     for (let attempt = 1; samples.length > 0; attempt++) {
+      const handed = this.handler(samples);
+      if (!(await refusedAtOnce(handed))) {
+        durable = handed;
+        break;
+      }
+      // Closing: leave the batch uncommitted, the group delivers it again after a restart.
+      if (this.closing) return;
+      log?.warn(
+        { group: this.group, attempt, samples: samples.length },
+        'delivery refused; offering it again',
+      );
+      await this.pause(this.link.options.redeliveryDelayMs);
+      if (this.closing) return;
+      this.counters.redeliveries++;
+    }
+    const previous = this.commits;
+    this.commits = previous.then(() => this.settle(batch, samples, durable));
+    this.inFlight++;
+    void this.commits.finally(() => this.inFlight--);
+    // Bound the batches waiting to become durable (the sinks bound the samples).
+    while (this.inFlight > MAX_BATCHES_IN_FLIGHT && !this.closing) await this.commits;
+  }
+
+  /** Waits for a taken batch to be durable (handing it over again if that fails), then commits it. */
+  private async settle(batch: Record_[], samples: GpuSample[], durable: Promise<void>): Promise<void> {
+    const log = this.link.options.logger;
+    if (this.broken) return;
+    for (let attempt = 1; ; attempt++) {
       try {
-        await this.handler(samples);
-        this.counters.delivered += samples.length;
+        await durable;
         break;
       } catch (err) {
-        // Closing: leave the batch uncommitted, the group delivers it again after a restart.
-        if (this.closing) return;
+        if (this.closing) {
+          // Never commit past a batch that is not durable: everything after it is delivered again later.
+          this.broken = true;
+          return;
+        }
         log?.warn(
           { err, group: this.group, attempt, samples: samples.length },
           'delivery failed; redelivering',
         );
         await this.pause(this.link.options.redeliveryDelayMs);
-        if (this.closing) return;
         this.counters.redeliveries++;
+        durable = this.handler(samples);
       }
     }
+    this.counters.delivered += samples.length;
     await this.commit(batch);
   }
 
@@ -268,6 +312,21 @@ export class GroupConsumer {
     await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), this.closed]);
     clearTimeout(timer);
   }
+}
+
+/** Batches taken by the handler but not yet durable, at most, before reading pauses. */
+const MAX_BATCHES_IN_FLIGHT = 1000;
+
+/** Whether a handler refused a delivery at once (rejected before the next turn of the event loop). */
+async function refusedAtOnce(handed: Promise<void>): Promise<boolean> {
+  const outcome = await Promise.race([
+    handed.then(
+      () => 'taken' as const,
+      () => 'refused' as const,
+    ),
+    new Promise<'taken'>((resolve) => setImmediate(() => resolve('taken'))),
+  ]);
+  return outcome === 'refused';
 }
 
 /** The `gpumon-encoding` header as text (headers are a Map keyed by Buffer: look it up by content). */
