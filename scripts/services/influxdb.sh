@@ -136,24 +136,9 @@ start() {
   print_env
 }
 
-stop() {
-  local pid
-  lock_service
-  if pid="$(running_pid "$state_dir/run.")"; then
-    stop_pid "$pid" 20
-    say "stopped (pid $pid); logs stay in $(readlink -f "$run_link")/logs until the next start"
-  fi
-  rm -f "$pid_file" "$env_file"
-}
+stop() { stop_single "$state_dir/run." 20; }
 
-status() {
-  if running_pid "$state_dir/run." >/dev/null && [ -f "$env_file" ]; then
-    print_env
-    return 0
-  fi
-  say "not running"
-  return 3
-}
+status() { status_single "$state_dir/run."; }
 
 case "${1:-}" in
   start) start ;;

@@ -96,3 +96,25 @@ lock_service() {
 
 # Prints the addresses of the running service (KEY=value lines), or fails.
 print_env() { cat "$env_file"; }
+
+# The `stop` of a one-process service whose command line contains $1: SIGTERM, up to $2 seconds, then SIGKILL;
+# logs stay until the next start.
+stop_single() {
+  local pid
+  lock_service
+  if pid="$(running_pid "$1")"; then
+    stop_pid "$pid" "$2"
+    say "stopped (pid $pid); logs stay in $(readlink -f "$run_link")/logs until the next start"
+  fi
+  rm -f "$pid_file" "$env_file"
+}
+
+# The `status` of a one-process service whose command line contains $1: its addresses, or exit 3.
+status_single() {
+  if running_pid "$1" >/dev/null && [ -f "$env_file" ]; then
+    print_env
+    return 0
+  fi
+  say "not running"
+  return 3
+}

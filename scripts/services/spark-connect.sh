@@ -153,24 +153,9 @@ start() {
   print_env
 }
 
-stop() {
-  local pid
-  lock_service
-  if pid="$(running_pid "$server_class")"; then
-    stop_pid "$pid" 30
-    say "stopped (pid $pid); logs stay in $(readlink -f "$run_link")/logs until the next start"
-  fi
-  rm -f "$pid_file" "$env_file"
-}
+stop() { stop_single "$server_class" 30; }
 
-status() {
-  if running_pid "$server_class" >/dev/null && [ -f "$env_file" ]; then
-    print_env
-    return 0
-  fi
-  say "not running"
-  return 3
-}
+status() { status_single "$server_class"; }
 
 case "${1:-}" in
   start) start ;;
