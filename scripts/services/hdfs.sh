@@ -43,36 +43,12 @@ dn_pid_file="$state_dir/datanode.pid"
 nn_class=org.apache.hadoop.hdfs.server.namenode.NameNode
 dn_class=org.apache.hadoop.hdfs.server.datanode.DataNode
 
-need_java() {
-  if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
-    [ "$(id -u)" = 0 ] || die "java 17 and mvn are required (apt-get install openjdk-17-jdk-headless maven)"
-    say "installing openjdk-17-jdk-headless and maven (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2 ||
-      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2; }
-  fi
-  local major
-  major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')"
-  [ "${major:-0}" -ge 11 ] || die "Hadoop $version needs Java 11 or newer; java is ${major:-unknown}"
-}
+need_java() { ensure_java 11 "Hadoop $version"; }
 
-# Hadoop's jars and their runtime dependencies from Maven Central, once per version, into .cache/hdfs/<version>/libs.
+# Hadoop's jars and their runtime dependencies, once per version, into .cache/hdfs/<version>/libs; empty web
+# apps beside them.
 fetch_libs() {
-  local want
-  want="$(sha256sum <"$pom")"
-  if ! { [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$want" ]; }; then
-    say "fetching Hadoop $version jars from Maven Central into $libs (first run)"
-    rm -rf "$libs.tmp"
-    mkdir -p "$cache"
-    local mvn_rc=0
-    mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$libs.tmp" >"$cache/mvn.log" 2>&1 || mvn_rc=$?
-    sed 's/\x1b\[[0-9;]*m//g' "$cache/mvn.log" | grep . >&2 || true
-    [ "$mvn_rc" = 0 ] || die "mvn dependency:copy-dependencies failed for $pom (exit $mvn_rc)"
-    [ -f "$libs.tmp/hadoop-hdfs-$version.jar" ] || die "hadoop-hdfs-$version.jar missing after mvn"
-    rm -rf "$libs"
-    mv "$libs.tmp" "$libs"
-    echo "$want" >"$libs/.complete"
-  fi
+  fetch_maven_libs "$pom" "$libs" "hadoop-hdfs-$version.jar"
   local app
   for app in hdfs datanode secondary journal static; do
     [ -f "$webroot/webapps/$app/WEB-INF/web.xml" ] && continue

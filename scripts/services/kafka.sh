@@ -27,43 +27,16 @@ cache="$repo_root/.cache/kafka/$version"
 libs="$cache/libs"
 check_classes="$cache/check"
 
-need_java() {
-  if ! command -v java >/dev/null || ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
-    [ "$(id -u)" = 0 ] || die "java 17, javac and mvn are required (apt-get install openjdk-17-jdk-headless maven)"
-    say "installing openjdk-17-jdk-headless and maven (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2 ||
-      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2; }
-  fi
-  local major
-  major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')"
-  [ "${major:-0}" -ge 17 ] || die "Kafka $version needs Java 17 or newer; java is ${major:-unknown}"
-}
+need_java() { ensure_java 17 "Kafka $version"; }
 
-# Kafka's jars and their runtime dependencies from Maven Central, once per version, into .cache/kafka/<version>/libs.
-fetch_libs() {
-  local want
-  want="$(sha256sum <"$pom")"
-  [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$want" ] && return 0
-  say "fetching Kafka $version jars from Maven Central into $libs (first run)"
-  rm -rf "$libs.tmp"
-  mkdir -p "$cache"
-  local mvn_rc=0
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$libs.tmp" >"$cache/mvn.log" 2>&1 || mvn_rc=$?
-  # (-q still prints colour resets: strip escape sequences and empty lines)
-  sed 's/\x1b\[[0-9;]*m//g' "$cache/mvn.log" | grep . >&2 || true
-  [ "$mvn_rc" = 0 ] || die "mvn dependency:copy-dependencies failed for $pom (exit $mvn_rc)"
-  [ -f "$libs.tmp/kafka_2.13-$version.jar" ] || die "kafka_2.13-$version.jar missing after mvn"
-  rm -rf "$libs"
-  mv "$libs.tmp" "$libs"
-  rm -rf "$check_classes"
-  echo "$want" >"$libs/.complete"
-}
+# Kafka's jars and their runtime dependencies, once per version, into .cache/kafka/<version>/libs.
+fetch_libs() { fetch_maven_libs "$pom" "$libs" "kafka_2.13-$version.jar"; }
 
 # KafkaCheck.java (readiness and the smoke test's round trip), compiled once against the cached kafka-clients.
 build_check() {
   local src="$here/kafka/KafkaCheck.java"
-  [ -f "$check_classes/KafkaCheck.class" ] && [ "$check_classes/KafkaCheck.class" -nt "$src" ] && return 0
+  local class="$check_classes/KafkaCheck.class"
+  [ -f "$class" ] && [ "$class" -nt "$src" ] && [ "$class" -nt "$libs/.complete" ] && return 0
   rm -rf "$check_classes"
   mkdir -p "$check_classes"
   javac -nowarn -d "$check_classes" -cp "$libs/*" "$src" >&2 || die "javac $src failed"

@@ -118,3 +118,38 @@ status_single() {
   say "not running"
   return 3
 }
+
+# Makes sure java (at least major version $1), javac and mvn are there, installing Debian's when root.
+# $2 names what needs them, for the message.
+ensure_java() {
+  local need="$1" who="$2" major
+  if ! command -v java >/dev/null || ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
+    [ "$(id -u)" = 0 ] || die "java $need+, javac and mvn are required (apt-get install openjdk-17-jdk-headless maven)"
+    say "installing openjdk-17-jdk-headless and maven (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2 ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >&2; }
+  fi
+  major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')"
+  [ "${major:-0}" -ge "$need" ] || die "$who needs Java $need or newer; java is ${major:-unknown}"
+}
+
+# Copies the runtime dependencies of pom $1 from Maven Central into $2 (once per pom content; atomically),
+# logging to $2/../mvn.log; $3 is a jar that must be among them.
+fetch_maven_libs() {
+  local pom="$1" libs="$2" marker="$3" want mvn_rc=0 log
+  want="$(sha256sum <"$pom")"
+  [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$want" ] && return 0
+  say "fetching the jars of $pom from Maven Central into $libs (first run)"
+  mkdir -p "$(dirname "$libs")"
+  log="$(dirname "$libs")/mvn.log"
+  rm -rf "$libs.tmp"
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$libs.tmp" >"$log" 2>&1 || mvn_rc=$?
+  # (-q still prints colour resets: strip escape sequences and empty lines)
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep . >&2 || true
+  [ "$mvn_rc" = 0 ] || die "mvn dependency:copy-dependencies failed for $pom (exit $mvn_rc)"
+  [ -f "$libs.tmp/$marker" ] || die "$marker missing after mvn"
+  rm -rf "$libs"
+  mv "$libs.tmp" "$libs"
+  echo "$want" >"$libs/.complete"
+}
