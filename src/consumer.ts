@@ -4,7 +4,7 @@ import { AlertEvaluator } from './pipeline/alerts.ts';
 import type { BatcherOptions, BatcherStats } from './pipeline/batcher.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
-import { LocalStorage } from './sinks/archive/local-storage.ts';
+import { openStorage } from './sinks/archive/open-storage.ts';
 import { AlertSink } from './sinks/influxdb/alert-sink.ts';
 import { InfluxDbSink } from './sinks/influxdb/influxdb-sink.ts';
 import { WindowSink } from './sinks/influxdb/window-sink.ts';
@@ -77,7 +77,7 @@ function sinksOf(
     return [
       {
         sink: new ArchiveSink({
-          storage: new LocalStorage(config.archive.path),
+          storage: openStorage(config),
           rowGroupSize: config.archive.rowGroupSize,
         }),
         batching: {

@@ -9,7 +9,7 @@ import { createApp } from './server/app.ts';
 import { type RunningServer, startServer } from './server/serve.ts';
 import { WebAssets } from './server/web-assets.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
-import { LocalStorage } from './sinks/archive/local-storage.ts';
+import { openStorage } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
 import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
@@ -33,7 +33,7 @@ export interface EmbeddedGpumon {
 export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedGpumon> {
   const source = await selectSource(config, logger);
   await source.open();
-  const storage = new LocalStorage(config.archive.path);
+  const storage = openStorage(config);
   const transport = new MemoryTransport(logger);
   const live = new LiveState(config.live.windowSeconds * 1000);
   const archive = new ArchiveSink({

@@ -7,6 +7,7 @@ import { CronJob, type CronJobOptions, type JobFunction, scheduleOptions } from 
 import { FileRunHistory, runHistoryPath } from './schedule/history.ts';
 import type { ResultsApi, RunsApi } from './server/deps.ts';
 import { dateOfTs } from './sinks/archive/layout.ts';
+import { statePath } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
 
 const DAY_MS = 86_400_000;
@@ -60,7 +61,7 @@ function summaryOf(result: unknown): Record<string, unknown> {
 
 /** Where the analytics runs are recorded: `<archive>/state/analytics-runs.json`, shared by up and analyze. */
 export function analyticsHistory(config: Config): FileRunHistory {
-  return new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME), {
+  return new FileRunHistory(runHistoryPath(statePath(config), ANALYTICS_JOB_NAME), {
     successful: config.schedule.successfulHistory,
     failed: config.schedule.failedHistory,
   });

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { metricsPartition } from '../sinks/archive/layout.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
@@ -214,7 +214,7 @@ export async function analyzeDates(
   onProgress?: DatesProgressFn,
   extra: { storage?: ArchiveStorage; signal?: AbortSignal; engine?: Engine } = {},
 ): Promise<DateOutcome[]> {
-  const storage = extra.storage ?? new LocalStorage(config.archive.path);
+  const storage = extra.storage ?? openStorage(config);
   const outcomes: DateOutcome[] = [];
   for (const date of dates) {
     try {

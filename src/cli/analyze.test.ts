@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
 import { isGpumonError } from '../errors.ts';
@@ -101,7 +102,9 @@ describe('gpumon analyze', () => {
     await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
     await analyze('--date', '2026-01-15', '--archive', archive.root);
     await analyze('--date', '2026-01-14', '--archive', archive.root);
-    const runs = await new FileRunHistory(runHistoryPath(archive.root, ANALYTICS_JOB_NAME)).load();
+    const runs = await new FileRunHistory(
+      runHistoryPath(join(archive.root, 'state'), ANALYTICS_JOB_NAME),
+    ).load();
     assert.deepEqual(
       runs.map((r) => [r.trigger, r.status, r.attempts.length]),
       [

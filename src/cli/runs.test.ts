@@ -45,7 +45,7 @@ const RUNS: RunRecord[] = [
 
 async function archiveWithRuns(runs: RunRecord[]): Promise<string> {
   const archive = mkdtempSync(join(tmpdir(), 'gpumon-runs-'));
-  await new FileRunHistory(runHistoryPath(archive, 'analytics')).save(runs);
+  await new FileRunHistory(runHistoryPath(join(archive, 'state'), 'analytics')).save(runs);
   return archive;
 }
 
@@ -98,7 +98,7 @@ describe('gpumon runs', () => {
 
   it('fails with a message naming a corrupt history file', async () => {
     const archive = await archiveWithRuns([]);
-    const file = runHistoryPath(archive, 'analytics');
+    const file = runHistoryPath(join(archive, 'state'), 'analytics');
     writeFileSync(file, 'not json');
     const stderr = process.stderr.write;
     let err = '';

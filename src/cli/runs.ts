@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { CONFIG_FIELDS, envName } from '../config/schema.ts';
 import { FileRunHistory, type RunRecord, runHistoryPath } from '../schedule/history.ts';
+import { statePath } from '../sinks/archive/open-storage.ts';
 import { configFromCli, runCommand, withConfigOption } from './common.ts';
 
 /** The scheduled job whose runs `gpumon runs` lists. */
@@ -27,7 +28,7 @@ export function runsCommand(io: RunsCommandIo = {}): Command {
       'after',
       [
         '',
-        `The history lives in <archive>/state/${ANALYTICS_JOB_NAME}-runs.json. It keeps every run still going, the`,
+        `The history lives in <archive>/state/${ANALYTICS_JOB_NAME}-runs.json (archive.statePath). It keeps every run still going, the`,
         `last ${successful.default} successful and the last ${failed.default} failed runs (like a Kubernetes CronJob's`,
         'successfulJobsHistoryLimit and failedJobsHistoryLimit); change them with schedule.successfulHistory',
         `(${envName('schedule.successfulHistory')}) and schedule.failedHistory (${envName('schedule.failedHistory')}).`,
@@ -37,7 +38,7 @@ export function runsCommand(io: RunsCommandIo = {}): Command {
   return withConfigOption(command).action((opts: { json?: boolean; archive?: string; config?: string }) =>
     runCommand(async () => {
       const config = configFromCli(opts, { 'archive.path': opts.archive });
-      const store = new FileRunHistory(runHistoryPath(config.archive.path, ANALYTICS_JOB_NAME));
+      const store = new FileRunHistory(runHistoryPath(statePath(config), ANALYTICS_JOB_NAME));
       const runs = await store.load();
       if (opts.json) write(`${JSON.stringify(runs, null, 2)}\n`);
       else if (runs.length === 0) write(`no runs recorded yet in ${store.location}\n`);

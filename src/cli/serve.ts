@@ -24,11 +24,11 @@ export function serveCommand(): Command {
         const { LiveState } = await import('../pipeline/live-state.ts');
         const { createApp } = await import('../server/app.ts');
         const { startServer } = await import('../server/serve.ts');
-        const { LocalStorage } = await import('../sinks/archive/local-storage.ts');
+        const { openStorage } = await import('../sinks/archive/open-storage.ts');
         const { VERSION } = await import('../version.ts');
         const { analyticsHistory, resultsApi } = await import('../wiring.ts');
         const logger = createLogger(config.log.level);
-        const storage = new LocalStorage(config.archive.path);
+        const storage = openStorage(config);
         const history = analyticsHistory(config);
         const app = createApp(
           {

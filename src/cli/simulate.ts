@@ -62,10 +62,10 @@ async function simulate(flags: SimulateFlags): Promise<number> {
   const firstDate = dateOfTs(startOfDate(lastDate) - (days - 1) * DAY_MS);
   const { hosts, gpusPerHost, seed } = config.source.sim;
   // Loaded here, not at the top: every command's module loads when the CLI starts.
-  const { LocalStorage } = await import('../sinks/archive/local-storage.ts');
+  const { openStorage } = await import('../sinks/archive/open-storage.ts');
   const { ParquetWriter } = await import('../sinks/archive/parquet-writer.ts');
   const { writeHistory } = await import('../sources/sim/history.ts');
-  const storage = new LocalStorage(config.archive.path);
+  const storage = openStorage(config);
   const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize });
   const progress = new Progress(process.stderr, 'simulate', 'samples');
   const started = performance.now();

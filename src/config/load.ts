@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import { parse as parseYaml } from 'yaml';
 import { GpumonError } from '../errors.ts';
+import { isRemoteArchive, parseHdfsLocation } from './archive-uri.ts';
 import { CONFIG_FIELDS, type Config, type ConfigField, type ConfigKey, envName } from './schema.ts';
 
 /** Where a configuration value came from, for error messages. */
@@ -59,6 +60,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const typed = config as unknown as Config;
   checkSchedule(typed, raw);
+  if (isRemoteArchive(typed.archive.path)) parseHdfsLocation(typed.archive.path);
   return typed;
 }
 

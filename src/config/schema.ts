@@ -250,7 +250,25 @@ export const CONFIG_FIELDS = {
     schema: z.string().min(1),
     default: './data',
     allowed: 'a directory path',
-    help: 'Root of the archive: samples under gpu-metrics/, analytics results under gpu-analytics/.',
+    help: 'Root of the archive: samples under gpu-metrics/, results under gpu-analytics/. A local directory, or HDFS as webhdfs://namenode:httpport/path or hdfs://namenode:rpcport/path.',
+  },
+  'archive.hdfsUser': {
+    schema: z.string().min(1),
+    default: 'gpumon',
+    allowed: 'a user name',
+    help: 'HDFS archive: the user of WebHDFS simple authentication (Kerberos is not supported yet).',
+  },
+  'archive.webhdfsPort': {
+    schema: int(1, 65535),
+    default: 9870,
+    allowed: 'integer 1..65535',
+    help: 'HDFS archive given as hdfs://namenode:rpcport/path: the NameNode HTTP port that serves WebHDFS.',
+  },
+  'archive.statePath': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a local directory path, or empty',
+    help: 'Where local state (the analytics run history) lives; empty: <archive.path>/state for a local archive, ./state for HDFS.',
   },
   'archive.rowGroupSize': {
     schema: int(1024, 10_000_000),
@@ -417,7 +435,15 @@ export interface Config {
     timeoutMs: number;
   };
   stream: { windowSeconds: number };
-  archive: { path: string; rowGroupSize: number; flushIntervalMs: number; flushMaxRows: number };
+  archive: {
+    path: string;
+    hdfsUser: string;
+    webhdfsPort: number;
+    statePath: string;
+    rowGroupSize: number;
+    flushIntervalMs: number;
+    flushMaxRows: number;
+  };
   analytics: {
     maxGapSeconds: number;
     idleLoadPercent: number;

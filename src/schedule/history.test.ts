@@ -40,7 +40,7 @@ describe('run history', () => {
   });
 
   it('lives at <archive>/state/<job>-runs.json', () => {
-    assert.equal(runHistoryPath('/data', 'analytics'), '/data/state/analytics-runs.json');
+    assert.equal(runHistoryPath('/data/state', 'analytics'), '/data/state/analytics-runs.json');
   });
 
   it('is empty when the file does not exist yet', async () => {

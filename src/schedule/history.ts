@@ -53,9 +53,9 @@ export interface RunHistoryStore {
   quarantine?(): Promise<string | undefined>;
 }
 
-/** `<archive>/state/<job>-runs.json`: where the run history of a job lives in the archive. */
-export function runHistoryPath(archiveRoot: string, jobName: string): string {
-  return join(resolve(archiveRoot), 'state', `${jobName}-runs.json`);
+/** `<state dir>/<job>-runs.json`: where the run history of a job lives (see `archive.statePath`). */
+export function runHistoryPath(stateDir: string, jobName: string): string {
+  return join(resolve(stateDir), `${jobName}-runs.json`);
 }
 
 /**

@@ -154,3 +154,20 @@ export async function influxWrite(
   const res = await fetch(`${url}/write?${query}`, { method: 'POST', body: lines });
   if (res.status !== 204) throw new Error(`InfluxDB /write to ${db}: ${res.status} ${await res.text()}`);
 }
+
+export const WEBHDFS_ENV = 'GPUMON_TEST_WEBHDFS';
+
+/** The real HDFS's WebHDFS base URL (scripts/services/hdfs.sh); throws, never skips, when it is not up. */
+export async function webhdfsUrl(): Promise<string> {
+  const url = required(WEBHDFS_ENV, 'HDFS with WebHDFS').replace(/\/+$/, '');
+  let status: number;
+  try {
+    status = (await fetch(`${url}/webhdfs/v1/?op=LISTSTATUS&user.name=gpumon`)).status;
+  } catch (e) {
+    throw new Error(
+      `WebHDFS at ${url} (${WEBHDFS_ENV}) is unreachable: ${(e as Error).message}; ${HOW_TO_START}`,
+    );
+  }
+  if (status !== 200) throw new Error(`WebHDFS at ${url} (${WEBHDFS_ENV}): LISTSTATUS answered ${status}`);
+  return url;
+}

@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GpumonError } from '../../errors.ts';
+import type { ArchiveStorage } from './storage.ts';
+
+export interface WebHdfsOptions {
+  /** The NameNode's HTTP address, e.g. `http://namenode:9870`. */
+  url: string;
+  /** Absolute HDFS directory under which the archive lives, e.g. `/gpumon`. */
+  root: string;
+  /** The user of simple authentication (`user.name`); Kerberos (SPNEGO) is not supported yet. */
+  user: string;
+  /** Where `localPath` keeps copies of files for a local engine (default: the OS temporary directory). */
+  cacheDir?: string;
+  /** Timeout of one request (default 60 s). */
+  timeoutMs?: number;
+}
+
+interface FileStatus {
+  pathSuffix: string;
+  type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
+  length: number;
+  modificationTime: number;
+}
+
+/**
+ * The archive on HDFS, over the WebHDFS REST API (no Java in gpumon): files are created with the two-step
+ * redirect (NameNode, then the DataNode it names) under a hidden temporary name, then renamed into place, so
+ * a reader never sees half a file. The DataNode's half of a CREATE goes through node:http, which copes with
+ * the `100 Continue` the DataNode always sends first (fetch does not).
+ */
+export class WebHdfsStorage implements ArchiveStorage {
+  readonly uri: string;
+  private readonly base: string;
+  private readonly root: string;
+  private readonly cacheDir: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: WebHdfsOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.root = `/${options.root.replace(/^\/+|\/+$/g, '')}`;
+    this.uri = `webhdfs://${new URL(this.base).host}${this.root}`;
+    this.cacheDir = options.cacheDir ?? join(tmpdir(), 'gpumon-webhdfs-cache');
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  async put(localFile: string, path: string): Promise<void> {
+    const target = this.absolute(path);
+    const tmp = posix.join(
+      posix.dirname(target),
+      `.${posix.basename(target)}.${randomBytes(4).toString('hex')}.tmp`,
+    );
+    try {
+      const created = await this.call(
+        'PUT',
+        tmp,
+        { op: 'CREATE', overwrite: 'true' },
+        { redirect: 'manual' },
+      );
+      const location = created.headers.get('location');
+      if (created.status !== 307 || !location) {
+        throw await this.failure('ARCHIVE_WRITE_FAILED', `CREATE ${tmp}`, created);
+      }
+      const size = (await stat(localFile)).size;
+      const written = await putToDataNode(location, localFile, size, this.timeoutMs);
+      if (written.status !== 201) {
+        throw new GpumonError(
+          'ARCHIVE_WRITE_FAILED',
+          `WebHDFS CREATE ${tmp}: the DataNode answered ${written.status}: ${remoteMessage(written.text)}`,
+        );
+      }
+      await this.remove(path);
+      await this.renameAbsolute(tmp, target);
+      await rm(localFile, { force: true });
+    } catch (err) {
+      await this.call('DELETE', tmp, { op: 'DELETE' }).catch(() => undefined);
+      if (err instanceof GpumonError) throw err;
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot write ${this.uri}/${path} over WebHDFS`, {
+        cause: err,
+      });
+    }
+  }
+
+  async list(dir: string): Promise<string[]> {
+    const res = await this.call('GET', this.absolute(dir), { op: 'LISTSTATUS' });
+    if (res.status === 404) return [];
+    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
+    const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
+    return body.FileStatuses.FileStatus.map((s) => s.pathSuffix).sort();
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.status(path)) !== null;
+  }
+
+  async remove(path: string): Promise<void> {
+    const res = await this.call('DELETE', this.absolute(path), { op: 'DELETE', recursive: 'true' });
+    if (!res.ok && res.status !== 404)
+      throw await this.failure('ARCHIVE_WRITE_FAILED', `DELETE ${path}`, res);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (await this.exists(to)) {
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot rename ${from} to ${to}: the target exists`);
+    }
+    await this.renameAbsolute(this.absolute(from), this.absolute(to));
+  }
+
+  /** Downloads the file into the local cache (again only when it changed) and returns the copy's path. */
+  async localPath(path: string): Promise<string> {
+    const status = await this.status(path);
+    if (!status) throw new GpumonError('ARCHIVE_READ_FAILED', `${this.uri}/${path} does not exist`);
+    const local = join(this.cacheDir, this.absolute(path));
+    const stamp = `${local}.${status.modificationTime}-${status.length}`;
+    try {
+      await stat(stamp);
+      return stamp;
+    } catch {}
+    await mkdir(dirname(local), { recursive: true });
+    const res = await this.call('GET', this.absolute(path), { op: 'OPEN' });
+    if (!res.ok || !res.body) throw await this.failure('ARCHIVE_READ_FAILED', `OPEN ${path}`, res);
+    const tmp = `${stamp}.${process.pid}.part`;
+    await pipeline(Readable.fromWeb(res.body as never), createWriteStream(tmp));
+    await rename(tmp, stamp);
+    return stamp;
+  }
+
+  private async status(path: string): Promise<FileStatus | null> {
+    const res = await this.call('GET', this.absolute(path), { op: 'GETFILESTATUS' });
+    if (res.status === 404) return null;
+    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `GETFILESTATUS ${path}`, res);
+    return ((await res.json()) as { FileStatus: FileStatus }).FileStatus;
+  }
+
+  private async renameAbsolute(from: string, to: string): Promise<void> {
+    const parent = posix.dirname(to);
+    const made = await this.call('PUT', parent, { op: 'MKDIRS' });
+    if (!made.ok) throw await this.failure('ARCHIVE_WRITE_FAILED', `MKDIRS ${parent}`, made);
+    const res = await this.call('PUT', from, { op: 'RENAME', destination: to });
+    const ok = res.ok && ((await res.json()) as { boolean: boolean }).boolean;
+    if (!ok) throw new GpumonError('ARCHIVE_WRITE_FAILED', `WebHDFS RENAME ${from} to ${to} was refused`);
+  }
+
+  private call(
+    method: string,
+    absolutePath: string,
+    params: Record<string, string>,
+    init: { redirect?: RequestRedirect } = {},
+  ): Promise<Response> {
+    const query = new URLSearchParams({ ...params, 'user.name': this.options.user });
+    const path = absolutePath.split('/').map(encodeURIComponent).join('/');
+    return fetch(`${this.base}/webhdfs/v1${path}?${query}`, {
+      method,
+      signal: AbortSignal.timeout(this.timeoutMs),
+      ...init,
+    }).catch((cause) => {
+      throw new GpumonError(
+        method === 'GET' ? 'ARCHIVE_READ_FAILED' : 'ARCHIVE_WRITE_FAILED',
+        `WebHDFS ${params.op} ${absolutePath} at ${this.base}: ${(cause as Error).message}`,
+        { cause },
+      );
+    });
+  }
+
+  private async failure(code: 'ARCHIVE_READ_FAILED' | 'ARCHIVE_WRITE_FAILED', what: string, res: Response) {
+    return new GpumonError(
+      code,
+      `WebHDFS ${what} at ${this.uri}: ${res.status} ${remoteMessage(await res.text())}`,
+    );
+  }
+
+  private absolute(path: string): string {
+    if (path.startsWith('/') || path.split('/').includes('..')) {
+      throw new GpumonError(
+        'ARCHIVE_READ_FAILED',
+        `archive path ${path} must be relative and stay under the root`,
+      );
+    }
+    return path === '' ? this.root : posix.join(this.root, path);
+  }
+}
+
+/** The message of a WebHDFS RemoteException, or the text as it is. */
+function remoteMessage(text: string): string {
+  try {
+    const remote = (JSON.parse(text) as { RemoteException?: { exception?: string; message?: string } })
+      .RemoteException;
+    if (remote) return `${remote.exception}: ${remote.message}`;
+  } catch {}
+  return text.slice(0, 300);
+}
+
+/** The DataNode half of a CREATE: node:http, which takes the DataNode's unasked `100 Continue` in its stride. */
+function putToDataNode(
+  location: string,
+  file: string,
+  size: number,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      location,
+      {
+        method: 'PUT',
+        timeout: timeoutMs,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`PUT to the DataNode timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    createReadStream(file).on('error', reject).pipe(req);
+  });
+}
