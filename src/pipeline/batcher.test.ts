@@ -83,6 +83,15 @@ describe('Batcher', () => {
     assert.deepEqual(sink.batches, [4]);
   });
 
+  it('takes a delivery larger than maxBuffered when it holds nothing, so it never stalls', async () => {
+    const sink = new RecordingSink();
+    const batcher = new Batcher(sink, { maxRows: 1000, maxAgeMs: 10, maxBuffered: 5 });
+    assert.equal(batcher.hasRoom(8), true);
+    await batcher.add(samples(8));
+    assert.deepEqual(sink.batches, [8]);
+    await batcher.close();
+  });
+
   it('flushes everything on close, then closes the sink', async () => {
     const sink = new RecordingSink();
     const batcher = new Batcher(sink, { maxRows: 1000, maxAgeMs: 60_000, maxBuffered: 10_000 });

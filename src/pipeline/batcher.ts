@@ -46,9 +46,14 @@ export class Batcher {
     this.stats = { sink: sink.name, written: 0, batches: 0, failures: 0, buffered: 0 };
   }
 
-  /** Whether `add` would take `count` more samples now. */
+  /**
+   * Whether `add` would take `count` more samples now. An empty batcher takes any delivery, even one larger
+   * than `maxBuffered`, so a delivery bigger than the bound still makes progress.
+   */
   hasRoom(count: number): boolean {
-    return !this.closed && this.buffer.length + this.inWrite + count <= this.options.maxBuffered;
+    if (this.closed) return false;
+    const held = this.buffer.length + this.inWrite;
+    return held === 0 || held + count <= this.options.maxBuffered;
   }
 
   /** Takes the samples now; resolves when they are written. Throws when the buffer is full or closed. */

@@ -18,7 +18,7 @@ describe('gpumon consume killed with SIGKILL mid-stream (own Kafka and InfluxDB)
   before(() => services.start('kafka', 'influxdb'));
   after(() => services.stopAll());
 
-  it('writes exactly N points once it is started again: no loss, no duplicate', async () => {
+  it('writes exactly N points once it is started again: no loss, no duplicate', async (t) => {
     const id = randomBytes(4).toString('hex');
     const topic = `gpumon-faults-kill-${id}`;
     const db = `gpumon_faults_kill_${id}`;
@@ -58,6 +58,7 @@ describe('gpumon consume killed with SIGKILL mid-stream (own Kafka and InfluxDB)
       running.child.kill('SIGKILL');
       assert.equal((await running.exited).signal, 'SIGKILL');
       const atKill = await pointsIn(influxdb, db);
+      t.diagnostic(`SIGKILL with ${atKill} of ${sent} points in InfluxDB`);
       assert.ok(atKill > 0 && atKill < sent, `killed mid-stream: ${atKill} of ${sent} points were written`);
 
       running = consume();
