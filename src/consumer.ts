@@ -3,8 +3,6 @@ import type { Logger } from './log.ts';
 import { AlertEvaluator } from './pipeline/alerts.ts';
 import type { BatcherOptions, BatcherStats } from './pipeline/batcher.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
-import { ArchiveSink } from './sinks/archive/archive-sink.ts';
-import { openStorage } from './sinks/archive/open-storage.ts';
 import { AlertSink } from './sinks/influxdb/alert-sink.ts';
 import { InfluxDbSink } from './sinks/influxdb/influxdb-sink.ts';
 import { WindowSink } from './sinks/influxdb/window-sink.ts';
@@ -50,7 +48,7 @@ export async function startConsumer(
       transport,
       group,
       alerts: new AlertEvaluator(config.alerts, maxGapMs),
-      sinks: sinksOf(name, config, logger),
+      sinks: await sinksOf(name, config, logger),
       logger,
     });
     pipelines.push({ group, pipeline });
@@ -68,12 +66,15 @@ export async function startConsumer(
   };
 }
 
-function sinksOf(
+async function sinksOf(
   name: ConsumerSink,
   config: Config,
   logger: Logger,
-): { sink: Sink; batching: BatcherOptions }[] {
+): Promise<{ sink: Sink; batching: BatcherOptions }[]> {
   if (name === 'archive') {
+    // Loaded only when asked for: the archive brings DuckDB, which an InfluxDB-only consumer does not need.
+    const { ArchiveSink } = await import('./sinks/archive/archive-sink.ts');
+    const { openStorage } = await import('./sinks/archive/open-storage.ts');
     return [
       {
         sink: new ArchiveSink({
@@ -83,13 +84,13 @@ function sinksOf(
         batching: {
           maxRows: config.archive.flushMaxRows,
           maxAgeMs: config.archive.flushIntervalMs,
-          maxBuffered: config.archive.flushMaxRows * 10,
+          maxBuffered: config.archive.flushMaxRows * 2,
         },
       },
     ];
   }
   const lines = config.influxdb.batchLines;
-  const batching = { maxRows: lines, maxAgeMs: 1000, maxBuffered: lines * 20 };
+  const batching = { maxRows: lines, maxAgeMs: 1000, maxBuffered: lines * 4 };
   const extras = { logger };
   return [
     { sink: new InfluxDbSink(config.influxdb, extras), batching },

@@ -233,7 +233,9 @@ export class GroupConsumer {
       this.counters.redeliveries++;
     }
     const previous = this.commits;
-    this.commits = previous.then(() => this.settle(batch, samples, durable));
+    // Keep only what the commit needs: holding the records would keep their buffers alive until then.
+    const offsets = nextOffsets(batch);
+    this.commits = previous.then(() => this.settle(offsets, samples, durable));
     this.inFlight++;
     void this.commits.finally(() => this.inFlight--);
     // Bound the batches waiting to become durable (the sinks bound the samples).
@@ -241,7 +243,11 @@ export class GroupConsumer {
   }
 
   /** Waits for a taken batch to be durable (handing it over again if that fails), then commits it. */
-  private async settle(batch: Record_[], samples: GpuSample[], durable: Promise<void>): Promise<void> {
+  private async settle(
+    offsets: Map<number, bigint>,
+    samples: GpuSample[],
+    durable: Promise<void>,
+  ): Promise<void> {
     const log = this.link.options.logger;
     if (this.broken) return;
     for (let attempt = 1; ; attempt++) {
@@ -264,15 +270,10 @@ export class GroupConsumer {
       }
     }
     this.counters.delivered += samples.length;
-    await this.commit(batch);
+    await this.commit(offsets);
   }
 
-  private async commit(batch: Record_[]): Promise<void> {
-    const next = new Map<number, bigint>();
-    for (const record of batch) {
-      const offset = record.offset + 1n;
-      if ((next.get(record.partition) ?? -1n) < offset) next.set(record.partition, offset);
-    }
+  private async commit(next: Map<number, bigint>): Promise<void> {
     const topic = this.link.options.topic;
     try {
       await this.consumer.commit({
@@ -315,7 +316,17 @@ export class GroupConsumer {
 }
 
 /** Batches taken by the handler but not yet durable, at most, before reading pauses. */
-const MAX_BATCHES_IN_FLIGHT = 1000;
+const MAX_BATCHES_IN_FLIGHT = 100;
+
+/** The offset to commit per partition after a batch: one past its last record. */
+function nextOffsets(batch: readonly Record_[]): Map<number, bigint> {
+  const next = new Map<number, bigint>();
+  for (const record of batch) {
+    const offset = record.offset + 1n;
+    if ((next.get(record.partition) ?? -1n) < offset) next.set(record.partition, offset);
+  }
+  return next;
+}
 
 /** Whether a handler refused a delivery at once (rejected before the next turn of the event loop). */
 async function refusedAtOnce(handed: Promise<void>): Promise<boolean> {
