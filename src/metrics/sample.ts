@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { GpumonError } from '../errors.ts';
 import { IDENTITY, METRICS, type MetricName } from './catalog.ts';
 
@@ -34,28 +33,6 @@ export function identityOf(s: GpuSample): GpuIdentity {
   };
 }
 
-const metricShape = Object.fromEntries(
-  METRICS.map((m) => {
-    let value = z.number().finite().min(m.min).max(m.max);
-    if (m.type === 'int64') value = value.int();
-    return [m.name, value.nullable()];
-  }),
-) as Record<MetricName, z.ZodNullable<z.ZodNumber>>;
-
-/** Runtime validation of a sample, built from the catalog. Unknown keys are rejected. */
-export const gpuSampleSchema = z
-  .object({
-    ts: z.number().int().min(0),
-    host: z.string().min(1),
-    gpu_index: z.number().int().min(0).max(65535),
-    uuid: z.string().min(1),
-    model: z.string().min(1),
-    pci_bus_id: z.string().nullable(),
-    driver_version: z.string().nullable(),
-    ...metricShape,
-  })
-  .strict();
-
 /** Identity + timestamp columns, then every metric: the column order of the archive. */
 export const SAMPLE_COLUMNS: readonly string[] = [
   'ts',
@@ -63,20 +40,66 @@ export const SAMPLE_COLUMNS: readonly string[] = [
   ...METRICS.map((m) => m.name),
 ];
 
+type Check = (value: unknown) => string | null;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function intIn(min: number, max: number): Check {
+  return (v) =>
+    typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max
+      ? `expected an integer ${min}..${max}`
+      : null;
+}
+
+function text(nullable: boolean): Check {
+  return (v) => {
+    if (v === null) return nullable ? null : 'expected a string, got null';
+    return typeof v === 'string' && v.length > 0 ? null : 'expected a non-empty string';
+  };
+}
+
+/** One check per field, built from the catalog: the runtime validation of a sample. */
+const CHECKS: ReadonlyMap<string, Check> = new Map<string, Check>([
+  ['ts', intIn(0, Number.MAX_SAFE_INTEGER)],
+  ['host', text(false)],
+  ['gpu_index', intIn(0, 65535)],
+  ['uuid', text(false)],
+  ['model', text(false)],
+  ['pci_bus_id', text(true)],
+  ['driver_version', text(true)],
+  ...METRICS.map((m): [string, Check] => [
+    m.name,
+    (v) => {
+      if (v === null) return null;
+      if (typeof v !== 'number' || !Number.isFinite(v)) return 'expected a finite number or null';
+      if (v < m.min || v > m.max) return `${v} is outside ${m.min}..${m.max} (${m.unit})`;
+      if (m.type === 'int64' && !Number.isInteger(v)) return `${v} is not an integer`;
+      return null;
+    },
+  ]),
+]);
+
 /**
- * Validates an untrusted object as a sample. A missing metric key is an error (the producer must say `null`),
- * so a forgotten metric cannot silently become a gap.
+ * Validates an untrusted object as a sample, field by field from the catalog (no schema library: this runs
+ * for every message a consumer reads). A missing metric key is an error (the producer must say `null`), so a
+ * forgotten metric cannot silently become a gap; an unknown key is an error too.
  */
 export function parseSample(input: unknown, where = 'sample'): GpuSample {
-  const result = gpuSampleSchema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.join('.') || '(root)';
-    throw new GpumonError('SAMPLE_INVALID', `${where}: field ${path}: ${issue?.message ?? 'invalid'}`, {
-      cause: result.error,
-    });
+  const fail = (field: string, why: string): never => {
+    throw new GpumonError('SAMPLE_INVALID', `${where}: field ${field}: ${why}`);
+  };
+  if (!isObject(input)) return fail('(root)', 'expected an object');
+  for (const [field, check] of CHECKS) {
+    if (!(field in input)) fail(field, 'missing (a metric that was not read must be null)');
+    const why = check(input[field]);
+    if (why !== null) fail(field, why);
   }
-  return result.data as GpuSample;
+  if (Object.keys(input).length !== CHECKS.size) {
+    const unknown = Object.keys(input).find((k) => !CHECKS.has(k));
+    if (unknown !== undefined) fail(unknown, 'unrecognized key: not in the metric catalog');
+  }
+  return input as unknown as GpuSample;
 }
 
 /** All metrics set to null: the starting point of a source that fills what it can read. */

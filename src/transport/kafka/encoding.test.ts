@@ -49,7 +49,7 @@ describe('the v1 sample encoding', () => {
         'v1',
         /field gpu_temperature_celsius/,
       ],
-      [JSON.stringify({ v: 1, ...sample, extra: 1 }), 'v1', /Unrecognized key/],
+      [JSON.stringify({ v: 1, ...sample, extra: 1 }), 'v1', /field extra: unrecognized key/],
       [Buffer.from([0xff, 0xfe, 0x00]), undefined, /^not JSON/],
     ];
     for (const [value, header, reason] of cases) {
