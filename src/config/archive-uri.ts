@@ -24,7 +24,7 @@ export function parseHdfsLocation(path: string): HdfsLocation {
   try {
     url = new URL(path);
   } catch {}
-  if (!url || !url.hostname || url.pathname === '' || url.pathname === '/') {
+  if (!url?.hostname || url.pathname === '' || url.pathname === '/') {
     throw new GpumonError(
       'CONFIG_INVALID',
       `config key archive.path: ${JSON.stringify(path)} must name a host and a directory, e.g. webhdfs://namenode:9870/gpumon`,

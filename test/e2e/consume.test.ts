@@ -6,7 +6,7 @@ import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
 import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
-import { startGpumon, tempDir, waitFor } from './helpers.ts';
+import { startGpumon, tempDir } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 
@@ -49,18 +49,11 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
       },
     );
     try {
-      let points = 0;
-      await waitFor(
-        `${sent} points in InfluxDB`,
-        () =>
-          points === sent
-            ? true
-            : (void pointsIn(influx, db).then((n) => {
-                points = n;
-              }),
-              undefined),
-        60_000,
-      );
+      const deadline = Date.now() + 60_000;
+      while ((await pointsIn(influx, db)) < sent) {
+        assert.ok(Date.now() < deadline, `timed out waiting for ${sent} points in InfluxDB`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     } finally {
       consume.child.kill('SIGINT');
     }
