@@ -90,7 +90,8 @@ async function sinksOf(
     ];
   }
   const lines = config.influxdb.batchLines;
-  const batching = { maxRows: lines, maxAgeMs: 1000, maxBuffered: lines * 4 };
+  // Two requests of `lines` per write, sent in parallel by the sink.
+  const batching = { maxRows: lines * 2, maxAgeMs: 1000, maxBuffered: lines * 6 };
   const extras = { logger };
   return [
     { sink: new InfluxDbSink(config.influxdb, extras), batching },

@@ -65,7 +65,8 @@ export class InfluxClient {
   }
 
   /**
-   * Writes the lines, `batchLines` per request, in order; resolves when InfluxDB holds every one it accepts.
+   * Writes the lines, `batchLines` per request, two requests at a time; resolves when InfluxDB holds every
+   * one it accepts.
    *
    * - 2xx: written.
    * - 400 that InfluxDB would answer again (field type conflict, parse error, "partial write", points beyond
@@ -83,36 +84,52 @@ export class InfluxClient {
     if (lines.length === 0) return result;
     if (!this.databaseChecked) await this.ensureDatabase();
     const size = this.options.batchLines;
-    for (let start = 0; start < lines.length; start += size) {
-      const chunk = lines.slice(start, start + size);
-      const body = await gzip(`${chunk.join('\n')}\n`);
-      let res = await this.post(body, chunk.length);
-      result.requests++;
-      if (res.status === 404 && !this.options.token && /database not found/i.test(res.text)) {
-        this.databaseChecked = false;
-        await this.ensureDatabase();
-        res = await this.post(body, chunk.length);
-        result.requests++;
+    const chunks: (readonly string[])[] = [];
+    for (let start = 0; start < lines.length; start += size) chunks.push(lines.slice(start, start + size));
+    // Two requests in flight: InfluxDB ingests markedly faster than with one (bench/pipeline), and the points
+    // carry their own timestamps, so the order of requests does not matter.
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++] as readonly string[];
+        await this.writeChunk(chunk, result, onRejected);
       }
-      if (res.status >= 200 && res.status < 300) {
-        result.written += chunk.length;
-        continue;
-      }
-      const error = this.describe(res, chunk.length);
-      if (res.status === 400 && PERMANENT.some((p) => res.text.toLowerCase().includes(p))) {
-        // 1.x counts type conflicts in `dropped=N` but not unparseable lines, which it names one by one.
-        const partial = /partial write/i.test(res.text);
-        const dropped = Number(/dropped=(\d+)/.exec(res.text)?.[1] ?? 0);
-        const unparsed = res.text.match(/unable to parse/gi)?.length ?? 0;
-        const rejected = partial ? Math.min(chunk.length, dropped + unparsed) : chunk.length;
-        result.rejected += rejected;
-        result.written += chunk.length - rejected;
-        (onRejected ?? ((e) => this.logger?.error({ err: e }, 'InfluxDB refused points for good')))(error);
-        continue;
-      }
-      throw error;
-    }
+    };
+    await Promise.all([worker(), worker()]);
     return result;
+  }
+
+  private async writeChunk(
+    chunk: readonly string[],
+    result: WriteResult,
+    onRejected: ((err: GpumonError) => void) | undefined,
+  ): Promise<void> {
+    const body = await gzip(`${chunk.join('\n')}\n`);
+    let res = await this.post(body, chunk.length);
+    result.requests++;
+    if (res.status === 404 && !this.options.token && /database not found/i.test(res.text)) {
+      this.databaseChecked = false;
+      await this.ensureDatabase();
+      res = await this.post(body, chunk.length);
+      result.requests++;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      result.written += chunk.length;
+      return;
+    }
+    const error = this.describe(res, chunk.length);
+    if (res.status === 400 && PERMANENT.some((p) => res.text.toLowerCase().includes(p))) {
+      // 1.x counts type conflicts in `dropped=N` but not unparseable lines, which it names one by one.
+      const partial = /partial write/i.test(res.text);
+      const dropped = Number(/dropped=(\d+)/.exec(res.text)?.[1] ?? 0);
+      const unparsed = res.text.match(/unable to parse/gi)?.length ?? 0;
+      const rejected = partial ? Math.min(chunk.length, dropped + unparsed) : chunk.length;
+      result.rejected += rejected;
+      result.written += chunk.length - rejected;
+      (onRejected ?? ((e) => this.logger?.error({ err: e }, 'InfluxDB refused points for good')))(error);
+      return;
+    }
+    throw error;
   }
 
   /**
