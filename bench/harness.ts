@@ -10,10 +10,18 @@ export interface Measured {
   stderr: string;
 }
 
-/** Runs a Node program (with tsx) as a child, measuring its wall time and peak RSS. Throws if it fails. */
-export async function measureNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measured> {
+/**
+ * Runs a Node program as a child (through tsx unless `tsx` is false), measuring its wall time and peak RSS.
+ * Throws if it fails.
+ */
+export async function measureNode(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  { tsx = true }: { tsx?: boolean } = {},
+): Promise<Measured> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './bench/peak-rss.mjs', ...args], {
+  const loader = tsx ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, '--import', './bench/peak-rss.mjs', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -99,28 +99,8 @@ await build({
   outfile: bundle,
   logLevel: 'warning',
 });
-const agentJs = await measurePlainNode([bundle, ...agentArgs], env);
-const idleJs = await measurePlainNode([bundle, '--idle', '--seconds', '2']);
-
-/** Like measureNode, without tsx: peak RSS of a plain `node` process. */
-async function measurePlainNode(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', './bench/peak-rss.mjs', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}:\n${stderr.slice(-4000)}`);
-  return { stdout, peakRssMiB: Number(/PEAK_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? Number.NaN) / 1024 };
-}
+const agentJs = await measureNode([bundle, ...agentArgs], env, { tsx: false });
+const idleJs = await measureNode([bundle, '--idle', '--seconds', '2'], {}, { tsx: false });
 
 const us = (s: number) => `${fmt(s * 1e6, 1)} µs`;
 console.log(`bench/sources: one tick = ${GPUS} GPUs (${ticks} NVML ticks, ${spawns} spawns)\n`);
