@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { describeError, GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
@@ -25,28 +24,28 @@ export const DEFAULT_DCGM_TIMEOUT_MS = 5000;
  */
 export class DcgmSource implements Source {
   readonly name = 'dcgm';
-  private readonly tracker = new HealthTracker();
+  private readonly tracker: HealthTracker;
   private readonly url: string;
   private readonly host: string;
   private readonly logger: Logger | undefined;
   private readonly timeoutMs: number;
   private busy = false;
   private lastDevices: GpuDevice[] = [];
-  private notice: string | null = null;
   private readonly unmapped = new Set<string>();
-  private readonly warned = new Set<string>();
 
   constructor(options: DcgmSourceOptions) {
     this.url = options.url;
     this.host = options.host || hostname();
     this.logger = options.logger;
+    this.tracker = new HealthTracker('dcgm source', options.logger);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_DCGM_TIMEOUT_MS;
   }
 
   async open(): Promise<void> {}
 
   async read(now: number): Promise<GpuSample[]> {
-    if (this.busy) throw this.fail('overlap', 'the previous scrape has not finished; not starting another');
+    if (this.busy)
+      throw this.tracker.fail('overlap', 'the previous scrape has not finished; not starting another');
     this.busy = true;
     const started = performance.now();
     let text: string;
@@ -59,8 +58,8 @@ export class DcgmSource implements Source {
 
     const parsed = parseDcgmMetrics(text, { now, host: this.host });
     for (const issue of parsed.errors) {
-      this.count(`parse:${issue.reason}`);
-      this.warnOnce(`${issue.reason}`, { issue }, 'dcgm-exporter scrape: part of it was not used');
+      this.tracker.count(`parse:${issue.reason}`);
+      this.tracker.warnOnce(`${issue.reason}`, { issue }, 'dcgm-exporter scrape: part of it was not used');
     }
     for (const { field } of parsed.unmapped) {
       if (this.unmapped.has(field)) continue;
@@ -68,14 +67,13 @@ export class DcgmSource implements Source {
       this.logger?.info({ field }, 'dcgm-exporter exports a field gpumon has no metric for; it is ignored');
     }
     if (parsed.samples.length === 0) {
-      throw this.fail(
+      throw this.tracker.fail(
         'no-samples',
         `${this.url} gave no GPU sample (${parsed.errors.length} lines not used)`,
       );
     }
     this.lastDevices = parsed.devices;
-    this.tracker.lastSuccessMs = now;
-    this.notice = null;
+    this.tracker.succeeded(now);
     return parsed.samples;
   }
 
@@ -83,7 +81,7 @@ export class DcgmSource implements Source {
     return {
       source: this.name,
       ...this.tracker.readings(),
-      notice: this.notice,
+      notice: this.tracker.notice,
     };
   }
 
@@ -107,9 +105,9 @@ export class DcgmSource implements Source {
       });
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') {
-        throw this.fail('timeout', `${this.url} did not answer within ${this.timeoutMs} ms`, err);
+        throw this.tracker.fail('timeout', `${this.url} did not answer within ${this.timeoutMs} ms`, err);
       }
-      throw this.fail(
+      throw this.tracker.fail(
         'fetch',
         `cannot reach ${this.url} (is dcgm-exporter running? set source.dcgm.url)`,
         err,
@@ -117,32 +115,17 @@ export class DcgmSource implements Source {
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw this.fail('http-status', `${this.url} answered HTTP ${response.status} ${response.statusText}`);
+      throw this.tracker.fail(
+        'http-status',
+        `${this.url} answered HTTP ${response.status} ${response.statusText}`,
+      );
     }
     try {
       return await response.text();
     } catch (err) {
       const kind = (err as Error).name === 'TimeoutError' ? 'timeout' : 'fetch';
-      throw this.fail(kind, `reading the answer of ${this.url} failed`, err);
+      throw this.tracker.fail(kind, `reading the answer of ${this.url} failed`, err);
     }
-  }
-
-  private count(kind: string): void {
-    this.tracker.count(kind);
-  }
-
-  private fail(kind: string, message: string, cause?: unknown): GpumonError {
-    this.count(kind);
-    const error = new GpumonError('SOURCE_READ_FAILED', `dcgm source: ${message}`, { cause });
-    this.notice = describeError(error);
-    this.warnOnce(kind, { err: this.notice }, 'dcgm-exporter scrape failed');
-    return error;
-  }
-
-  private warnOnce(key: string, details: object, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger?.warn(details, message);
   }
 }
 

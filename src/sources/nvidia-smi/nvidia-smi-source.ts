@@ -119,10 +119,10 @@ export class NvidiaSmiSource implements Source {
         listed: this.listed,
         ...(this.options.logger ? { logger: this.options.logger } : {}),
       });
-      if (xml.code !== 0 || parsed.errors.length > 0) this.count('xml');
+      if (xml.code !== 0 || parsed.errors.length > 0) this.tracker.count('xml');
       this.xmlDevices = parsed.devices;
     } catch (err) {
-      this.count('xml');
+      this.tracker.count('xml');
       this.options.logger?.warn({ err }, 'nvidia-smi -q -x failed: serials, VBIOS and MIG instances unknown');
     }
   }
@@ -193,7 +193,7 @@ export class NvidiaSmiSource implements Source {
         this.onRejected(rejected);
         return;
       }
-      this.count('exit');
+      this.tracker.count('exit');
       this.options.logger?.warn(
         { code, signal, said },
         `nvidia-smi exited (${signal ?? code}): restarting${said ? ` (it said: ${said})` : ''}`,
@@ -215,7 +215,7 @@ export class NvidiaSmiSource implements Source {
       [],
     );
     if (typeof sample === 'string') {
-      this.count('bad_line');
+      this.tracker.count('bad_line');
       if (this.tracker.countOf('bad_line') === 1) {
         this.options.logger?.warn(
           { line: line.slice(0, 200), reason: sample },
@@ -232,7 +232,7 @@ export class NvidiaSmiSource implements Source {
   }
 
   private onRejected(field: string): void {
-    this.count('field_rejected');
+    this.tracker.count('field_rejected');
     const at = this.fields.indexOf(field);
     const older = olderName(field);
     if (at < 0) {
@@ -253,7 +253,7 @@ export class NvidiaSmiSource implements Source {
       this.dropped.push(field);
       this.options.logger?.warn(`nvidia-smi does not know "${field}": its metric stays null on this driver`);
     }
-    this.count('restart');
+    this.tracker.count('restart');
     this.start();
   }
 
@@ -264,7 +264,7 @@ export class NvidiaSmiSource implements Source {
     this.failuresInRow++;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      this.count('restart');
+      this.tracker.count('restart');
       this.start();
     }, delay);
     this.restartTimer.unref();
@@ -274,7 +274,7 @@ export class NvidiaSmiSource implements Source {
     const child = this.child;
     if (!child || this.closing) return;
     if (performance.now() - this.lastActivity <= this.options.stallMs) return;
-    this.count('stall');
+    this.tracker.count('stall');
     this.options.logger?.warn(`nvidia-smi printed nothing for ${this.options.stallMs} ms: restarting it`);
     this.child = null;
     child.kill('SIGKILL');
@@ -290,7 +290,7 @@ export class NvidiaSmiSource implements Source {
     }
     this.tracker.lastReadDurationMs = performance.now() - started;
     if (fresh.length === 0) {
-      this.count('read');
+      this.tracker.count('read');
       throw new GpumonError(
         'SOURCE_READ_FAILED',
         `nvidia-smi: no GPU line in the last ${this.options.staleMs} ms (restarts so far: ${this.tracker.countOf('restart')})`,
@@ -353,11 +353,11 @@ export class NvidiaSmiSource implements Source {
     try {
       result = await runSmi(this.options.path, args, this.options.commandTimeoutMs);
     } catch (err) {
-      this.count('processes');
+      this.tracker.count('processes');
       throw new GpumonError('SOURCE_READ_FAILED', 'nvidia-smi --query-compute-apps failed', { cause: err });
     }
     if (result.code !== 0) {
-      this.count('processes');
+      this.tracker.count('processes');
       const said = `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '';
       throw new GpumonError(
         'SOURCE_READ_FAILED',
@@ -365,7 +365,7 @@ export class NvidiaSmiSource implements Source {
       );
     }
     const parsed = parseComputeApps(result.stdout, APPS_FIELDS);
-    if (parsed.errors.length > 0) this.count('processes', parsed.errors.length);
+    if (parsed.errors.length > 0) this.tracker.count('processes', parsed.errors.length);
     return parsed.processes;
   }
 
@@ -386,9 +386,5 @@ export class NvidiaSmiSource implements Source {
       });
       child.kill('SIGTERM');
     });
-  }
-
-  private count(kind: string, n = 1): void {
-    this.tracker.count(kind, n);
   }
 }

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { describeError, GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
@@ -51,21 +50,18 @@ export const DEFAULT_ROCM_SMI_TIMEOUT_MS = 10_000;
  */
 export class RocmSmiSource implements Source {
   readonly name = 'rocm-smi';
-  private readonly tracker = new HealthTracker();
+  private readonly tracker: HealthTracker;
   private readonly path: string;
   private readonly host: string;
-  private readonly logger: Logger | undefined;
   private readonly timeoutMs: number;
   private busy = false;
   private lingering: Promise<void> = Promise.resolve();
   private lastDevices: GpuDevice[] = [];
-  private notice: string | null = null;
-  private warned = new Set<string>();
 
   constructor(options: RocmSmiSourceOptions) {
     this.path = options.path;
     this.host = options.host || hostname();
-    this.logger = options.logger;
+    this.tracker = new HealthTracker('rocm-smi source', options.logger);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_ROCM_SMI_TIMEOUT_MS;
   }
 
@@ -73,7 +69,7 @@ export class RocmSmiSource implements Source {
 
   async read(now: number): Promise<GpuSample[]> {
     if (this.busy) {
-      throw this.fail(
+      throw this.tracker.fail(
         'overlap',
         `${this.path} from the previous read is still running; not starting another`,
       );
@@ -86,7 +82,7 @@ export class RocmSmiSource implements Source {
     } catch (err) {
       this.busy = false;
       this.tracker.lastReadDurationMs = performance.now() - started;
-      throw this.fail('spawn', `cannot run ${this.path} (set source.rocmSmi.path)`, err);
+      throw this.tracker.fail('spawn', `cannot run ${this.path} (set source.rocmSmi.path)`, err);
     }
     if (result.timedOut) {
       // Killed, but not necessarily gone yet: the next run waits until it is.
@@ -98,13 +94,13 @@ export class RocmSmiSource implements Source {
     }
     this.tracker.lastReadDurationMs = performance.now() - started;
     if (result.timedOut) {
-      throw this.fail('timeout', `${this.path} did not finish within ${this.timeoutMs} ms; killed`);
+      throw this.tracker.fail('timeout', `${this.path} did not finish within ${this.timeoutMs} ms; killed`);
     }
 
     const parsed = parseRocmSmiJson(result.stdout, { host: this.host, now });
     for (const issue of parsed.errors) {
-      this.count(`parse:${issue.reason}`);
-      this.warnOnce(
+      this.tracker.count(`parse:${issue.reason}`);
+      this.tracker.warnOnce(
         `${issue.reason}:${issue.key ?? ''}`,
         { issue },
         'rocm-smi output: part of it was not used',
@@ -113,12 +109,11 @@ export class RocmSmiSource implements Source {
     if (parsed.samples.length === 0) {
       const why =
         result.code !== 0 ? `exit status ${result.code}: ${firstLine(result.stderr)}` : 'no card in output';
-      throw this.fail('no-samples', `${this.path} gave no GPU sample (${why})`);
+      throw this.tracker.fail('no-samples', `${this.path} gave no GPU sample (${why})`);
     }
-    if (result.code !== 0) this.count('exit-status');
+    if (result.code !== 0) this.tracker.count('exit-status');
     this.lastDevices = parsed.devices;
-    this.tracker.lastSuccessMs = now;
-    this.notice = null;
+    this.tracker.succeeded(now);
     return parsed.samples;
   }
 
@@ -126,7 +121,7 @@ export class RocmSmiSource implements Source {
     return {
       source: this.name,
       ...this.tracker.readings(),
-      notice: this.notice,
+      notice: this.tracker.notice,
     };
   }
 
@@ -136,24 +131,6 @@ export class RocmSmiSource implements Source {
 
   async close(): Promise<void> {
     await this.lingering;
-  }
-
-  private count(kind: string): void {
-    this.tracker.count(kind);
-  }
-
-  private fail(kind: string, message: string, cause?: unknown): GpumonError {
-    this.count(kind);
-    const error = new GpumonError('SOURCE_READ_FAILED', `rocm-smi source: ${message}`, { cause });
-    this.notice = describeError(error);
-    this.warnOnce(kind, { err: describeError(error) }, 'rocm-smi read failed');
-    return error;
-  }
-
-  private warnOnce(key: string, details: object, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger?.warn(details, message);
   }
 }
 
