@@ -12,20 +12,29 @@ export interface Measured {
 
 /**
  * Runs a Node program as a child (through tsx unless `tsx` is false), measuring its wall time and peak RSS.
+ * `nodeFlags` go to node itself; `stopAfterSeconds` sends SIGINT then, for programs that run until stopped.
  * Throws if it fails.
  */
 export async function measureNode(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  { tsx = true }: { tsx?: boolean } = {},
+  {
+    tsx = true,
+    nodeFlags = [],
+    stopAfterSeconds,
+  }: { tsx?: boolean; nodeFlags?: string[]; stopAfterSeconds?: number } = {},
 ): Promise<Measured> {
   const started = process.hrtime.bigint();
   const loader = tsx ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, '--import', './bench/peak-rss.mjs', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, ...loader, '--import', './bench/peak-rss.mjs', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -35,7 +44,12 @@ export async function measureNode(
     stderr += d.toString();
     if (process.env.BENCH_VERBOSE) process.stderr.write(d);
   });
+  const stop =
+    stopAfterSeconds === undefined
+      ? undefined
+      : setTimeout(() => child.kill('SIGINT'), stopAfterSeconds * 1000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(stop);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}:\n${stderr.slice(-4000)}`);
   const kb = Number(/PEAK_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? Number.NaN);

@@ -21,7 +21,10 @@ function newest(dir) {
 function bundleIsFresh() {
   try {
     const built = statSync(bundle).mtimeMs;
-    return built >= newest(join(root, 'src')) && built >= statSync(join(root, 'package.json')).mtimeMs;
+    const inputs = ['package.json', 'scripts/build.mjs', 'scripts/bundle-options.mjs'];
+    return (
+      built >= newest(join(root, 'src')) && inputs.every((f) => built >= statSync(join(root, f)).mtimeMs)
+    );
   } catch {
     return false;
   }

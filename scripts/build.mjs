@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles the command line into dist/ (esbuild; npm packages stay external), so gpumon runs on plain node
-// without tsx's loader: faster start, ~40 MiB less memory. bin/gpumon.js builds it when it is missing or
+// Bundles the command line into dist/ (esbuild; bundle-options.mjs says what stays external), so gpumon runs
+// on plain node without tsx's loader: faster start, ~40 MiB less memory. bin/gpumon.js builds it when it is missing or
 // older than a source file, and uses tsx when it cannot. Built into a temporary folder, then renamed into
 // place, so concurrent starts never see half a build.
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from './bundle-options.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'dist');
@@ -15,16 +16,11 @@ const tmp = join(root, `.dist-${process.pid}-${randomBytes(3).toString('hex')}`)
 
 await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
+  ...bundleOptions(root),
   outdir: tmp,
-  bundle: true,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
-  logLevel: 'warning',
 });
 const old = `${out}.old-${process.pid}`;
 try {

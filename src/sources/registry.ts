@@ -2,12 +2,6 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { DcgmSource } from './dcgm/index.ts';
-import { GpuzSource } from './gpuz/gpuz-source.ts';
-import { NvidiaSmiSource, nvidiaSmiAvailable } from './nvidia-smi/index.ts';
-import { NvmlSource, nvmlAvailable } from './nvml/nvml-source.ts';
-import { RocmSmiSource, rocmSmiAvailable } from './rocm-smi/index.ts';
-import { SimSource } from './sim/sim-source.ts';
 import type { Source } from './source.ts';
 
 /** What a source needs to be built. */
@@ -18,12 +12,16 @@ interface SourceContext {
   notice?: string | undefined;
 }
 
-/** A source gpumon can build: its name, whether `auto` may pick it (and how to tell), and a factory. */
+/**
+ * A source gpumon can build: its name, whether `auto` may pick it (and how to tell), and a factory. Probes and
+ * factories load their source's module when called, so a process holds only the source it uses (the agent's
+ * memory budget: docs/decisions/0001-agent-memory.md).
+ */
 interface SourceEntry {
   readonly name: string;
   /** For `auto`: whether this machine has what the source reads. Absent: `auto` never picks it. */
   readonly probe?: (config: Config) => Promise<boolean>;
-  readonly create: (context: SourceContext) => Source;
+  readonly create: (context: SourceContext) => Promise<Source>;
 }
 
 /**
@@ -33,9 +31,10 @@ interface SourceEntry {
 export const SOURCES: readonly SourceEntry[] = [
   {
     name: 'nvml',
-    probe: async (config) => nvmlAvailable(config.source.nvml.library),
-    create: ({ config, logger }) =>
-      new NvmlSource({
+    probe: async (config) =>
+      (await import('./nvml/nvml-source.ts')).nvmlAvailable(config.source.nvml.library),
+    create: async ({ config, logger }) =>
+      new (await import('./nvml/nvml-source.ts')).NvmlSource({
         library: config.source.nvml.library,
         host: config.source.host,
         ...(logger ? { logger } : {}),
@@ -43,9 +42,10 @@ export const SOURCES: readonly SourceEntry[] = [
   },
   {
     name: 'nvidia-smi',
-    probe: (config) => nvidiaSmiAvailable(config.source.nvidiaSmi.path),
-    create: ({ config, logger }) =>
-      new NvidiaSmiSource({
+    probe: async (config) =>
+      (await import('./nvidia-smi/index.ts')).nvidiaSmiAvailable(config.source.nvidiaSmi.path),
+    create: async ({ config, logger }) =>
+      new (await import('./nvidia-smi/index.ts')).NvidiaSmiSource({
         path: config.source.nvidiaSmi.path,
         intervalMs: config.source.intervalMs,
         host: config.source.host || hostname(),
@@ -54,24 +54,37 @@ export const SOURCES: readonly SourceEntry[] = [
   },
   {
     name: 'rocm-smi',
-    probe: (config) => rocmSmiAvailable(config.source.rocmSmi.path),
-    create: ({ config, logger }) =>
-      new RocmSmiSource({ path: config.source.rocmSmi.path, host: config.source.host, logger }),
+    probe: async (config) =>
+      (await import('./rocm-smi/index.ts')).rocmSmiAvailable(config.source.rocmSmi.path),
+    create: async ({ config, logger }) =>
+      new (await import('./rocm-smi/index.ts')).RocmSmiSource({
+        path: config.source.rocmSmi.path,
+        host: config.source.host,
+        logger,
+      }),
   },
   {
     name: 'dcgm',
-    create: ({ config, logger }) =>
-      new DcgmSource({ url: config.source.dcgm.url, host: config.source.host, logger }),
+    create: async ({ config, logger }) =>
+      new (await import('./dcgm/index.ts')).DcgmSource({
+        url: config.source.dcgm.url,
+        host: config.source.host,
+        logger,
+      }),
   },
   {
     name: 'gpuz',
-    create: ({ config, logger }) =>
-      new GpuzSource({ ...config.source.gpuz, host: config.source.host, ...(logger ? { logger } : {}) }),
+    create: async ({ config, logger }) =>
+      new (await import('./gpuz/gpuz-source.ts')).GpuzSource({
+        ...config.source.gpuz,
+        host: config.source.host,
+        ...(logger ? { logger } : {}),
+      }),
   },
   {
     name: 'sim',
-    create: ({ config, notice }) =>
-      new SimSource({
+    create: async ({ config, notice }) =>
+      new (await import('./sim/sim-source.ts')).SimSource({
         hosts: config.source.sim.hosts,
         gpusPerHost: config.source.sim.gpusPerHost,
         seed: config.source.sim.seed,
