@@ -16,6 +16,8 @@ export const ERROR_MEANINGS = {
   ANALYTICS_NO_DATA: 'The archive holds no samples for the date asked for.',
   ANALYTICS_QUERY_FAILED: 'An analysis query failed; the message names the analysis and the date.',
   ANALYTICS_DEADLINE_EXCEEDED: 'An analytics run went past its deadline and was stopped.',
+  ANALYTICS_ENGINE_UNAVAILABLE:
+    'The analytics engine (a Spark Connect server) cannot be reached; the message names its address.',
   SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
   SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
   TRANSPORT_CLOSED: 'Samples were published after the transport was closed.',

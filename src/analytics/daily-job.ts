@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRemoteArchive } from '../config/archive-uri.ts';
 import type { Config } from '../config/schema.ts';
 import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
@@ -10,7 +11,7 @@ import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
-import { DuckDbEngine } from './engines/duckdb.ts';
+import { engineFromConfig } from './engines/registry.ts';
 
 /** Where the job keeps its results (storage paths), beside the samples (gpu-metrics/, see layout.ts). */
 export const RESULTS_DIR = 'gpu-analytics';
@@ -30,7 +31,7 @@ export interface DailyOptions {
   /** Aborting stops the job (the running query is interrupted) with ANALYTICS_DEADLINE_EXCEEDED. */
   signal?: AbortSignal;
   onProgress?: ProgressFn;
-  /** The engine; default DuckDB configured by `analytics.*`. */
+  /** The engine; default the one `analytics.engine` names, configured by `analytics.*`. */
   engine?: Engine;
 }
 
@@ -60,16 +61,17 @@ export interface DailyResult {
 export async function runDailyAnalytics(options: DailyOptions): Promise<DailyResult> {
   const { config, date, storage, signal } = options;
   const logger = (options.logger ?? silentLogger()).child({ date });
-  const engine = options.engine ?? DuckDbEngine.fromConfig(config);
+  const engine = options.engine ?? engineFromConfig(config);
   const started = Date.now();
   checkDate(date);
 
   const inputDir = metricsPartition(date);
   const names = (await storage.list(inputDir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.'));
   if (names.length === 0) throw noData(date, storage, 'no Parquet files');
+  const remoteBase = engine.readsUris ? remoteArchiveBase(config, storage) : undefined;
   const files: InputFile[] = await Promise.all(
     names.map(async (n) => ({
-      location: await storage.localPath(`${inputDir}/${n}`),
+      location: remoteBase ? `${remoteBase}/${inputDir}/${n}` : await storage.localPath(`${inputDir}/${n}`),
       name: `${storage.uri}/${inputDir}/${n}`,
     })),
   );
@@ -90,7 +92,7 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   let session: EngineSession | undefined;
   try {
     let since = Date.now();
-    session = await engine.open({ files, scratchDir, signal });
+    session = await engine.open({ files, scratchDir, signal, logger });
     progress('open', since);
 
     const rows = {} as Record<AnalysisName, number>;
@@ -133,6 +135,19 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
     await session?.close().catch(() => {});
     await rm(scratchDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where an engine that reads URIs finds a remote (HDFS) archive: `archive.path` as configured when it names
+ * this storage (hdfs:// is read over RPC, webhdfs:// over HTTP), else the storage's own webhdfs:// URI;
+ * undefined for a local archive (local paths, as for every engine).
+ */
+export function remoteArchiveBase(config: Config, storage: ArchiveStorage): string | undefined {
+  if (!isRemoteArchive(storage.uri)) return undefined;
+  const configured = config.archive.path.replace(/\/+$/, '');
+  const path = (uri: string) => new URL(uri).pathname.replace(/\/+$/, '');
+  if (isRemoteArchive(configured) && path(configured) === path(storage.uri)) return configured;
+  return storage.uri.replace(/\/+$/, '');
 }
 
 /**

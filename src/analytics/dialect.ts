@@ -35,7 +35,8 @@ export const DUCKDB_DIALECT: Dialect = {
 };
 
 /**
- * Apache Spark 4 SQL, for the Spark engine to come: it must run with `spark.sql.session.timeZone=UTC`.
+ * Apache Spark 4 SQL, for the Spark engine (engines/spark), which runs it with
+ * `spark.sql.session.timeZone=UTC`.
  * `percentile` interpolates linearly between the closest ranks, as DuckDB's `quantile_cont` does.
  */
 export const SPARK_DIALECT: Dialect = {

@@ -1,21 +1,28 @@
+import type { Logger } from '../log.ts';
 import type { Query } from './analyses.ts';
 import type { Dialect } from './dialect.ts';
 
 /**
- * An SQL engine that runs the analyses (DuckDB in-process now, Apache Spark later). The engine knows nothing
- * of the analyses themselves: the daily job renders the portable SQL of src/analytics/queries with the
- * engine's `dialect` and hands it over one query at a time.
+ * An SQL engine that runs the analyses (DuckDB in-process, or Apache Spark 4 over Spark Connect). The engine
+ * knows nothing of the analyses themselves: the daily job renders the portable SQL of src/analytics/queries
+ * with the engine's `dialect` and hands it over one query at a time.
  *
  * Lifecycle: `open` one session per day of input; `materialize` the queries in order (each may read the
  * relations built before it); `rows` / `writeParquet` the results; `close` once, always (also after a
  * failure). A session runs one statement at a time: calls must not overlap.
  *
  * Errors are GpumonErrors: ARCHIVE_FILE_CORRUPT naming the input file at fault, ANALYTICS_DEADLINE_EXCEEDED
- * when `signal` aborts (the running statement is interrupted), ANALYTICS_QUERY_FAILED naming the query.
+ * when `signal` aborts (the running statement is interrupted), ANALYTICS_QUERY_FAILED naming the query,
+ * ANALYTICS_ENGINE_UNAVAILABLE naming the address of a remote engine that cannot be reached.
  */
 export interface Engine {
   readonly name: string;
   readonly dialect: Dialect;
+  /**
+   * The engine reads archive URIs itself (hdfs://, webhdfs://): the job hands it the files of a remote archive
+   * by URI instead of copying them to local disk first. Absent or false: local paths only.
+   */
+  readonly readsUris?: boolean;
   open(input: EngineInput): Promise<EngineSession>;
 }
 
@@ -25,6 +32,8 @@ export interface EngineInput {
   /** A local directory the engine may use for spilling and scratch files; the caller removes it. */
   readonly scratchDir: string;
   readonly signal?: AbortSignal | undefined;
+  /** Progress of the engine's work (e.g. a remote engine's stages) goes here at debug level. */
+  readonly logger?: Logger | undefined;
 }
 
 export interface InputFile {

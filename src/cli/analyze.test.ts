@@ -114,6 +114,53 @@ describe('gpumon analyze', () => {
     );
     assert.match(runs[0]?.error ?? '', /ANALYTICS_NO_DATA.*2026-01-14/);
   });
+
+  it('exits 2 naming --spark-remote when it is not an sc:// URL', async () => {
+    const { code, stderr } = await analyze(
+      '--date',
+      '2026-01-15',
+      '--archive',
+      archive.root,
+      '--engine',
+      'spark',
+      '--spark-remote',
+      'http://spark:15002',
+    );
+    assert.equal(code, 2);
+    assert.match(stderr, /--spark-remote/);
+    assert.match(stderr, /http:\/\/spark:15002/);
+  });
+
+  it('exits 2 naming --engine when it names no engine', async () => {
+    const { code, stderr } = await analyze(
+      '--date',
+      '2026-01-15',
+      '--archive',
+      archive.root,
+      '--engine',
+      'hive',
+    );
+    assert.equal(code, 2);
+    assert.match(stderr, /--engine "hive"/);
+    assert.match(stderr, /duckdb, spark/);
+  });
+
+  it('exits 1 naming the address when the Spark Connect server cannot be reached', async () => {
+    await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
+    const { code, stdout, stderr } = await analyze(
+      '--date',
+      '2026-01-15',
+      '--archive',
+      archive.root,
+      '--engine',
+      'spark',
+      '--spark-remote',
+      'sc://127.0.0.1:1',
+    );
+    assert.equal(code, 1);
+    assert.match(stdout, /2026-01-15\s+failed\s+ANALYTICS_ENGINE_UNAVAILABLE/);
+    assert.match(stderr, /Spark Connect server at 127\.0\.0\.1:1 cannot be reached/);
+  });
 });
 
 describe('the dates of gpumon analyze', () => {

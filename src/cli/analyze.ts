@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import type { DateOutcome } from '../analytics/daily-job.ts';
+import { parseSparkRemote } from '../analytics/engines/spark/remote.ts';
+import { ANALYTICS_ENGINES } from '../config/schema.ts';
 import { describeError, GpumonError } from '../errors.ts';
 import { datesBetween } from '../sinks/archive/layout.ts';
 import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
@@ -10,6 +12,8 @@ interface AnalyzeFlags {
   from?: string;
   to?: string;
   archive?: string;
+  engine?: string;
+  sparkRemote?: string;
 }
 
 /** Longest range of dates one command runs. */
@@ -26,10 +30,22 @@ export function analyzeCommand(): Command {
       .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
       .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
       .option('--archive <path>', 'archive root (overrides archive.path)')
+      .option(
+        '--engine <name>',
+        `the SQL engine: ${ANALYTICS_ENGINES.join(' | ')} (overrides analytics.engine, default duckdb)`,
+      )
+      .option(
+        '--spark-remote <sc://host:port>',
+        'the Spark Connect server of --engine spark (overrides analytics.sparkRemote, default sc://127.0.0.1:15002)',
+      )
       .addHelpText(
         'after',
         '\nResults go to <archive>/gpu-analytics/date=D/<analysis>.parquet and summary.json; re-running a date\n' +
           'replaces its results. Each invocation is recorded as a manual run (see `gpumon runs`).\n' +
+          'Engines: duckdb runs in this process; spark sends the same SQL to an Apache Spark 4 Spark Connect\n' +
+          'server, which reads the archive itself (local paths, or hdfs:// / webhdfs:// for an HDFS archive), e.g.\n' +
+          '  gpumon analyze --engine spark --spark-remote sc://spark-connect:15002 --date 2026-11-25\n' +
+          'Both engines give the same results (percentiles within 1e-9 relative; see docs/analytics.md).\n' +
           'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
           'failed (the others still run), 2 for a bad flag or setting.',
       )
@@ -38,7 +54,11 @@ export function analyzeCommand(): Command {
       .action((flags: AnalyzeFlags) =>
         runCommand(async () => {
           const dates = resolveDates(flags);
-          const config = configFromCli(flags, { 'archive.path': flags.archive });
+          const config = configFromCli(flags, {
+            'archive.path': flags.archive,
+            'analytics.engine': engineFlag(flags.engine),
+            'analytics.sparkRemote': sparkRemoteFlag(flags.sparkRemote),
+          });
           // Loaded here, not at the top: every command's module loads when the CLI starts.
           const { createLogger } = await import('../log.ts');
           const { analyzeDates } = await import('../analytics/daily-job.ts');
@@ -87,6 +107,21 @@ export function analyzeCommand(): Command {
         }),
       )
   );
+}
+
+/** The --engine flag, checked; throws USAGE naming it. */
+export function engineFlag(value: string | undefined): string | undefined {
+  if (value === undefined || (ANALYTICS_ENGINES as readonly string[]).includes(value)) return value;
+  throw new GpumonError(
+    'USAGE',
+    `--engine ${JSON.stringify(value)} is not an engine; use one of ${ANALYTICS_ENGINES.join(', ')}`,
+  );
+}
+
+/** The --spark-remote flag, checked; throws USAGE naming it. */
+export function sparkRemoteFlag(value: string | undefined): string | undefined {
+  if (value !== undefined) parseSparkRemote(value, '--spark-remote', 'USAGE');
+  return value;
 }
 
 /** The dates the flags ask for, oldest first; throws USAGE naming the flag at fault. */

@@ -23,6 +23,7 @@ const bool = () =>
   z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'dcgm', 'gpuz', 'sim'] as const;
+export const ANALYTICS_ENGINES = ['duckdb', 'spark'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -320,6 +321,18 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 0..1024 (0: one per core)',
     help: 'Threads of the DuckDB engine.',
   },
+  'analytics.engine': {
+    schema: z.enum(ANALYTICS_ENGINES),
+    default: 'duckdb',
+    allowed: ANALYTICS_ENGINES.join(' | '),
+    help: 'The SQL engine of the daily analytics: duckdb (in-process) or spark (a Spark Connect server, analytics.sparkRemote). Both give the same results (docs/analytics.md).',
+  },
+  'analytics.sparkRemote': {
+    schema: z.string().regex(/^sc:\/\/[^\s/:;]+(:\d{1,5})?(\/(;[a-z_]+=[^;\s]*)*)?$/),
+    default: 'sc://127.0.0.1:15002',
+    allowed: 'sc://host[:port][/;use_ssl=true;token=...;user_id=...]',
+    help: 'The Spark Connect server of the spark engine (Apache Spark 4); the port defaults to 15002.',
+  },
   'schedule.enabled': {
     schema: bool(),
     default: true,
@@ -450,6 +463,8 @@ export interface Config {
     idleMemoryBytes: number;
     memoryLimit: string;
     threads: number;
+    engine: (typeof ANALYTICS_ENGINES)[number];
+    sparkRemote: string;
   };
   schedule: {
     enabled: boolean;

@@ -1,0 +1,331 @@
+import type { Config } from '../../../config/schema.ts';
+import { describeError, GpumonError } from '../../../errors.ts';
+import { type Logger, silentLogger } from '../../../log.ts';
+import { PARQUET_COLUMNS } from '../../../sinks/archive/parquet-writer.ts';
+import type { Query } from '../../analyses.ts';
+import { SPARK_DIALECT } from '../../dialect.ts';
+import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../../engine.ts';
+import { arrowToJsonRows, writeArrowParquet } from './arrow.ts';
+import { type ExecuteResult, type Plan, SparkCallError, SparkConnectSession } from './client.ts';
+import { parseSparkRemote, type SparkRemote } from './remote.ts';
+
+/**
+ * Session settings of every analytics session. UTC: `hour(ts)` and the timestamps are UTC, as in DuckDB.
+ * ANSI mode off: the portable SQL relies on NULL, not an error, for an undefined result (as DuckDB does).
+ */
+export const SPARK_SESSION_CONFIG: Readonly<Record<string, string>> = {
+  'spark.sql.session.timeZone': 'UTC',
+  'spark.sql.ansi.enabled': 'false',
+  // Parquet files of the archive write `ts` as a timestamp without zone; read it as such, cast below.
+  'spark.sql.parquet.inferTimestampNTZ.enabled': 'true',
+};
+
+/** The Spark SQL type of each archive column (src/sinks/archive/parquet-writer.ts names DuckDB's). */
+const SPARK_TYPES: Record<string, string> = {
+  TIMESTAMP: 'TIMESTAMP',
+  INTEGER: 'INT',
+  BIGINT: 'BIGINT',
+  DOUBLE: 'DOUBLE',
+  VARCHAR: 'STRING',
+};
+
+export interface SparkEngineOptions {
+  /** The Spark Connect server, `sc://host:port`. */
+  readonly remote: string;
+  /** How long the first call may take to reach the server, ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * The analytics on Apache Spark 4, over Spark Connect (gRPC): one Spark session per day, the day's Parquet
+ * files read by Spark where they lie (local paths for a local archive, hdfs:// or webhdfs:// URIs for HDFS,
+ * `readsUris`), each query's result cached on the server under its name, results collected as Arrow.
+ * The results are small (rows per GPU and hour, one per spike), so they are written to Parquet here, with
+ * DuckDB, in the same types as the DuckDB engine's.
+ */
+export class SparkEngine implements Engine {
+  readonly name = 'spark';
+  readonly dialect = SPARK_DIALECT;
+  /** Spark reads archive URIs (hdfs://, webhdfs://) itself: the job need not copy HDFS files here. */
+  readonly readsUris = true;
+  readonly remote: SparkRemote;
+
+  constructor(private readonly options: SparkEngineOptions) {
+    this.remote = parseSparkRemote(options.remote);
+  }
+
+  static fromConfig(config: Config): SparkEngine {
+    return new SparkEngine({ remote: config.analytics.sparkRemote });
+  }
+
+  async open(input: EngineInput): Promise<EngineSession> {
+    if (input.files.length === 0) {
+      throw new GpumonError('ANALYTICS_NO_DATA', 'the engine was opened with no input files');
+    }
+    const session = new SparkSession(new SparkConnectSession(this.remote), input);
+    try {
+      await session.start(this.options.connectTimeoutMs ?? 30_000);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  }
+}
+
+class SparkSession implements EngineSession {
+  private readonly logger: Logger;
+  private readonly results = new Map<string, ExecuteResult>();
+
+  constructor(
+    private readonly spark: SparkConnectSession,
+    private readonly input: EngineInput,
+  ) {
+    this.logger = (input.logger ?? silentLogger()).child({ engine: 'spark', session: spark.sessionId });
+  }
+
+  /** Session settings, and `samples`: every catalog column, cast to its type, NULL where no file has it. */
+  async start(connectTimeoutMs: number): Promise<void> {
+    this.checkAborted();
+    try {
+      await this.spark.setConfig({ ...SPARK_SESSION_CONFIG }, connectTimeoutMs);
+    } catch (err) {
+      throw await this.failure(err, 'session settings');
+    }
+    this.logger.debug(
+      { remote: this.spark.remote.address, files: this.input.files.map((f) => f.location) },
+      'Spark Connect session opened; Spark reads the files where they lie',
+    );
+    await this.command(
+      {
+        create_dataframe_view: {
+          input: {
+            read: {
+              data_source: {
+                format: 'parquet',
+                // Files of an older catalog lack columns: the union of the files' columns.
+                options: { mergeSchema: 'true' },
+                paths: this.input.files.map((f) => f.location),
+              },
+            },
+          },
+          name: 'samples_files',
+          is_global: false,
+          replace: true,
+        },
+      },
+      'reading the Parquet files',
+      true,
+    );
+    const described = await this.query('DESCRIBE samples_files', 'reading the Parquet schema', true);
+    const present = new Set(described.map((row) => String(row.col_name)));
+    const columns = PARQUET_COLUMNS.map((c) => {
+      const type = SPARK_TYPES[c.sqlType] ?? c.sqlType;
+      return present.has(c.name)
+        ? `CAST(${ident(c.name)} AS ${type}) AS ${ident(c.name)}`
+        : `CAST(NULL AS ${type}) AS ${ident(c.name)}`;
+    });
+    await this.sql(
+      `CREATE OR REPLACE TEMPORARY VIEW samples AS SELECT ${columns.join(', ')} FROM samples_files`,
+      'samples',
+    );
+  }
+
+  async materialize(query: Query): Promise<number> {
+    const sql = query.sql.trim().replace(/;\s*$/, '');
+    // An eager local checkpoint (DataFrame.localCheckpoint): the query runs now and its rows, in their
+    // order, stay on the server (memory, else disk) for the next queries. CACHE TABLE would not do: Spark
+    // finds a cached relation by matching plans, and the plans of these queries (GROUPING SETS, windows
+    // over views) do not match, so each later query recomputed every relation before it.
+    const { checkpointId } = await this.command(
+      {
+        checkpoint_command: {
+          relation: { sql: { query: sql } },
+          local: true,
+          eager: true,
+          storage_level: {
+            use_disk: true,
+            use_memory: true,
+            use_off_heap: false,
+            deserialized: false,
+            replication: 1,
+          },
+        },
+      },
+      query.source,
+      true,
+      query.name,
+    );
+    if (!checkpointId) {
+      throw new GpumonError(
+        'ANALYTICS_QUERY_FAILED',
+        `${query.source}: Spark kept no result (no checkpoint id)`,
+      );
+    }
+    await this.command(
+      {
+        create_dataframe_view: {
+          input: { cached_remote_relation: { relation_id: checkpointId } },
+          name: query.name,
+          is_global: false,
+          replace: true,
+        },
+      },
+      query.source,
+    );
+    const [row] = await this.query(`SELECT count(*) AS n FROM ${ident(query.name)}`, query.source);
+    return Number(row?.n ?? 0);
+  }
+
+  async rows(name: string): Promise<JsonRow[]> {
+    return arrowToJsonRows((await this.collect(name)).table);
+  }
+
+  async writeParquet(name: string, localFile: string): Promise<void> {
+    const { table } = await this.collect(name);
+    if (!table) {
+      throw new GpumonError('ANALYTICS_QUERY_FAILED', `writing ${name}: Spark returned no schema for it`);
+    }
+    try {
+      await writeArrowParquet(table, localFile);
+    } catch (err) {
+      throw new GpumonError('ANALYTICS_QUERY_FAILED', `writing ${name} to ${localFile} failed`, {
+        cause: err,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.results.clear();
+    try {
+      await this.spark.close();
+    } catch (err) {
+      this.logger.debug({ err: describeError(err) }, 'releasing the Spark Connect session failed');
+    }
+  }
+
+  /** The result of a relation, collected once (rows and writeParquet both read it). */
+  private async collect(name: string): Promise<ExecuteResult> {
+    let result = this.results.get(name);
+    if (!result) {
+      result = await this.execute(
+        { root: { sql: { query: `SELECT * FROM ${ident(name)}` } } },
+        `reading ${name}`,
+      );
+      this.results.set(name, result);
+    }
+    return result;
+  }
+
+  private sql(sql: string, what: string, readsArchive = false, analysis?: string): Promise<ExecuteResult> {
+    return this.command({ sql_command: { input: { sql: { query: sql } } } }, what, readsArchive, analysis);
+  }
+
+  private command(
+    command: Extract<Plan, { command: unknown }>['command'],
+    what: string,
+    readsArchive = false,
+    analysis?: string,
+  ): Promise<ExecuteResult> {
+    return this.execute({ command }, what, readsArchive, analysis);
+  }
+
+  private async query(sql: string, what: string, readsArchive = false): Promise<JsonRow[]> {
+    return arrowToJsonRows((await this.execute({ root: { sql: { query: sql } } }, what, readsArchive)).table);
+  }
+
+  private async execute(
+    plan: Plan,
+    what: string,
+    readsArchive = false,
+    analysis?: string,
+  ): Promise<ExecuteResult> {
+    this.checkAborted();
+    const started = Date.now();
+    try {
+      return await this.spark.execute(plan, {
+        signal: this.input.signal,
+        onProgress: (p) =>
+          this.logger.debug(
+            { analysis: analysis ?? what, ...p, ms: Date.now() - started },
+            `Spark: ${analysis ?? what}: ${p.stagesDone}/${p.stages} stages, ${p.tasksDone}/${p.tasks} tasks`,
+          ),
+      });
+    } catch (err) {
+      throw await this.failure(err, what, readsArchive);
+    }
+  }
+
+  private checkAborted(): void {
+    const signal = this.input.signal;
+    if (signal?.aborted) throw abortError(signal);
+  }
+
+  /** The GpumonError for a failed call: the deadline, an unreachable server, a file at fault, or the query. */
+  private async failure(err: unknown, what: string, readsArchive = false): Promise<GpumonError> {
+    const signal = this.input.signal;
+    if (signal?.aborted) return abortError(signal);
+    if (err instanceof GpumonError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof SparkCallError && err.unreachable) {
+      return new GpumonError(
+        'ANALYTICS_ENGINE_UNAVAILABLE',
+        `the Spark Connect server at ${this.spark.remote.address} cannot be reached (${what}): ${firstLine(message)}`,
+        { cause: err },
+      );
+    }
+    if (readsArchive) {
+      // The message of a failed call is cut short; the file at fault is named in a cause, if anywhere.
+      const causes =
+        err instanceof SparkCallError && err.errorId ? await this.spark.errorMessages(err.errorId) : [];
+      for (const text of [message, ...causes.slice(1)]) {
+        const named = namedFile(this.input.files, text);
+        if (named) return corrupt(named, text, err);
+      }
+    }
+    return new GpumonError('ANALYTICS_QUERY_FAILED', `${what} failed on Spark: ${firstLine(message)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The input file a Spark error message names (Spark writes local paths as file: URIs), if any. */
+export function namedFile(files: readonly InputFile[], message: string): InputFile | undefined {
+  // The longest location first: part-1.parquet must not be found inside part-10.parquet's message.
+  const byLength = [...files].sort((a, b) => b.location.length - a.location.length);
+  return byLength.find((f) => message.includes(f.location));
+}
+
+function corrupt(file: InputFile, message: string, cause: unknown): GpumonError {
+  // Spark spells a local path as file:/path or file:///path.
+  const location = new RegExp(
+    `(?:file:(?://)?)?${file.location.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+    'g',
+  );
+  const text = firstLine(message).replace(location, file.name);
+  return new GpumonError(
+    'ARCHIVE_FILE_CORRUPT',
+    `archive file ${file.name} cannot be read as Parquet: ${text}`,
+    { cause },
+  );
+}
+
+function abortError(signal: AbortSignal): GpumonError {
+  if (signal.reason instanceof GpumonError) return signal.reason;
+  return new GpumonError(
+    'ANALYTICS_DEADLINE_EXCEEDED',
+    `stopped by its signal: ${describeError(signal.reason)}`,
+    {
+      cause: signal.reason,
+    },
+  );
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+/** A Spark SQL identifier. */
+export function ident(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
