@@ -8,6 +8,10 @@
 #                                       two-step CREATE (its redirect must name 127.0.0.1), then prints
 #                                       GPUMON_TEST_WEBHDFS=http://127.0.0.1:PORT and GPUMON_TEST_HDFS=hdfs://127.0.0.1:PORT.
 #                                       When running, only prints them (and restarts a stopped DataNode).
+#   scripts/services/hdfs.sh restart    stops the DataNode and the NameNode (those running) and starts both again
+#                                       on the SAME run directory: same ports, same file system and blocks (no
+#                                       format); waits as `start` does and prints the same lines. Without an
+#                                       earlier run, a start.
 #   scripts/services/hdfs.sh stop       stops the DataNode, then the NameNode: SIGTERM, up to 30 s, then SIGKILL.
 #                                       Keeps the run's data and logs.
 #   scripts/services/hdfs.sh status     prints the addresses and exits 0 when both run, else exits 3.
@@ -191,8 +195,13 @@ dn_pid() {
 nn_pid() { running_pid "$nn_class"; }
 
 start() {
-  local pid
   lock_service
+  start_locked
+}
+
+# `start` under the lock.
+start_locked() {
+  local pid
   if pid="$(nn_pid)"; then
     if [ -f "$env_file" ]; then
       run="$(readlink -f "$run_link")"
@@ -214,7 +223,7 @@ start() {
   need_java
   fetch_libs
   rm -f "$pid_file" "$dn_pid_file" "$env_file"
-  local nn http dn dnhttp dnipc timeout started
+  local nn http dn dnhttp dnipc started
   nn="$(port_setting 19000 GPUMON_HDFS_PORT)"
   http="$(port_setting 19870 GPUMON_HDFS_HTTP_PORT)"
   dn="$(port_setting 19866 GPUMON_HDFS_DATANODE_PORT)"
@@ -228,10 +237,46 @@ start() {
   hadoop_cmd "$run" "$nn_class" format -format -force -nonInteractive -clusterid gpumon-test
   "${cmd[@]}" </dev/null >"$run/logs/format.out" 2>&1 ||
     { cat "$run/logs/format.out" >&2; die "namenode -format failed"; }
+  launch "$run" "$started"
+}
+
+# Stops the DataNode and the NameNode (those that run) and starts both again on the same run directory: same
+# ports, same file system (no format), same blocks. Without an earlier run it is a `start`.
+restart() {
+  lock_service
+  local pid run started
+  if pid="$(dn_pid)"; then
+    stop_pid "$pid" 30
+    say "DataNode stopped (pid $pid) to restart it"
+  fi
+  if pid="$(nn_pid)"; then
+    stop_pid "$pid" 30
+    say "NameNode stopped (pid $pid) to restart it"
+  fi
+  rm -f "$pid_file" "$dn_pid_file" "$env_file"
+  if ! run="$(kept_run_dir)"; then
+    say "no earlier run to restart: starting a fresh one"
+    start_locked
+    return
+  fi
+  need_java
+  fetch_libs
+  local k ports=()
+  for k in nn http dn dnhttp dnipc; do ports+=("$(run_port "$run" "$k")"); done
+  ports_free "${ports[@]}"
+  started=$SECONDS
+  launch "$run" "$started"
+}
+
+# Starts the NameNode and the DataNode of the run $1 (formatted and configured) and waits until HDFS takes
+# writes; writes the env file and prints it. $2: when the start began ($SECONDS).
+launch() {
+  local run="$1" started="$2" nn http
+  nn="$(run_port "$run" nn)"
+  http="$(run_port "$run" http)"
   spawn_daemon "$run" "$nn_class" namenode "$pid_file"
   spawn_daemon "$run" "$dn_class" datanode "$dn_pid_file"
-  timeout="${GPUMON_HDFS_START_TIMEOUT:-120}"
-  if ! wait_ready "$run" "$http" "$timeout"; then
+  if ! wait_ready "$run" "$http" "${GPUMON_HDFS_START_TIMEOUT:-120}"; then
     print_logs 40 >&2 || true
     stop_all 10
     die "HDFS did not become ready (logs above, and in $run/logs)"
@@ -292,6 +337,7 @@ status() {
 
 case "${1:-}" in
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
   status) status ;;
   logs) print_logs "${2:-200}" ;;
@@ -331,7 +377,7 @@ case "${1:-}" in
     exec "${cmd[@]}"
     ;;
   *)
-    echo "usage: $0 start|stop|status|logs [N]|datanode-stop [--kill]|datanode-start|dfs ARGS..." >&2
+    echo "usage: $0 start|restart|stop|status|logs [N]|datanode-stop [--kill]|datanode-start|dfs ARGS..." >&2
     exit 2
     ;;
 esac

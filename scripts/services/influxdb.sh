@@ -5,6 +5,9 @@
 #   scripts/services/influxdb.sh start     installs influxdb (first run), starts influxd, waits until /ping
 #                                          answers 204, prints GPUMON_TEST_INFLUXDB=http://127.0.0.1:PORT.
 #                                          Does nothing but print it when already running.
+#   scripts/services/influxdb.sh restart   stops influxd (when it runs) and starts it again on the SAME run
+#                                          directory: same ports, databases and points; waits as `start` does
+#                                          and prints the same line. Without an earlier run, a start.
 #   scripts/services/influxdb.sh stop      SIGTERM, up to 20 s, then SIGKILL. Keeps the run's data and logs.
 #   scripts/services/influxdb.sh status    prints GPUMON_TEST_INFLUXDB=... and exits 0 when running, else exits 3.
 #   scripts/services/influxdb.sh logs [N]  prints the last N (200) lines of each log of the latest run.
@@ -92,8 +95,13 @@ CONF
 ping() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/ping")" = 204 ]; }
 
 start() {
-  local pid
   lock_service
+  start_locked
+}
+
+# `start` under the lock.
+start_locked() {
+  local pid
   if pid="$(running_pid "$state_dir/run.")"; then
     if [ -f "$env_file" ]; then
       print_env
@@ -105,15 +113,46 @@ start() {
   install_influxdb
   command -v curl >/dev/null || die "curl is required (apt-get install curl)"
   rm -f "$pid_file" "$env_file"
-  local port rpc_port run timeout started
+  local port rpc_port run
   port="$(pick_port "${GPUMON_INFLUXDB_PORT:-18086}" GPUMON_INFLUXDB_PORT)"
   rpc_port="$(pick_port "${GPUMON_INFLUXDB_RPC_PORT:-18088}" GPUMON_INFLUXDB_RPC_PORT)"
   [ "$port" != "$rpc_port" ] || die "GPUMON_INFLUXDB_PORT and GPUMON_INFLUXDB_RPC_PORT are both $port"
   run="$(new_run_dir)"
   mkdir -p "$run/logs"
   write_config "$run" "$port" "$rpc_port"
+  printf 'port=%s\nrpc=%s\n' "$port" "$rpc_port" >"$run/ports"
+  launch "$run" "$port"
+}
+
+# Stops influxd (when it runs) and starts it again on the same run directory: same configuration, ports,
+# databases and points. Without an earlier run it is a `start`.
+restart() {
+  lock_service
+  local pid run
+  if pid="$(running_pid "$state_dir/run.")"; then
+    stop_pid "$pid" 20
+    say "stopped (pid $pid) to restart it"
+  fi
+  rm -f "$pid_file" "$env_file"
+  if ! run="$(kept_run_dir)"; then
+    say "no earlier run to restart: starting a fresh one"
+    start_locked
+    return
+  fi
+  install_influxdb
+  local port rpc_port
+  port="$(run_port "$run" port)"
+  rpc_port="$(run_port "$run" rpc)"
+  ports_free "$port" "$rpc_port"
+  launch "$run" "$port"
+}
+
+# Starts influxd on the run $1 (configured for the HTTP port $2), waits until /ping answers 204, writes the env
+# file and prints it.
+launch() {
+  local run="$1" port="$2" pid timeout started
   started=$SECONDS
-  setsid influxd run -config "$run/influxdb.conf" </dev/null >"$run/logs/influxd.log" 2>&1 9>&- &
+  setsid influxd run -config "$run/influxdb.conf" </dev/null >>"$run/logs/influxd.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$pid_file"
   timeout="${GPUMON_INFLUXDB_START_TIMEOUT:-60}"
@@ -142,11 +181,12 @@ status() { status_single "$state_dir/run."; }
 
 case "${1:-}" in
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
   status) status ;;
   logs) print_logs "${2:-200}" ;;
   *)
-    echo "usage: $0 start|stop|status|logs [N]" >&2
+    echo "usage: $0 start|restart|stop|status|logs [N]" >&2
     exit 2
     ;;
 esac

@@ -4,6 +4,9 @@
 #   scripts/services/kafka.sh start     fetches the broker's jars (first run), formats a fresh data directory,
 #                                       starts the broker, waits until it answers metadata requests, prints
 #                                       GPUMON_TEST_KAFKA=127.0.0.1:PORT. Does nothing but print it when running.
+#   scripts/services/kafka.sh restart   stops the broker (when it runs) and starts it again on the SAME run
+#                                       directory: same ports, topics, messages and committed offsets; waits
+#                                       as `start` does and prints the same line. Without an earlier run, a start.
 #   scripts/services/kafka.sh stop      SIGTERM, up to 30 s, then SIGKILL. Keeps the run's data and logs.
 #   scripts/services/kafka.sh status    prints GPUMON_TEST_KAFKA=... and exits 0 when running, else exits 3.
 #   scripts/services/kafka.sh logs [N]  prints the last N (200) lines of each log of the latest run.
@@ -108,8 +111,13 @@ PROPS
 }
 
 start() {
-  local pid
   lock_service
+  start_locked
+}
+
+# `start` under the lock.
+start_locked() {
+  local pid
   if pid="$(running_pid "$state_dir/run.")"; then
     if [ -f "$env_file" ]; then
       print_env
@@ -123,13 +131,14 @@ start() {
   build_check
   # a crashed run may have left its pid file behind
   rm -f "$pid_file" "$env_file"
-  local port cport run timeout started
+  local port cport run
   port="$(pick_port "${GPUMON_KAFKA_PORT:-19092}" GPUMON_KAFKA_PORT)"
   cport="$(pick_port "${GPUMON_KAFKA_CONTROLLER_PORT:-19093}" GPUMON_KAFKA_CONTROLLER_PORT)"
   [ "$port" != "$cport" ] || die "GPUMON_KAFKA_PORT and GPUMON_KAFKA_CONTROLLER_PORT are both $port"
   run="$(new_run_dir)"
   mkdir -p "$run/logs"
   write_config "$run" "$port" "$cport"
+  printf 'port=%s\ncport=%s\n' "$port" "$cport" >"$run/ports"
   # cluster id: 16 random bytes, base64url without padding, not starting with '-' (as `kafka-storage
   # random-uuid` makes them, without starting a JVM)
   local cluster_id="-"
@@ -139,6 +148,38 @@ start() {
   java -Xmx256m -cp "$libs/*" -Dlog4j2.configurationFile="$here/kafka/log4j2-tools.properties" \
     kafka.tools.StorageTool format --config "$run/server.properties" --cluster-id="$cluster_id" --standalone \
     >"$run/logs/format.out" 2>&1 || { cat "$run/logs/format.out" >&2; die "kafka-storage format failed"; }
+  launch "$run" "$port" "$cport"
+}
+
+# Stops the broker (when it runs) and starts it again on the same run directory: same configuration, ports,
+# topics and committed offsets. Without an earlier run it is a `start`.
+restart() {
+  lock_service
+  local pid run
+  if pid="$(running_pid "$state_dir/run.")"; then
+    stop_pid "$pid" 30
+    say "stopped (pid $pid) to restart it"
+  fi
+  rm -f "$pid_file" "$env_file"
+  if ! run="$(kept_run_dir)"; then
+    say "no earlier run to restart: starting a fresh one"
+    start_locked
+    return
+  fi
+  need_java
+  fetch_libs
+  build_check
+  local port cport
+  port="$(run_port "$run" port)"
+  cport="$(run_port "$run" cport)"
+  ports_free "$port" "$cport"
+  launch "$run" "$port" "$cport"
+}
+
+# Starts the broker of the run $1 (formatted, configured for ports $2 and $3), waits until it answers metadata
+# requests, writes the env file and prints it.
+launch() {
+  local run="$1" port="$2" cport="$3" pid timeout started
   local heap
   # shellcheck disable=SC2206 # word splitting wanted: JVM options
   heap=(${GPUMON_KAFKA_HEAP_OPTS:--Xms128m -Xmx512m})
@@ -146,7 +187,7 @@ start() {
   setsid java "${heap[@]}" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dkafka.logs.dir="$run/logs" -Dlog4j2.configurationFile="$run/log4j2.properties" \
-    -cp "$libs/*" kafka.Kafka "$run/server.properties" </dev/null >"$run/logs/kafka.out" 2>&1 9>&- &
+    -cp "$libs/*" kafka.Kafka "$run/server.properties" </dev/null >>"$run/logs/kafka.out" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$pid_file"
   timeout="${GPUMON_KAFKA_START_TIMEOUT:-120}"
@@ -186,6 +227,7 @@ status() { status_single "$state_dir/run."; }
 
 case "${1:-}" in
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
   status) status ;;
   logs) print_logs "${2:-200}" ;;
@@ -203,7 +245,7 @@ case "${1:-}" in
     exec java -cp "$libs/*" -Dlog4j2.configurationFile="$here/kafka/log4j2-tools.properties" "$@"
     ;;
   *)
-    echo "usage: $0 start|stop|status|logs [N]|check ready|roundtrip ...|run-class CLASS ARGS..." >&2
+    echo "usage: $0 start|restart|stop|status|logs [N]|check ready|roundtrip ...|run-class CLASS ARGS..." >&2
     exit 2
     ;;
 esac

@@ -76,6 +76,31 @@ new_run_dir() {
   echo "$d"
 }
 
+# The directory of the latest run when `restart` can start it again: it exists and has its `ports` file (KEY=value
+# lines written by `start`). Fails when there is none (never started here, or started by an older script).
+kept_run_dir() {
+  local d
+  d="$(readlink -f "$run_link" 2>/dev/null)" || return 1
+  [ -d "$d" ] && [ -f "$d/ports" ] || return 1
+  echo "$d"
+}
+
+# The port named $2 in the `ports` file of the run $1.
+run_port() {
+  local p
+  p="$(sed -n "s/^$2=//p" "$1/ports")"
+  [[ "$p" =~ ^[0-9]+$ ]] || die "no port $2 in $1/ports"
+  echo "$p"
+}
+
+# Fails, naming it, when one of the ports is taken (a restart needs the very ports of its run).
+ports_free() {
+  local p
+  for p in "$@"; do
+    if port_open "$p"; then die "port 127.0.0.1:$p of the run to restart is in use by another process"; fi
+  done
+}
+
 # Prints the last $1 lines of every log file of the latest run.
 print_logs() {
   local lines="${1:-200}" f

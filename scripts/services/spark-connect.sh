@@ -8,6 +8,8 @@
 #                                               through pyspark's Connect client, prints
 #                                               GPUMON_TEST_SPARK_CONNECT=sc://127.0.0.1:PORT. When running,
 #                                               only prints it.
+#   scripts/services/spark-connect.sh restart   stops the server (when it runs) and starts it again on the same
+#                                               run directory and port; waits and prints as `start` does.
 #   scripts/services/spark-connect.sh stop      SIGTERM, up to 30 s, then SIGKILL. Keeps the run's logs.
 #   scripts/services/spark-connect.sh status    prints GPUMON_TEST_SPARK_CONNECT=... and exits 0 when running,
 #                                               else exits 3.
@@ -80,8 +82,13 @@ PROPS
 }
 
 start() {
-  local pid
   lock_service
+  start_locked
+}
+
+# `start` under the lock.
+start_locked() {
+  local pid
   if pid="$(running_pid "$server_class")"; then
     if [ -f "$env_file" ]; then
       print_env
@@ -92,10 +99,38 @@ start() {
   fi
   install
   rm -f "$pid_file" "$env_file"
-  local port run timeout started
+  local port run
   port="$(pick_port "${GPUMON_SPARK_CONNECT_PORT:-15002}" GPUMON_SPARK_CONNECT_PORT)"
   run="$(new_run_dir)"
   write_config "$run"
+  echo "port=$port" >"$run/ports"
+  launch "$run" "$port"
+}
+
+# Stops the server (when it runs) and starts it again on the same run directory and port (Spark Connect keeps
+# no data: sessions and cached tables are gone). Without an earlier run it is a `start`.
+restart() {
+  lock_service
+  local pid run port
+  if pid="$(running_pid "$server_class")"; then
+    stop_pid "$pid" 30
+    say "stopped (pid $pid) to restart it"
+  fi
+  rm -f "$pid_file" "$env_file"
+  if ! run="$(kept_run_dir)"; then
+    say "no earlier run to restart: starting a fresh one"
+    start_locked
+    return
+  fi
+  install
+  port="$(run_port "$run" port)"
+  ports_free "$port"
+  launch "$run" "$port"
+}
+
+# Starts the server of the run $1 on port $2, waits until a query answers, writes the env file and prints it.
+launch() {
+  local run="$1" port="$2" pid timeout started
   started=$SECONDS
   # spark-submit ends in `exec java` (bin/spark-class): the pid is the server's JVM. Its working directory is
   # the run's, so nothing (metastore_db, spark-warehouse) lands elsewhere.
@@ -120,7 +155,7 @@ start() {
       --conf "spark.local.dir=$run/local" \
       --conf spark.sql.shuffle.partitions=4 \
       --conf spark.hadoop.dfs.client.use.datanode.hostname=false \
-      </dev/null >"$run/logs/spark-connect.out" 2>&1 9>&-
+      </dev/null >>"$run/logs/spark-connect.out" 2>&1 9>&-
   ) &
   pid=$!
   echo "$pid" >"$pid_file"
@@ -159,6 +194,7 @@ status() { status_single "$server_class"; }
 
 case "${1:-}" in
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
   status) status ;;
   logs) print_logs "${2:-200}" ;;
@@ -173,7 +209,7 @@ case "${1:-}" in
     exec "$python" "$here/spark/check.py" "$@"
     ;;
   *)
-    echo "usage: $0 start|stop|status|logs [N]|python ARGS...|check ready|parquet-sum ..." >&2
+    echo "usage: $0 start|restart|stop|status|logs [N]|python ARGS...|check ready|parquet-sum ..." >&2
     exit 2
     ;;
 esac

@@ -3,18 +3,16 @@
  * project's scripts (scripts/services/*.sh) in a temporary GPUMON_SERVICES_DIR on free ports, so that stopping
  * them hurts no other test.
  *
- * Restarting: `kafka.sh start` and `influxdb.sh start` always begin a NEW run directory with empty data (they
- * remove the stopped run's directory, lib.sh `new_run_dir`), and with port 0 they pick new ports too. A service
- * "stopped and started again" must come back with its data and on its address, so `restart` here starts the
- * very command line the script had started (read from /proc before `stop`), on the run directory `stop` kept:
- * same configuration, same ports, same data. That process belongs to this module, which ends it in `stopAll`.
+ * `stop` and `restart` are the scripts' own: `<service>.sh stop` keeps the run's directory, and
+ * `<service>.sh restart` starts the service again on that directory, so it comes back with its data and on
+ * its address (checked here).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { influxQuery, kafkaApiVersions } from '../../src/testing/services.ts';
+import { influxQuery } from '../../src/testing/services.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPTS = join(ROOT, 'scripts', 'services');
@@ -67,67 +65,46 @@ export class PrivateServices {
   kafka = '';
   influxdb = '';
   private readonly started = new Set<ServiceName>();
-  private readonly commandLines = new Map<ServiceName, string[]>();
-  private readonly restarted = new Map<ServiceName, ChildProcess>();
 
   /** Starts the services through their scripts (port 0: free ports) and reads the addresses they print. */
   async start(...names: ServiceName[]): Promise<this> {
     await Promise.all(
       names.map(async (name) => {
         this.started.add(name);
-        const env = envLines((await script(this.dir, name, 'start')).stdout);
-        if (name === 'kafka') this.kafka = env.GPUMON_TEST_KAFKA ?? '';
-        else this.influxdb = env.GPUMON_TEST_INFLUXDB ?? '';
+        this.setAddress(name, (await script(this.dir, name, 'start')).stdout);
       }),
     );
-    if (names.includes('kafka') && !this.kafka)
-      throw new Error('kafka.sh start printed no GPUMON_TEST_KAFKA');
-    if (names.includes('influxdb') && !this.influxdb)
-      throw new Error('influxdb.sh start printed no GPUMON_TEST_INFLUXDB');
     return this;
   }
 
   /** Stops a service as an operator would (`<service>.sh stop`: SIGTERM, then SIGKILL), keeping its data. */
   async stop(name: ServiceName): Promise<void> {
-    const own = this.restarted.get(name);
-    if (own) {
-      await endProcess(own);
-      this.restarted.delete(name);
-      return;
-    }
-    const pid = readFileSync(join(this.dir, name, 'pid'), 'utf8').trim();
-    this.commandLines.set(name, readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
     await script(this.dir, name, 'stop');
   }
 
-  /** Starts a stopped service again with the same configuration, ports and data; resolves once it answers. */
+  /**
+   * Starts a stopped service again (`<service>.sh restart`: same run directory, so the same configuration,
+   * ports and data); resolves once the script saw it ready, on the address it had.
+   */
   async restart(name: ServiceName): Promise<void> {
-    const argv = this.commandLines.get(name);
-    if (!argv?.[0]) throw new Error(`${name} was not stopped by PrivateServices.stop`);
-    const run = join(this.dir, name, 'current');
-    const log = openSync(join(run, 'logs', 'restart.out'), 'a');
-    const child = spawn(argv[0], argv.slice(1), { cwd: run, detached: true, stdio: ['ignore', log, log] });
-    this.restarted.set(name, child);
-    const until = Date.now() + 120_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${name} exited on restart: ${this.logs(name)}`);
-      if (await this.answers(name)) return;
-      if (Date.now() > until) throw new Error(`${name} did not answer within 120 s of restart`);
-      await sleep(200);
+    const before = this.address(name);
+    this.setAddress(name, (await script(this.dir, name, 'restart')).stdout);
+    if (this.address(name) !== before) {
+      throw new Error(`${name}.sh restart came back on ${this.address(name)}, not on ${before}`);
     }
   }
 
-  private async answers(name: ServiceName): Promise<boolean> {
-    try {
-      if (name === 'kafka') {
-        await kafkaApiVersions(this.kafka, 1000);
-        return true;
-      }
-      const res = await fetch(`${this.influxdb}/ping`, { signal: AbortSignal.timeout(1000) });
-      return res.status === 204;
-    } catch {
-      return false;
-    }
+  private address(name: ServiceName): string {
+    return name === 'kafka' ? this.kafka : this.influxdb;
+  }
+
+  private setAddress(name: ServiceName, stdout: string): void {
+    const env = envLines(stdout);
+    const key = name === 'kafka' ? 'GPUMON_TEST_KAFKA' : 'GPUMON_TEST_INFLUXDB';
+    const value = env[key];
+    if (!value) throw new Error(`${name}.sh printed no ${key}: ${stdout}`);
+    if (name === 'kafka') this.kafka = value;
+    else this.influxdb = value;
   }
 
   /** The last lines of the service's logs (for failure messages). */
@@ -141,22 +118,11 @@ export class PrivateServices {
     }
   }
 
-  /** Stops everything this instance started (also what `restart` started) and removes the directory. */
+  /** Stops everything this instance started and removes the directory. */
   async stopAll(): Promise<void> {
-    for (const child of this.restarted.values()) await endProcess(child);
-    this.restarted.clear();
     for (const name of this.started) await script(this.dir, name, 'stop').catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function endProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Points of `gpu_metrics` in `db` (0 while the database or InfluxDB is not there). */

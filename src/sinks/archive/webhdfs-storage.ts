@@ -50,13 +50,20 @@ export class WebHdfsStorage implements ArchiveStorage {
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
+  /**
+   * Uploads under a hidden temporary name beside the target (`.NAME.RANDOM.tmp`, never listed), then renames
+   * it into place. On any failure (the NameNode or the DataNode unreachable, the DataNode gone mid-stream, a
+   * refusal, a timeout) the temporary file is deleted and the promise rejects with ARCHIVE_WRITE_FAILED naming
+   * the path; the local file stays, so the same `put` can be retried.
+   */
   async put(localFile: string, path: string): Promise<void> {
     const target = this.absolute(path);
     const tmp = posix.join(
       posix.dirname(target),
-      `.${posix.basename(target)}.${randomBytes(4).toString('hex')}.tmp`,
+      `.${posix.basename(target)}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`,
     );
     try {
+      const size = (await stat(localFile)).size;
       const created = await this.call(
         'PUT',
         tmp,
@@ -67,8 +74,13 @@ export class WebHdfsStorage implements ArchiveStorage {
       if (created.status !== 307 || !location) {
         throw await this.failure('ARCHIVE_WRITE_FAILED', `CREATE ${tmp}`, created);
       }
-      const size = (await stat(localFile)).size;
-      const written = await putToDataNode(location, localFile, size, this.timeoutMs);
+      const written = await putToDataNode(location, localFile, size, this.timeoutMs).catch((cause) => {
+        throw new GpumonError(
+          'ARCHIVE_WRITE_FAILED',
+          `WebHDFS CREATE ${tmp}: the DataNode at ${new URL(location).host}: ${(cause as Error).message}`,
+          { cause },
+        );
+      });
       if (written.status !== 201) {
         throw new GpumonError(
           'ARCHIVE_WRITE_FAILED',
@@ -77,13 +89,25 @@ export class WebHdfsStorage implements ArchiveStorage {
       }
       await this.remove(path);
       await this.renameAbsolute(tmp, target);
-      await rm(localFile, { force: true });
     } catch (err) {
-      await this.call('DELETE', tmp, { op: 'DELETE' }).catch(() => undefined);
-      if (err instanceof GpumonError) throw err;
-      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot write ${this.uri}/${path} over WebHDFS`, {
-        cause: err,
-      });
+      const cleanup = await this.deleteQuietly(tmp);
+      throw new GpumonError(
+        'ARCHIVE_WRITE_FAILED',
+        `cannot write ${this.uri}/${path} over WebHDFS: ${(err as Error).message}${cleanup}`,
+        { cause: err },
+      );
+    }
+    await rm(localFile, { force: true });
+  }
+
+  /** Deletes a temporary file after a failed put; '' when done, else a note for the error message. */
+  private async deleteQuietly(absolutePath: string): Promise<string> {
+    try {
+      const res = await this.call('DELETE', absolutePath, { op: 'DELETE' });
+      if (res.ok || res.status === 404) return '';
+      return `; the temporary file ${absolutePath} is left (DELETE answered ${res.status})`;
+    } catch (err) {
+      return `; the temporary file ${absolutePath} may be left (${(err as Error).message})`;
     }
   }
 
@@ -92,7 +116,9 @@ export class WebHdfsStorage implements ArchiveStorage {
     if (res.status === 404) return [];
     if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
     const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
-    return body.FileStatuses.FileStatus.map((s) => s.pathSuffix).sort();
+    return body.FileStatuses.FileStatus.map((s) => s.pathSuffix)
+      .filter((name) => !isTemporary(name))
+      .sort();
   }
 
   async exists(path: string): Promise<boolean> {
@@ -186,6 +212,14 @@ export class WebHdfsStorage implements ArchiveStorage {
   }
 }
 
+/** The ending of the hidden names that `put` uploads to before renaming into place. */
+const TMP_SUFFIX = '.tmp';
+
+/** A file a `put` is writing now (or one a crashed writer left): hidden from `list`. */
+function isTemporary(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(TMP_SUFFIX);
+}
+
 /** The message of a WebHDFS RemoteException, or the text as it is. */
 function remoteMessage(text: string): string {
   try {
@@ -196,7 +230,12 @@ function remoteMessage(text: string): string {
   return text.slice(0, 300);
 }
 
-/** The DataNode half of a CREATE: node:http, which takes the DataNode's unasked `100 Continue` in its stride. */
+/**
+ * The DataNode half of a CREATE: node:http, which takes the DataNode's unasked `100 Continue` in its stride.
+ * Settles exactly once: with the DataNode's answer (even one sent before the whole body was read, such as a
+ * 403), or with the first error (the connection refused or reset, the file unreadable, no byte moving either
+ * way for `timeoutMs`); the file stream and the socket are closed either way.
+ */
 function putToDataNode(
   location: string,
   file: string,
@@ -204,24 +243,39 @@ function putToDataNode(
   timeoutMs: number,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      location,
-      {
-        method: 'PUT',
-        timeout: timeoutMs,
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`PUT to the DataNode timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    createReadStream(file).on('error', reject).pipe(req);
+    let settled = false;
+    const body = createReadStream(file);
+    const req = request(location, {
+      method: 'PUT',
+      timeout: timeoutMs,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
+    });
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      body.destroy();
+      req.destroy();
+      reject(err);
+    };
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', fail);
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        body.destroy();
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('close', () => fail(new Error('the connection closed in the middle of the answer')));
+    });
+    req.on('timeout', () => fail(new Error(`no progress for ${timeoutMs} ms (timed out)`)));
+    // Once the DataNode answers, a failure to send the rest of the body (EPIPE) is not the story: its answer is.
+    req.on('error', (err) => (answered ? undefined : fail(err)));
+    body.on('error', fail);
+    body.pipe(req);
   });
 }
