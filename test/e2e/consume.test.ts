@@ -49,9 +49,14 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
       },
     );
     try {
+      // Each sink is a consumer group of its own: wait for both, or Ctrl-C may stop one before it has read.
       const deadline = Date.now() + 60_000;
       while ((await pointsIn(influx, db)) < sent) {
         assert.ok(Date.now() < deadline, `timed out waiting for ${sent} points in InfluxDB`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      while ((await countArchiveRows(new LocalStorage(archive))) < sent) {
+        assert.ok(Date.now() < deadline, `timed out waiting for ${sent} rows in the archive`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     } finally {
