@@ -6,8 +6,11 @@
  *                                 [--fresh-seconds 60] [--warmup-seconds 5]
  *
  * (a) InfluxDB's raw ingest ceiling: the same samples as (b), encoded by gpumon's own line-protocol encoder
- *     and gzipped in 5,000-line requests BEFORE timing, posted to /write (1 request in flight, then 2); the
- *     better of the two is the ceiling.
+ *     in 5,000-line requests BEFORE timing (gzip level 6, and plain), posted to /write with 1, 2 and 4
+ *     requests in flight (gzip) and 2 and 4 (plain); the best of them is the ceiling. (a+), for information
+ *     and not a target: the same with the window and alert points `gpumon consume` writes as well.
+ *     The CPU each of InfluxDB, Kafka and the consumer used is printed per step (/proc, pid files under
+ *     GPUMON_SERVICES_DIR).
  * (b) gpumon: the topic is pre-loaded with M samples (simulator, 1,000 GPUs), then `gpumon consume --sinks
  *     influxdb` starts as a child process (as deployed, with bench/peak-rss.mjs); timed until InfluxDB holds
  *     all M points (count polled every 500 ms). Rates from the spawn (startup included) and from the first
@@ -24,11 +27,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { sampleLine } from '../../src/sinks/influxdb/line-protocol.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { AlertEvaluator, type AlertEvent } from '../../src/pipeline/alerts.ts';
+import { type GpuWindow, WindowAggregator } from '../../src/pipeline/windows.ts';
+import { alertLine } from '../../src/sinks/influxdb/alert-sink.ts';
+import { encodePoint, sampleLine } from '../../src/sinks/influxdb/line-protocol.ts';
+import { windowPoint } from '../../src/sinks/influxdb/window-sink.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
 import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { fmt, measureNode, ROOT } from '../harness.ts';
+import { CpuMeter, describeCpu, peakRssKiB, servicePid } from './cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -80,26 +89,58 @@ console.log(
 // Build the bundle outside any timing (bin/gpumon.js builds dist/ when a source is newer).
 await measureNode(['bin/gpumon.js', '--version']).catch(() => undefined);
 
-// ---- Pre-load: M samples on the topic; the same samples as gzipped line protocol, for (a). -------------
+// ---- Pre-load: M samples on the topic; the same samples as line protocol, for (a). -----------------------
+// (a) gets the samples' lines in 5,000-line bodies, gzipped (level 6) and plain; (a+) gets everything
+// `gpumon consume` writes for them (samples, 30 s windows, alerts: the same stages), gzipped.
 const topic = `gpumon-bench-${id}`;
 const producer = new KafkaTransport({ brokers, topic, dlqTopic: `${topic}-dlq`, partitions: PARTITIONS });
 const sim = new Simulator({ hosts, gpusPerHost: gpus, seed: 42 });
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000; // whole hour, 6 h ago
-const bodies: Buffer[] = [];
-let pendingLines: string[] = [];
+const gzipBodies: Buffer[] = [];
+const plainBodies: Buffer[] = [];
+const fullBodies: Buffer[] = [];
+let extraPoints = 0; // window and alert points of (a+)
 let loadSeconds = 0;
 {
   const started = performance.now();
+  const config = loadConfig();
+  const windows = new WindowAggregator(config.stream.windowSeconds);
+  const alerts = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000);
+  let pendingLines: string[] = [];
+  let fullLines: string[] = [];
+  const flushSamples = () => {
+    const text = `${pendingLines.join('\n')}\n`;
+    gzipBodies.push(gzipSync(text));
+    plainBodies.push(Buffer.from(text));
+    pendingLines = [];
+  };
+  const flushFull = () => {
+    fullBodies.push(gzipSync(`${fullLines.join('\n')}\n`));
+    fullLines = [];
+  };
   let batch: ReturnType<Simulator['sampleAll']> = [];
   for (let t = 0; t < ticks; t++) {
     const samples = sim.sampleAll(T0 + t * 1000);
+    const closed: GpuWindow[] = [];
+    const events: AlertEvent[] = [];
     for (const s of samples) {
       const line = sampleLine(s);
-      if (line !== null) pendingLines.push(line);
-      if (pendingLines.length === REQUEST_LINES) {
-        bodies.push(gzipSync(`${pendingLines.join('\n')}\n`));
-        pendingLines = [];
+      if (line !== null) {
+        pendingLines.push(line);
+        fullLines.push(line);
       }
+      windows.addOne(s, closed);
+      alerts.evaluateOne(s, events);
+      if (pendingLines.length === REQUEST_LINES) flushSamples();
+    }
+    for (const w of closed) fullLines.push(encodePoint(windowPoint(w)) as string);
+    for (const e of events) fullLines.push(alertLine(e) as string);
+    extraPoints += closed.length + events.length;
+    while (fullLines.length >= REQUEST_LINES) {
+      const rest = fullLines.slice(REQUEST_LINES);
+      fullLines = fullLines.slice(0, REQUEST_LINES);
+      flushFull();
+      fullLines = rest;
     }
     batch = batch.concat(samples);
     if (batch.length >= 10_000 || t === ticks - 1) {
@@ -107,18 +148,31 @@ let loadSeconds = 0;
       batch = [];
     }
   }
-  if (pendingLines.length > 0) bodies.push(gzipSync(`${pendingLines.join('\n')}\n`));
-  pendingLines = [];
+  if (pendingLines.length > 0) flushSamples();
+  if (fullLines.length > 0) flushFull();
   await producer.close();
   loadSeconds = (performance.now() - started) / 1000;
 }
-log(`pre-loaded ${M} samples in ${fmt(loadSeconds)} s (${bodies.length} gzip bodies for (a))`);
+log(`pre-loaded ${M} samples in ${fmt(loadSeconds)} s (${gzipBodies.length} bodies for (a))`);
 
 // ---- (a) raw ingest ceiling. ---------------------------------------------------------------------------
-async function rawIngest(inFlight: number): Promise<{ seconds: number; points: number; db: string }> {
-  const db = await createDb(`bench_raw${inFlight}_${id}`);
+const servicePids = { influxdb: servicePid('influxdb'), kafka: servicePid('kafka') };
+interface Raw {
+  name: string;
+  rate: number;
+  seconds: number;
+  cpu: string;
+}
+async function rawIngest(
+  bodies: readonly Buffer[],
+  gzip: boolean,
+  inFlight: number,
+): Promise<{ seconds: number; points: number; cpu: string }> {
+  const db = await createDb(`bench_raw_${databases.length}_${id}`);
   const url = `${influx}/write?db=${db}&precision=ms`;
   let next = 0;
+  const meter = new CpuMeter(servicePids);
+  meter.start();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -126,7 +180,10 @@ async function rawIngest(inFlight: number): Promise<{ seconds: number; points: n
         const body = bodies[next++] as Buffer;
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-encoding': 'gzip', 'content-type': 'text/plain; charset=utf-8' },
+          headers: {
+            ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+            'content-type': 'text/plain; charset=utf-8',
+          },
           body: body as BodyInit,
         });
         const text = await res.text();
@@ -135,23 +192,40 @@ async function rawIngest(inFlight: number): Promise<{ seconds: number; points: n
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, points: await countPoints(db), db };
+  const cpu = describeCpu(meter.stop());
+  return { seconds, points: await countPoints(db), cpu };
 }
-const raw1 = await rawIngest(1);
-const raw2 = await rawIngest(2);
-const expected = raw1.points; // samples with a utilization_gpu value: what count() sees
-if (raw2.points !== expected) throw new Error(`raw ingest counts differ: ${raw1.points} vs ${raw2.points}`);
-const raw1Rate = M / raw1.seconds;
-const raw2Rate = M / raw2.seconds;
-const ceiling = Math.max(raw1Rate, raw2Rate);
-bodies.length = 0;
-log(`(a) ${fmt(raw1Rate, 0)} / ${fmt(raw2Rate, 0)} samples/s; count(utilization_gpu) = ${expected}`);
+const raws: Raw[] = [];
+let expected = -1; // samples with a utilization_gpu value: what count() sees
+for (const [gzip, inFlight] of [
+  [true, 1],
+  [true, 2],
+  [true, 4],
+  [false, 2],
+  [false, 4],
+] as const) {
+  const r = await rawIngest(gzip ? gzipBodies : plainBodies, gzip, inFlight);
+  if (expected === -1) expected = r.points;
+  if (r.points !== expected) throw new Error(`raw ingest counts differ: ${expected} vs ${r.points}`);
+  const name = `(a) InfluxDB raw /write, 5,000-line ${gzip ? 'gzip' : 'plain'}, ${inFlight} in flight`;
+  raws.push({ name, rate: M / r.seconds, seconds: r.seconds, cpu: r.cpu });
+  log(`${name}: ${fmt(M / r.seconds, 0)} samples/s; ${r.cpu}`);
+}
+const ceiling = Math.max(...raws.map((r) => r.rate));
+const best = raws.find((r) => r.rate === ceiling) as Raw;
+// Informational: the same, with everything `gpumon consume` writes for the samples (gzip, best in flight).
+const full = await rawIngest(fullBodies, true, best.name.includes('4 in') ? 4 : 2);
+const fullRate = M / full.seconds;
+log(`(a+) ${fmt(fullRate, 0)} samples/s with ${extraPoints} window and alert points; ${full.cpu}`);
+gzipBodies.length = 0;
+plainBodies.length = 0;
+fullBodies.length = 0;
 
 // ---- The consumer, as deployed. -------------------------------------------------------------------------
 interface Consumer {
   child: ChildProcess;
   ready: Promise<void>;
-  stop(): Promise<{ peakRssMiB: number; stdout: string; stderr: string }>;
+  stop(): Promise<{ peakRssMiB: number; maxRssMiB: number; stdout: string; stderr: string }>;
 }
 function startConsume(consumeTopic: string, db: string): Consumer {
   const child = spawn(
@@ -197,15 +271,25 @@ function startConsume(consumeTopic: string, db: string): Consumer {
     if (process.env.BENCH_VERBOSE) process.stderr.write(d);
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // The consumer's own peak RSS: VmHWM, read while it runs (to its last moment: shutdown included). Not
+  // getrusage's maxRSS (bench/peak-rss.mjs), which a child spawned by this big process inherits from it:
+  // Node spawns with vfork, and exec keeps the parent's high-water mark in the child's maxRSS.
+  let peakKiB = 0;
+  const watch = () => {
+    peakKiB = Math.max(peakKiB, peakRssKiB(child.pid) ?? 0);
+  };
+  const watcher = setInterval(watch, 100);
   return {
     child,
     ready,
     async stop() {
+      watch();
       child.kill('SIGINT');
       const code = await exited;
+      clearInterval(watcher);
       if (code !== 0) throw new Error(`gpumon consume exited ${code}:\n${stderr.slice(-4000)}`);
-      const kb = Number(/PEAK_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? Number.NaN);
-      return { peakRssMiB: kb / 1024, stdout, stderr };
+      const inherited = Number(/PEAK_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? Number.NaN) / 1024;
+      return { peakRssMiB: peakKiB / 1024, maxRssMiB: inherited, stdout, stderr };
     },
   };
 }
@@ -217,6 +301,7 @@ let bFirstCount = 0;
 let bDone = 0;
 const bStart = performance.now();
 const consumeB = startConsume(topic, dbB);
+const bMeter = new CpuMeter({ ...servicePids, consumer: consumeB.child.pid });
 for (;;) {
   await sleep(500);
   const n = await countPoints(dbB);
@@ -224,6 +309,7 @@ for (;;) {
   if (n > 0 && bFirst === 0) {
     bFirst = now;
     bFirstCount = n;
+    bMeter.start();
   }
   if (n >= expected) {
     bDone = now;
@@ -232,11 +318,15 @@ for (;;) {
   if (now - bStart > 300_000) throw new Error(`(b): only ${n} of ${expected} points after 300 s`);
   if (consumeB.child.exitCode !== null) throw new Error('(b): gpumon consume exited early');
 }
+const bSplit = bMeter.stop();
+const bCpu = describeCpu(bSplit);
+const bConsumerUs = ((bSplit.cpu.consumer ?? Number.NaN) / (((expected - bFirstCount) / expected) * M)) * 1e6;
 const b = await consumeB.stop();
 const bSeconds = (bDone - bStart) / 1000;
 const bRate = M / bSeconds;
 const bSteadyRate = ((expected - bFirstCount) / expected) * (M / ((bDone - bFirst) / 1000));
 log(`(b) ${fmt(bRate, 0)} samples/s from spawn, ${fmt(bSteadyRate, 0)} steady; ${fmt(b.peakRssMiB, 0)} MiB`);
+log(`(b) steady CPU: ${bCpu}; consumer ${fmt(bConsumerUs, 1)} µs CPU per sample`);
 
 // ---- (c) baseline: one point per request, auto-commit. ---------------------------------------------------
 const dbC = `bench_baseline_${id}`;
@@ -329,11 +419,15 @@ for (const db of databases) await influxQuery(influx, `DROP DATABASE "${db}"`).c
 const rateRow = (name: string, rate: number, extra: string, rss?: number) =>
   `${name.padEnd(52)} ${fmt(rate, 0).padStart(10)} samples/s  ${extra.padEnd(22)} ${rss === undefined ? '' : `${fmt(rss, 0).padStart(5)} MiB peak RSS`}`;
 console.log(`pre-load: ${M.toLocaleString('en-US')} samples published to Kafka in ${fmt(loadSeconds)} s\n`);
+for (const r of raws) {
+  console.log(
+    rateRow(r.name, r.rate, `${fmt(r.seconds)} s${r === best ? ', ceiling' : ''}`),
+    `  CPU: ${r.cpu}`,
+  );
+}
 console.log(
-  rateRow('(a) InfluxDB raw /write, 5,000-line gzip, 1 in flight', raw1Rate, `${fmt(raw1.seconds)} s`),
-);
-console.log(
-  rateRow('(a) InfluxDB raw /write, 5,000-line gzip, 2 in flight', raw2Rate, `${fmt(raw2.seconds)} s`),
+  rateRow('(a+) same, + windows and alerts (not the target)', fullRate, `${fmt(full.seconds)} s`),
+  `  CPU: ${full.cpu}`,
 );
 console.log(
   rateRow(
@@ -349,19 +443,16 @@ console.log(
     bSteadyRate,
     `${fmt((bDone - bFirst) / 1000)} s, ${fmt(bSteadyRate / ceiling)}x (a)`,
   ),
+  `  CPU: ${bCpu}; consumer ${fmt(bConsumerUs, 1)} µs/sample`,
 );
 console.log(
-  rateRow(
-    '(c) baseline: 1 point/request, auto-commit',
-    cRate,
-    `${cPoints} pts in ${fmt(cSecs, 1)} s`,
-    c.peakRssMiB,
-  ),
+  rateRow('(c) baseline: 1 point/request, auto-commit', cRate, `${cPoints} pts in ${fmt(cSecs, 1)} s`),
 );
 console.log(
   `${'(d) freshness, 1,000 GPUs x 1 Hz, sample -> queryable'.padEnd(52)} p50 ${fmt(p50)} s, p99 ${fmt(p99)} s, ` +
     `max ${fmt(max)} s over ${latencies.length} s (${missing} not seen, ${publishErrors} publish errors)  ` +
-    `${fmt(d.peakRssMiB, 0).padStart(5)} MiB peak RSS`,
+    `${fmt(d.peakRssMiB, 0).padStart(5)} MiB peak RSS (VmHWM; getrusage maxRSS ${fmt(d.maxRssMiB, 0)} MiB, ` +
+    'inherited from this process)',
 );
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(

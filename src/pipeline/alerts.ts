@@ -32,34 +32,50 @@ export class AlertEvaluator {
 
   evaluate(batch: readonly GpuSample[]): AlertEvent[] {
     const events: AlertEvent[] = [];
-    const t = this.thresholds;
-    for (const s of batch) {
-      const base = { ts: s.ts, host: s.host, gpu_index: s.gpu_index, uuid: s.uuid };
-      const temp = s.gpu_temperature_celsius;
-      if (temp !== null && temp >= t.highTempCelsius) {
-        events.push({ ...base, rule: 'high_temperature', value: temp, threshold: t.highTempCelsius });
-      }
-      const load = s.gpu_utilization_percent;
-      if (load !== null && load >= t.highLoadPercent) {
-        events.push({ ...base, rule: 'high_load', value: load, threshold: t.highLoadPercent });
-      }
-      const power = s.gpu_power_draw_watts;
-      const limit = s.gpu_power_limit_watts;
-      if (power !== null && limit !== null && limit > 0) {
-        const percent = (100 * power) / limit;
-        if (percent >= t.highPowerPercent) {
-          events.push({ ...base, rule: 'high_power', value: percent, threshold: t.highPowerPercent });
-        }
-      }
-      const prev = this.previous.get(s.uuid);
-      if (prev && prev.temp !== null && temp !== null && s.ts > prev.ts && s.ts - prev.ts <= this.maxGapMs) {
-        const rise = temp - prev.temp;
-        if (rise > t.tempSpikeCelsius) {
-          events.push({ ...base, rule: 'temperature_spike', value: rise, threshold: t.tempSpikeCelsius });
-        }
-      }
-      if (!prev || s.ts >= prev.ts) this.previous.set(s.uuid, { ts: s.ts, temp });
-    }
+    for (const s of batch) this.evaluateOne(s, events);
     return events;
   }
+
+  /**
+   * Evaluates one sample; pushes its alerts onto `events`. For a caller that handles each sample in one pass
+   * with other stages (the InfluxDB stream sink).
+   */
+  evaluateOne(s: GpuSample, events: AlertEvent[]): void {
+    const t = this.thresholds;
+    const temp = s.gpu_temperature_celsius;
+    if (temp !== null && temp >= t.highTempCelsius) {
+      events.push(event(s, 'high_temperature', temp, t.highTempCelsius));
+    }
+    const load = s.gpu_utilization_percent;
+    if (load !== null && load >= t.highLoadPercent) {
+      events.push(event(s, 'high_load', load, t.highLoadPercent));
+    }
+    const power = s.gpu_power_draw_watts;
+    const limit = s.gpu_power_limit_watts;
+    if (power !== null && limit !== null && limit > 0) {
+      const percent = (100 * power) / limit;
+      if (percent >= t.highPowerPercent) {
+        events.push(event(s, 'high_power', percent, t.highPowerPercent));
+      }
+    }
+    const prev = this.previous.get(s.uuid);
+    if (prev === undefined) {
+      this.previous.set(s.uuid, { ts: s.ts, temp });
+      return;
+    }
+    if (prev.temp !== null && temp !== null && s.ts > prev.ts && s.ts - prev.ts <= this.maxGapMs) {
+      const rise = temp - prev.temp;
+      if (rise > t.tempSpikeCelsius) {
+        events.push(event(s, 'temperature_spike', rise, t.tempSpikeCelsius));
+      }
+    }
+    if (s.ts >= prev.ts) {
+      prev.ts = s.ts;
+      prev.temp = temp;
+    }
+  }
+}
+
+function event(s: GpuSample, rule: AlertRule, value: number, threshold: number): AlertEvent {
+  return { ts: s.ts, host: s.host, gpu_index: s.gpu_index, uuid: s.uuid, rule, value, threshold };
 }

@@ -10,7 +10,11 @@ export interface PipelineOptions {
   transport: Transport;
   /** Consumer group name on the transport. */
   group: string;
-  alerts: AlertEvaluator;
+  /**
+   * The alert rules, evaluated on each delivery for the live state and `onAlerts`. Left out where neither is
+   * used (`gpumon consume`, whose InfluxDB sink evaluates them itself): no work per sample for nothing.
+   */
+  alerts?: AlertEvaluator;
   /** Live state to update, if this process serves the live view. */
   live?: LiveState;
   /** Durable sinks, each batched on its own. */
@@ -64,7 +68,7 @@ export class Pipeline {
     const full = this.batchers.find((b) => !b.hasRoom(samples.length));
     if (full) return Promise.reject(new Error(`sink ${full.getStats().sink} is behind; delivery refused`));
     this.received += samples.length;
-    const alerts = this.options.alerts.evaluate(samples);
+    const alerts = this.options.alerts?.evaluate(samples) ?? [];
     this.options.live?.apply(samples, alerts);
     if (alerts.length > 0) this.options.onAlerts?.(alerts);
     return Promise.all(this.batchers.map((b) => b.add(samples))).then(() => undefined);

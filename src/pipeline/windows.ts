@@ -61,50 +61,59 @@ export class WindowAggregator {
   /** Adds samples; returns the windows they closed, in the order they closed. */
   add(samples: readonly GpuSample[]): GpuWindow[] {
     const closed: GpuWindow[] = [];
-    for (const s of samples) {
-      const start = s.ts - (((s.ts % this.sizeMs) + this.sizeMs) % this.sizeMs);
-      let current = this.open.get(s.uuid);
-      if (current && start < current.window.start) {
+    for (const s of samples) this.addOne(s, closed);
+    return closed;
+  }
+
+  /**
+   * Adds one sample; pushes the window it closed (if any) onto `closed`. For a caller that handles each sample
+   * in one pass with other stages (the InfluxDB stream sink).
+   */
+  addOne(s: GpuSample, closed: GpuWindow[]): void {
+    const size = this.sizeMs;
+    const start = s.ts - (((s.ts % size) + size) % size);
+    let current = this.open.get(s.uuid);
+    if (current !== undefined) {
+      if (start < current.window.start) {
         this.late++;
-        continue;
+        return;
       }
-      if (current && start > current.window.start) {
+      if (start > current.window.start) {
         closed.push(finish(current));
         current = undefined;
       }
-      if (!current) {
-        current = {
-          window: {
-            start,
-            sizeMs: this.sizeMs,
-            host: s.host,
-            gpu_index: s.gpu_index,
-            uuid: s.uuid,
-            model: s.model,
-            samples: 0,
-            stats: {},
-          },
-          sums: {},
-        };
-        this.open.set(s.uuid, current);
-      }
-      current.window.samples++;
-      for (const metric of WINDOW_METRICS) {
-        const value = s[metric];
-        if (value === null) continue;
-        const stat = current.window.stats[metric];
-        if (!stat) {
-          current.window.stats[metric] = { avg: value, min: value, max: value, count: 1 };
-          current.sums[metric] = value;
-        } else {
-          stat.min = Math.min(stat.min, value);
-          stat.max = Math.max(stat.max, value);
-          stat.count++;
-          current.sums[metric] = (current.sums[metric] ?? 0) + value;
-        }
+    }
+    if (current === undefined) {
+      current = {
+        window: {
+          start,
+          sizeMs: size,
+          host: s.host,
+          gpu_index: s.gpu_index,
+          uuid: s.uuid,
+          model: s.model,
+          samples: 0,
+          stats: {},
+        },
+        sums: {},
+      };
+      this.open.set(s.uuid, current);
+    }
+    current.window.samples++;
+    for (const metric of WINDOW_METRICS) {
+      const value = s[metric];
+      if (value === null) continue;
+      const stat = current.window.stats[metric];
+      if (stat === undefined) {
+        current.window.stats[metric] = { avg: value, min: value, max: value, count: 1 };
+        current.sums[metric] = value;
+      } else {
+        if (value < stat.min) stat.min = value;
+        if (value > stat.max) stat.max = value;
+        stat.count++;
+        current.sums[metric] = (current.sums[metric] ?? 0) + value;
       }
     }
-    return closed;
   }
 
   /** Closes the windows that end at or before `ts`. */

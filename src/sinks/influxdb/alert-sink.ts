@@ -2,7 +2,7 @@ import type { GpuSample } from '../../metrics/sample.ts';
 import type { AlertEvaluator, AlertEvent } from '../../pipeline/alerts.ts';
 import type { InfluxDbOptions } from './influx-client.ts';
 import { InfluxDbSink, type InfluxDbSinkExtras } from './influxdb-sink.ts';
-import { encodePoint, type Point } from './line-protocol.ts';
+import { encodePoint, type Point, seriesKeyOf } from './line-protocol.ts';
 
 export const ALERT_MEASUREMENT = 'gpu_alerts';
 
@@ -23,8 +23,24 @@ export function alertPoint(event: AlertEvent): Point {
   };
 }
 
+/** `gpu_alerts,<tags>` per GPU and rule: the same for every alert of a GPU's rule, so built once (bounded). */
+const seriesKeys = new Map<string, string>();
+
+/**
+ * One alert as one line: `encodePoint(alertPoint(event))`, built without the intermediate point (a consumer
+ * writes one alert for every other sample of a busy fleet; a test keeps both equal).
+ */
 export function alertLine(event: AlertEvent): string | null {
-  return encodePoint(alertPoint(event));
+  if (!Number.isFinite(event.value) || !Number.isFinite(event.threshold))
+    return encodePoint(alertPoint(event));
+  const id = `${event.host}\0${event.gpu_index}\0${event.uuid}\0${event.rule}`;
+  let key = seriesKeys.get(id);
+  if (key === undefined) {
+    key = seriesKeyOf(ALERT_MEASUREMENT, alertPoint(event).tags);
+    if (seriesKeys.size >= 100_000) seriesKeys.clear();
+    seriesKeys.set(id, key);
+  }
+  return `${key} value=${event.value},threshold=${event.threshold} ${Math.trunc(event.ts)}`;
 }
 
 /**

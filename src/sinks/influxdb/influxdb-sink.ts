@@ -2,8 +2,8 @@ import type { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { Sink } from '../sink.ts';
-import { InfluxClient, type InfluxDbOptions, type WriteResult } from './influx-client.ts';
-import { sampleLine } from './line-protocol.ts';
+import { InfluxClient, type InfluxDbOptions, type Line, type WriteResult } from './influx-client.ts';
+import { sampleLineOf } from './line-protocol.ts';
 
 /** Counters of an InfluxDB sink, for logs and the API. */
 export interface InfluxDbSinkStats {
@@ -42,10 +42,10 @@ export class InfluxDbSink implements Sink {
   }
 
   async write(batch: readonly GpuSample[]): Promise<void> {
-    const lines: string[] = [];
+    const lines: Line[] = [];
     let empty = 0;
     for (const sample of batch) {
-      const line = sampleLine(sample);
+      const line = sampleLineOf(sample);
       if (line === null) empty++;
       else lines.push(line);
     }
@@ -60,7 +60,7 @@ export class InfluxDbSink implements Sink {
   /** Nothing to release: every write has finished when the pipeline closes a sink. */
   async close(): Promise<void> {}
 
-  protected async writeLines(lines: readonly string[]): Promise<WriteResult> {
+  protected async writeLines(lines: readonly Line[]): Promise<WriteResult> {
     const result = await this.client.writeLines(lines, this.extras.onRejected);
     this.counters.points += result.written;
     this.counters.requests += result.requests;

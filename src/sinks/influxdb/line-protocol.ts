@@ -173,3 +173,19 @@ export function sampleLine(sample: GpuSample): string | null {
   if (!fields) return null;
   return `${seriesKey(sample)} ${fields} ${Math.trunc(sample.ts)}`;
 }
+
+/**
+ * Where a decoder that already produced a sample's `gpu_metrics` line (UTF-8, no newline) leaves it on the
+ * sample: the consumer's v1 decoder (v1-line-decoder.ts) writes the line straight from the record's bytes, the
+ * sink then sends it as is instead of formatting every number again. Same bytes as `sampleLine` (a test keeps
+ * them equal); a sample without it is encoded by `sampleLine`.
+ */
+export const ENCODED_LINE: unique symbol = Symbol('gpumon.influxdb.line');
+
+/** A sample as it may come from the consumer's decoder: with its line already encoded. */
+export type SampleWithLine = GpuSample & { [ENCODED_LINE]?: Uint8Array };
+
+/** The sample's line: the one its decoder attached, else `sampleLine`. */
+export function sampleLineOf(sample: GpuSample): string | Uint8Array | null {
+  return (sample as SampleWithLine)[ENCODED_LINE] ?? sampleLine(sample);
+}

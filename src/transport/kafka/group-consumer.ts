@@ -1,7 +1,7 @@
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { DeliveryHandler } from '../transport.ts';
-import { decodeSample, ENCODING_HEADER } from './encoding.ts';
+import { ENCODING_HEADER, ENCODING_HEADER_VALUE } from './encoding.ts';
 import { closeForcibly, type OutgoingRecord, type TransportLink } from './kafka-transport.ts';
 
 /** The header of a dead-lettered record that says why it was refused. */
@@ -27,12 +27,15 @@ type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
 
 /**
  * One consumer group member of a KafkaTransport. A single loop reads what the stream has fetched (at most
- * `maxBatch` records), dead-letters the malformed records, hands the valid samples to the handler, and
- * commits the next offset of every partition in the batch only once the handler resolved (the batch is
- * durable), in order. A delivery the handler refuses at once is handed over again after
- * `redeliveryDelayMs`, the same samples, without reading further: while a sink is down or behind,
- * consumption stops (the stream's buffer fills and fetching pauses) and nothing is skipped. A delivery the
- * handler took does not hold up reading: the next batches are handed over while it becomes durable.
+ * `maxBatch` records), decodes them (`decode` of the transport's options: decodeSample by default),
+ * dead-letters the malformed records, hands the valid samples to the handler, and commits the next offset of
+ * every partition in the batch only once the handler resolved (the batch is durable), in order. A delivery
+ * the handler refuses at once is handed over again, the same samples, without reading further: every 10 ms
+ * for the first 5 s (a sink behind while catching up has room again within one of its writes, and must not
+ * run dry), then every `redeliveryDelayMs` (a sink down), with a warning each time. While a sink is down or
+ * behind, consumption stops (the stream's buffer fills and fetching pauses) and nothing is skipped. A
+ * delivery the handler took does not hold up reading: the next batches are handed over while it becomes
+ * durable.
  *
  * Offsets already taken by this member are remembered per partition, so that the refetch the client does
  * after a rebalance does not deliver them twice; records of a partition this member no longer owns are left
@@ -78,6 +81,9 @@ export class GroupConsumer {
       rebalanceTimeout: Math.max(sessionTimeoutMs, 30_000),
       maxWaitTime: 500,
       highWaterMark: link.options.maxBatch,
+      // A fetch's records are all pushed into the stream, whatever its buffer holds already: at the client's
+      // 10 MiB (lz4: some 50,000 samples) a consumer catching up held several fetches' worth at once.
+      maxBytes: FETCH_MAX_BYTES,
     });
     this.consumer.on('consumer:group:join', () => this.forgetRevoked());
   }
@@ -191,8 +197,9 @@ export class GroupConsumer {
     const log = this.link.options.logger;
     const samples: GpuSample[] = [];
     const dead: OutgoingRecord[] = [];
+    const decode = this.link.options.decode;
     for (const record of batch) {
-      const decoded = decodeSample(record.value, encodingOf(record));
+      const decoded = decode(record.value, encodingOf(record));
       if (decoded.ok) samples.push(decoded.sample);
       else dead.push(this.deadLetter(record, decoded.reason));
     }
@@ -216,6 +223,7 @@ export class GroupConsumer {
     // taken, the next batch is read without waiting for this one to be durable (a sink may hold samples for
     // its batch age), and commits follow in order as the batches become durable.
     let durable: Promise<void> = Promise.resolve();
+    const refusedSince = performance.now();
     for (let attempt = 1; samples.length > 0; attempt++) {
       const handed = this.handler(samples);
       if (!(await refusedAtOnce(handed))) {
@@ -224,11 +232,19 @@ export class GroupConsumer {
       }
       // Closing: leave the batch uncommitted, the group delivers it again after a restart.
       if (this.closing) return;
-      log?.warn(
-        { group: this.group, attempt, samples: samples.length },
-        'delivery refused; offering it again',
-      );
-      await this.pause(this.link.options.redeliveryDelayMs);
+      // A sink that is behind (backpressure while catching up) has room again within one of its writes: offer
+      // the batch again soon, so that the sink never runs dry. Refused for longer (a sink down), back off to
+      // `redeliveryDelayMs` and say so.
+      const refusedFor = performance.now() - refusedSince;
+      const slow = refusedFor >= BACKPRESSURE_POLL_WINDOW_MS;
+      if (slow) {
+        log?.warn(
+          { group: this.group, attempt, samples: samples.length, refusedMs: Math.round(refusedFor) },
+          'delivery refused; offering it again',
+        );
+      }
+      const { redeliveryDelayMs } = this.link.options;
+      await this.pause(slow ? redeliveryDelayMs : Math.min(BACKPRESSURE_POLL_MS, redeliveryDelayMs));
       if (this.closing) return;
       this.counters.redeliveries++;
     }
@@ -315,6 +331,13 @@ export class GroupConsumer {
   }
 }
 
+/** Most bytes (compressed) one fetch brings: about 5,000 samples of lz4-compressed v1 JSON. */
+const FETCH_MAX_BYTES = 1 << 20;
+
+/** While a delivery has been refused for less than this, it is offered again every BACKPRESSURE_POLL_MS. */
+const BACKPRESSURE_POLL_WINDOW_MS = 5000;
+const BACKPRESSURE_POLL_MS = 10;
+
 /** Batches taken by the handler but not yet durable, at most, before reading pauses. */
 const MAX_BATCHES_IN_FLIGHT = 100;
 
@@ -340,8 +363,18 @@ async function refusedAtOnce(handed: Promise<void>): Promise<boolean> {
   return outcome === 'refused';
 }
 
-/** The `gpumon-encoding` header as text (headers are a Map keyed by Buffer: look it up by content). */
+const ENCODING_HEADER_BYTES = Buffer.from(ENCODING_HEADER);
+const ENCODING_V1_BYTES = Buffer.from(ENCODING_HEADER_VALUE);
+
+/**
+ * The `gpumon-encoding` header as text (headers are a Map keyed by Buffer: look it up by content; compared as
+ * bytes, so that the usual `v1` costs no string).
+ */
 function encodingOf(record: Record_): string | undefined {
-  for (const [k, v] of record.headers) if (k?.toString() === ENCODING_HEADER) return v?.toString() ?? '';
+  for (const [k, v] of record.headers) {
+    if (k === undefined || k === null || !ENCODING_HEADER_BYTES.equals(k)) continue;
+    if (v === undefined || v === null) return '';
+    return ENCODING_V1_BYTES.equals(v) ? ENCODING_HEADER_VALUE : v.toString();
+  }
   return undefined;
 }

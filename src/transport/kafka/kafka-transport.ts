@@ -3,7 +3,7 @@ import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { DeliveryHandler, Transport } from '../transport.ts';
-import { encodeSample } from './encoding.ts';
+import { type Decoded, decodeSample, encodeSample } from './encoding.ts';
 import { GroupConsumer, type GroupConsumerStats } from './group-consumer.ts';
 
 export type KafkaCompression = 'lz4' | 'snappy' | 'gzip' | 'none';
@@ -28,8 +28,19 @@ export interface KafkaTransportOptions {
   maxBatch?: number;
   /** Consumer group session timeout (default 10 s): how long a dead consumer keeps its partitions. */
   sessionTimeoutMs?: number;
+  /**
+   * The consumers' decoder of a record (default `decodeSample`). One that accepts and refuses exactly what
+   * `decodeSample` does may leave more on the samples for its sink (the InfluxDB sink's pre-encoded lines).
+   */
+  decode?: RecordDecoder;
   logger?: Logger;
 }
+
+/**
+ * Decodes one record's value and `gpumon-encoding` header: the sample, or why the record goes to the
+ * dead-letter topic.
+ */
+export type RecordDecoder = (value: Buffer | null | undefined, encodingHeader?: string) => Decoded;
 
 /** Counters of a transport, for logs and tests. */
 export interface KafkaTransportStats {
@@ -103,6 +114,7 @@ export class KafkaTransport implements Transport, TransportLink {
       redeliveryDelayMs: options.redeliveryDelayMs ?? 1000,
       maxBatch: options.maxBatch ?? 5000,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      decode: options.decode ?? decodeSample,
       logger: options.logger,
     };
   }

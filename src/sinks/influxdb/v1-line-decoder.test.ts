@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { GpuSample } from '../../metrics/sample.ts';
+import { Simulator } from '../../sources/sim/simulator.ts';
+import { testSample } from '../../testing/samples.ts';
+import { decodeSample, encodeSampleJson } from '../../transport/kafka/encoding.ts';
+import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from './line-protocol.ts';
+import { decodeSampleWithLine } from './v1-line-decoder.ts';
+
+// The example as a record carries it: without the file's final newline.
+const testdata = Buffer.from(
+  readFileSync(new URL('../../transport/kafka/testdata/sample-v1.json', import.meta.url), 'utf8').trim(),
+);
+const withoutLine = (sample: GpuSample) => Object.fromEntries(Object.entries(sample));
+const lineOf = (sample: GpuSample) => {
+  const line = (sample as SampleWithLine)[ENCODED_LINE];
+  return line === undefined ? undefined : Buffer.from(line).toString('utf8');
+};
+
+/** decodeSampleWithLine must decide exactly as decodeSample: same sample, or same reason. */
+function assertSameAsDecodeSample(value: Buffer, header?: string) {
+  const fast = decodeSampleWithLine(value, header);
+  const slow = decodeSample(value, header);
+  if (!slow.ok) {
+    assert.deepEqual(fast, slow, `refused alike: ${value.toString('latin1')}`);
+    return;
+  }
+  assert.equal(fast.ok, true, `accepted alike: ${value.toString('latin1')}`);
+  if (!fast.ok) return;
+  assert.deepEqual(withoutLine(fast.sample), slow.sample);
+  const line = lineOf(fast.sample);
+  if (line !== undefined) assert.equal(line, sampleLine(slow.sample));
+  assert.equal(
+    typeof sampleLineOf(fast.sample) === 'string'
+      ? sampleLineOf(fast.sample)
+      : Buffer.from(sampleLineOf(fast.sample) as Uint8Array).toString(),
+    sampleLine(slow.sample),
+  );
+}
+
+describe('the v1 decoder with line protocol', () => {
+  it('decodes the v1 example to the same sample as decodeSample, with the line sampleLine writes', () => {
+    const decoded = decodeSampleWithLine(testdata, 'v1');
+    assert.equal(decoded.ok, true);
+    if (!decoded.ok) return;
+    const expected = decodeSample(testdata, 'v1');
+    assert.ok(expected.ok);
+    assert.deepEqual(withoutLine(decoded.sample), expected.sample);
+    assert.equal(lineOf(decoded.sample), sampleLine(expected.sample));
+  });
+
+  it('takes the fast path for every record the simulator writes, and agrees with decodeSample on each', () => {
+    const sim = new Simulator({ hosts: 4, gpusPerHost: 8, seed: 3 });
+    let lines = 0;
+    for (let t = 0; t < 20; t++) {
+      for (const sample of sim.sampleAll(Date.UTC(2026, 10, 25) + t * 1000)) {
+        const value = Buffer.from(encodeSampleJson(sample));
+        assertSameAsDecodeSample(value, 'v1');
+        const decoded = decodeSampleWithLine(value, 'v1');
+        if (decoded.ok && lineOf(decoded.sample) !== undefined) lines++;
+      }
+    }
+    assert.equal(lines, 20 * 32);
+  });
+
+  it('leaves records in another layout to decodeSample, with the same outcome', () => {
+    const sample = JSON.parse(testdata.toString()) as Record<string, unknown>;
+    const variants = [
+      // another key order (testSample puts ts last)
+      encodeSampleJson(testSample({ ts: 1_795_176_000_000, gpu_temperature_celsius: 50.5 })),
+      // whitespace
+      JSON.stringify(sample, null, 1),
+      // an escape and a non-ASCII host
+      testdata.toString().replace('"sim-node-01"', '"n\\u00f6de-\\"1\\""'),
+      testdata.toString().replace('"sim-node-01"', '"nöde-1"'),
+      // numbers written another way
+      testdata.toString().replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":2.7278e2'),
+      testdata.toString().replace('"gpu_memory_clock_mhz":1593', '"gpu_memory_clock_mhz":1593.0'),
+      testdata
+        .toString()
+        .replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":272.780000000000001'),
+      testdata.toString().replace('"gpu_xid_last":0', '"gpu_xid_last":-0'),
+      testdata.toString().replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":0.0000001'),
+      testdata.toString().replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":-0.0'),
+      testdata.toString().replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":0.000001'),
+      // every metric null, no driver or PCI id: no line at all
+      encodeSampleJson({
+        ...(Object.fromEntries(
+          Object.entries(sample).map(([k, v]) => [k, typeof v === 'number' ? null : v]),
+        ) as unknown as GpuSample),
+        ts: 1_795_176_000_000,
+        gpu_index: 0,
+        pci_bus_id: null,
+        driver_version: null,
+      }),
+    ];
+    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), 'v1');
+  });
+
+  it('refuses what decodeSample refuses, with the same reason', () => {
+    const text = testdata.toString();
+    const bad = [
+      '',
+      'garbage',
+      text.slice(0, 200),
+      `${text} `,
+      text.replace('{"v":1', '{"v":2'),
+      text.replace('"gpu_xid_last":0,', ''),
+      text.replace('}', ',"extra":1}'),
+      text.replace('"gpu_utilization_percent":75', '"gpu_utilization_percent":101'),
+      text.replace('"gpu_utilization_percent":75', '"gpu_utilization_percent":-1'),
+      text.replace('"gpu_memory_clock_mhz":1593', '"gpu_memory_clock_mhz":1593.5'),
+      text.replace('"gpu_memory_clock_mhz":1593', '"gpu_memory_clock_mhz":"1593"'),
+      text.replace('"host":"sim-node-01"', '"host":""'),
+      text.replace('"host":"sim-node-01"', '"host":null'),
+      text.replace('"gpu_index":0', '"gpu_index":65536'),
+      text.replace('"ts":1795176000000', '"ts":-1'),
+      text.replace('"ts":1795176000000', '"ts":01795176000000'),
+      text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":272.'),
+      text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":1e999'),
+    ];
+    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), 'v1');
+    assertSameAsDecodeSample(testdata, 'v2');
+    assertSameAsDecodeSample(Buffer.alloc(0));
+    assert.deepEqual(decodeSampleWithLine(null), decodeSample(null));
+  });
+
+  it('agrees with decodeSample on thousands of corrupted records (bytes changed, cut or repeated)', () => {
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = Buffer.from('0123456789.-+eE",:{}nul \\x');
+    for (let i = 0; i < 5000; i++) {
+      const value = Buffer.from(testdata);
+      const at = random(value.length);
+      let mutated: Buffer;
+      switch (random(3)) {
+        case 0:
+          value[at] = alphabet[random(alphabet.length)] as number;
+          mutated = value;
+          break;
+        case 1:
+          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at + 1 + random(3))]);
+          break;
+        default:
+          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
+      }
+      assertSameAsDecodeSample(mutated, 'v1');
+    }
+  });
+});

@@ -1,0 +1,311 @@
+/**
+ * The consumer's decoder of v1 records (docs/encoding.md) for the InfluxDB sink: one walk over the record's
+ * bytes validates the sample, builds it, and writes its `gpu_metrics` line of line protocol, copying each
+ * number's text from the record instead of parsing it into a double and formatting it again. The line is left
+ * on the sample (`ENCODED_LINE`), and the sink sends it as is.
+ *
+ * It reads the v1 JSON as gpumon writes it (JSON.stringify): `{"v":1,"ts":...}` with the fields in the order
+ * of the catalog (ts, IDENTITY, METRICS), no whitespace, ASCII strings without escapes, numbers as `String`
+ * writes them with at most 15 digits. Any other record (another order, an escape, `1.50`, a value out of
+ * range, garbage) goes to `decodeSample`, which decides exactly as before: the same samples accepted, the
+ * same reasons for the dead-letter topic. So this path only ever accepts what `decodeSample` accepts, returns
+ * the same sample, and its line has the same bytes as `sampleLine`'s (tests keep all three equal, on
+ * thousands of corrupted records too).
+ */
+import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import {
+  type Decoded,
+  decodeSample,
+  ENCODING_HEADER_VALUE,
+  ENCODING_VERSION,
+} from '../../transport/kafka/encoding.ts';
+import {
+  ENCODED_LINE,
+  escapeKey,
+  SAMPLE_MEASUREMENT,
+  type SampleWithLine,
+  seriesKeyOf,
+} from './line-protocol.ts';
+
+enum Kind {
+  Text = 0,
+  Int = 1,
+  Float = 2,
+}
+
+interface Field {
+  name: string;
+  /** `,"name":` as bytes: what precedes the value in the record. */
+  key: Uint8Array;
+  kind: Kind;
+  nullable: boolean;
+  min: number;
+  max: number;
+  /** For metrics: `influx=` as bytes (the first field of a line has no comma before it). */
+  prefix: Uint8Array | null;
+  /** For untagged identity fields: `name=` as bytes, written as string fields after the metrics. */
+  stringPrefix: Uint8Array | null;
+}
+
+const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
+
+const FIELDS: Field[] = [
+  ...IDENTITY.map((id): Field => {
+    // As parseSample checks them: the PCI bus id and the driver version may be null, not the others.
+    const nullable = id.name === 'pci_bus_id' || id.name === 'driver_version';
+    return {
+      name: id.name,
+      key: bytes(`,"${id.name}":`),
+      kind: id.type === 'int32' ? Kind.Int : Kind.Text,
+      nullable,
+      min: 0,
+      max: 65535,
+      prefix: null,
+      stringPrefix: id.influxTag === '' ? bytes(`${escapeKey(id.name)}=`) : null,
+    };
+  }),
+  ...METRICS.map(
+    (m): Field => ({
+      name: m.name,
+      key: bytes(`,"${m.name}":`),
+      kind: m.type === 'int64' ? Kind.Int : Kind.Float,
+      nullable: true,
+      min: m.min,
+      max: m.max,
+      prefix: bytes(`${escapeKey(m.influx)}=`),
+      stringPrefix: null,
+    }),
+  ),
+];
+
+/** What a line can take beyond the record's own bytes and its series key (see `bound` below). */
+const LINE_EXTRA_BYTES =
+  FIELDS.reduce(
+    (sum, f) => sum + Math.max(0, (f.prefix ?? f.stringPrefix ?? new Uint8Array()).length - f.key.length) + 4,
+    0,
+  ) + 32;
+
+const HEAD = bytes(`{"v":${ENCODING_VERSION},"ts":`);
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const BACKSLASH = 0x5c;
+const LOWER_I = 0x69;
+const LOWER_N = 0x6e;
+
+/**
+ * Builds a sample from its values in catalog order: an object literal generated once from the catalog, so
+ * that every decoded sample has one shape and is built in one step (cloning a template and setting each field
+ * by name costs several times more than the whole scan).
+ */
+const buildSample = new Function(
+  'ts',
+  'v',
+  `return { ts, ${FIELDS.map((f, i) => `${JSON.stringify(f.name)}: v[${i}]`).join(', ')} };`,
+) as (ts: number, values: readonly unknown[]) => GpuSample;
+
+/** `gpu_metrics,<tags>` as bytes per GPU (bounded like line-protocol.ts's cache). */
+const seriesKeys = new Map<string, Uint8Array>();
+
+function seriesKeyBytes(host: string, gpu: number, uuid: string, model: string): Uint8Array {
+  const id = `${host}\0${gpu}\0${uuid}\0${model}`;
+  let key = seriesKeys.get(id);
+  if (key === undefined) {
+    key = Buffer.from(seriesKeyOf(SAMPLE_MEASUREMENT, { gpu: String(gpu), host, model, uuid }), 'utf8');
+    if (seriesKeys.size >= 100_000) seriesKeys.clear();
+    seriesKeys.set(id, key);
+  }
+  return key;
+}
+
+/** Lines are written into slabs of this size; a line is a view of its slab. */
+const SLAB_BYTES = 1 << 20;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabAt = 0;
+
+/** Where the values of one record lie: reused from record to record. */
+const starts = new Int32Array(FIELDS.length);
+const ends = new Int32Array(FIELDS.length);
+const numbers = new Float64Array(FIELDS.length);
+const values: unknown[] = FIELDS.map(() => null);
+
+/**
+ * Decodes one record like `decodeSample`, and for a v1 record in gpumon's own layout also leaves its line of
+ * line protocol on the sample (`ENCODED_LINE`).
+ */
+export function decodeSampleWithLine(value: Buffer | null | undefined, encodingHeader?: string): Decoded {
+  if (
+    value !== null &&
+    value !== undefined &&
+    (encodingHeader === undefined || encodingHeader === ENCODING_HEADER_VALUE)
+  ) {
+    const sample = scan(value);
+    if (sample !== null) return { ok: true, sample };
+  }
+  return decodeSample(value, encodingHeader);
+}
+
+/** The fast path: the sample with its line, or null for anything it does not take (decodeSample decides). */
+function scan(buf: Buffer): GpuSample | null {
+  const n = buf.length;
+  if (n < HEAD.length) return null;
+  for (let i = 0; i < HEAD.length; i++) if (buf[i] !== HEAD[i]) return null;
+  let at = HEAD.length;
+  // ts: a non-negative integer.
+  const tsStart = at;
+  let ts = 0;
+  if (buf[at] === ZERO) at++;
+  else {
+    while (at < n) {
+      const c = buf[at] as number;
+      if (c < ZERO || c > NINE) break;
+      ts = ts * 10 + (c - ZERO);
+      at++;
+    }
+  }
+  const tsEnd = at;
+  if (tsEnd === tsStart || tsEnd - tsStart > 16 || ts > Number.MAX_SAFE_INTEGER) return null;
+
+  for (let f = 0; f < FIELDS.length; f++) {
+    const field = FIELDS[f] as Field;
+    const key = field.key;
+    if (at + key.length > n) return null;
+    for (let i = 0; i < key.length; i++) if (buf[at + i] !== key[i]) return null;
+    at += key.length;
+    const c = buf[at];
+    if (c === LOWER_N) {
+      // null
+      if (!field.nullable) return null;
+      if (buf[at + 1] !== 0x75 || buf[at + 2] !== 0x6c || buf[at + 3] !== 0x6c) return null;
+      starts[f] = -1;
+      at += 4;
+      continue;
+    }
+    if (c === QUOTE) {
+      if (field.kind !== Kind.Text) return null;
+      const start = ++at;
+      while (at < n) {
+        const d = buf[at] as number;
+        if (d === QUOTE) break;
+        if (d === BACKSLASH || d < SPACE || d >= 0x7f) return null;
+        at++;
+      }
+      if (at >= n || at === start) return null; // unterminated, or empty (parseSample refuses it)
+      starts[f] = start;
+      ends[f] = at;
+      at++;
+      continue;
+    }
+    // A number, in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    if (field.kind === Kind.Text) return null;
+    const start = at;
+    let negative = false;
+    if (c === MINUS) {
+      negative = true;
+      at++;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    const intStart = at;
+    while (at < n) {
+      const d = buf[at] as number;
+      if (d < ZERO || d > NINE) break;
+      mantissa = mantissa * 10 + (d - ZERO);
+      at++;
+    }
+    const intDigits = at - intStart;
+    if (intDigits === 0 || (intDigits > 1 && buf[intStart] === ZERO)) return null;
+    digits = intDigits;
+    let scale = 0;
+    if (buf[at] === DOT) {
+      if (field.kind === Kind.Int) return null;
+      at++;
+      const fracStart = at;
+      while (at < n) {
+        const d = buf[at] as number;
+        if (d < ZERO || d > NINE) break;
+        mantissa = mantissa * 10 + (d - ZERO);
+        at++;
+      }
+      scale = at - fracStart;
+      // No digit after the point, or a trailing zero (`1.50`: not the text `String` would write).
+      if (scale === 0 || buf[at - 1] === ZERO) return null;
+      digits += scale;
+    }
+    const e = buf[at];
+    // Exponents, and mantissas beyond 15 digits (not exact in a double): left to decodeSample.
+    if (e === 0x65 || e === 0x45 || digits > 15 || scale > 22) return null;
+    let v = scale === 0 ? mantissa : mantissa / 10 ** scale; // both exact: the division rounds correctly
+    // The text is then the shortest that reads back to v (15 digits or fewer always do), so it is what
+    // `String(v)` writes, except for -0 and below 1e-6 (`1e-7`): left to decodeSample.
+    if (v === 0 ? negative : v < 1e-6) return null;
+    if (negative) v = -v;
+    if (v < field.min || v > field.max) return null;
+    starts[f] = start;
+    ends[f] = at;
+    numbers[f] = v;
+  }
+  if (at !== n - 1 || buf[at] !== 0x7d) return null;
+
+  // Valid: build the sample, then its line.
+  for (let f = 0; f < FIELDS.length; f++) {
+    const start = starts[f] as number;
+    values[f] =
+      start < 0
+        ? null
+        : (FIELDS[f] as Field).kind === Kind.Text
+          ? buf.toString('latin1', start, ends[f] as number)
+          : numbers[f];
+  }
+  const s = buildSample(ts, values) as SampleWithLine;
+  const series = seriesKeyBytes(s.host, s.gpu_index, s.uuid, s.model);
+  // The line is at most the series key, a space, the record's bytes (each value copied once) with what the
+  // field names in influx take beyond the JSON keys, quotes, `i`s and commas, a space and the timestamp.
+  const bound = series.length + n + LINE_EXTRA_BYTES;
+  if (slabAt + bound > slab.length) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, bound));
+    slabAt = 0;
+  }
+  const out = slab;
+  let o = slabAt;
+  out.set(series, o);
+  o += series.length;
+  out[o++] = SPACE;
+  const fieldsStart = o;
+  for (let f = 0; f < FIELDS.length; f++) {
+    const field = FIELDS[f] as Field;
+    const prefix = field.prefix;
+    if (prefix === null) continue;
+    const start = starts[f] as number;
+    if (start < 0) continue;
+    if (o !== fieldsStart) out[o++] = COMMA;
+    for (let i = 0; i < prefix.length; i++) out[o++] = prefix[i] as number;
+    const end = ends[f] as number;
+    for (let i = start; i < end; i++) out[o++] = buf[i] as number;
+    if (field.kind === Kind.Int) out[o++] = LOWER_I;
+  }
+  for (let f = 0; f < FIELDS.length; f++) {
+    const field = FIELDS[f] as Field;
+    const prefix = field.stringPrefix;
+    if (prefix === null) continue;
+    const start = starts[f] as number;
+    if (start < 0) continue;
+    if (o !== fieldsStart) out[o++] = COMMA;
+    for (let i = 0; i < prefix.length; i++) out[o++] = prefix[i] as number;
+    out[o++] = QUOTE;
+    const end = ends[f] as number;
+    for (let i = start; i < end; i++) out[o++] = buf[i] as number;
+    out[o++] = QUOTE;
+  }
+  if (o === fieldsStart) return s; // no field at all: no line (sampleLine says null too)
+  out[o++] = SPACE;
+  for (let i = tsStart; i < tsEnd; i++) out[o++] = buf[i] as number;
+  s[ENCODED_LINE] = out.subarray(slabAt, o);
+  slabAt = o;
+  return s;
+}
