@@ -10,10 +10,9 @@ import type { GpumonError } from '../../src/errors.ts';
 import { METRICS } from '../../src/metrics/catalog.ts';
 import type { GpuSample } from '../../src/metrics/sample.ts';
 import { AlertEvaluator } from '../../src/pipeline/alerts.ts';
-import { AlertSink } from '../../src/sinks/influxdb/alert-sink.ts';
 import type { InfluxDbOptions } from '../../src/sinks/influxdb/influx-client.ts';
 import { InfluxDbSink } from '../../src/sinks/influxdb/influxdb-sink.ts';
-import { WindowSink } from '../../src/sinks/influxdb/window-sink.ts';
+import { InfluxDbStreamSink } from '../../src/sinks/influxdb/stream-sink.ts';
 import { testSample } from '../../src/testing/samples.ts';
 import { influxQuery, influxUrl, influxWrite } from '../../src/testing/services.ts';
 
@@ -155,10 +154,13 @@ describe('InfluxDbSink against InfluxDB 1.x', () => {
   });
 });
 
-describe('WindowSink against InfluxDB 1.x', () => {
+describe('the stream sink of gpumon consume against InfluxDB 1.x', () => {
   it('writes hand-computed 30 s aggregates of two GPUs over two windows to gpu_metrics_30s', async () => {
     const options = await freshDatabase();
-    const sink = new WindowSink(options, 30);
+    const sink = new InfluxDbStreamSink(options, {
+      windowSeconds: 30,
+      alerts: new AlertEvaluator(config.alerts, 60_000),
+    });
     const s = (sec: number, gpu: number, temp: number, util: number, mem: number) =>
       testSample(
         {
@@ -178,7 +180,7 @@ describe('WindowSink against InfluxDB 1.x', () => {
     await sink.write([s(30, 0, 65, 50, 400), s(35, 1, 75, 95, 2000), s(45, 1, 77, 97, 4000)]);
     await sink.write([s(15, 0, 99, 99, 9)]); // late: window 0 of GPU 0 is closed
     await sink.close();
-    assert.equal(sink.aggregator.lateCount(), 1);
+    assert.equal(sink.windows.lateCount(), 1);
     const series = await select(
       options,
       'SELECT "samples", "temperature_gpu_avg", "temperature_gpu_min", "temperature_gpu_max", "utilization_gpu_avg", "memory_used_bytes_min", "memory_used_bytes_max" FROM "gpu_metrics_30s" GROUP BY "gpu"',
@@ -203,12 +205,13 @@ describe('WindowSink against InfluxDB 1.x', () => {
       ],
     );
   });
-});
 
-describe('AlertSink against InfluxDB 1.x', () => {
   it('writes alerts to gpu_alerts with host, gpu, uuid and rule tags and value and threshold fields', async () => {
     const options = await freshDatabase();
-    const sink = new AlertSink(options, new AlertEvaluator(config.alerts, 60_000));
+    const sink = new InfluxDbStreamSink(options, {
+      windowSeconds: 30,
+      alerts: new AlertEvaluator(config.alerts, 60_000),
+    });
     await sink.write([
       testSample({ ts: T0, gpu_temperature_celsius: 50 }, 0),
       testSample({ ts: T0 + 1000, gpu_temperature_celsius: 85 }, 0),

@@ -1,7 +1,4 @@
-import type { GpuSample } from '../../metrics/sample.ts';
-import type { AlertEvaluator, AlertEvent } from '../../pipeline/alerts.ts';
-import type { InfluxDbOptions } from './influx-client.ts';
-import { InfluxDbSink, type InfluxDbSinkExtras } from './influxdb-sink.ts';
+import type { AlertEvent } from '../../pipeline/alerts.ts';
 import { encodePoint, type Point, seriesKeyOf } from './line-protocol.ts';
 
 export const ALERT_MEASUREMENT = 'gpu_alerts';
@@ -41,43 +38,4 @@ export function alertLine(event: AlertEvent): string | null {
     seriesKeys.set(id, key);
   }
   return `${key} value=${event.value},threshold=${event.threshold} ${Math.trunc(event.ts)}`;
-}
-
-/**
- * Alerts as a sink: evaluates the rules on each batch with its own AlertEvaluator (thresholds from config)
- * and writes the events to `gpu_alerts`; `write` resolves once they are in InfluxDB. Being a sink, its
- * alerts are batched, retried and acknowledged with the samples. A retried batch (the same batch, after a
- * rejection) is not evaluated twice: the events still unwritten are sent again.
- */
-export class AlertSink extends InfluxDbSink {
-  override readonly name = 'influxdb-alerts';
-  private pending: AlertEvent[] = [];
-  private lastBatch: readonly GpuSample[] | null = null;
-
-  constructor(
-    options: InfluxDbOptions,
-    private readonly evaluator: AlertEvaluator,
-    extras: InfluxDbSinkExtras = {},
-  ) {
-    super(options, extras);
-  }
-
-  override async write(batch: readonly GpuSample[]): Promise<void> {
-    if (batch !== this.lastBatch) {
-      this.pending.push(...this.evaluator.evaluate(batch));
-      this.lastBatch = batch;
-    }
-    await this.writeEvents(this.pending);
-    this.pending = [];
-  }
-
-  /** Writes events evaluated elsewhere (e.g. the pipeline's `onAlerts`), for a caller that prefers that. */
-  async writeEvents(events: readonly AlertEvent[]): Promise<void> {
-    const lines: string[] = [];
-    for (const event of events) {
-      const line = alertLine(event);
-      if (line !== null) lines.push(line);
-    }
-    await this.writeLines(lines);
-  }
 }
