@@ -3,7 +3,9 @@
  *
  *   eval "$(scripts/services/all.sh start | sed 's/^/export /')"   # or kafka.sh + influxdb.sh start
  *   npx tsx bench/pipeline/run.ts [--samples 500000] [--hosts 125] [--gpus 8] [--baseline-seconds 20]
- *                                 [--fresh-seconds 60] [--warmup-seconds 5]
+ *                                 [--fresh-seconds 60] [--warmup-seconds 5] [--pin]
+ *
+ * --pin: InfluxDB on CPU 0 alone, the rest on the other CPUs (see pinInfluxDbApart, at the end).
  *
  * (a) InfluxDB's raw ingest ceiling: the same samples as (b), encoded by gpumon's own line-protocol encoder
  *     in 5,000-line requests BEFORE timing (gzip level 6, and plain), posted to /write with 1, 2 and 4
@@ -23,8 +25,9 @@
  *     over the measured seconds (the first warm-up seconds are left out); target p99 <= 2 s, consumer peak
  *     RSS <= 200 MiB.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/load.ts';
@@ -47,6 +50,7 @@ const { values } = parseArgs({
     'baseline-seconds': { type: 'string', default: '20' },
     'fresh-seconds': { type: 'string', default: '60' },
     'warmup-seconds': { type: 'string', default: '5' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const hosts = Number(values.hosts);
@@ -157,6 +161,7 @@ log(`pre-loaded ${M} samples in ${fmt(loadSeconds)} s (${gzipBodies.length} bodi
 
 // ---- (a) raw ingest ceiling. ---------------------------------------------------------------------------
 const servicePids = { influxdb: servicePid('influxdb'), kafka: servicePid('kafka') };
+if (values.pin) pinInfluxDbApart(servicePids);
 interface Raw {
   name: string;
   rate: number;
@@ -466,3 +471,22 @@ console.log(`target (d) p99 <= 2 s: ${verdict(p99 <= 2 && missing === 0)} (${fmt
 console.log(
   `target (d) consumer peak RSS <= 200 MiB: ${verdict(d.peakRssMiB <= 200)} (${fmt(d.peakRssMiB, 0)} MiB)`,
 );
+
+/**
+ * `--pin`: InfluxDB on CPU 0 alone, everything else (Kafka, this process and the consumers it spawns, which
+ * inherit its affinity) on the other CPUs, for every step: (a) is then InfluxDB's ceiling on the CPU it has,
+ * and (b) says whether gpumon keeps that InfluxDB busy, as in a deployment where InfluxDB runs on machines of
+ * its own, instead of measuring how the consumer and InfluxDB share two cores.
+ */
+function pinInfluxDbApart(pids: { influxdb?: number | undefined; kafka?: number | undefined }): void {
+  const cpus = availableParallelism();
+  if (cpus < 2) throw new Error(`--pin needs at least 2 CPUs, this machine has ${cpus}`);
+  if (!pids.influxdb || !pids.kafka) throw new Error('--pin needs the pid files of InfluxDB and Kafka');
+  const rest = cpus === 2 ? '1' : `1-${cpus - 1}`;
+  const pin = (cpuList: string, pid: number) =>
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, `${pid}`]);
+  pin('0', pids.influxdb);
+  pin(rest, pids.kafka);
+  pin(rest, process.pid);
+  log(`pinned: InfluxDB (pid ${pids.influxdb}) on CPU 0; Kafka, the bench and its consumers on CPU ${rest}`);
+}
