@@ -253,12 +253,9 @@ restart() {
     stop_pid "$pid" 30
     say "NameNode stopped (pid $pid) to restart it"
   fi
-  rm -f "$pid_file" "$dn_pid_file" "$env_file"
-  if ! run="$(kept_run_dir)"; then
-    say "no earlier run to restart: starting a fresh one"
-    start_locked
-    return
-  fi
+  rm -f "$dn_pid_file"
+  resume_run || return 0
+  run="$restart_run"
   need_java
   fetch_libs
   local k ports=()

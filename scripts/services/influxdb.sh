@@ -128,17 +128,9 @@ start_locked() {
 # databases and points. Without an earlier run it is a `start`.
 restart() {
   lock_service
-  local pid run
-  if pid="$(running_pid "$state_dir/run.")"; then
-    stop_pid "$pid" 20
-    say "stopped (pid $pid) to restart it"
-  fi
-  rm -f "$pid_file" "$env_file"
-  if ! run="$(kept_run_dir)"; then
-    say "no earlier run to restart: starting a fresh one"
-    start_locked
-    return
-  fi
+  stop_for_restart "$state_dir/run." 20
+  resume_run || return 0
+  local run="$restart_run"
   install_influxdb
   local port rpc_port
   port="$(run_port "$run" port)"

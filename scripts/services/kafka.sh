@@ -155,17 +155,9 @@ start_locked() {
 # topics and committed offsets. Without an earlier run it is a `start`.
 restart() {
   lock_service
-  local pid run
-  if pid="$(running_pid "$state_dir/run.")"; then
-    stop_pid "$pid" 30
-    say "stopped (pid $pid) to restart it"
-  fi
-  rm -f "$pid_file" "$env_file"
-  if ! run="$(kept_run_dir)"; then
-    say "no earlier run to restart: starting a fresh one"
-    start_locked
-    return
-  fi
+  stop_for_restart "$state_dir/run." 30
+  resume_run || return 0
+  local run="$restart_run"
   need_java
   fetch_libs
   build_check

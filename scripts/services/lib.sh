@@ -85,6 +85,27 @@ kept_run_dir() {
   echo "$d"
 }
 
+# Before a `restart`: stops the process running_pid finds by $1, waiting up to $2 seconds for it to exit.
+stop_for_restart() {
+  local pid
+  if pid="$(running_pid "$1")"; then
+    stop_pid "$pid" "$2"
+    say "stopped (pid $pid) to restart it"
+  fi
+}
+
+# The common part of a `restart`, once the service's processes are stopped: forgets its pid file and
+# address, then sets restart_run to the run directory to start again on and returns 0; without an earlier run,
+# starts a fresh one (the service's start_locked) and returns 1.
+resume_run() {
+  rm -f "$pid_file" "$env_file"
+  # shellcheck disable=SC2034 # read by the service script that called it
+  if restart_run="$(kept_run_dir)"; then return 0; fi
+  say "no earlier run to restart: starting a fresh one"
+  start_locked
+  return 1
+}
+
 # The port named $2 in the `ports` file of the run $1.
 run_port() {
   local p

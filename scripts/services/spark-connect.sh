@@ -111,17 +111,9 @@ start_locked() {
 # no data: sessions and cached tables are gone). Without an earlier run it is a `start`.
 restart() {
   lock_service
-  local pid run port
-  if pid="$(running_pid "$server_class")"; then
-    stop_pid "$pid" 30
-    say "stopped (pid $pid) to restart it"
-  fi
-  rm -f "$pid_file" "$env_file"
-  if ! run="$(kept_run_dir)"; then
-    say "no earlier run to restart: starting a fresh one"
-    start_locked
-    return
-  fi
+  stop_for_restart "$server_class" 30
+  resume_run || return 0
+  local run="$restart_run" port
   install
   port="$(run_port "$run" port)"
   ports_free "$port"

@@ -11,6 +11,7 @@ import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
+import { abortError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
 
 /** Where the job keeps its results (storage paths), beside the samples (gpu-metrics/, see layout.ts). */
@@ -186,15 +187,7 @@ function checkDate(date: string): void {
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (!signal?.aborted) return;
-  if (signal.reason instanceof GpumonError) throw signal.reason;
-  throw new GpumonError(
-    'ANALYTICS_DEADLINE_EXCEEDED',
-    `stopped by its signal: ${describeError(signal.reason)}`,
-    {
-      cause: signal.reason,
-    },
-  );
+  if (signal?.aborted) throw abortError(signal);
 }
 
 function noData(date: string, storage: ArchiveStorage, found: string): GpumonError {

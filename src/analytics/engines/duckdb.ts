@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Config } from '../../config/schema.ts';
-import { describeError, GpumonError } from '../../errors.ts';
+import { GpumonError } from '../../errors.ts';
 import { PARQUET_COLUMNS } from '../../sinks/archive/parquet-writer.ts';
 import type { Query } from '../analyses.ts';
 import { DUCKDB_DIALECT } from '../dialect.ts';
 import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../engine.ts';
+import { abortError, corruptFileError, firstLine } from '../engine-errors.ts';
 
 export interface DuckDbEngineOptions {
   /** DuckDB memory limit (e.g. '3GB'); beyond it, DuckDB spills to the session's scratch directory. */
@@ -141,10 +142,10 @@ class DuckDbSession implements EngineSession {
     if (signal?.aborted) return abortError(signal);
     const message = err instanceof Error ? err.message : String(err);
     const named = this.input.files.find((f) => message.includes(f.location));
-    if (named) return corrupt(named, message, err);
+    if (named) return corruptFileError(named, message, err);
     if (readsArchive && !/^(Parser|Binder|Catalog|Out of Memory|INTERRUPT) Error/i.test(message)) {
       const bad = await this.findUnreadableFile();
-      if (bad) return corrupt(bad.file, bad.message, err);
+      if (bad) return corruptFileError(bad.file, bad.message, err);
     }
     return new GpumonError('ANALYTICS_QUERY_FAILED', `${what} failed: ${firstLine(message)}`, { cause: err });
   }
@@ -160,29 +161,6 @@ class DuckDbSession implements EngineSession {
     }
     return undefined;
   }
-}
-
-function corrupt(file: InputFile, message: string, cause: unknown): GpumonError {
-  return new GpumonError(
-    'ARCHIVE_FILE_CORRUPT',
-    `archive file ${file.name} cannot be read as Parquet: ${firstLine(message).replaceAll(file.location, file.name)}`,
-    { cause },
-  );
-}
-
-function abortError(signal: AbortSignal): GpumonError {
-  if (signal.reason instanceof GpumonError) return signal.reason;
-  return new GpumonError(
-    'ANALYTICS_DEADLINE_EXCEEDED',
-    `stopped by its signal: ${describeError(signal.reason)}`,
-    {
-      cause: signal.reason,
-    },
-  );
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
 }
 
 /** A JS value from DuckDB as JSON: BIGINT as number, TIMESTAMP as epoch ms, NaN and infinities as null. */

@@ -5,6 +5,7 @@ import { PARQUET_COLUMNS } from '../../../sinks/archive/parquet-writer.ts';
 import type { Query } from '../../analyses.ts';
 import { SPARK_DIALECT } from '../../dialect.ts';
 import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../../engine.ts';
+import { abortError, corruptFileError, firstLine } from '../../engine-errors.ts';
 import { arrowToJsonRows, writeArrowParquet } from './arrow.ts';
 import { type ExecuteResult, type Plan, SparkCallError, SparkConnectSession } from './client.ts';
 import { parseSparkRemote, type SparkRemote } from './remote.ts';
@@ -298,31 +299,8 @@ export function namedFile(files: readonly InputFile[], message: string): InputFi
 
 function corrupt(file: InputFile, message: string, cause: unknown): GpumonError {
   // Spark spells a local path as file:/path or file:///path.
-  const location = new RegExp(
-    `(?:file:(?://)?)?${file.location.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
-    'g',
-  );
-  const text = firstLine(message).replace(location, file.name);
-  return new GpumonError(
-    'ARCHIVE_FILE_CORRUPT',
-    `archive file ${file.name} cannot be read as Parquet: ${text}`,
-    { cause },
-  );
-}
-
-function abortError(signal: AbortSignal): GpumonError {
-  if (signal.reason instanceof GpumonError) return signal.reason;
-  return new GpumonError(
-    'ANALYTICS_DEADLINE_EXCEEDED',
-    `stopped by its signal: ${describeError(signal.reason)}`,
-    {
-      cause: signal.reason,
-    },
-  );
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
+  const escaped = file.location.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return corruptFileError(file, message, cause, new RegExp(`(?:file:(?://)?)?${escaped}`, 'g'));
 }
 
 /** A Spark SQL identifier. */
