@@ -24,6 +24,7 @@ const bool = () =>
 
 export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'dcgm', 'gpuz', 'sim'] as const;
 export const ANALYTICS_ENGINES = ['duckdb', 'spark'] as const;
+export const INFLUXDB_COMPRESSIONS = ['auto', 'gzip', 'none'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -241,6 +242,14 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 100..600000',
     help: 'Timeout of one write request; a timed-out write is retried.',
   },
+  'influxdb.compression': {
+    schema: z.enum(INFLUXDB_COMPRESSIONS),
+    default: 'auto',
+    allowed: INFLUXDB_COMPRESSIONS.join(' | '),
+    help:
+      'Compression of write requests. auto: gzip, except to an InfluxDB on this machine (a loopback URL), ' +
+      'where compressing only costs CPU; gzip or none: always.',
+  },
   'stream.windowSeconds': {
     schema: int(1, 3600),
     default: 30,
@@ -446,6 +455,7 @@ export interface Config {
     token: string;
     batchLines: number;
     timeoutMs: number;
+    compression: (typeof INFLUXDB_COMPRESSIONS)[number];
   };
   stream: { windowSeconds: number };
   archive: {

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../config/load.ts';
 import { type GpumonError, isGpumonError } from '../../errors.ts';
 import { testSample } from '../../testing/samples.ts';
-import type { InfluxDbOptions } from './influx-client.ts';
+import { compressesWrites, type InfluxDbOptions } from './influx-client.ts';
 import { InfluxDbSink } from './influxdb-sink.ts';
 
 interface Seen {
@@ -63,7 +63,13 @@ describe('InfluxDB sink over HTTP', () => {
   it('posts gzip-compressed line protocol to /write with db, rp and ms precision, and basic auth', async () => {
     const influx = await fakeInflux();
     const sink = new InfluxDbSink(
-      options({ url: influx.url, retentionPolicy: 'week', username: 'gpu', password: 'p:w' }),
+      options({
+        url: influx.url,
+        retentionPolicy: 'week',
+        username: 'gpu',
+        password: 'p:w',
+        compression: 'gzip',
+      }),
     );
     await sink.write(samples(3));
     const [create, write] = influx.seen;
@@ -75,6 +81,28 @@ describe('InfluxDB sink over HTTP', () => {
     assert.equal(write?.headers.authorization, `Basic ${Buffer.from('gpu:p:w').toString('base64')}`);
     assert.equal(write?.body.trim().split('\n').length, 3);
     assert.deepEqual(sink.stats(), { points: 3, requests: 1, rejected: 0, skippedEmpty: 0 });
+  });
+
+  it('sends plain line protocol to an InfluxDB on this machine unless told to compress', async () => {
+    const influx = await fakeInflux();
+    await new InfluxDbSink(options({ url: influx.url })).write(samples(2));
+    const write = influx.seen.find((r) => r.path.startsWith('/write'));
+    assert.equal(write?.headers['content-encoding'], undefined);
+    assert.equal(write?.body.trim().split('\n').length, 2);
+  });
+
+  it('compresses for any host but this machine under compression auto, and as told otherwise', () => {
+    for (const url of [
+      'http://127.0.0.1:8086',
+      'http://localhost:8086',
+      'http://[::1]:8086',
+      'http://127.1.2.3',
+    ])
+      assert.equal(compressesWrites(url, 'auto'), false, url);
+    for (const url of ['http://influxdb:8086', 'https://10.0.0.5:8086', 'http://127.0.0.1.example.com'])
+      assert.equal(compressesWrites(url, 'auto'), true, url);
+    assert.equal(compressesWrites('http://127.0.0.1:8086', 'gzip'), true);
+    assert.equal(compressesWrites('http://influxdb:8086', 'none'), false);
   });
 
   it('sends a token as Authorization: Token and never creates the database with one', async () => {

@@ -26,7 +26,9 @@ async function fakeInflux() {
     req.on('end', () => {
       if (!req.url?.startsWith('/write')) return res.end('{"results":[{"statement_id":0}]}');
       if (failing) return res.writeHead(503).end('{"error":"down"}');
-      writes.push(gunzipSync(Buffer.concat(chunks)).toString().trimEnd().split('\n'));
+      const raw = Buffer.concat(chunks);
+      const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+      writes.push(body.toString().trimEnd().split('\n'));
       res.writeHead(204).end();
     });
   });
