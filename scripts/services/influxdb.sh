@@ -102,14 +102,7 @@ start() {
 # `start` under the lock.
 start_locked() {
   local pid
-  if pid="$(running_pid "$state_dir/run.")"; then
-    if [ -f "$env_file" ]; then
-      print_env
-      return 0
-    fi
-    say "pid $pid never became ready (an interrupted start): stopping it"
-    stop_pid "$pid" 10
-  fi
+  if pid="$(running_pid "$state_dir/run.")" && reuse_running "$pid"; then return 0; fi
   install_influxdb
   command -v curl >/dev/null || die "curl is required (apt-get install curl)"
   rm -f "$pid_file" "$env_file"
@@ -148,20 +141,7 @@ launch() {
   pid=$!
   echo "$pid" >"$pid_file"
   timeout="${GPUMON_INFLUXDB_START_TIMEOUT:-60}"
-  until ping "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      print_logs 60 >&2 || true
-      rm -f "$pid_file"
-      die "influxd exited during start-up (logs above, and in $run/logs)"
-    fi
-    if ((SECONDS - started > timeout)); then
-      print_logs 60 >&2 || true
-      stop_pid "$pid" 10
-      rm -f "$pid_file"
-      die "http://127.0.0.1:$port/ping did not answer 204 within ${timeout}s (logs above, and in $run/logs)"
-    fi
-    sleep 0.1
-  done
+  await_ready influxd "$pid" "$started" "$timeout" 0.1 "http://127.0.0.1:$port/ping to answer 204" ping "$port"
   echo "GPUMON_TEST_INFLUXDB=http://127.0.0.1:$port" >"$env_file"
   say "$(influxd version 2>/dev/null | head -1) ready on http://127.0.0.1:$port in $((SECONDS - started))s (pid $pid, data and logs in $run)"
   print_env

@@ -118,14 +118,7 @@ start() {
 # `start` under the lock.
 start_locked() {
   local pid
-  if pid="$(running_pid "$state_dir/run.")"; then
-    if [ -f "$env_file" ]; then
-      print_env
-      return 0
-    fi
-    say "pid $pid never became ready (an interrupted start): stopping it"
-    stop_pid "$pid" 10
-  fi
+  if pid="$(running_pid "$state_dir/run.")" && reuse_running "$pid"; then return 0; fi
   need_java
   fetch_libs
   build_check
@@ -183,20 +176,7 @@ launch() {
   pid=$!
   echo "$pid" >"$pid_file"
   timeout="${GPUMON_KAFKA_START_TIMEOUT:-120}"
-  while ! port_open "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      print_logs 60 >&2 || true
-      rm -f "$pid_file"
-      die "the broker exited during start-up (logs above, and in $run/logs)"
-    fi
-    if ((SECONDS - started > timeout)); then
-      print_logs 60 >&2 || true
-      stop_pid "$pid" 10
-      rm -f "$pid_file"
-      die "127.0.0.1:$port did not open within ${timeout}s (logs above, and in $run/logs)"
-    fi
-    sleep 0.2
-  done
+  await_ready "the broker" "$pid" "$started" "$timeout" 0.2 "127.0.0.1:$port to open" port_open "$port"
   local left=$((timeout - (SECONDS - started)))
   if ! run_check ready "127.0.0.1:$port" "$((left > 5 ? left : 5))" >"$run/logs/ready.out" 2>&1; then
     cat "$run/logs/ready.out" >&2

@@ -143,6 +143,42 @@ lock_service() {
 # Prints the addresses of the running service (KEY=value lines), or fails.
 print_env() { cat "$env_file"; }
 
+# For start_locked, when the service's process $1 already runs: prints its address and returns 0 when it became
+# ready; otherwise (a start interrupted before readiness) stops it and returns 1, for a fresh start.
+reuse_running() {
+  if [ -f "$env_file" ]; then
+    print_env
+    return 0
+  fi
+  say "pid $1 never became ready (an interrupted start): stopping it"
+  stop_pid "$1" 10
+  return 1
+}
+
+# Waits until the service's process, just started, is ready: `await_ready NAME PID STARTED TIMEOUT INTERVAL
+# WHAT CHECK...` runs CHECK... every INTERVAL seconds until it succeeds. Dies with the logs when the process
+# PID exits first (naming it NAME), or when TIMEOUT seconds have passed since STARTED (a $SECONDS value),
+# after stopping it, saying it waited for WHAT (e.g. "127.0.0.1:19092 to open").
+await_ready() {
+  local name="$1" pid="$2" started="$3" timeout="$4" interval="$5" what="$6" logs
+  shift 6
+  logs="$(readlink -f "$run_link")/logs"
+  until "$@"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      print_logs 60 >&2 || true
+      rm -f "$pid_file"
+      die "$name exited during start-up (logs above, and in $logs)"
+    fi
+    if ((SECONDS - started > timeout)); then
+      print_logs 60 >&2 || true
+      stop_pid "$pid" 10
+      rm -f "$pid_file"
+      die "waited ${timeout}s for $what, in vain (logs above, and in $logs)"
+    fi
+    sleep "$interval"
+  done
+}
+
 # The `stop` of a one-process service whose command line contains $1: SIGTERM, up to $2 seconds, then SIGKILL;
 # logs stay until the next start.
 stop_single() {

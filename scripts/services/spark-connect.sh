@@ -89,14 +89,7 @@ start() {
 # `start` under the lock.
 start_locked() {
   local pid
-  if pid="$(running_pid "$server_class")"; then
-    if [ -f "$env_file" ]; then
-      print_env
-      return 0
-    fi
-    say "pid $pid never became ready (an interrupted start): stopping it"
-    stop_pid "$pid" 10
-  fi
+  if pid="$(running_pid "$server_class")" && reuse_running "$pid"; then return 0; fi
   install
   rm -f "$pid_file" "$env_file"
   local port run
@@ -152,20 +145,7 @@ launch() {
   pid=$!
   echo "$pid" >"$pid_file"
   timeout="${GPUMON_SPARK_START_TIMEOUT:-180}"
-  while ! port_open "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      print_logs 60 >&2 || true
-      rm -f "$pid_file"
-      die "the server exited during start-up (logs above, and in $run/logs)"
-    fi
-    if ((SECONDS - started > timeout)); then
-      print_logs 60 >&2 || true
-      stop_pid "$pid" 10
-      rm -f "$pid_file"
-      die "127.0.0.1:$port did not open within ${timeout}s (logs above, and in $run/logs)"
-    fi
-    sleep 0.5
-  done
+  await_ready "the server" "$pid" "$started" "$timeout" 0.5 "127.0.0.1:$port to open" port_open "$port"
   local left=$((timeout - (SECONDS - started)))
   if ! "$python" "$here/spark/check.py" ready "sc://127.0.0.1:$port" "$((left > 10 ? left : 10))" \
     >"$run/logs/ready.out" 2>&1; then
