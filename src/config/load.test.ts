@@ -58,6 +58,18 @@ describe('configuration', () => {
     );
   });
 
+  it('rejects an InfluxDB compression it does not know, naming the key and the choices', () => {
+    assert.throws(
+      () => loadConfig({ env: { GPUMON_INFLUXDB_COMPRESSION: 'brotli' } }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.message.includes('influxdb.compression') &&
+        err.message.includes('GPUMON_INFLUXDB_COMPRESSION') &&
+        err.message.includes('auto | gzip | none'),
+    );
+    assert.equal(loadConfig().influxdb.compression, 'auto');
+  });
+
   it('rejects an unknown key in the file and suggests the right one', () => {
     const file = yamlFile('alerts:\n  highTemp: 70\n');
     assert.throws(
