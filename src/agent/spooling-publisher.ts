@@ -58,7 +58,9 @@ export class SpoolingPublisher implements Transport {
     if (this.closed) throw new GpumonError('TRANSPORT_CLOSED', 'cannot publish: the agent is stopping');
     if (samples.length === 0) return;
     const { spool, target, logger } = this.options;
-    if (spool.isEmpty() && !this.draining) {
+    // Direct as soon as the spool is empty: everything spooled has then been sent (the drain removes a batch
+    // only after the target took it), even while the drain is still deleting its last segment file.
+    if (spool.isEmpty()) {
       try {
         await target.publish(samples);
         this.sent += samples.length;
@@ -124,8 +126,8 @@ export class SpoolingPublisher implements Transport {
       const batch = await spool.peek(this.options.drainBatch ?? 1000);
       try {
         if (batch.samples.length > 0) await target.publish(batch.samples);
+        this.sent += batch.samples.length; // sent once the target took them, before the spool forgets them
         await spool.remove(batch);
-        this.sent += batch.samples.length;
         delay = firstDelay;
         if (!this.reachable) {
           this.reachable = true;
