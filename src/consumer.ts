@@ -12,8 +12,8 @@ import { KafkaTransport } from './transport/kafka/kafka-transport.ts';
 export const CONSUMER_SINKS = ['influxdb', 'archive'] as const;
 export type ConsumerSink = (typeof CONSUMER_SINKS)[number];
 
-/** The consumer group of a sink group: `gpumon-<sink>`. */
-export const consumerGroup = (sink: ConsumerSink): string => `gpumon-${sink}`;
+/** The consumer group of a sink group: `<kafka.groupPrefix>-<sink>`, by default `gpumon-influxdb`, `gpumon-archive`. */
+export const consumerGroup = (prefix: string, sink: ConsumerSink): string => `${prefix}-${sink}`;
 
 export interface RunningConsumer {
   /** Stops consuming, writes what is buffered, commits, closes. */
@@ -32,7 +32,7 @@ export async function startConsumer(
 ): Promise<RunningConsumer> {
   const pipelines: { group: string; pipeline: Pipeline }[] = [];
   for (const name of sinks) {
-    const group = consumerGroup(name);
+    const group = consumerGroup(config.kafka.groupPrefix, name);
     const transport = new KafkaTransport({
       brokers: config.kafka.brokers,
       topic: config.kafka.topic,

@@ -1,6 +1,12 @@
 import { Command } from 'commander';
 import { SOURCE_TYPES } from '../config/schema.ts';
-import { configFromCli, runCommand, waitForStopSignal, withConfigOption } from './common.ts';
+import {
+  configFromCli,
+  exitOnSecondSignal,
+  runCommand,
+  waitForStopSignal,
+  withConfigOption,
+} from './common.ts';
 
 interface AgentFlags {
   config?: string;
@@ -49,12 +55,7 @@ export function agentCommand(): Command {
         );
         const signal = await waitForStopSignal();
         process.stderr.write(`gpumon agent: ${signal}: stopping...\n`);
-        const forced = () => {
-          process.stderr.write('gpumon agent: stopping now; spooled samples stay on disk\n');
-          process.exit(130);
-        };
-        process.once('SIGINT', forced);
-        process.once('SIGTERM', forced);
+        exitOnSecondSignal('gpumon agent: stopping now; spooled samples stay on disk');
         const s = await agent.stop();
         process.stdout.write(
           `gpumon agent stopped: ${s.read} samples read, ${s.sent} sent, ${s.spooled} spooled, ` +

@@ -82,6 +82,19 @@ export function serverFlagValues(flags: ServerFlags): Partial<Record<ConfigKey, 
   return { 'server.port': flags.port, 'server.host': flags.host, 'archive.path': flags.archive };
 }
 
+/**
+ * Once a command is stopping: a second SIGINT or SIGTERM exits at once with status 130, after saying on
+ * stderr what is given up (`what`).
+ */
+export function exitOnSecondSignal(what: string): void {
+  const forced = () => {
+    process.stderr.write(`${what}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', forced);
+  process.once('SIGTERM', forced);
+}
+
 /** Resolves with the first SIGINT or SIGTERM. */
 export function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

@@ -1,6 +1,12 @@
 import { Command } from 'commander';
 import { GpumonError } from '../errors.ts';
-import { configFromCli, runCommand, waitForStopSignal, withConfigOption } from './common.ts';
+import {
+  configFromCli,
+  exitOnSecondSignal,
+  runCommand,
+  waitForStopSignal,
+  withConfigOption,
+} from './common.ts';
 
 interface ConsumeFlags {
   config?: string;
@@ -19,7 +25,7 @@ export function consumeCommand(): Command {
     .description(
       'Read samples from Kafka and write them to InfluxDB (measurements gpu_metrics, gpu_metrics_30s, ' +
         'gpu_alerts) and to the Parquet archive. Each sink is its own consumer group (gpumon-influxdb, ' +
-        'gpumon-archive) that commits offsets only after its sink has the samples: nothing is lost if the ' +
+        'gpumon-archive; the prefix is kafka.groupPrefix) that commits offsets only after its sink has the samples: nothing is lost if the ' +
         'process dies, and a sink that is down stops its group instead of dropping. Run several consume ' +
         'processes to share the partitions. Malformed messages go to the dead-letter topic.',
     )
@@ -47,6 +53,9 @@ export function consumeCommand(): Command {
         );
         await waitForStopSignal();
         process.stderr.write('gpumon: stopping: writing what is buffered, then committing...\n');
+        exitOnSecondSignal(
+          'gpumon consume: stopping now; what was not committed is read again by the next consume',
+        );
         for (const { group, received } of await consumer.stop()) {
           process.stdout.write(`gpumon consume: ${group}: ${received} samples received\n`);
         }

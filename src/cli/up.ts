@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { SOURCE_TYPES } from '../config/schema.ts';
 import {
   configFromCli,
+  exitOnSecondSignal,
   runCommand,
   type ServerFlags,
   serverFlagValues,
@@ -44,12 +45,7 @@ export function upCommand(): Command {
         );
         const signal = await waitForStopSignal();
         process.stderr.write(`gpumon: ${signal}: writing buffered samples to the archive...\n`);
-        const forced = () => {
-          process.stderr.write('gpumon: stopping now, buffered samples are lost\n');
-          process.exit(130);
-        };
-        process.once('SIGINT', forced);
-        process.once('SIGTERM', forced);
+        exitOnSecondSignal('gpumon: stopping now, buffered samples are lost');
         const { emitted, archived } = await running.stop();
         process.stdout.write(`gpumon stopped: ${emitted} samples emitted, ${archived} rows archived\n`);
         return archived === emitted ? 0 : 1;

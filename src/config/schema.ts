@@ -182,6 +182,14 @@ export const CONFIG_FIELDS = {
     allowed: 'a client id',
     help: 'Kafka client id (a prefix: each client adds its role).',
   },
+  'kafka.groupPrefix': {
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+    default: 'gpumon',
+    allowed: 'letters, digits, . _ -',
+    help:
+      'Consumer groups of `gpumon consume` are <prefix>-influxdb and <prefix>-archive. Give each deployment ' +
+      'that shares a Kafka cluster its own prefix.',
+  },
   'agent.spoolPath': {
     schema: z.string().min(1),
     default: './spool',
@@ -444,6 +452,7 @@ export interface Config {
     partitions: number;
     compression: 'lz4' | 'snappy' | 'gzip' | 'none';
     clientId: string;
+    groupPrefix: string;
   };
   agent: { spoolPath: string; spoolMaxBytes: number };
   influxdb: {

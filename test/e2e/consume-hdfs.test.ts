@@ -14,7 +14,7 @@ import { WebHdfsStorage } from '../../src/sinks/archive/webhdfs-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
 import { kafkaBootstrap, webhdfsUrl } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
-import { runGpumon, startGpumon, tempDir } from './helpers.ts';
+import { interrupt, runGpumon, startGpumon, tempDir } from './helpers.ts';
 
 const DATE = '2026-11-25';
 const T0 = Date.UTC(2026, 10, 25, 12);
@@ -72,6 +72,7 @@ describe('gpumon consume -> archive on HDFS -> gpumon analyze from HDFS (real Ka
       ['consume', '--brokers', brokers, '--topic', topic, '--sinks', 'archive', '--archive', archive],
       {
         GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        GPUMON_KAFKA_GROUP_PREFIX: `e2e-hdfs-${id}`,
         GPUMON_ARCHIVE_FLUSH_INTERVAL_MS: '500',
         GPUMON_ARCHIVE_STATE_PATH: state,
         GPUMON_LOG_LEVEL: 'warn',
@@ -84,12 +85,13 @@ describe('gpumon consume -> archive on HDFS -> gpumon analyze from HDFS (real Ka
         assert.ok(Date.now() < deadline, `timed out waiting for ${N} rows on HDFS: ${consume.stderr()}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
-    } finally {
-      consume.child.kill('SIGINT');
+    } catch (err) {
+      await interrupt(consume).catch(() => undefined);
+      throw err;
     }
-    const { code } = await consume.exited;
+    const { code } = await interrupt(consume);
     assert.equal(code, 0, consume.stderr());
-    assert.match(consume.stdout(), new RegExp(`gpumon-archive: ${N} samples received`));
+    assert.match(consume.stdout(), new RegExp(`e2e-hdfs-${id}-archive: ${N} samples received`));
 
     // Read back from HDFS: every file downloaded over WebHDFS and counted by DuckDB.
     const names = await storage.list(`gpu-metrics/date=${DATE}`);

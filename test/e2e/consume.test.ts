@@ -6,7 +6,7 @@ import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
 import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
-import { startGpumon, tempDir } from './helpers.ts';
+import { interrupt, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 
@@ -44,6 +44,7 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
       {
         GPUMON_INFLUXDB_DATABASE: db,
         GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        GPUMON_KAFKA_GROUP_PREFIX: `e2e-${id}`,
         GPUMON_ARCHIVE_FLUSH_INTERVAL_MS: '500',
         GPUMON_LOG_LEVEL: 'warn',
       },
@@ -59,14 +60,56 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
         assert.ok(Date.now() < deadline, `timed out waiting for ${sent} rows in the archive`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-    } finally {
-      consume.child.kill('SIGINT');
+    } catch (err) {
+      await interrupt(consume).catch(() => undefined);
+      throw err;
     }
-    const { code } = await consume.exited;
+    const { code } = await interrupt(consume);
     assert.equal(code, 0, consume.stderr());
     assert.equal(await pointsIn(influx, db), sent, 'exactly N points: no loss, no duplicate');
     assert.equal(await countArchiveRows(new LocalStorage(archive)), sent, 'exactly N rows in the archive');
-    assert.match(consume.stdout(), new RegExp(`gpumon-archive: ${sent} samples received`));
+    assert.match(consume.stdout(), new RegExp(`e2e-${id}-archive: ${sent} samples received`));
     await influxQuery(influx, `DROP DATABASE "${db}"`);
+  });
+});
+
+describe('gpumon consume stopped with Ctrl-C', () => {
+  it('exits 0 on its own when its topic is still empty: nothing keeps the process alive', async () => {
+    const brokers = await kafkaBootstrap();
+    const id = randomBytes(4).toString('hex');
+    const topic = `gpumon-e2e-empty-${id}`;
+    const consume = startGpumon(
+      [
+        'consume',
+        '--brokers',
+        brokers,
+        '--topic',
+        topic,
+        '--sinks',
+        'archive',
+        '--archive',
+        tempDir('empty'),
+      ],
+      {
+        GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        GPUMON_KAFKA_GROUP_PREFIX: `e2e-empty-${id}`,
+        GPUMON_LOG_LEVEL: 'info',
+      },
+    );
+    try {
+      // Joined, its stream open and waiting on an empty topic: the state in which the stop used to hang.
+      await waitFor(
+        'the consumer to join its group',
+        () => consume.stderr().includes('joined the consumer group') || null,
+        30_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } catch (err) {
+      await interrupt(consume).catch(() => undefined);
+      throw err;
+    }
+    const { code } = await interrupt(consume, 15_000);
+    assert.equal(code, 0, consume.stderr());
+    assert.match(consume.stdout(), new RegExp(`e2e-empty-${id}-archive: 0 samples received`));
   });
 });

@@ -63,3 +63,27 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Sends SIGINT (Ctrl-C) and waits for the exit. A process still running after `timeoutMs` is killed and the
+ * wait fails, naming what it printed: a stop that hangs is a defect, not something to wait out.
+ */
+export async function interrupt(
+  run: Running,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([run.exited, late]);
+    if (outcome !== 'late') return outcome;
+    run.child.kill('SIGKILL');
+    await run.exited;
+    throw new Error(`still running ${timeoutMs} ms after SIGINT; stderr:\n${run.stderr()}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

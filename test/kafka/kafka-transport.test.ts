@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import type { GpuSample } from '../../src/metrics/sample.ts';
+import { capturingLogger } from '../../src/testing/logger.ts';
 import { kafkaBootstrap } from '../../src/testing/services.ts';
 import { encodeSampleJson } from '../../src/transport/kafka/encoding.ts';
 import { DLQ_REASON_HEADER, DLQ_SOURCE_HEADER } from '../../src/transport/kafka/group-consumer.ts';
@@ -249,6 +250,60 @@ describe('KafkaTransport', () => {
       await a.close();
       await b.close();
       await producer.close();
+    }
+  });
+
+  it('gives two consumers of one group name that read different topics every partition of their own topic', async () => {
+    // Two `gpumon consume` of different topics keep the default group names (gpumon-influxdb, gpumon-archive).
+    const bootstrap = await kafkaBootstrap();
+    const one = testTransport(bootstrap);
+    const two = testTransport(bootstrap);
+    const group = unique('same-name');
+    const got = { one: [] as GpuSample[], two: [] as GpuSample[] };
+    try {
+      one.subscribe(group, async (s) => {
+        got.one.push(...s);
+      });
+      await eventually(() => one.assignedPartitions(group).length === 4, 'the first member to own its topic');
+      two.subscribe(group, async (s) => {
+        got.two.push(...s);
+      });
+      await eventually(
+        () => one.assignedPartitions(group).length === 4 && two.assignedPartitions(group).length === 4,
+        'each member to own the 4 partitions of its own topic',
+      );
+      const reads = fleetReads(5);
+      for (const read of reads) {
+        await one.publish(read);
+        await two.publish(read);
+      }
+      const expected = reads.flat().length;
+      await eventually(() => got.one.length >= expected && got.two.length >= expected, 'every sample, twice');
+      assert.equal(got.one.length, expected);
+      assert.equal(got.two.length, expected);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it('leaves its group cleanly when closed while it waits on an empty topic, however long it waited', async () => {
+    // The client's stream close could call back before the stream had ended: the consumer then refused to
+    // leave its group and kept its sockets open, and `gpumon consume` did not exit after Ctrl-C.
+    const bootstrap = await kafkaBootstrap();
+    for (const idleMs of [200, 1500, 4000]) {
+      const { logger, lines } = capturingLogger('warn');
+      const transport = testTransport(bootstrap, undefined, { logger });
+      const group = unique('idle');
+      transport.subscribe(group, async () => undefined);
+      await eventually(() => transport.assignedPartitions(group).length === 4, 'the member to own its topic');
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      await transport.close();
+      assert.deepEqual(
+        lines.map((l) => l.msg),
+        [],
+        `closed after ${idleMs} ms idle: ${JSON.stringify(lines)}`,
+      );
     }
   });
 

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { isGpumonError } from '../../errors.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
 import { fuzzCases } from '../../testing/fuzz.ts';
+import { capturingLogger } from '../../testing/logger.ts';
 import { GpuzSource, type GpuzSourceOptions, UNKNOWN_MODEL } from './gpuz-source.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
@@ -21,18 +20,6 @@ async function opened(options: Partial<GpuzSourceOptions> & { file: string }) {
   const source = new GpuzSource({ host: 'test-host', ...options });
   await source.open();
   return source;
-}
-
-/** A logger that keeps its lines, to check what is logged and how often. */
-function capturingLogger() {
-  const lines: { level: number; msg: string; [k: string]: unknown }[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 const localTimes = (samples: GpuSample[], source: GpuzSource) =>

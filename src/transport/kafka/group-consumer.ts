@@ -3,6 +3,7 @@ import type { GpuSample } from '../../metrics/sample.ts';
 import type { DeliveryHandler } from '../transport.ts';
 import { ENCODING_HEADER, ENCODING_HEADER_VALUE } from './encoding.ts';
 import { closeForcibly, type OutgoingRecord, type TransportLink } from './kafka-transport.ts';
+import { subscriptionAwareAssigner } from './partition-assigner.ts';
 
 /** The header of a dead-lettered record that says why it was refused. */
 export const DLQ_REASON_HEADER = 'gpumon-dlq-reason';
@@ -84,8 +85,16 @@ export class GroupConsumer {
       // A fetch's records are all pushed into the stream, whatever its buffer holds already: at the client's
       // 10 MiB (lz4: some 50,000 samples) a consumer catching up held several fetches' worth at once.
       maxBytes: FETCH_MAX_BYTES,
+      // Only the members that read a topic get its partitions (the client's default ignores subscriptions).
+      partitionAssigner: subscriptionAwareAssigner,
     });
-    this.consumer.on('consumer:group:join', () => this.forgetRevoked());
+    this.consumer.on('consumer:group:join', () => {
+      this.forgetRevoked();
+      link.options.logger?.info(
+        { group, topic: link.options.topic, partitions: this.assignedPartitions() },
+        'joined the consumer group',
+      );
+    });
   }
 
   start(): void {
@@ -107,10 +116,11 @@ export class GroupConsumer {
     this.closing = true;
     this.markClosed();
     this.wake?.();
-    await this.stream?.close().catch(() => undefined);
+    // The run loop, woken, closes the stream: closed from here as well, the client's second close() called
+    // back at once, before the stream had ended.
     await this.running;
     await this.commits;
-    await closeForcibly(this.consumer);
+    await closeForcibly(this.consumer, this.link.options.logger, `Kafka consumer of group ${this.group}`);
   }
 
   private async run(): Promise<void> {
@@ -131,7 +141,7 @@ export class GroupConsumer {
       } catch (err) {
         failure = err;
       }
-      await this.stream?.close().catch(() => undefined);
+      await endStream(this.stream);
       this.stream = undefined;
       if (this.closing) break;
       this.counters.reconnects++;
@@ -340,6 +350,23 @@ const BACKPRESSURE_POLL_MS = 10;
 
 /** Batches taken by the handler but not yet durable, at most, before reading pauses. */
 const MAX_BATCHES_IN_FLIGHT = 100;
+
+/**
+ * Closes a consumer stream for good, once. The client's `close()` may call back before the stream has ended
+ * (at once when called a second time, and its resume() does not flow while a 'readable' listener is still
+ * counted): the stream then still counts as consuming, the consumer refuses to leave its group ("Cannot
+ * leave group while consuming messages"), and its sockets kept `gpumon consume` alive after Ctrl-C.
+ * Destroying the stream afterwards marks it done; it commits nothing (autocommit is off).
+ */
+async function endStream(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined): Promise<void> {
+  if (stream === undefined) return;
+  // Once no 'readable' listener counts (Node updates that on the next tick), the close's resume() lets the
+  // stream flow to its end.
+  stream.removeAllListeners('readable');
+  await new Promise((resolve) => setImmediate(resolve));
+  await stream.close().catch(() => undefined);
+  if (!stream.destroyed) stream.destroy();
+}
 
 /** The offset to commit per partition after a batch: one past its last record. */
 function nextOffsets(batch: readonly Record_[]): Map<number, bigint> {

@@ -152,7 +152,7 @@ export class KafkaTransport implements Transport, TransportLink {
     await Promise.all([...this.groups.values()].map((g) => g.close()));
     const producer = this.producer;
     this.producer = undefined;
-    if (producer) await closeForcibly(producer);
+    if (producer) await closeForcibly(producer, this.options.logger, 'Kafka producer');
   }
 
   /**
@@ -181,7 +181,7 @@ export class KafkaTransport implements Transport, TransportLink {
       // A send that timed out may still be retried inside the client: retire that producer so that nothing
       // it still holds can land after the caller's next attempt.
       if (this.producer === producer) this.producer = undefined;
-      void closeForcibly(producer);
+      void closeForcibly(producer, this.options.logger, 'Kafka producer');
       throw err;
     }
   }
@@ -253,11 +253,21 @@ async function waitForTopics(admin: Admin, topics: string[], timeoutMs: number):
   }
 }
 
-/** Closes a client even while it has work in flight; never rejects. */
-export function closeForcibly(client: {
-  close(force: boolean, callback: (error?: Error | null) => void): void;
-}) {
-  return new Promise<void>((resolve) => client.close(true, () => resolve()));
+/**
+ * Closes a client even while it has work in flight; never rejects. A close that fails leaves the client's
+ * connections open (they keep the process alive): that is logged as a warning naming `what`.
+ */
+export function closeForcibly(
+  client: { close(force: boolean, callback: (error?: Error | null) => void): void },
+  logger?: Logger,
+  what = 'Kafka client',
+): Promise<void> {
+  return new Promise<void>((resolve) =>
+    client.close(true, (err) => {
+      if (err) logger?.warn({ err }, `${what} did not close cleanly; its connections may stay open`);
+      resolve();
+    }),
+  );
 }
 
 export function sleep(ms: number): Promise<void> {
