@@ -100,7 +100,9 @@ async function sinksOf(
     config.influxdb,
     {
       windowSeconds: config.stream.windowSeconds,
-      alerts: new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000),
+      alerts: new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000, {
+        repeatMs: config.alerts.repeatSeconds * 1000,
+      }),
     },
     { logger },
   );

@@ -146,6 +146,15 @@ export const CONFIG_FIELDS = {
     help: 'A sample drawing at or above this percent of its enforced power limit raises a high-power alert.',
     aliases: ['HIGH_POWER_THRESHOLD'],
   },
+  'alerts.repeatSeconds': {
+    schema: int(0, 86_400),
+    default: 300,
+    allowed: 'integer 0..86400',
+    help:
+      '`gpumon consume` writes an alert to gpu_alerts when a rule starts to fire on a GPU, then again every ' +
+      'this many seconds while it keeps firing; 0 writes every sample that fires. (The live page of ' +
+      '`gpumon up` flags GPUs from every sample either way.)',
+  },
   'kafka.brokers': {
     schema: z.string().regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/),
     default: '127.0.0.1:9092',
@@ -444,6 +453,7 @@ export interface Config {
     highLoadPercent: number;
     tempSpikeCelsius: number;
     highPowerPercent: number;
+    repeatSeconds: number;
   };
   kafka: {
     brokers: string;

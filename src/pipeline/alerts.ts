@@ -18,17 +18,48 @@ export interface AlertEvent {
 
 export type AlertThresholds = Config['alerts'];
 
+/** How often an alert of one GPU's rule is reported while the rule keeps firing. */
+export interface AlertReporting {
+  /**
+   * 0: every sample that fires reports it (the live page's flags follow the samples). Above 0: a rule that
+   * starts to fire is reported at once, then again at most once every `repeatMs` while it keeps firing.
+   */
+  repeatMs: number;
+}
+
+/** A rule firing on one GPU: since when it was last seen firing, and last reported. */
+interface Episode {
+  lastSeen: number;
+  lastReported: number;
+}
+
+/** What the evaluator keeps per GPU: its previous temperature (for spikes) and the rules firing. */
+interface GpuState {
+  ts: number;
+  temp: number | null;
+  firing: Map<AlertRule, Episode>;
+}
+
 /**
  * Evaluates the alert rules on a stream of samples. Keeps the previous sample of each GPU (by UUID) to detect
  * spikes; a pair further apart than `maxGapMs` is not compared, and neither is a pair from two GPUs.
+ *
+ * With `repeatMs` above 0, a rule's alerts on one GPU form episodes: the first sample that fires reports it,
+ * the next ones that fire do not until `repeatMs` has passed since the last report, and a sample of that GPU
+ * on which the rule does not fire (or a gap longer than `maxGapMs`) ends the episode. A rule whose inputs are
+ * null on a sample neither fires nor ends its episode.
  */
 export class AlertEvaluator {
-  private readonly previous = new Map<string, { ts: number; temp: number | null }>();
+  private readonly gpus = new Map<string, GpuState>();
+  private readonly repeatMs: number;
 
   constructor(
     private readonly thresholds: AlertThresholds,
     private readonly maxGapMs: number,
-  ) {}
+    reporting: AlertReporting = { repeatMs: 0 },
+  ) {
+    this.repeatMs = reporting.repeatMs;
+  }
 
   evaluate(batch: readonly GpuSample[]): AlertEvent[] {
     const events: AlertEvent[] = [];
@@ -37,42 +68,71 @@ export class AlertEvaluator {
   }
 
   /**
-   * Evaluates one sample; pushes its alerts onto `events`. For a caller that handles each sample in one pass
-   * with other stages (the InfluxDB stream sink).
+   * Evaluates one sample; pushes the alerts it reports onto `events`. For a caller that handles each sample in
+   * one pass with other stages (the InfluxDB stream sink).
    */
   evaluateOne(s: GpuSample, events: AlertEvent[]): void {
     const t = this.thresholds;
+    let gpu = this.gpus.get(s.uuid);
+    const previous = gpu === undefined ? undefined : { ts: gpu.ts, temp: gpu.temp };
+    if (gpu === undefined) {
+      gpu = { ts: s.ts, temp: s.gpu_temperature_celsius, firing: new Map() };
+      this.gpus.set(s.uuid, gpu);
+    }
     const temp = s.gpu_temperature_celsius;
-    if (temp !== null && temp >= t.highTempCelsius) {
-      events.push(event(s, 'high_temperature', temp, t.highTempCelsius));
-    }
+    if (temp !== null)
+      this.observe(gpu, s, 'high_temperature', temp, t.highTempCelsius, temp >= t.highTempCelsius, events);
     const load = s.gpu_utilization_percent;
-    if (load !== null && load >= t.highLoadPercent) {
-      events.push(event(s, 'high_load', load, t.highLoadPercent));
-    }
+    if (load !== null)
+      this.observe(gpu, s, 'high_load', load, t.highLoadPercent, load >= t.highLoadPercent, events);
     const power = s.gpu_power_draw_watts;
     const limit = s.gpu_power_limit_watts;
     if (power !== null && limit !== null && limit > 0) {
       const percent = (100 * power) / limit;
-      if (percent >= t.highPowerPercent) {
-        events.push(event(s, 'high_power', percent, t.highPowerPercent));
-      }
+      this.observe(gpu, s, 'high_power', percent, t.highPowerPercent, percent >= t.highPowerPercent, events);
     }
-    const prev = this.previous.get(s.uuid);
-    if (prev === undefined) {
-      this.previous.set(s.uuid, { ts: s.ts, temp });
+    if (previous === undefined) return;
+    if (
+      previous.temp !== null &&
+      temp !== null &&
+      s.ts > previous.ts &&
+      s.ts - previous.ts <= this.maxGapMs
+    ) {
+      const rise = temp - previous.temp;
+      this.observe(gpu, s, 'temperature_spike', rise, t.tempSpikeCelsius, rise > t.tempSpikeCelsius, events);
+    }
+    if (s.ts >= gpu.ts) {
+      gpu.ts = s.ts;
+      gpu.temp = temp;
+    }
+  }
+
+  /** One rule on one sample: reports it when it fires and starts or repeats an episode. */
+  private observe(
+    gpu: GpuState,
+    s: GpuSample,
+    rule: AlertRule,
+    value: number,
+    threshold: number,
+    fires: boolean,
+    events: AlertEvent[],
+  ): void {
+    const episode = gpu.firing.get(rule);
+    if (!fires) {
+      // An older sample arriving late does not end what later samples saw firing.
+      if (episode !== undefined && s.ts >= episode.lastSeen) gpu.firing.delete(rule);
       return;
     }
-    if (prev.temp !== null && temp !== null && s.ts > prev.ts && s.ts - prev.ts <= this.maxGapMs) {
-      const rise = temp - prev.temp;
-      if (rise > t.tempSpikeCelsius) {
-        events.push(event(s, 'temperature_spike', rise, t.tempSpikeCelsius));
-      }
+    if (episode === undefined || s.ts - episode.lastSeen > this.maxGapMs) {
+      gpu.firing.set(rule, { lastSeen: s.ts, lastReported: s.ts });
+      events.push(event(s, rule, value, threshold));
+      return;
     }
-    if (s.ts >= prev.ts) {
-      prev.ts = s.ts;
-      prev.temp = temp;
+    if (this.repeatMs === 0 || s.ts - episode.lastReported >= this.repeatMs) {
+      episode.lastReported = Math.max(episode.lastReported, s.ts);
+      events.push(event(s, rule, value, threshold));
     }
+    if (s.ts > episode.lastSeen) episode.lastSeen = s.ts;
   }
 }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import type { GpuSample } from '../../src/metrics/sample.ts';
+import { AlertEvaluator } from '../../src/pipeline/alerts.ts';
 import { countArchiveRows } from '../../src/sinks/archive/archive-reader.ts';
 import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
@@ -10,10 +13,8 @@ import { interrupt, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 
-async function pointsIn(url: string, db: string): Promise<number> {
-  const [result] = await influxQuery(url, 'SELECT count(utilization_gpu) FROM gpu_metrics', db).catch(
-    () => [],
-  );
+async function pointsIn(url: string, db: string, measurement = 'gpu_metrics', field = 'utilization_gpu') {
+  const [result] = await influxQuery(url, `SELECT count(${field}) FROM ${measurement}`, db).catch(() => []);
   const value = result?.series?.[0]?.values?.[0]?.[1];
   return typeof value === 'number' ? value : 0;
 }
@@ -30,14 +31,24 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
     const source = new SimSource({ hosts: 2, gpusPerHost: 4, seed: 7 });
     await source.open();
     const producer = new KafkaTransport({ brokers, topic, dlqTopic: `${topic}-dlq`, partitions: 3 });
-    let sent = 0;
+    const all: GpuSample[] = [];
     for (let i = 0; i < 50; i++) {
       const samples = await source.read(T0 + i * 1000);
       await producer.publish(samples);
-      sent += samples.length;
+      all.push(...samples);
     }
     await producer.close();
+    const sent = all.length;
     assert.equal(sent, 400);
+    // The alerts gpumon consume writes: episodes, reported when they start and every 20 s while they last.
+    const config = loadConfig();
+    const maxGapMs = config.analytics.maxGapSeconds * 1000;
+    const alerts = new AlertEvaluator(config.alerts, maxGapMs, { repeatMs: 20_000 }).evaluate(all).length;
+    const firingSamples = new AlertEvaluator(config.alerts, maxGapMs).evaluate(all).length;
+    assert.ok(
+      alerts > 0 && alerts < firingSamples / 5,
+      `${alerts} alerts of ${firingSamples} firing samples`,
+    );
 
     const consume = startGpumon(
       ['consume', '--brokers', brokers, '--topic', topic, '--influxdb', influx, '--archive', archive],
@@ -45,6 +56,7 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
         GPUMON_INFLUXDB_DATABASE: db,
         GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
         GPUMON_KAFKA_GROUP_PREFIX: `e2e-${id}`,
+        GPUMON_ALERTS_REPEAT_SECONDS: '20',
         GPUMON_ARCHIVE_FLUSH_INTERVAL_MS: '500',
         GPUMON_LOG_LEVEL: 'warn',
       },
@@ -67,6 +79,11 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
     const { code } = await interrupt(consume);
     assert.equal(code, 0, consume.stderr());
     assert.equal(await pointsIn(influx, db), sent, 'exactly N points: no loss, no duplicate');
+    assert.equal(
+      await pointsIn(influx, db, 'gpu_alerts', 'value'),
+      alerts,
+      'one alert per episode and repeat',
+    );
     assert.equal(await countArchiveRows(new LocalStorage(archive)), sent, 'exactly N rows in the archive');
     assert.match(consume.stdout(), new RegExp(`e2e-${id}-archive: ${sent} samples received`));
     await influxQuery(influx, `DROP DATABASE "${db}"`);

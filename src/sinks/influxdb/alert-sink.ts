@@ -5,7 +5,7 @@ export const ALERT_MEASUREMENT = 'gpu_alerts';
 
 /**
  * One alert as a point of `gpu_alerts`: tags host, gpu, uuid, rule; fields value and threshold (floats, in
- * the rule's unit); timestamp = the sample's. Each rule fires at most once per sample, so a replayed alert
+ * the rule's unit); timestamp = the sample's. Each rule reports at most once per sample, so a replayed alert
  * overwrites itself.
  */
 export function alertPoint(event: AlertEvent): Point {
@@ -24,8 +24,8 @@ export function alertPoint(event: AlertEvent): Point {
 const seriesKeys = new Map<string, string>();
 
 /**
- * One alert as one line: `encodePoint(alertPoint(event))`, built without the intermediate point (a consumer
- * writes one alert for every other sample of a busy fleet; a test keeps both equal).
+ * One alert as one line: `encodePoint(alertPoint(event))`, built without the intermediate point (with `alerts.repeatSeconds: 0` a
+ * consumer writes one alert for every other sample of a busy fleet; a test keeps both equal).
  */
 export function alertLine(event: AlertEvent): string | null {
   if (!Number.isFinite(event.value) || !Number.isFinite(event.threshold))
