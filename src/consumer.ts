@@ -15,6 +15,13 @@ export type ConsumerSink = (typeof CONSUMER_SINKS)[number];
 /** The consumer group of a sink group: `<kafka.groupPrefix>-<sink>`, by default `gpumon-influxdb`, `gpumon-archive`. */
 export const consumerGroup = (prefix: string, sink: ConsumerSink): string => `${prefix}-${sink}`;
 
+/** The alert rules as `gpumon consume` reports them to `gpu_alerts`: episodes, repeated every alerts.repeatSeconds. */
+export function streamAlerts(config: Config): AlertEvaluator {
+  return new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000, {
+    repeatMs: config.alerts.repeatSeconds * 1000,
+  });
+}
+
 export interface RunningConsumer {
   /** Stops consuming, writes what is buffered, commits, closes. */
   stop(): Promise<{ group: string; received: number; sinks: BatcherStats[] }[]>;
@@ -100,9 +107,7 @@ async function sinksOf(
     config.influxdb,
     {
       windowSeconds: config.stream.windowSeconds,
-      alerts: new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000, {
-        repeatMs: config.alerts.repeatSeconds * 1000,
-      }),
+      alerts: streamAlerts(config),
     },
     { logger },
   );

@@ -31,7 +31,8 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/load.ts';
-import { AlertEvaluator, type AlertEvent } from '../../src/pipeline/alerts.ts';
+import { streamAlerts } from '../../src/consumer.ts';
+import type { AlertEvent } from '../../src/pipeline/alerts.ts';
 import { type GpuWindow, WindowAggregator } from '../../src/pipeline/windows.ts';
 import { alertLine } from '../../src/sinks/influxdb/alert-sink.ts';
 import { encodePoint, sampleLine } from '../../src/sinks/influxdb/line-protocol.ts';
@@ -109,7 +110,7 @@ let loadSeconds = 0;
   const started = performance.now();
   const config = loadConfig();
   const windows = new WindowAggregator(config.stream.windowSeconds);
-  const alerts = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000);
+  const alerts = streamAlerts(config);
   let pendingLines: string[] = [];
   let fullLines: string[] = [];
   const flushSamples = () => {
