@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import {
   configFromCli,
+  exitOnSecondSignal,
   runCommand,
   type ServerFlags,
   serverFlagValues,
@@ -53,6 +54,7 @@ export function serveCommand(): Command {
           `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`,
         );
         await waitForStopSignal();
+        exitOnSecondSignal('gpumon serve: stopping now');
         await server.close();
         return 0;
       }),
