@@ -87,6 +87,7 @@ async function sinksOf(
         sink: new ArchiveSink({
           storage: openStorage(config),
           rowGroupSize: config.archive.rowGroupSize,
+          logger,
         }),
         batching: {
           maxRows: config.archive.flushMaxRows,

@@ -40,6 +40,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     storage,
     rowGroupSize: config.archive.rowGroupSize,
     threads: 1,
+    logger,
   });
   const pipeline = new Pipeline({
     transport,

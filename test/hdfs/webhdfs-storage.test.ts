@@ -38,6 +38,37 @@ describe('the archive on HDFS (real NameNode and DataNode, over WebHDFS)', () =>
     assert.deepEqual(await storage.list(''), []);
   });
 
+  it('removes the temporary files a put abandoned longer ago than asked, and nothing else', async () => {
+    const url = await webhdfsUrl();
+    const base = root();
+    const storage = new WebHdfsStorage({ url, root: base, user: 'gpumon' });
+    const day = 'gpu-metrics/date=2026-11-25';
+    for (const name of ['.part-1.parquet.0a0a0a0a.tmp', '.part-2.parquet.0b0b0b0b.tmp', 'part-3.parquet']) {
+      await storage.put(await localFile(name), `${day}/${name}`);
+    }
+    // Age two of them by an hour and a minute: the first temporary file, and the finished one.
+    const hourAgo = Date.now() - 3_660_000;
+    for (const name of ['.part-1.parquet.0a0a0a0a.tmp', 'part-3.parquet']) {
+      const aged = await fetch(
+        `${url}/webhdfs/v1${base}/${day}/${name}?op=SETTIMES&modificationtime=${hourAgo}&user.name=gpumon`,
+        { method: 'PUT' },
+      );
+      assert.equal(aged.status, 200, await aged.text());
+    }
+    assert.deepEqual(await storage.list(day), ['part-3.parquet']);
+
+    assert.deepEqual(await storage.removeAbandoned(day, 3_600_000), ['.part-1.parquet.0a0a0a0a.tmp']);
+    assert.equal(await storage.exists(`${day}/.part-1.parquet.0a0a0a0a.tmp`), false);
+    assert.equal(
+      await storage.exists(`${day}/.part-2.parquet.0b0b0b0b.tmp`),
+      true,
+      'a recent one may be a put under way',
+    );
+    assert.equal(await storage.exists(`${day}/part-3.parquet`), true);
+    assert.deepEqual(await storage.removeAbandoned('gpu-metrics/date=2026-11-24', 3_600_000), []);
+    await storage.remove('');
+  });
+
   it('simulates into HDFS and analyses a day from it, results on HDFS', async () => {
     const url = await webhdfsUrl();
     const dir = root();

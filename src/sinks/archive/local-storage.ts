@@ -1,8 +1,8 @@
 import { copyFile, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GpumonError } from '../../errors.ts';
-import type { ArchiveStorage } from './storage.ts';
+import { type ArchiveStorage, isTemporaryName, temporaryName } from './storage.ts';
 
 /** The archive on the local filesystem, under one root directory. */
 export class LocalStorage implements ArchiveStorage {
@@ -27,7 +27,7 @@ export class LocalStorage implements ArchiveStorage {
           cause: err,
         });
       }
-      const tmp = join(dirname(target), `.${Date.now()}-${process.pid}.tmp`);
+      const tmp = join(dirname(target), temporaryName(basename(target)));
       try {
         await copyFile(localFile, tmp);
         await rename(tmp, target);
@@ -41,11 +41,25 @@ export class LocalStorage implements ArchiveStorage {
 
   async list(dir: string): Promise<string[]> {
     try {
-      return (await readdir(this.resolvePath(dir))).sort();
+      return (await this.entries(dir)).filter((name) => !isTemporaryName(name)).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new GpumonError('ARCHIVE_READ_FAILED', `cannot list ${this.resolvePath(dir)}`, { cause: err });
     }
+  }
+
+  async removeAbandoned(dir: string, olderThanMs: number): Promise<string[]> {
+    const names = (await this.entries(dir).catch(() => [])).filter(isTemporaryName);
+    const before = Date.now() - olderThanMs;
+    const removed: string[] = [];
+    for (const name of names) {
+      const path = join(this.resolvePath(dir), name);
+      const info = await stat(path).catch(() => null);
+      if (info === null || !info.isFile() || info.mtimeMs >= before) continue;
+      await rm(path, { force: true });
+      removed.push(name);
+    }
+    return removed;
   }
 
   async exists(path: string): Promise<boolean> {
@@ -72,6 +86,11 @@ export class LocalStorage implements ArchiveStorage {
 
   async localPath(path: string): Promise<string> {
     return this.resolvePath(path);
+  }
+
+  /** Every name under `dir`, the hidden temporary ones included. */
+  private entries(dir: string): Promise<string[]> {
+    return readdir(this.resolvePath(dir));
   }
 
   private resolvePath(path: string): string {

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { isGpumonError } from '../../errors.ts';
 import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { capturingLogger } from '../../testing/logger.ts';
 import { countArchiveRows, readArchiveSamples } from './archive-reader.ts';
 import { ArchiveSink } from './archive-sink.ts';
 import { LocalStorage } from './local-storage.ts';
-import { ParquetWriter } from './parquet-writer.ts';
+import { ABANDONED_AFTER_MS, ParquetWriter } from './parquet-writer.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -154,5 +155,47 @@ describe('ParquetWriter', () => {
     await writer.close();
     assert.deepEqual(await readdir(tmp), []);
     assert.deepEqual(await parquetFiles(failRoot), []);
+  });
+
+  test('removes the temporary files an earlier put abandoned in a day it writes, once, and keeps recent ones', async () => {
+    const root = await tempDir();
+    const day = join(root, 'gpu-metrics', 'date=2026-11-25');
+    await mkdir(day, { recursive: true });
+    const hourAgo = (Date.now() - ABANDONED_AFTER_MS - 60_000) / 1000;
+    for (const name of ['.part-a.parquet.0f0f0f0f.tmp', '.part-b.parquet.1e1e1e1e.tmp']) {
+      await writeFile(join(day, name), 'half a file');
+      await utimes(join(day, name), hourAgo, hourAgo);
+    }
+    await writeFile(join(day, '.part-c.parquet.2d2d2d2d.tmp'), 'a put under way');
+    const { logger, lines } = capturingLogger();
+    const storage = new LocalStorage(root);
+    assert.deepEqual(
+      await storage.list('gpu-metrics/date=2026-11-25'),
+      [],
+      'temporary names are never listed',
+    );
+
+    const writer = new ParquetWriter({ storage, logger });
+    await writer.writeSamples([sample(t0, 'h', 0)]);
+    const left = (await readdir(day)).sort();
+    assert.equal(left.length, 2, left.join(', '));
+    assert.equal(left[0], '.part-c.parquet.2d2d2d2d.tmp');
+    assert.match(left[1] as string, /^part-.*\.parquet$/);
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.removed]),
+      [
+        [
+          'removed temporary files abandoned by earlier writes',
+          ['.part-a.parquet.0f0f0f0f.tmp', '.part-b.parquet.1e1e1e1e.tmp'],
+        ],
+      ],
+    );
+
+    // Once per day and writer: a file abandoned since is left to the next process (or the next day).
+    await writeFile(join(day, '.part-d.parquet.3c3c3c3c.tmp'), 'half a file');
+    await utimes(join(day, '.part-d.parquet.3c3c3c3c.tmp'), hourAgo, hourAgo);
+    await writer.writeSamples([sample(t0 + 1000, 'h', 0)]);
+    assert.ok((await readdir(day)).includes('.part-d.parquet.3c3c3c3c.tmp'));
+    await writer.close();
   });
 });

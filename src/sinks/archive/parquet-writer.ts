@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import {
   BIGINT,
   DOUBLE,
@@ -14,6 +14,7 @@ import {
 } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { GpumonError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample } from '../../metrics/sample.ts';
 import { SampleColumns } from '../../metrics/sample-columns.ts';
@@ -38,7 +39,16 @@ export interface ParquetWriterOptions {
   threads?: number;
   /** DuckDB memory limit such as '2GB' (default: DuckDB's). */
   memoryLimit?: string;
+  /** Says which abandoned temporary files were removed from the archive (and a sweep that failed). */
+  logger?: Logger;
 }
+
+/**
+ * A temporary file of the archive's last modified longer ago than this is abandoned: no put takes an hour
+ * (a Parquet file of a batch is a few MiB, and a put to a DataNode that stops answering gives up after
+ * WebHdfsStorage's idle timeout).
+ */
+export const ABANDONED_AFTER_MS = 3_600_000;
 
 const VECTOR_SIZE = duckdb.vector_size();
 const TWO_32 = 4_294_967_296;
@@ -62,11 +72,15 @@ export class ParquetWriter {
   private readonly dbOptions: Record<string, string>;
   private instance: Promise<DuckDBInstance> | undefined;
   private batches = 0;
+  private readonly logger: Logger | undefined;
+  /** The directories swept of abandoned temporary files by this writer (once each). */
+  private readonly swept = new Set<string>();
 
   constructor(options: ParquetWriterOptions) {
     this.storage = options.storage;
     this.rowGroupSize = options.rowGroupSize ?? 122_880;
     this.tmpDir = options.tmpDir ?? join(tmpdir(), 'gpumon-parquet');
+    this.logger = options.logger;
     this.dbOptions = {};
     if (options.threads) this.dbOptions.threads = String(options.threads);
     if (options.memoryLimit) this.dbOptions.memory_limit = options.memoryLimit;
@@ -115,6 +129,27 @@ export class ParquetWriter {
     const instance = this.instance;
     this.instance = undefined;
     if (instance) (await instance).closeSync();
+  }
+
+  /**
+   * @internal Once per directory this writer puts files into: removes the temporary files an earlier put left
+   * there (a process killed mid-put; a DataNode that finished a file after the put gave up). Never fails the
+   * write that called it: a sweep that fails is logged and tried again with the next file.
+   */
+  async sweepOnce(dir: string): Promise<void> {
+    if (this.swept.has(dir)) return;
+    try {
+      const removed = await this.storage.removeAbandoned(dir, ABANDONED_AFTER_MS);
+      this.swept.add(dir);
+      if (removed.length > 0) {
+        this.logger?.info(
+          { dir: `${this.storage.uri}/${dir}`, removed },
+          'removed temporary files abandoned by earlier writes',
+        );
+      }
+    } catch (err) {
+      this.logger?.warn({ err, dir }, 'could not look for abandoned temporary files');
+    }
   }
 
   /** @internal A temporary file path for a batch's output. */
@@ -245,6 +280,7 @@ export class ParquetBatch {
       );
       const path = newPartPath(date, firstTs);
       await this.writer.storage.put(tmp, path);
+      await this.writer.sweepOnce(posix.dirname(path));
       return path;
     } catch (cause) {
       throw new GpumonError(

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Where archive files live: the local filesystem now, HDFS (WebHDFS) later. Paths are relative to the storage
  * root and use '/' (e.g. `gpu-metrics/date=2026-11-25/part-....parquet`).
@@ -22,4 +24,20 @@ export interface ArchiveStorage {
    * a URL the engine understands.
    */
   localPath(path: string): Promise<string>;
+  /**
+   * Deletes the hidden temporary files directly under `dir` that `put` left behind (a process killed during a
+   * put; a DataNode that finished writing after the put had given up on it), last modified more than
+   * `olderThanMs` ago; resolves with their names.
+   */
+  removeAbandoned(dir: string, olderThanMs: number): Promise<string[]>;
+}
+
+/** A hidden name beside `name` for `put` to write under before renaming into place: `.NAME.RANDOM.tmp`. */
+export function temporaryName(name: string): string {
+  return `.${name}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/** Whether a name is one of `put`'s temporary names (never listed). */
+export function isTemporaryName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -7,7 +6,7 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GpumonError } from '../../errors.ts';
-import type { ArchiveStorage } from './storage.ts';
+import { type ArchiveStorage, isTemporaryName, temporaryName } from './storage.ts';
 
 export interface WebHdfsOptions {
   /** The NameNode's HTTP address, e.g. `http://namenode:9870`. */
@@ -58,10 +57,7 @@ export class WebHdfsStorage implements ArchiveStorage {
    */
   async put(localFile: string, path: string): Promise<void> {
     const target = this.absolute(path);
-    const tmp = posix.join(
-      posix.dirname(target),
-      `.${posix.basename(target)}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`,
-    );
+    const tmp = posix.join(posix.dirname(target), temporaryName(posix.basename(target)));
     try {
       const size = (await stat(localFile)).size;
       const created = await this.call(
@@ -117,8 +113,21 @@ export class WebHdfsStorage implements ArchiveStorage {
     if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
     const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
     return body.FileStatuses.FileStatus.map((s) => s.pathSuffix)
-      .filter((name) => !isTemporary(name))
+      .filter((name) => !isTemporaryName(name))
       .sort();
+  }
+
+  async removeAbandoned(dir: string, olderThanMs: number): Promise<string[]> {
+    const res = await this.call('GET', this.absolute(dir), { op: 'LISTSTATUS' });
+    if (res.status === 404) return [];
+    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
+    const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
+    const before = Date.now() - olderThanMs;
+    const abandoned = body.FileStatuses.FileStatus.filter(
+      (s) => s.type === 'FILE' && isTemporaryName(s.pathSuffix) && s.modificationTime < before,
+    ).map((s) => s.pathSuffix);
+    for (const name of abandoned) await this.remove(posix.join(dir, name));
+    return abandoned.sort();
   }
 
   async exists(path: string): Promise<boolean> {
@@ -210,14 +219,6 @@ export class WebHdfsStorage implements ArchiveStorage {
     }
     return path === '' ? this.root : posix.join(this.root, path);
   }
-}
-
-/** The ending of the hidden names that `put` uploads to before renaming into place. */
-const TMP_SUFFIX = '.tmp';
-
-/** A file a `put` is writing now (or one a crashed writer left): hidden from `list`. */
-function isTemporary(name: string): boolean {
-  return name.startsWith('.') && name.endsWith(TMP_SUFFIX);
 }
 
 /** The message of a WebHDFS RemoteException, or the text as it is. */
