@@ -159,7 +159,9 @@ describe('NvidiaSmiSource', () => {
 
   test('fields the driver does not know are renamed or dropped, said once, and the child restarted', async () => {
     const fake = fakeSmi({ FAKE_SMI_REJECT: 'clocks_event_reasons.active,temperature.memory' });
-    const smi = source(fake.path);
+    // Three children in a row before the first line: give them time on a loaded machine (open waits for the
+    // first line for up to stallMs, and a read wants one within stallMs + intervalMs).
+    const smi = source(fake.path, { stallMs: 5000 });
     await smi.open();
     const [s] = await smi.read(Date.now());
     assert.equal(
