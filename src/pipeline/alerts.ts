@@ -27,7 +27,7 @@ export interface AlertReporting {
   repeatMs: number;
 }
 
-/** A rule firing on one GPU: since when it was last seen firing, and last reported. */
+/** A rule firing on one GPU: when it was last seen firing, and when it was last reported. */
 interface Episode {
   lastSeen: number;
   lastReported: number;
@@ -74,7 +74,10 @@ export class AlertEvaluator {
   evaluateOne(s: GpuSample, events: AlertEvent[]): void {
     const t = this.thresholds;
     let gpu = this.gpus.get(s.uuid);
-    const previous = gpu === undefined ? undefined : { ts: gpu.ts, temp: gpu.temp };
+    // The GPU's previous sample, for spikes (plain locals: this runs for every sample a consumer reads).
+    const hasPrevious = gpu !== undefined;
+    const previousTs = gpu?.ts ?? 0;
+    const previousTemp = gpu?.temp ?? null;
     if (gpu === undefined) {
       gpu = { ts: s.ts, temp: s.gpu_temperature_celsius, firing: new Map() };
       this.gpus.set(s.uuid, gpu);
@@ -91,14 +94,9 @@ export class AlertEvaluator {
       const percent = (100 * power) / limit;
       this.observe(gpu, s, 'high_power', percent, t.highPowerPercent, percent >= t.highPowerPercent, events);
     }
-    if (previous === undefined) return;
-    if (
-      previous.temp !== null &&
-      temp !== null &&
-      s.ts > previous.ts &&
-      s.ts - previous.ts <= this.maxGapMs
-    ) {
-      const rise = temp - previous.temp;
+    if (!hasPrevious) return;
+    if (previousTemp !== null && temp !== null && s.ts > previousTs && s.ts - previousTs <= this.maxGapMs) {
+      const rise = temp - previousTemp;
       this.observe(gpu, s, 'temperature_spike', rise, t.tempSpikeCelsius, rise > t.tempSpikeCelsius, events);
     }
     if (s.ts >= gpu.ts) {
