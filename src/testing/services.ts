@@ -15,7 +15,8 @@ const HOW_TO_START =
   'start the services with `scripts/services/all.sh start` and export the KEY=value lines it prints ' +
   '(scripts/test does both; see docs/services.md)';
 
-function required(name: string, what: string): string {
+/** The value of a GPUMON_TEST_* variable; throws, never skips, naming it and how to start `what` when unset. */
+export function requiredEnv(name: string, what: string): string {
   const value = process.env[name]?.trim();
   if (!value) throw new Error(`${name} is not set: this test needs ${what}; ${HOW_TO_START}`);
   return value;
@@ -91,7 +92,7 @@ export function kafkaApiVersions(bootstrap: string, timeoutMs = 5000): Promise<K
  * ApiVersions request. Throws when the variable is unset or the broker does not answer.
  */
 export async function kafkaBootstrap(): Promise<string> {
-  const bootstrap = required(KAFKA_ENV, 'Apache Kafka');
+  const bootstrap = requiredEnv(KAFKA_ENV, 'Apache Kafka');
   await kafkaApiVersions(bootstrap);
   return bootstrap;
 }
@@ -101,7 +102,7 @@ export async function kafkaBootstrap(): Promise<string> {
  * `/ping` answers 204. Throws when the variable is unset or the server does not answer.
  */
 export async function influxUrl(): Promise<string> {
-  const url = required(INFLUXDB_ENV, 'InfluxDB 1.x').replace(/\/+$/, '');
+  const url = requiredEnv(INFLUXDB_ENV, 'InfluxDB 1.x').replace(/\/+$/, '');
   let status: number;
   try {
     status = (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(5000) })).status;
@@ -159,10 +160,14 @@ export const WEBHDFS_ENV = 'GPUMON_TEST_WEBHDFS';
 
 /** The real HDFS's WebHDFS base URL (scripts/services/hdfs.sh); throws, never skips, when it is not up. */
 export async function webhdfsUrl(): Promise<string> {
-  const url = required(WEBHDFS_ENV, 'HDFS with WebHDFS').replace(/\/+$/, '');
+  const url = requiredEnv(WEBHDFS_ENV, 'HDFS with WebHDFS').replace(/\/+$/, '');
   let status: number;
   try {
-    status = (await fetch(`${url}/webhdfs/v1/?op=LISTSTATUS&user.name=gpumon`)).status;
+    const res = await fetch(`${url}/webhdfs/v1/?op=LISTSTATUS&user.name=gpumon`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    status = res.status;
   } catch (e) {
     throw new Error(
       `WebHDFS at ${url} (${WEBHDFS_ENV}) is unreachable: ${(e as Error).message}; ${HOW_TO_START}`,
@@ -170,4 +175,17 @@ export async function webhdfsUrl(): Promise<string> {
   }
   if (status !== 200) throw new Error(`WebHDFS at ${url} (${WEBHDFS_ENV}): LISTSTATUS answered ${status}`);
   return url;
+}
+
+export const HDFS_ENV = 'GPUMON_TEST_HDFS';
+export const SPARK_CONNECT_ENV = 'GPUMON_TEST_SPARK_CONNECT';
+
+/** The real HDFS's NameNode RPC address, `hdfs://HOST:PORT` (scripts/services/hdfs.sh); throws when unset. */
+export function hdfsRpcUrl(): string {
+  return requiredEnv(HDFS_ENV, 'HDFS (the NameNode RPC address)').replace(/\/+$/, '');
+}
+
+/** The Spark Connect server's `sc://HOST:PORT` (scripts/services/spark-connect.sh); throws when unset. */
+export function sparkConnectUrl(): string {
+  return requiredEnv(SPARK_CONNECT_ENV, 'a Spark Connect server (Apache Spark 4)');
 }

@@ -12,7 +12,7 @@ import type { GpuSample } from '../../src/metrics/sample.ts';
 import { countArchiveRows, readArchiveSamples } from '../../src/sinks/archive/archive-reader.ts';
 import { WebHdfsStorage } from '../../src/sinks/archive/webhdfs-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
-import { kafkaBootstrap, webhdfsUrl } from '../../src/testing/services.ts';
+import { kafkaBootstrap, sparkConnectUrl, webhdfsUrl } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
 import { interrupt, runGpumon, startGpumon, tempDir } from './helpers.ts';
 
@@ -22,17 +22,6 @@ const HOSTS = 2;
 const GPUS = 4;
 const READS = 50;
 const N = HOSTS * GPUS * READS;
-
-function sparkRemote(): string {
-  const value = process.env.GPUMON_TEST_SPARK_CONNECT?.trim();
-  if (!value) {
-    throw new Error(
-      'GPUMON_TEST_SPARK_CONNECT is not set: this test needs a Spark Connect server; start the services with ' +
-        '`scripts/services/all.sh start` and export the KEY=value lines it prints (docs/services.md)',
-    );
-  }
-  return value;
-}
 
 describe('gpumon consume -> archive on HDFS -> gpumon analyze from HDFS (real Kafka, HDFS, Spark)', () => {
   const id = randomBytes(4).toString('hex');
@@ -117,7 +106,7 @@ describe('gpumon consume -> archive on HDFS -> gpumon analyze from HDFS (real Ka
   });
 
   it('gpumon analyze --engine spark reads the same archive on HDFS and publishes the same summary', async () => {
-    const remote = sparkRemote();
+    const remote = sparkConnectUrl();
     const duckdbStats = await readResult(storage, DATE, 'daily_stats');
     const analyze = await runGpumon(
       ['analyze', '--date', DATE, '--archive', archive, '--engine', 'spark', '--spark-remote', remote],

@@ -13,34 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { hdfsRpcUrl, sparkConnectUrl, webhdfsUrl } from '../../src/testing/services.ts';
 import { ROOT } from '../e2e/helpers.ts';
 
 const run = promisify(execFile);
 const unique = () => randomUUID().replaceAll('-', '').slice(0, 12);
 const USER = 'user.name=gpumon';
-const HOW_TO_START =
-  'start them with `scripts/services/hdfs.sh start` and `scripts/services/spark-connect.sh start` and export ' +
-  'the KEY=value lines they print (see docs/services.md)';
-
-function required(name: string, what: string): string {
-  const value = process.env[name]?.trim();
-  if (!value) throw new Error(`${name} is not set: this test needs ${what}; ${HOW_TO_START}`);
-  return value;
-}
-
-/** WebHDFS base URL (GPUMON_TEST_WEBHDFS), after LISTSTATUS / answers 200; throws otherwise. */
-async function webhdfsUrl(): Promise<string> {
-  const url = required('GPUMON_TEST_WEBHDFS', 'HDFS (WebHDFS)').replace(/\/+$/, '');
-  let res: Response;
-  try {
-    res = await fetch(`${url}/webhdfs/v1/?op=LISTSTATUS&${USER}`, { signal: AbortSignal.timeout(10_000) });
-  } catch (e) {
-    throw new Error(`WebHDFS at ${url} does not answer (${(e as Error).message}); ${HOW_TO_START}`);
-  }
-  await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`WebHDFS at ${url} answered LISTSTATUS with ${res.status}`);
-  return url;
-}
 
 /**
  * PUT a body to a DataNode (the second step of CREATE). node:http, not fetch: the DataNode answers CREATE and
@@ -180,8 +158,8 @@ describe('Apache Spark 4 over Spark Connect', () => {
 
   it('reads a Parquet file from HDFS and returns the exact count and sum', async () => {
     const url = await webhdfsUrl();
-    const hdfs = required('GPUMON_TEST_HDFS', 'HDFS (the NameNode RPC address)').replace(/\/+$/, '');
-    const spark = required('GPUMON_TEST_SPARK_CONNECT', 'a Spark Connect server');
+    const hdfs = hdfsRpcUrl();
+    const spark = sparkConnectUrl();
 
     // 1000 rows, mem_used = 80 GiB + i: the sum (85_899_346_420_500) is exact only as a 64-bit integer
     const local = join(tmp, 'gpu.parquet');

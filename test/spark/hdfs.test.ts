@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { readSummary } from '../../src/analytics/results.ts';
 import { WebHdfsStorage } from '../../src/sinks/archive/webhdfs-storage.ts';
+import { hdfsRpcUrl, webhdfsUrl } from '../../src/testing/services.ts';
 import { runGpumon, tempDir } from '../e2e/helpers.ts';
-import { ANALYZE_ENV, assertSameRows, DATE, required, sparkRemote } from './helpers.ts';
+import { ANALYZE_ENV, assertSameRows, DATE, sparkRemote } from './helpers.ts';
 
 describe('gpumon analyze --engine spark on an HDFS archive', () => {
   const dir = `/gpumon-test/spark-${randomUUID().slice(0, 8)}`;
@@ -25,8 +26,8 @@ describe('gpumon analyze --engine spark on an HDFS archive', () => {
   });
 
   before(async () => {
-    webhdfs = new URL(required('GPUMON_TEST_WEBHDFS', 'HDFS (WebHDFS)'));
-    hdfs = new URL(required('GPUMON_TEST_HDFS', 'HDFS (RPC)'));
+    webhdfs = new URL(await webhdfsUrl());
+    hdfs = new URL(hdfsRpcUrl());
     sparkRemote();
     storage = new WebHdfsStorage({ url: webhdfs.origin, root: dir, user: 'gpumon' });
     const archive = `webhdfs://${webhdfs.host}${dir}`;

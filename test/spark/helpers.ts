@@ -7,22 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlString } from '../../src/analytics/engines/duckdb.ts';
+import { sparkConnectUrl } from '../../src/testing/services.ts';
 import { runGpumon, tempDir } from '../e2e/helpers.ts';
 
-const HOW_TO_START =
-  'start it with `scripts/services/spark-connect.sh start` (HDFS: `scripts/services/hdfs.sh start`) and ' +
-  'export the KEY=value lines it prints (scripts/test does both; see docs/services.md)';
-
-export function required(name: string, what: string): string {
-  const value = process.env[name]?.trim();
-  if (!value) throw new Error(`${name} is not set: this test needs ${what}; ${HOW_TO_START}`);
-  return value;
-}
-
 /** The Spark Connect URL of the test server (GPUMON_TEST_SPARK_CONNECT); throws when it is not set. */
-export function sparkRemote(): string {
-  return required('GPUMON_TEST_SPARK_CONNECT', 'a Spark Connect server (Apache Spark 4)');
-}
+export const sparkRemote = sparkConnectUrl;
 
 export const DATE = '2026-11-20';
 
