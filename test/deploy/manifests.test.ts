@@ -5,7 +5,6 @@
  * docs/decisions/0001-agent-memory.md, and the probes hit endpoints `gpumon serve` answers.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { CONFIG_FIELDS, type ConfigKey, envName } from '../../src/config/schema.ts';
+import { startGpumon, waitFor } from '../e2e/helpers.ts';
 import {
   BASE_DIR,
   baseManifestFiles,
@@ -344,35 +344,28 @@ describe('the Deployment gpumon-serve', () => {
   it('answers its probes with 200 when run as the manifest runs it', async () => {
     const port = await freePort();
     const args = (serve.args ?? []).map((a, i, all) => (all[i - 1] === '--port' ? String(port) : a));
-    const env = {
-      ...process.env,
+    const served = startGpumon(args, {
       ...envOf(serve),
       [CONFIG_FILE_ENV]: configFile,
       [envName('archive.path')]: join(scratch, 'archive'),
       [envName('archive.statePath')]: join(scratch, 'state'),
-    };
-    const child = spawn(process.execPath, ['bin/gpumon.js', ...args], { cwd: ROOT, env, stdio: 'pipe' });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
     });
     try {
       await waitFor(
-        () => output.includes('dashboard at'),
+        'serve to print its address',
+        () => served.stdout().includes('dashboard at') || null,
         60_000,
-        () => output,
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; output so far: ${served.stdout()}${served.stderr()}`);
+      });
       for (const path of new Set([serve.readinessProbe?.httpGet?.path, serve.livenessProbe?.httpGet?.path])) {
         assert.ok(path);
         const res = await fetch(`http://127.0.0.1:${port}${path}`);
         assert.equal(res.status, 200, `${path}: ${await res.text()}`);
       }
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      served.child.kill('SIGTERM');
+      await served.exited;
     }
   });
 });
@@ -402,12 +395,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-async function waitFor(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > until) throw new Error(`timed out; output so far: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
