@@ -108,24 +108,17 @@ export class WebHdfsStorage implements ArchiveStorage {
   }
 
   async list(dir: string): Promise<string[]> {
-    const res = await this.call('GET', this.absolute(dir), { op: 'LISTSTATUS' });
-    if (res.status === 404) return [];
-    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
-    const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
-    return body.FileStatuses.FileStatus.map((s) => s.pathSuffix)
+    return (await this.listStatus(dir))
+      .map((s) => s.pathSuffix)
       .filter((name) => !isTemporaryName(name))
       .sort();
   }
 
   async removeAbandoned(dir: string, olderThanMs: number): Promise<string[]> {
-    const res = await this.call('GET', this.absolute(dir), { op: 'LISTSTATUS' });
-    if (res.status === 404) return [];
-    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
-    const body = (await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } };
     const before = Date.now() - olderThanMs;
-    const abandoned = body.FileStatuses.FileStatus.filter(
-      (s) => s.type === 'FILE' && isTemporaryName(s.pathSuffix) && s.modificationTime < before,
-    ).map((s) => s.pathSuffix);
+    const abandoned = (await this.listStatus(dir))
+      .filter((s) => s.type === 'FILE' && isTemporaryName(s.pathSuffix) && s.modificationTime < before)
+      .map((s) => s.pathSuffix);
     for (const name of abandoned) await this.remove(posix.join(dir, name));
     return abandoned.sort();
   }
@@ -164,6 +157,14 @@ export class WebHdfsStorage implements ArchiveStorage {
     await pipeline(Readable.fromWeb(res.body as never), createWriteStream(tmp));
     await rename(tmp, stamp);
     return stamp;
+  }
+
+  /** The entries directly under `dir`, temporary ones included; [] if it does not exist. */
+  private async listStatus(dir: string): Promise<FileStatus[]> {
+    const res = await this.call('GET', this.absolute(dir), { op: 'LISTSTATUS' });
+    if (res.status === 404) return [];
+    if (!res.ok) throw await this.failure('ARCHIVE_READ_FAILED', `LISTSTATUS ${dir}`, res);
+    return ((await res.json()) as { FileStatuses: { FileStatus: FileStatus[] } }).FileStatuses.FileStatus;
   }
 
   private async status(path: string): Promise<FileStatus | null> {
