@@ -70,6 +70,37 @@ describe('configuration', () => {
     assert.equal(loadConfig().influxdb.compression, 'auto');
   });
 
+  it('rejects a consumer group prefix Kafka would not take, naming the key and what it allows', () => {
+    assert.throws(
+      () => loadConfig({ env: { GPUMON_KAFKA_GROUP_PREFIX: 'prod fleet' } }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.message.includes('kafka.groupPrefix') &&
+        err.message.includes('GPUMON_KAFKA_GROUP_PREFIX') &&
+        err.message.includes('letters, digits, . _ -'),
+    );
+    assert.equal(
+      loadConfig({ env: { GPUMON_KAFKA_GROUP_PREFIX: 'prod.fleet-2' } }).kafka.groupPrefix,
+      'prod.fleet-2',
+    );
+    assert.equal(loadConfig().kafka.groupPrefix, 'gpumon');
+  });
+
+  it('rejects an alert repeat that is negative or not whole seconds, naming the key and the range', () => {
+    for (const bad of ['-1', '2.5', 'often', '86401']) {
+      assert.throws(
+        () => loadConfig({ env: { GPUMON_ALERTS_REPEAT_SECONDS: bad } }),
+        (err) =>
+          isGpumonError(err, 'CONFIG_INVALID') &&
+          err.message.includes('alerts.repeatSeconds') &&
+          err.message.includes('integer 0..86400'),
+        bad,
+      );
+    }
+    assert.equal(loadConfig({ env: { GPUMON_ALERTS_REPEAT_SECONDS: '0' } }).alerts.repeatSeconds, 0);
+    assert.equal(loadConfig().alerts.repeatSeconds, 300);
+  });
+
   it('rejects an unknown key in the file and suggests the right one', () => {
     const file = yamlFile('alerts:\n  highTemp: 70\n');
     assert.throws(
