@@ -1,4 +1,10 @@
 import type { Config } from './config/schema.ts';
+import {
+  type HealthReporter,
+  type MetricFamily,
+  type ReadinessCheck,
+  renderFamilies,
+} from './health/health-server.ts';
 import type { Logger } from './log.ts';
 import { AlertEvaluator } from './pipeline/alerts.ts';
 import type { BatcherOptions, BatcherStats } from './pipeline/batcher.ts';
@@ -22,7 +28,15 @@ export function streamAlerts(config: Config): AlertEvaluator {
   });
 }
 
+/** A sink that has failed every write for this long makes `gpumon consume` unready (/readyz). */
+export const SINK_FAILING_UNREADY_MS = 30_000;
+
 export interface RunningConsumer {
+  /**
+   * What the health server reports: ready while every group's stream to Kafka is open and no sink has failed
+   * every write for SINK_FAILING_UNREADY_MS (it is retried meanwhile, and nothing is committed past it).
+   */
+  healthReporter(now?: () => number): HealthReporter;
   /** Stops consuming, writes what is buffered, commits, closes. */
   stop(): Promise<{ group: string; received: number; sinks: BatcherStats[] }[]>;
 }
@@ -37,7 +51,7 @@ export async function startConsumer(
   logger: Logger,
   sinks: readonly ConsumerSink[] = CONSUMER_SINKS,
 ): Promise<RunningConsumer> {
-  const pipelines: { group: string; pipeline: Pipeline }[] = [];
+  const pipelines: { group: string; transport: KafkaTransport; pipeline: Pipeline }[] = [];
   for (const name of sinks) {
     const group = consumerGroup(config.kafka.groupPrefix, name);
     const transport = new KafkaTransport({
@@ -58,10 +72,14 @@ export async function startConsumer(
       sinks: await sinksOf(name, config, logger),
       logger,
     });
-    pipelines.push({ group, pipeline });
+    pipelines.push({ group, transport, pipeline });
     logger.info({ group, topic: config.kafka.topic }, `consuming into ${name}`);
   }
   return {
+    healthReporter: (now = Date.now) => ({
+      readiness: () => consumerReadiness(pipelines, now()),
+      metrics: () => renderFamilies(consumerMetrics(pipelines)),
+    }),
     async stop() {
       return Promise.all(
         pipelines.map(async ({ group, pipeline }) => {
@@ -71,6 +89,123 @@ export async function startConsumer(
       );
     },
   };
+}
+
+interface ConsumerGroupParts {
+  group: string;
+  transport: KafkaTransport;
+  pipeline: Pipeline;
+}
+
+function consumerReadiness(pipelines: readonly ConsumerGroupParts[], now: number): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [];
+  for (const { group, transport, pipeline } of pipelines) {
+    const consuming = transport.isConsuming(group);
+    const partitions = transport.assignedPartitions(group);
+    checks.push({
+      name: `kafka:${group}`,
+      ok: consuming,
+      detail: consuming
+        ? `consuming ${transport.options.topic}, partitions [${partitions.join(',')}]`
+        : `not consuming: Kafka ${transport.options.brokers.join(',')} not reached yet, or the stream is reopening`,
+    });
+    for (const sink of pipeline.stats()) {
+      const failingMs = sink.failingSinceMs === null ? 0 : now - sink.failingSinceMs;
+      checks.push({
+        name: `sink:${group}:${sink.sink}`,
+        ok: failingMs <= SINK_FAILING_UNREADY_MS,
+        detail:
+          sink.failingSinceMs === null
+            ? `${sink.written} samples written`
+            : `every write failing for ${(failingMs / 1000).toFixed(0)} s (retried; nothing committed past it)`,
+      });
+    }
+  }
+  return checks;
+}
+
+function consumerMetrics(pipelines: readonly ConsumerGroupParts[]): MetricFamily[] {
+  const family = (
+    name: string,
+    type: MetricFamily['type'],
+    help: string,
+    samples: MetricFamily['samples'],
+  ): MetricFamily => ({ name, type, help, samples });
+  const perGroup = (value: (p: ConsumerGroupParts) => number) =>
+    pipelines.map((p) => ({ labels: { group: p.group }, value: value(p) }));
+  const perSink = (value: (s: BatcherStats) => number) =>
+    pipelines.flatMap((p) =>
+      p.pipeline.stats().map((s) => ({ labels: { group: p.group, sink: s.sink }, value: value(s) })),
+    );
+  const kafka = (p: ConsumerGroupParts) => p.transport.stats().groups[p.group];
+  return [
+    family(
+      'gpumon_consume_samples_received_total',
+      'counter',
+      'Samples received from Kafka.',
+      perGroup((p) => p.pipeline.receivedCount()),
+    ),
+    family(
+      'gpumon_consume_samples_committed_total',
+      'counter',
+      'Samples whose offsets were committed after their sinks held them.',
+      perGroup((p) => kafka(p)?.delivered ?? 0),
+    ),
+    family(
+      'gpumon_consume_redeliveries_total',
+      'counter',
+      'Deliveries handed to the sinks again after a failure.',
+      perGroup((p) => kafka(p)?.redeliveries ?? 0),
+    ),
+    family(
+      'gpumon_consume_dead_lettered_total',
+      'counter',
+      'Malformed records sent to the dead-letter topic.',
+      perGroup((p) => kafka(p)?.deadLettered ?? 0),
+    ),
+    family(
+      'gpumon_consume_commit_failures_total',
+      'counter',
+      'Offset commits that failed (the records are read again).',
+      perGroup((p) => kafka(p)?.commitFailures ?? 0),
+    ),
+    family(
+      'gpumon_consume_reconnects_total',
+      'counter',
+      'Times the Kafka consumer stream failed and was opened again.',
+      perGroup((p) => kafka(p)?.reconnects ?? 0),
+    ),
+    family(
+      'gpumon_consume_kafka_consuming',
+      'gauge',
+      'Whether the stream to Kafka is open (1) or not (0).',
+      perGroup((p) => (p.transport.isConsuming(p.group) ? 1 : 0)),
+    ),
+    family(
+      'gpumon_consume_assigned_partitions',
+      'gauge',
+      'Partitions of the topic assigned to this process.',
+      perGroup((p) => p.transport.assignedPartitions(p.group).length),
+    ),
+    family(
+      'gpumon_consume_sink_written_total',
+      'counter',
+      'Samples a sink has written.',
+      perSink((s) => s.written),
+    ),
+    family(
+      'gpumon_consume_sink_write_failures_total',
+      'counter',
+      'Failed writes of a sink (each retried).',
+      perSink((s) => s.failures),
+    ),
+    family(
+      'gpumon_consume_sink_buffered_samples',
+      'gauge',
+      'Samples a sink holds, waiting or being written.',
+      perSink((s) => s.buffered),
+    ),
+  ];
 }
 
 async function sinksOf(

@@ -1,4 +1,6 @@
 import type { Config } from '../config/schema.ts';
+import type { HealthReporter, MetricFamily, ReadinessCheck } from '../health/health-server.ts';
+import { renderFamilies } from '../health/health-server.ts';
 import type { Logger } from '../log.ts';
 import { Sampler } from '../pipeline/sampler.ts';
 import { selectSource } from '../sources/registry.ts';
@@ -78,6 +80,107 @@ export class Agent {
       ...this.publisher.stats(),
       failedReads: this.sampler.failedReadCount(),
     };
+  }
+
+  /**
+   * What the health server reports. Ready while the source reads (a successful read within three intervals,
+   * at least 10 s): Kafka being away does not make the agent unready, it spools and loses nothing, and the
+   * `kafka` check says so.
+   */
+  healthReporter(now: () => number = Date.now): HealthReporter {
+    return {
+      readiness: () => this.readiness(now()),
+      metrics: () => renderFamilies(this.metricFamilies()),
+    };
+  }
+
+  private readiness(now: number): ReadinessCheck[] {
+    const health = this.source.health();
+    const staleMs = Math.max(3 * this.parts.intervalMs, 10_000);
+    const last = health.lastSuccessMs;
+    const source: ReadinessCheck =
+      last === null
+        ? {
+            name: 'source',
+            ok: false,
+            detail: `${this.source.name}: no successful read yet${health.notice ? ` (${health.notice})` : ''}`,
+          }
+        : now - last > staleMs
+          ? {
+              name: 'source',
+              ok: false,
+              detail: `${this.source.name}: last successful read ${((now - last) / 1000).toFixed(1)} s ago${health.notice ? `: ${health.notice}` : ''}`,
+            }
+          : {
+              name: 'source',
+              ok: true,
+              detail: `${this.source.name}: last read ${((now - last) / 1000).toFixed(1)} s ago`,
+            };
+    const { pending } = this.publisher.stats();
+    const kafka: ReadinessCheck = {
+      name: 'kafka',
+      ok: true,
+      detail: this.publisher.isReachable()
+        ? `reachable; ${pending} samples in the spool`
+        : `unreachable: spooling on disk (${pending} samples pending), sent once Kafka is back`,
+    };
+    return [source, kafka];
+  }
+
+  private metricFamilies(): MetricFamily[] {
+    const s = this.stats();
+    const counter = (name: string, help: string, value: number): MetricFamily => ({
+      name,
+      help,
+      type: 'counter',
+      samples: [{ value }],
+    });
+    const health = this.source.health();
+    return [
+      counter('gpumon_agent_samples_read_total', 'Samples read from the GPU source.', s.read),
+      counter('gpumon_agent_samples_sent_total', 'Samples Kafka acknowledged.', s.sent),
+      counter('gpumon_agent_samples_spooled_total', 'Samples written to the on-disk spool.', s.spooled),
+      counter(
+        'gpumon_agent_samples_dropped_total',
+        'Samples the spool dropped to keep agent.spoolMaxBytes.',
+        s.dropped,
+      ),
+      counter(
+        'gpumon_agent_failed_reads_total',
+        'Reads of the GPU source that failed as a whole.',
+        s.failedReads,
+      ),
+      {
+        name: 'gpumon_agent_spool_pending_samples',
+        help: 'Samples in the spool, waiting for Kafka.',
+        type: 'gauge',
+        samples: [{ value: s.pending }],
+      },
+      {
+        name: 'gpumon_agent_kafka_reachable',
+        help: 'Whether the last send reached Kafka (1) or not (0).',
+        type: 'gauge',
+        samples: [{ value: this.publisher.isReachable() ? 1 : 0 }],
+      },
+      {
+        name: 'gpumon_source_last_success_timestamp_seconds',
+        help: 'When the source last returned samples (Unix time).',
+        type: 'gauge',
+        samples:
+          health.lastSuccessMs === null
+            ? []
+            : [{ labels: { source: health.source }, value: health.lastSuccessMs / 1000 }],
+      },
+      {
+        name: 'gpumon_source_errors_total',
+        help: 'Failures of a source, by kind, since it started.',
+        type: 'counter',
+        samples: Object.entries(health.errors).map(([kind, value]) => ({
+          labels: { source: health.source, kind },
+          value,
+        })),
+      },
+    ];
   }
 
   /** Waits up to `timeoutMs` for the spool to be sent; resolves whether it was. */

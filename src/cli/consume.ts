@@ -15,6 +15,7 @@ interface ConsumeFlags {
   sinks?: string;
   influxdb?: string;
   archive?: string;
+  healthPort?: string;
 }
 
 const SINKS = ['influxdb', 'archive'] as const;
@@ -34,6 +35,10 @@ export function consumeCommand(): Command {
     .option('--sinks <list>', `sinks to feed, comma-separated: ${SINKS.join(', ')} (default: both)`)
     .option('--influxdb <url>', 'InfluxDB base URL (influxdb.url)')
     .option('-a, --archive <dir>', 'archive directory (archive.path)')
+    .option(
+      '--health-port <port>',
+      'serve /healthz, /readyz and /metrics on this port (health.port; default 0: off)',
+    )
     .action(async (flags: ConsumeFlags) =>
       runCommand(async () => {
         const sinks = parseSinks(flags.sinks);
@@ -42,15 +47,31 @@ export function consumeCommand(): Command {
           'kafka.topic': flags.topic,
           'influxdb.url': flags.influxdb,
           'archive.path': flags.archive,
+          'health.port': flags.healthPort,
         });
         // Loaded here, not at the top: every command's module loads when the CLI starts.
         const { createLogger } = await import('../log.ts');
         const { startConsumer } = await import('../consumer.ts');
+        const { startConfiguredHealthServer } = await import('../health/health-server.ts');
         const logger = createLogger(config.log.level);
         const consumer = await startConsumer(config, logger, sinks);
+        const health = await startConfiguredHealthServer(
+          config.health,
+          'gpumon-consume',
+          consumer.healthReporter(),
+          logger,
+        ).catch(async (err: unknown) => {
+          await consumer.stop();
+          throw err;
+        });
         process.stdout.write(
           `gpumon consume: ${config.kafka.topic} at ${config.kafka.brokers} -> ${sinks.join(', ')}. Ctrl-C to stop.\n`,
         );
+        if (health) {
+          process.stdout.write(
+            `gpumon consume: health on http://${config.health.host}:${health.port}/readyz\n`,
+          );
+        }
         await waitForStopSignal();
         process.stderr.write('gpumon: stopping: writing what is buffered, then committing...\n');
         exitOnSecondSignal(
@@ -59,6 +80,7 @@ export function consumeCommand(): Command {
         for (const { group, received } of await consumer.stop()) {
           process.stdout.write(`gpumon consume: ${group}: ${received} samples received\n`);
         }
+        await health?.close();
         return 0;
       }),
     );

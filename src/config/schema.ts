@@ -419,6 +419,18 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 0..65535 (0: any free port)',
     help: 'Port of the HTTP server (dashboard and API).',
   },
+  'health.host': {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    allowed: 'a host name or address',
+    help: 'gpumon agent and consume: address of the health server (on Kubernetes: the pod IP).',
+  },
+  'health.port': {
+    schema: int(0, 65535),
+    default: 0,
+    allowed: 'integer 0..65535 (0: no health server)',
+    help: 'gpumon agent and consume: port of the health server (/healthz, /readyz, /metrics); 0 turns it off.',
+  },
   'live.windowSeconds': {
     schema: int(10, 86_400),
     default: 900,
@@ -506,6 +518,7 @@ export interface Config {
     failedHistory: number;
   };
   server: { host: string; port: number };
+  health: { host: string; port: number };
   live: { windowSeconds: number };
   log: { level: (typeof LOG_LEVELS)[number] };
 }

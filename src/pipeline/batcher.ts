@@ -21,6 +21,8 @@ export interface BatcherStats {
   batches: number;
   failures: number;
   buffered: number;
+  /** Epoch ms since when every write has failed (the batch in hand is being retried); null while writes succeed. */
+  failingSinceMs: number | null;
 }
 
 /**
@@ -43,7 +45,7 @@ export class Batcher {
     private readonly options: BatcherOptions,
     private readonly logger?: Logger,
   ) {
-    this.stats = { sink: sink.name, written: 0, batches: 0, failures: 0, buffered: 0 };
+    this.stats = { sink: sink.name, written: 0, batches: 0, failures: 0, buffered: 0, failingSinceMs: null };
   }
 
   /**
@@ -108,9 +110,11 @@ export class Batcher {
         await this.sink.write(batch);
         this.stats.written += batch.length;
         this.stats.batches++;
+        this.stats.failingSinceMs = null;
         return;
       } catch (err) {
         this.stats.failures++;
+        this.stats.failingSinceMs ??= Date.now();
         this.logger?.error(
           { err, sink: this.sink.name, attempt, rows: batch.length },
           'sink write failed; retrying',

@@ -9,7 +9,7 @@ import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
 import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
-import { interrupt, startGpumon, tempDir, waitFor } from './helpers.ts';
+import { freePort, interrupt, pollHttp, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 
@@ -50,8 +50,21 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
       `${alerts} alerts of ${firingSamples} firing samples`,
     );
 
+    const healthPort = await freePort();
     const consume = startGpumon(
-      ['consume', '--brokers', brokers, '--topic', topic, '--influxdb', influx, '--archive', archive],
+      [
+        'consume',
+        '--brokers',
+        brokers,
+        '--topic',
+        topic,
+        '--influxdb',
+        influx,
+        '--archive',
+        archive,
+        '--health-port',
+        String(healthPort),
+      ],
       {
         GPUMON_INFLUXDB_DATABASE: db,
         GPUMON_KAFKA_DLQ_TOPIC: `${topic}-dlq`,
@@ -72,6 +85,26 @@ describe('gpumon consume (real Kafka and InfluxDB)', () => {
         assert.ok(Date.now() < deadline, `timed out waiting for ${sent} rows in the archive`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      // Ready (both groups consuming, no sink failing), and /metrics counts what each sink wrote.
+      const ready = await pollHttp(`http://127.0.0.1:${healthPort}/readyz`, (s) => s === 200, 10_000);
+      assert.deepEqual(
+        (JSON.parse(ready.body) as { checks: { name: string; ok: boolean }[] }).checks.map((c) => c.name),
+        [
+          `kafka:e2e-${id}-influxdb`,
+          `sink:e2e-${id}-influxdb:influxdb`,
+          `kafka:e2e-${id}-archive`,
+          `sink:e2e-${id}-archive:archive`,
+        ],
+      );
+      const written = new RegExp(
+        `^gpumon_consume_sink_written_total\\{group="e2e-${id}-archive",sink="archive"\\} ${sent}$`,
+        'm',
+      );
+      await pollHttp(
+        `http://127.0.0.1:${healthPort}/metrics`,
+        (s, body) => s === 200 && written.test(body),
+        10_000,
+      );
     } catch (err) {
       await interrupt(consume).catch(() => undefined);
       throw err;

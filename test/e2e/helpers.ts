@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,5 +86,36 @@ export async function interrupt(
     throw new Error(`still running ${timeoutMs} ms after SIGINT; stderr:\n${run.stderr()}`);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a flag that takes a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** GETs `url` until `accept` takes the response (status and body), or fails after `timeoutMs`. */
+export async function pollHttp(
+  url: string,
+  accept: (status: number, body: string) => boolean,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      const body = await res.text();
+      if (accept(res.status, body)) return { status: res.status, body };
+      last = `${res.status} ${body}`;
+    } catch (err) {
+      last = String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms on ${url}; last: ${last}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -105,6 +105,11 @@ export class GroupConsumer {
     return { ...this.counters };
   }
 
+  /** Whether the consumer stream is open (Kafka reached, the group joined or being joined). */
+  isConsuming(): boolean {
+    return this.stream !== undefined;
+  }
+
   assignedPartitions(): number[] {
     const topic = this.link.options.topic;
     const mine = this.consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [];

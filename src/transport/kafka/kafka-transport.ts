@@ -140,6 +140,11 @@ export class KafkaTransport implements Transport, TransportLink {
     return this.groups.get(group)?.assignedPartitions() ?? [];
   }
 
+  /** Whether the consumer of `group` has its stream to Kafka open now. */
+  isConsuming(group: string): boolean {
+    return this.groups.get(group)?.isConsuming() ?? false;
+  }
+
   stats(): KafkaTransportStats {
     const groups: Record<string, GroupConsumerStats> = {};
     for (const [name, consumer] of this.groups) groups[name] = consumer.stats();
