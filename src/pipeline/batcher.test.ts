@@ -64,6 +64,21 @@ describe('Batcher', () => {
     await batcher.close();
   });
 
+  it('says since when its writes fail while it retries, and forgets it after a success', async () => {
+    const sink = new RecordingSink();
+    sink.failuresLeft = 3;
+    const batcher = new Batcher(sink, { maxRows: 2, maxAgeMs: 1000, maxBuffered: 100, retryDelayMs: 20 });
+    assert.equal(batcher.getStats().failingSinceMs, null);
+    const before = Date.now();
+    const written = batcher.add(samples(2));
+    await new Promise((r) => setTimeout(r, 30));
+    const failing = batcher.getStats().failingSinceMs;
+    assert.ok(failing !== null && failing >= before && failing <= Date.now(), `failingSinceMs ${failing}`);
+    await written;
+    assert.equal(batcher.getStats().failingSinceMs, null);
+    await batcher.close();
+  });
+
   it('never overlaps two writes to one sink', async () => {
     const sink = new RecordingSink();
     const batcher = new Batcher(sink, { maxRows: 1, maxAgeMs: 1000, maxBuffered: 100 });
