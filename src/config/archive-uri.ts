@@ -16,7 +16,8 @@ export function isRemoteArchive(path: string): boolean {
 }
 
 /**
- * Parses `webhdfs://namenode:httpport/dir` or `hdfs://namenode:rpcport/dir`; throws CONFIG_INVALID naming
+ * Parses `webhdfs://namenode:httpport/dir` or `hdfs://namenode:rpcport/dir` (`/` for the file system's root,
+ * where the samples are `/gpu-metrics` and the results `/gpu-analytics`); throws CONFIG_INVALID naming
  * `archive.path` when it is not such a URI with a host and a directory.
  */
 export function parseHdfsLocation(path: string): HdfsLocation {
@@ -24,10 +25,10 @@ export function parseHdfsLocation(path: string): HdfsLocation {
   try {
     url = new URL(path);
   } catch {}
-  if (!url?.hostname || url.pathname === '' || url.pathname === '/') {
+  if (!url?.hostname || url.pathname === '') {
     throw new GpumonError(
       'CONFIG_INVALID',
-      `config key archive.path: ${JSON.stringify(path)} must name a host and a directory, e.g. webhdfs://namenode:9870/gpumon`,
+      `config key archive.path: ${JSON.stringify(path)} must name a host and a directory, e.g. webhdfs://namenode:9870/gpumon, or / for the root (/gpu-metrics, /gpu-analytics)`,
     );
   }
   return {

@@ -277,7 +277,7 @@ export const CONFIG_FIELDS = {
     schema: z.string().min(1),
     default: './data',
     allowed: 'a directory path',
-    help: 'Root of the archive: samples under gpu-metrics/, results under gpu-analytics/. A local directory, or HDFS as webhdfs://namenode:httpport/path or hdfs://namenode:rpcport/path.',
+    help: 'Root of the archive: samples under gpu-metrics/, results under gpu-analytics/. A local directory, or HDFS as webhdfs://namenode:httpport/path or hdfs://namenode:rpcport/path (/ for the root of the file system: /gpu-metrics, /gpu-analytics).',
   },
   'archive.hdfsUser': {
     schema: z.string().min(1),

@@ -29,6 +29,12 @@ describe('the archive storage archive.path names', () => {
     );
   });
 
+  it("takes the file system's root, so that the samples are /gpu-metrics and the results /gpu-analytics", () => {
+    const web = openStorage(config('webhdfs://namenode:9870/'));
+    assert.equal(web.uri, 'webhdfs://namenode:9870');
+    assert.equal(openStorage(config('hdfs://namenode:8020/')).uri, 'webhdfs://namenode:9870');
+  });
+
   it('refuses an HDFS URI without a host or a directory, naming archive.path', () => {
     for (const bad of ['hdfs://namenode:8020', 'webhdfs:///gpumon', 'hdfs://']) {
       assert.throws(

@@ -44,7 +44,8 @@ export class WebHdfsStorage implements ArchiveStorage {
   constructor(private readonly options: WebHdfsOptions) {
     this.base = options.url.replace(/\/+$/, '');
     this.root = `/${options.root.replace(/^\/+|\/+$/g, '')}`;
-    this.uri = `webhdfs://${new URL(this.base).host}${this.root}`;
+    // The root of the file system gives `webhdfs://host`, so that `${uri}/gpu-metrics` has one slash.
+    this.uri = `webhdfs://${new URL(this.base).host}${this.root === '/' ? '' : this.root}`;
     this.cacheDir = options.cacheDir ?? join(tmpdir(), 'gpumon-webhdfs-cache');
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
