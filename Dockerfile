@@ -5,6 +5,8 @@
 # What the runtime stage copies is checked by test/deploy/dockerfile.test.ts: every file gpumon reads at run
 # time (src/paths.ts: package.json, web/, the SQL of the analyses, the Spark Connect .proto) and nothing else.
 
+# The base of every stage; the Kubernetes tests build on a stand-in made with debootstrap
+# (test/cluster-images/build.sh: --build-arg NODE_IMAGE=localhost/gpumon-base/node:<version>-bookworm).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build: every dependency (esbuild included), then the bundle in dist/ that bin/gpumon.js runs.
@@ -42,6 +44,7 @@ COPY --from=build /app/dist/ dist/
 RUN find dist -type f -exec touch {} + \
   && mkdir -p data spool \
   && chown node:node data spool
-USER node
+# The `node` user of the Node.js images, by number: Kubernetes can then check runAsNonRoot without a runAsUser.
+USER 1000:1000
 ENTRYPOINT ["node", "bin/gpumon.js"]
 CMD ["--help"]

@@ -257,9 +257,18 @@ describe('the Dockerfile', () => {
     assert.deepEqual(steps('ENTRYPOINT'), ['["node", "bin/gpumon.js"]']);
     const [user] = steps('USER');
     assert.ok(user && user !== 'root' && user !== '0', `USER ${user}`);
+    // by number (the official images' `node`, 1000): Kubernetes verifies runAsNonRoot only for a numeric user
+    assert.match(user, /^[1-9]\d*(:\d+)?$/, `USER ${user} is not numeric`);
     const buildStage = dockerfile.find((s) => s.steps.some((x) => x.args.includes('scripts/build.mjs')));
     assert.ok(buildStage?.steps.some((s) => s.op === 'RUN' && /npm ci(?!.*--omit=dev)/.test(s.args)));
     assert.ok(runtime.steps.every((s) => s.op !== 'RUN' || !/npm (ci|install)\b/.test(s.args)));
+  });
+
+  it('takes the base of every stage from the build argument NODE_IMAGE (the cluster tests build on their own)', () => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const froms = text.split('\n').filter((l) => /^FROM\s/i.test(l));
+    assert.equal(froms.length, dockerfile.length);
+    for (const from of froms) assert.match(from, /^FROM \$\{NODE_IMAGE\}(\s|$)/, from);
   });
 
   it('copies into the runtime stage every path gpumon reads at run time', async () => {
