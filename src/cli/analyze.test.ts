@@ -168,6 +168,20 @@ describe('the dates of gpumon analyze', () => {
     assert.deepEqual(resolveDates({}, new Date('2026-03-01T00:30:00Z')), ['2026-02-28']);
   });
 
+  it('take today and yesterday by name, in UTC', () => {
+    const now = new Date('2026-03-01T23:30:00Z');
+    assert.deepEqual(resolveDates({ date: 'today' }, now), ['2026-03-01']);
+    assert.deepEqual(resolveDates({ date: 'yesterday' }, now), ['2026-02-28']);
+  });
+
+  it('refuse a --date that is neither a date nor today or yesterday, naming the flag', () => {
+    assert.throws(
+      () => resolveDates({ date: 'tomorrow' }),
+      (err) =>
+        isGpumonError(err, 'USAGE') && err.message.includes('--date') && err.message.includes('tomorrow'),
+    );
+  });
+
   it('run from --from to --to, both included', () => {
     assert.deepEqual(resolveDates({ from: '2025-12-30', to: '2026-01-02' }), [
       '2025-12-30',

@@ -26,7 +26,7 @@ export function analyzeCommand(): Command {
       .description(
         'Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)',
       )
-      .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC)')
+      .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC), or today, or yesterday (the default)')
       .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
       .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
       .option('--archive <path>', 'archive root (overrides archive.path)')
@@ -130,6 +130,8 @@ export function resolveDates(flags: AnalyzeFlags, now = new Date()): string[] {
     if (flags.from !== undefined || flags.to !== undefined) {
       throw new GpumonError('USAGE', '--date cannot be combined with --from/--to');
     }
+    if (flags.date === 'today') return [now.toISOString().slice(0, 10)];
+    if (flags.date === 'yesterday') return [new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10)];
     return [parseDateArg(flags.date, '--date')];
   }
   if (flags.from === undefined && flags.to === undefined) {
