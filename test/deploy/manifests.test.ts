@@ -85,7 +85,7 @@ describe('the Kubernetes manifests', () => {
     const all = baseManifests();
     assert.ok(all.length >= 8, `only ${all.length} objects`);
     for (const { file, manifest: m } of all) {
-      assert.match(m.apiVersion ?? '', /^([a-z.]+\/)?v\d+(beta\d+)?$/, `${file}: apiVersion`);
+      assert.match(m.apiVersion ?? '', /^([a-z0-9.]+\/)?v\d+(beta\d+)?$/, `${file}: apiVersion`);
       assert.match(m.kind ?? '', /^[A-Z][A-Za-z]+$/, `${file}: kind`);
       assert.match(m.metadata?.name ?? '', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${file}: metadata.name`);
     }

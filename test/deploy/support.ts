@@ -10,8 +10,8 @@ import { PROJECT_ROOT } from '../../src/paths.ts';
 
 export const ROOT = PROJECT_ROOT;
 export const KUBERNETES_DIR = join(ROOT, 'deploy', 'kubernetes');
-export const BASE_DIR = join(KUBERNETES_DIR, 'base');
-export const HDFS_SPARK_DIR = join(KUBERNETES_DIR, 'hdfs-spark');
+export const BASE_DIR = join(KUBERNETES_DIR, 'byo', 'base');
+export const HDFS_SPARK_DIR = join(KUBERNETES_DIR, 'byo', 'hdfs-spark');
 export const GRAFANA_DIR = join(ROOT, 'deploy', 'grafana');
 
 /** The parts of the Kubernetes API the tests look at. */
@@ -106,7 +106,7 @@ export function kustomization(dir: string): {
 
 export function manifest(kind: string, name: string): Manifest {
   const found = baseManifests().find((m) => m.manifest.kind === kind && m.manifest.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name} in deploy/kubernetes/base`);
+  if (!found) throw new Error(`no ${kind} ${name} in deploy/kubernetes/byo/base`);
   return found.manifest;
 }
 
