@@ -25,6 +25,19 @@ export interface EnvVar {
 }
 export interface Probe {
   httpGet?: { path: string; port: string | number };
+  tcpSocket?: { port: string | number };
+  exec?: { command: string[] };
+}
+export interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+  allowPrivilegeEscalation?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  privileged?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type: string };
 }
 export interface Container {
   name: string;
@@ -34,8 +47,11 @@ export interface Container {
   env?: EnvVar[];
   ports?: { name?: string; containerPort: number }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  imagePullPolicy?: string;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
+  securityContext?: SecurityContext;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 export interface Volume {
@@ -44,6 +60,7 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
   persistentVolumeClaim?: { claimName: string };
   emptyDir?: Record<string, unknown>;
+  secret?: { secretName: string };
 }
 export interface PodSpec {
   containers: Container[];
@@ -53,11 +70,19 @@ export interface PodSpec {
   nodeSelector?: Record<string, string>;
   tolerations?: Record<string, string>[];
   runtimeClassName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: SecurityContext;
+  affinity?: Record<string, unknown>;
 }
 export interface Manifest {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
 }
