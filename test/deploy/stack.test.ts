@@ -33,6 +33,7 @@ import {
   type Container,
   type CronJobSpec,
   type EnvVar,
+  flagsOf,
   GRAFANA_DIR,
   type Manifest,
   memoryBytes,
@@ -179,11 +180,25 @@ describe('the CronJob gpu-batch-analytics', () => {
     assert.ok(svc.ports.some((p) => p.port === 15002));
   });
 
-  it('runs DuckDB in the duckdb-analytics overlay, every minute in the test overlay', () => {
+  it('passes only flags gpumon accepts, in the stack and every overlay', () => {
+    for (const name of stackRenderings()) {
+      for (const { w, c } of gpumonContainers(rendered(name).manifests)) {
+        const [command, ...args] = c.args ?? [];
+        const accepted = flagsOf(command ?? '');
+        for (const flag of args.filter((a) => a.startsWith('--'))) {
+          assert.ok(accepted.has(flag), `${name} ${w.where}: ${flag} is no flag of gpumon ${command}`);
+        }
+      }
+    }
+  });
+
+  it('runs DuckDB in the duckdb-analytics overlay, every minute on the day so far in the test overlay', () => {
     const [duck] = cronJob(rendered('overlays/duckdb-analytics').manifests).jobTemplate.spec.template.spec
       .containers;
     assert.deepEqual(duck?.args, ['analyze', '--engine', 'duckdb']);
-    assert.equal(cronJob(rendered('overlays/test').manifests).schedule, '*/1 * * * *');
+    const test = cronJob(rendered('overlays/test').manifests);
+    assert.equal(test.schedule, '*/1 * * * *');
+    assert.deepEqual(test.jobTemplate.spec.template.spec.containers[0]?.args?.slice(-2), ['--date', 'today']);
   });
 });
 
