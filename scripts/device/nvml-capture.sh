@@ -37,7 +37,7 @@ if [ "${1:-}" = selftest ]; then
 fi
 
 mkdir -p "$out_dir"
-command -v nvidia-smi >/dev/null && nvidia-smi -L >&2 || true
+if command -v nvidia-smi >/dev/null; then nvidia-smi -L >&2 || true; fi
 if [ -f "$bundle/capture.mjs" ]; then
   exec node "$bundle/capture.mjs" --out "$out_dir/nvml-capture.json" "$@"
 fi

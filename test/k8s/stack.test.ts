@@ -236,22 +236,20 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
 
   it('uses the thresholds of the ConfigMap: a lower temperature-spike threshold finds more spikes', async () => {
     const before = Number((await summary(today())).temperature_spikes);
-    const cm = JSON.parse(
-      await kubectl([
-        'get',
-        'configmap',
-        '-n',
-        NS,
-        '-l',
-        'app.kubernetes.io/name=gpumon-config',
-        '-o',
-        'json',
-      ]),
-    ) as {
-      items: { metadata: { name: string }; data: Record<string, string> }[];
+    // The ConfigMap the CronJob's pods mount (its name carries a hash of gpumon.yaml).
+    const name = await kubectl([
+      'get',
+      'cronjob',
+      '-n',
+      NS,
+      'gpu-batch-analytics',
+      '-o',
+      'jsonpath={.spec.jobTemplate.spec.template.spec.volumes[?(@.name=="config")].configMap.name}',
+    ]);
+    const config = JSON.parse(await kubectl(['get', 'configmap', '-n', NS, name, '-o', 'json'])) as {
+      metadata: { name: string };
+      data: Record<string, string>;
     };
-    const config = cm.items[0];
-    assert.ok(config, 'the gpumon ConfigMap');
     const yaml = config.data['gpumon.yaml'] ?? '';
     assert.match(yaml, /tempSpikeCelsius: 5\.0/);
     await kubectl(
