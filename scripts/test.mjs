@@ -37,37 +37,60 @@ if (files.length === 0) {
 }
 
 mkdirSync(join(root, '.tmp'), { recursive: true });
-const tapFile = join(root, '.tmp', 'test-results.tap');
-const args = [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-concurrency=2',
-  '--test-timeout=300000',
-  '--test-reporter=spec',
-  '--test-reporter-destination=stdout',
-  '--test-reporter=tap',
-  `--test-reporter-destination=${tapFile}`,
-  ...files,
-];
-const child = spawn(process.execPath, args, {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, TZ: 'UTC' },
-});
-child.on('exit', (code, signal) => {
-  let passed = 0;
-  let failed = 0;
-  try {
-    const tap = readFileSync(tapFile, 'utf8');
-    passed = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
-    failed = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
-    const cancelled = Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
-    failed += cancelled;
-  } catch {
-    failed = Math.max(failed, 1);
-  }
-  if ((code !== 0 || signal) && failed === 0) failed = 1;
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? 1 : 0);
-});
+
+// The tests on the Kubernetes cluster (test/k8s/) load the whole machine (a dozen JVMs and Node processes in
+// pods): they run after the others, one file at a time, so that no timed test runs beside them.
+const onCluster = (f) => f.startsWith(join('test', 'k8s') + '/');
+const phases = [
+  { name: 'main', files: files.filter((f) => !onCluster(f)), concurrency: 2, timeoutMs: 300_000 },
+  { name: 'cluster', files: files.filter(onCluster), concurrency: 1, timeoutMs: 1_800_000 },
+].filter((p) => p.files.length > 0);
+
+/** Runs one phase with Node's test runner; resolves to its counts, read from its TAP file. */
+function runPhase(phase) {
+  const tapFile = join(root, '.tmp', `test-results-${phase.name}.tap`);
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${phase.concurrency}`,
+    `--test-timeout=${phase.timeoutMs}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...phase.files,
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TZ: 'UTC' },
+    });
+    child.on('exit', (code, signal) => {
+      let passed = 0;
+      let failed = 0;
+      try {
+        const tap = readFileSync(tapFile, 'utf8');
+        passed = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
+        failed = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
+        failed += Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
+      } catch {
+        failed = Math.max(failed, 1);
+      }
+      if ((code !== 0 || signal) && failed === 0) failed = 1;
+      resolve({ passed, failed });
+    });
+  });
+}
+
+let passed = 0;
+let failed = 0;
+for (const phase of phases) {
+  if (phases.length > 1) console.log(`# ${phase.name} phase: ${phase.files.length} test file(s)`);
+  const counts = await runPhase(phase);
+  passed += counts.passed;
+  failed += counts.failed;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

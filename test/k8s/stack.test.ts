@@ -106,9 +106,12 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
   timeout: 90 * 60_000,
 }, () => {
   let deployOutput = '';
-  before(async () => {
-    deployOutput = await deploy();
-  });
+  before(
+    async () => {
+      deployOutput = await deploy();
+    },
+    { timeout: 30 * 60_000 },
+  );
 
   it('brings every component to Ready and prints how to reach Grafana and its password', async () => {
     const pods = JSON.parse(await kubectl(['get', 'pods', '-n', NS, '-o', 'json'])) as {
