@@ -33,7 +33,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../services/lib.sh"
 
 case "${1:-}" in
-  -h | --help | help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
 k8s_dir="${GPUMON_K8S_DIR:-$repo_root/.tmp/k8s}"
@@ -83,7 +83,7 @@ comp_pid() {
   pid="$(cat "$f" 2>/dev/null)" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$k8s_dir/" || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$k8s_dir/" || return 1
   echo "$pid"
 }
 
@@ -105,17 +105,33 @@ await() {
   pid_file="$pids/$name.pid" await_ready "$name" "$pid" "$start_began" "$start_timeout" 0.3 "$what" "$@"
 }
 
-stop_comp() {
-  local name="$1" wait_s="$2" pid
-  if pid="$(comp_pid "$name")"; then
-    stop_pid "$pid" "$wait_s"
-    say "stopped $name (pid $pid)"
-  fi
-  rm -f "$pids/$name.pid"
+# stop_comps WAIT NAME...: SIGTERM to each of the components at once, then waits for each (stop_pid).
+stop_comps() {
+  local wait_s="$1" name pid stopped=() found=()
+  shift
+  for name in "$@"; do
+    if pid="$(comp_pid "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      found+=("$name:$pid")
+    fi
+    rm -f "$pids/$name.pid"
+  done
+  for name in "${found[@]}"; do
+    stop_pid "${name#*:}" "$wait_s"
+    stopped+=("${name%%:*} (pid ${name#*:})")
+  done
+  if [ ${#stopped[@]} -gt 0 ]; then say "stopped ${stopped[*]}"; fi
 }
 
 kubectl_() { "$bin/kubectl" --kubeconfig "$admin_kubeconfig" "$@"; }
-crictl_() { "$bin/crictl" --config "$etc/crictl.yaml" --timeout 30s "$@"; }
+crictl_() {
+  [ -f "$etc/crictl.yaml" ] || write_crictl_config
+  "$bin/crictl" --config "$etc/crictl.yaml" --timeout 30s "$@"
+}
+write_crictl_config() {
+  mkdir -p "$etc"
+  printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' "$sock" "$sock" >"$etc/crictl.yaml"
+}
 ctr_() { ctr --address "$sock" --namespace k8s.io "$@"; }
 
 need_bin() {
@@ -207,6 +223,11 @@ net_up() {
   # routing between pods through the bridge's gateway (Service DNAT) needs forwarding; the guard below keeps
   # it to the bridge. The value before is restored at stop.
   [ -f "$k8s_dir/ip_forward.before" ] || cat /proc/sys/net/ipv4/ip_forward >"$k8s_dir/ip_forward.before"
+  # the nftables tables there are before kubelet and kube-proxy add theirs (iptables-nft makes a table on first
+  # use, e.g. ip6 nat): stop removes the ones that were not there, when they are empty again
+  if [ ! -f "$k8s_dir/nft-tables.before" ] && command -v nft >/dev/null; then
+    nft list tables >"$k8s_dir/nft-tables.before" 2>/dev/null || true
+  fi
   echo 1 >/proc/sys/net/ipv4/ip_forward
   if ! ip link show "$node_if" >/dev/null 2>&1; then
     ip link add "$node_if" type bridge
@@ -354,7 +375,7 @@ write_configs() {
   write_kubeconfig system:kube-proxy kube-proxy "$etc/kube-proxy.kubeconfig"
   write_kubeconfig "system:node:$node_name" kubelet "$etc/kubelet.kubeconfig"
   write_cni_config
-  printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' "$sock" "$sock" >"$etc/crictl.yaml"
+  write_crictl_config
   # pods with dnsPolicy Default (CoreDNS) get no nameserver: nothing resolves outside the cluster
   : >"$etc/resolv.conf"
 
@@ -572,6 +593,9 @@ start_locked() {
   done
   rm -f "$env_file"
   start_began=$SECONDS
+  # API times are whole seconds: a status from this start is stamped at or after this (a kept etcd still has
+  # the Ready node and pods of the run before, which must not count)
+  start_stamp="$(date -u +%FT%TZ)"
   [ "$(id -u)" = 0 ] || die "the cluster needs root (network interfaces, iptables, mounts)"
   [ ${#sock} -lt 100 ] || die "containerd's socket path $sock is too long for a unix socket: set a shorter GPUMON_K8S_DIR"
   install_packages
@@ -619,7 +643,8 @@ start_locked() {
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
     --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
     --use-service-account-credentials=true --service-cluster-ip-range="$service_cidr" \
-    --allocate-node-cidrs=false --profiling=false --terminated-pod-gc-threshold=200
+    --allocate-node-cidrs=false --profiling=false --terminated-pod-gc-threshold=200 \
+    --flex-volume-plugin-dir="$k8s_dir/kubelet-plugins"
   launch kube-scheduler "$bin/kube-scheduler" \
     --kubeconfig="$etc/scheduler.kubeconfig" \
     --authentication-kubeconfig="$etc/scheduler.kubeconfig" --authorization-kubeconfig="$etc/scheduler.kubeconfig" \
@@ -647,7 +672,7 @@ start_locked() {
   say "CoreDNS and the local-path StorageClass"
   apply_addons
   await kubelet "CoreDNS to answer kubernetes.default.svc.cluster.local at $dns_ip" dns_answers
-  await kubelet "the local-path provisioner to run" deployment_ready local-path-storage local-path-provisioner
+  await kubelet "the local-path provisioner to run" pod_ready local-path-storage app=local-path-provisioner
   # kube-proxy has synced (DNS answered through its rules) and prepended its jumps: the guard goes first again
   guard_first
 
@@ -671,11 +696,21 @@ api_ready() {
 }
 healthz() { curl -ksS --max-time 2 "https://127.0.0.1:$1/healthz" 2>/dev/null | grep -qx ok; }
 kube_proxy_healthy() { curl -fsS --max-time 2 "http://127.0.0.1:10256/healthz" >/dev/null 2>&1; }
+# The node is Ready by a status its kubelet posted since this start.
 node_ready() {
-  [ "$(kubectl_ get node "$node_name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+  local got
+  got="$(kubectl_ get node "$node_name" -o 'jsonpath={range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null)" || return 1
+  [ "${got%% *}" = True ] && [[ ! "${got#* }" < "$start_stamp" ]]
 }
-deployment_ready() {
-  [ "$(kubectl_ -n "$1" get deployment "$2" -o 'jsonpath={.status.readyReplicas}' 2>/dev/null)" = 1 ]
+# A pod labelled $2 in namespace $1 has its container ready, started since this start.
+pod_ready() {
+  kubectl_ -n "$1" get pods -l "$2" -o 'jsonpath={range .items[*]}{.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.running.startedAt}{"\n"}{end}' 2>/dev/null |
+    {
+      while read -r ready started; do
+        [ "$ready" = true ] && [ -n "$started" ] && [[ ! "$started" < "$start_stamp" ]] && exit 0
+      done
+      exit 1
+    }
 }
 # A DNS query from this machine to the cluster's DNS Service (kube-proxy DNATs it to the CoreDNS pod).
 dns_answers() {
@@ -705,31 +740,32 @@ apply_addons() {
 stop() {
   lock_service
   stop_locked
-  if [ "${1:-}" = --purge ]; then purge; fi
+  if [ "${1:-}" = --purge ]; then
+    purge
+  else
+    say "stopped; state kept in $k8s_dir (stop --purge removes it)"
+  fi
 }
 
 stop_locked() {
   load_net_if_known
   rm -f "$env_file"
-  stop_comp kubelet 20
+  stop_comps 20 kubelet
   if comp_pid containerd >/dev/null; then
     need_bin
     # the pods, through the CRI: containerd stops their containers and CNI removes their veths and addresses
     crictl_ rmp --all --force >>"$logs/stop.log" 2>&1 || say "crictl rmp --all --force failed (see $logs/stop.log); killing what is left"
   fi
-  stop_comp containerd 20
+  stop_comps 20 containerd
   kill_leftovers
-  stop_comp kube-proxy 10
+  stop_comps 10 kube-proxy kube-scheduler kube-controller-manager
   if [ -n "$bin" ] || bin="$("$here/build.sh" 2>/dev/null)"; then
     "$bin/kube-proxy" --cleanup >>"$logs/stop.log" 2>&1 || true
   fi
-  stop_comp kube-scheduler 10
-  stop_comp kube-controller-manager 10
-  stop_comp kube-apiserver 20
-  stop_comp etcd 20
+  stop_comps 20 kube-apiserver
+  stop_comps 20 etcd
   unmount_all
   net_down
-  say "stopped; state kept in $k8s_dir (stop --purge removes it)"
 }
 
 load_net_if_known() {
@@ -738,9 +774,11 @@ load_net_if_known() {
 
 # Processes containerd left behind (shims of a containerd that crashed, containers of kubelet's cgroups).
 kill_leftovers() {
+  local -
+  set +e +o pipefail # best effort: clean up all that can be
   local p cmd victims=()
   for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" || continue
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" || continue
     case "$cmd" in
       *containerd-shim*"$sock"*) victims+=("${p#/proc/}") ;;
     esac
@@ -763,11 +801,14 @@ kill_leftovers() {
     [ -d "${h}kubepods" ] || continue
     find "${h}kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
+  return 0
 }
 
 # Every mount under the state dir (kubelet's volumes and its rshared bind of its root, containerd's rootfs,
-# shm and network namespaces), deepest first; then the network namespace files.
+# shm and network namespaces), deepest first; then the network namespace files (nsfs mounts until now).
 unmount_all() {
+  local -
+  set +e +o pipefail # best effort: clean up all that can be
   local m i
   for i in 1 2 3; do
     mapfile -t mounts < <(findmnt -rn -o TARGET | grep -F "$k8s_dir/" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
@@ -776,11 +817,16 @@ unmount_all() {
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
   done
-  findmnt -rn -o TARGET | grep -qF "$k8s_dir/" && say "WARNING: mounts left under $k8s_dir: $(findmnt -rn -o TARGET | grep -F "$k8s_dir/" | tr '\n' ' ')"
-  rm -rf "$k8s_dir/containerd/state/netns"
+  if findmnt -rn -o TARGET | grep -qF "$k8s_dir/"; then
+    say "WARNING: mounts left under $k8s_dir: $(findmnt -rn -o TARGET | grep -F "$k8s_dir/" | tr '\n' ' ')"
+  fi
+  rm -rf "$k8s_dir/containerd/state/io.containerd.grpc.v1.cri/netns"
+  return 0
 }
 
 net_down() {
+  local -
+  set +e +o pipefail # best effort: clean up all that can be
   local l
   # veths the CNI left on its bridge (their pods' namespaces are gone by now, which removes most)
   if ip link show "$cni_if" >/dev/null 2>&1; then
@@ -792,22 +838,44 @@ net_down() {
   ip link del "$node_if" 2>/dev/null || true
   iptables_clean iptables
   command -v ip6tables >/dev/null && iptables_clean ip6tables
-  rm -f /var/lib/cni/results/"$cni_net"-* 2>/dev/null || true
+  nft_clean
+  # what kubelet keeps outside its root dir whatever it is told: the device plugins' socket, the links to
+  # container logs; CNI's result cache; containerd's shim sockets. Directories only when empty (others' stay).
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  find /var/log/containers -maxdepth 1 -type l -lname "$k8s_dir/*" -delete 2>/dev/null
+  # CNI's cache of this cluster's pods (theirs name our network namespaces' paths)
+  grep -lF "$k8s_dir/" /var/lib/cni/results/* 2>/dev/null | xargs -r rm -f
+  rm -f /var/lib/cni/results/"$cni_net"-*
+  # shim sockets nobody listens on any more (shims that were killed)
+  local sk listening
+  listening="$(ss -xlH 2>/dev/null)"
+  for sk in /run/containerd/s/*; do
+    [ -S "$sk" ] && ! grep -qF "$sk" <<<"$listening" && rm -f "$sk"
+  done
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/lib/cni/results /var/lib/cni \
+    /run/containerd/s /run/containerd 2>/dev/null
   rm -rf "$k8s_dir/cni/ipam/$cni_net"
   if [ -f "$k8s_dir/ip_forward.before" ]; then
     local before other
     before="$(cat "$k8s_dir/ip_forward.before")"
     # another bridge (podman's) may need forwarding since: then leave it on
     other="$(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep -v -x -E "$node_if|$cni_if" || true)"
-    if [ "$before" = 0 ] && [ -z "$other" ]; then echo 0 >/proc/sys/net/ipv4/ip_forward; fi
+    if [ "$before" = 0 ] && [ -z "$other" ]; then
+      echo 0 >/proc/sys/net/ipv4/ip_forward
+    elif [ "$before" = 0 ]; then
+      say "leaving net.ipv4.ip_forward at 1 (it was 0 before the start): other bridges need it now ($other)"
+    fi
     rm -f "$k8s_dir/ip_forward.before"
   fi
+  return 0
 }
 
 # Removes the iptables chains the cluster made (KUBE-* of kube-proxy and kubelet, the guard, and the CNI-*
 # chains of this cluster's network: portmap's CNI-DN-* and the shared CNI-HOSTPORT-* once no other network's
 # rules are left in them), with every rule that jumps to them, in every table.
 iptables_clean() {
+  local -
+  set +e +o pipefail # best effort: clean up all that can be
   local fam="$1" t dump chains c rule
   command -v "$fam-save" >/dev/null || return 0
   for t in filter nat mangle raw; do
@@ -840,6 +908,25 @@ iptables_clean() {
     for c in $chains; do "$fam" -w -t "$t" -F "$c" 2>/dev/null || true; done
     for c in $chains; do "$fam" -w -t "$t" -X "$c" 2>/dev/null || true; done
   done
+  return 0
+}
+
+# nftables tables that were not there before the start and are empty now (only built-in chains, no rules).
+nft_clean() {
+  local -
+  set +e +o pipefail
+  command -v nft >/dev/null && [ -f "$k8s_dir/nft-tables.before" ] || return 0
+  local fam name
+  while read -r _ fam name; do
+    [ -n "$name" ] || continue
+    grep -qxF "table $fam $name" "$k8s_dir/nft-tables.before" && continue
+    # anything but the table, its built-in chains' headers and closing braces is a rule or set: keep it
+    if ! nft list table "$fam" "$name" 2>/dev/null | grep -vE '^\s*$|^table |^\s*chain [A-Z]+ \{$|^\s*type [a-z]+ hook [a-z]+ priority [-a-z0-9]+; policy accept;$|^\s*\}$' | grep -q .; then
+      nft delete table "$fam" "$name" 2>/dev/null
+    fi
+  done < <(nft list tables 2>/dev/null)
+  rm -f "$k8s_dir/nft-tables.before"
+  return 0
 }
 
 purge() {
@@ -961,6 +1048,7 @@ case "${1:-}" in
   crictl)
     shift
     need_bin
+    [ -f "$etc/crictl.yaml" ] || write_crictl_config
     exec "$bin/crictl" --config "$etc/crictl.yaml" "$@"
     ;;
   *)
