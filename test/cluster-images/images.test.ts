@@ -1,10 +1,12 @@
 /**
  * The container images of the Kubernetes tests (test/cluster-images/build.sh, README.md beside it): built first
- * (seconds when nothing changed), then each one run in podman as the cluster runs it: the official image's
- * user, paths and commands, under an arbitrary uid with a read-only root file system, and the service really
- * working (a KRaft broker takes a topic, HDFS stores a file and answers WebHDFS, a Spark standalone cluster gives
- * the Connect server an executor, InfluxDB creates its database and users from the variables, gpumon analyses
- * an archive). Fails, never skips, without podman (build.sh installs it when it can).
+ * (seconds when nothing changed), then each one run in podman as the cluster runs it (no network, no passwd
+ * entry added for the uid, read-only root file system, volumes for what it writes): the official image's user,
+ * paths and commands, and the service really working: a KRaft broker takes a topic, HDFS stores a file and
+ * answers WebHDFS, a Spark standalone cluster gives the Connect server an executor, InfluxDB creates its
+ * database and users from the variables, gpumon analyses an archive. Kafka, InfluxDB, gpumon and Spark (through
+ * its entrypoint) run under an arbitrary uid; Hadoop, as the official image, needs one with a passwd entry.
+ * Fails, never skips, without podman (build.sh installs it when it can).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
