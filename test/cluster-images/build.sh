@@ -31,6 +31,11 @@ die() {
   say "$*"
   exit 1
 }
+# A wrong command line: exit 2.
+usage_error() {
+  say "$*"
+  exit 2
+}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 # --- versions: each read from where the test services pin it ------------------------------------------------
@@ -52,7 +57,7 @@ tag_of() {
     hadoop) pom_version hdfs hadoop.version ;;
     spark) spark_version ;;
     influxdb) echo "$influxdb_tag" ;;
-    *) die "unknown image '$1' (one of: ${names[*]})" ;;
+    *) usage_error "unknown image '$1' (one of: ${names[*]})" ;;
   esac
 }
 ref_of() {
@@ -398,7 +403,7 @@ build() {
 
 save() {
   local dir="${1:-}"
-  [ -n "$dir" ] || die "save needs a directory (see --help)"
+  [ -n "$dir" ] || usage_error "save needs a directory (see --help)"
   shift
   build "$@"
   mkdir -p "$dir"
@@ -407,6 +412,9 @@ save() {
     ref="$(ref_of "$n")"
     file="$dir/$n-$(tag_of "$n").tar"
     inputs="$(image_inputs "$ref")"
+    # an archive of this image at another version would be imported too: remove it
+    find "$dir" -maxdepth 1 \( -name "$n-*.tar" -o -name "$n-*.tar.inputs" \) ! -name "$(basename "$file")" \
+      ! -name "$(basename "$file").inputs" -delete
     if [ -f "$file" ] && [ "$(cat "$file.inputs" 2>/dev/null)" = "$inputs" ]; then
       say "$file is up to date"
       continue
@@ -434,8 +442,8 @@ case "${1:-build}" in
     case "${2:-}" in
       global) podman_global ;;
       run) podman_limits ;;
-      *) die "podman-args global|run" ;;
+      *) usage_error "podman-args global|run" ;;
     esac
     ;;
-  *) die "unknown command '$1' (see --help)" ;;
+  *) usage_error "unknown command '$1' (see --help)" ;;
 esac

@@ -193,6 +193,20 @@ describe('localhost/gpumon (the root Dockerfile on a debootstrap + Node.js base)
     const out = await run(IMAGE.gpumon, ['analyze', '--date', '2026-11-25', '--archive', '/data'], o);
     assert.match(out, /2026-11-25\s+ok/);
   });
+  it('serves the API and builds the page under any uid, read-only', async () => {
+    const script = `node bin/gpumon.js simulate --days 1 --hosts 1 --gpus 1 --out /tmp/a >/dev/null 2>&1
+      node bin/gpumon.js serve --port 8080 --archive /tmp/a >/tmp/serve.log 2>&1 &
+      for i in $(seq 120); do grep -q 'dashboard at' /tmp/serve.log && break; sleep 0.5; done
+      node -e 'Promise.all(["/api/health", "/assets/app.js", "/"].map((p) =>
+        fetch("http://127.0.0.1:8080" + p).then(async (r) => p + " " + r.status + " " + (await r.text()).length)))
+        .then((l) => console.log(l.join("\\n")))'`;
+    const lines = (await sh(IMAGE.gpumon, script)).trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.split(' ').slice(0, 2).join(' ')),
+      ['/api/health 200', '/assets/app.js 200', '/ 200'],
+    );
+    assert.ok(Number(lines[1]?.split(' ')[2]) > 1000, lines.join('; '));
+  });
 });
 
 describe('localhost/kafka (stand-in for apache/kafka)', () => {
