@@ -70,7 +70,7 @@ start_timeout="${GPUMON_K8S_START_TIMEOUT:-300}"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 
 # Debian's packages the cluster runs on.
-packages=(containerd runc containernetworking-plugins iptables conntrack socat openssl busybox-static curl)
+packages=(containerd runc containernetworking-plugins iptables nftables conntrack socat openssl busybox-static curl)
 
 bin="" # the build's bin directory, set by need_bin
 

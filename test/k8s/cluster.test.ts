@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requiredEnv } from '../../src/testing/services.ts';
@@ -16,6 +17,19 @@ const START = 'the test cluster: run scripts/k8s/cluster.sh start and export the
 const kubeconfig = requiredEnv('GPUMON_TEST_KUBECONFIG', START);
 const kubectlPath = join(requiredEnv('GPUMON_TEST_K8S_BIN', START), 'kubectl');
 const busybox = requiredEnv('GPUMON_TEST_K8S_BUSYBOX_IMAGE', START);
+const nodeIp = requiredEnv('GPUMON_TEST_K8S_NODE_IP', START);
+
+/**
+ * Fails unless the cluster's node address is on this machine (cluster.sh puts it on a bridge of its own and
+ * removes it at stop): with the cluster stopped, kubectl's connections to it would otherwise go to the
+ * default route, off the machine.
+ */
+function assertClusterUp(): void {
+  const local = Object.values(networkInterfaces())
+    .flat()
+    .some((a) => a?.address === nodeIp);
+  if (!local) throw new Error(`the test cluster is not running (no interface has ${nodeIp}): ${START}`);
+}
 
 const token = randomUUID().replaceAll('-', '').slice(0, 10);
 const ns = `gpumon-smoke-${token}`;
@@ -124,6 +138,7 @@ describe('the test Kubernetes cluster', { timeout: 600_000 }, () => {
   const cronCreated = Date.now();
 
   before(async () => {
+    assertClusterUp();
     await kubectl(['create', 'namespace', ns]);
     // the CronJob first: its first Job comes at the next full minute, while the other tests run
     await apply({
@@ -145,6 +160,7 @@ describe('the test Kubernetes cluster', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    assertClusterUp();
     await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], undefined, 150_000);
   });
 
