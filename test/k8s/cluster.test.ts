@@ -6,81 +6,23 @@
  * never skips, without the cluster.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requiredEnv } from '../../src/testing/services.ts';
+import { assertClusterUp, kubectl, waitFor } from './kube.ts';
 
 const START = 'the test cluster: run scripts/k8s/cluster.sh start and export the KEY=value lines it prints';
-const kubeconfig = requiredEnv('GPUMON_TEST_KUBECONFIG', START);
-const kubectlPath = join(requiredEnv('GPUMON_TEST_K8S_BIN', START), 'kubectl');
 const busybox = requiredEnv('GPUMON_TEST_K8S_BUSYBOX_IMAGE', START);
-const nodeIp = requiredEnv('GPUMON_TEST_K8S_NODE_IP', START);
-
-/**
- * Fails unless the cluster's node address is on this machine (cluster.sh puts it on a bridge of its own and
- * removes it at stop): with the cluster stopped, kubectl's connections to it would otherwise go to the
- * default route, off the machine.
- */
-function assertClusterUp(): void {
-  const local = Object.values(networkInterfaces())
-    .flat()
-    .some((a) => a?.address === nodeIp);
-  if (!local) throw new Error(`the test cluster is not running (no interface has ${nodeIp}): ${START}`);
-}
 
 const token = randomUUID().replaceAll('-', '').slice(0, 10);
 const ns = `gpumon-smoke-${token}`;
 const NODE_LABEL = 'nvidia.com/gpu.present';
-
-/** Runs the cluster's kubectl (stdin from `input`); resolves to its stdout, rejects with its stderr. */
-function kubectl(args: string[], input?: string, timeoutMs = 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { stdio: 'pipe' });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`kubectl ${args.join(' ')}: ${signal ?? `exit ${code}`}: ${err.trim()}`));
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
 const apply = (...objects: object[]) =>
   kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 
 async function getJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await kubectl(['get', '-n', ns, '-o', 'json', ...args])) as T;
-}
-
-/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs` naming `what`. */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const got = await probe();
-      if (got !== undefined) return got;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`waited ${timeoutMs / 1000}s for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 interface Pod {

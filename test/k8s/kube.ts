@@ -4,15 +4,33 @@
  * They fail, never skip, when the cluster is not running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { requiredEnv } from '../../src/testing/services.ts';
 
 const START = 'the test cluster: run scripts/k8s/cluster.sh start and export the KEY=value lines it prints';
 
-/** The cluster's kubeconfig and bin directory (kubectl, crictl, ...), from scripts/k8s/cluster.sh. */
+/**
+ * Fails unless the cluster's node address is on this machine (cluster.sh puts it on a bridge of its own and
+ * removes it at stop): with the cluster stopped, kubectl's connections to it would otherwise go to the
+ * default route, off the machine.
+ */
+export function assertClusterUp(): void {
+  const nodeIp = requiredEnv('GPUMON_TEST_K8S_NODE_IP', START);
+  const local = Object.values(networkInterfaces())
+    .flat()
+    .some((a) => a?.address === nodeIp);
+  if (!local) throw new Error(`the test cluster is not running (no interface has ${nodeIp}): ${START}`);
+}
+
+/**
+ * The cluster's kubeconfig and bin directory (kubectl, crictl, ...), from scripts/k8s/cluster.sh; fails when
+ * the cluster is not up (assertClusterUp).
+ */
 export function cluster(): { kubeconfig: string; bin: string; kubectl: string } {
   const kubeconfig = requiredEnv('GPUMON_TEST_KUBECONFIG', START);
   const bin = requiredEnv('GPUMON_TEST_K8S_BIN', START);
+  assertClusterUp();
   return { kubeconfig, bin, kubectl: join(bin, 'kubectl') };
 }
 
