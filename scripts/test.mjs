@@ -53,6 +53,8 @@ function runPhase(phase) {
     '--import',
     'tsx',
     '--test',
+    // A file whose tests are done exits even if a handle is left open (a hung run would outlive CI's time).
+    '--test-force-exit',
     `--test-concurrency=${phase.concurrency}`,
     `--test-timeout=${phase.timeoutMs}`,
     '--test-reporter=spec',

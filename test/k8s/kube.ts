@@ -68,6 +68,9 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command that exits before reading its input (a fast failure) closes the pipe: its exit status and
+    // stderr tell why, not the EPIPE of writing to it.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
