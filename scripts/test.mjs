@@ -3,7 +3,7 @@
 // `N passed, N failed`. Usage: node scripts/test.mjs [path-filter ...]
 // Test files: src/**/*.test.ts (unit, no services) and test/**/*.test.ts (integration, end to end).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,9 +46,12 @@ const phases = [
   { name: 'cluster', files: files.filter(onCluster), concurrency: 1, timeoutMs: 1_800_000 },
 ].filter((p) => p.files.length > 0);
 
-/** Runs one phase with Node's test runner; resolves to its counts, read from its TAP file. */
+/**
+ * Runs one phase with Node's test runner; resolves to its counts, read from the spec reporter's closing lines
+ * (`ℹ pass N`, `ℹ fail N`, `ℹ cancelled N`), which the child writes to its stdout as it ends. Not from a second
+ * reporter's file: with --test-force-exit the child may exit before such a file is flushed.
+ */
 function runPhase(phase) {
-  const tapFile = join(root, '.tmp', `test-results-${phase.name}.tap`);
   const args = [
     '--import',
     'tsx',
@@ -58,32 +61,56 @@ function runPhase(phase) {
     `--test-concurrency=${phase.concurrency}`,
     `--test-timeout=${phase.timeoutMs}`,
     '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
     ...phase.files,
   ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, TZ: 'UTC' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TZ: 'UTC', FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
     });
-    child.on('exit', (code, signal) => {
-      let passed = 0;
-      let failed = 0;
-      try {
-        const tap = readFileSync(tapFile, 'utf8');
-        passed = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
-        failed = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
-        failed += Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
-      } catch {
-        failed = Math.max(failed, 1);
-      }
+    const summary = new SummaryReader();
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      summary.push(chunk.toString('utf8'));
+    });
+    child.on('close', (code, signal) => {
+      summary.end();
+      let { passed, failed } = summary.counts();
+      if (!summary.complete()) failed = Math.max(failed, 1);
       if ((code !== 0 || signal) && failed === 0) failed = 1;
       resolve({ passed, failed });
     });
   });
+}
+
+/** Reads the spec reporter's closing counts from its output, line by line. */
+class SummaryReader {
+  #rest = '';
+  #found = new Map();
+  push(text) {
+    const lines = (this.#rest + text).split('\n');
+    this.#rest = lines.pop() ?? '';
+    for (const line of lines) this.#line(line);
+  }
+  end() {
+    this.#line(this.#rest);
+    this.#rest = '';
+  }
+  #line(line) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequences of a coloured reporter
+    const m = /^\u2139 (pass|fail|cancelled) (\d+)\s*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ''));
+    if (m) this.#found.set(m[1], Number(m[2]));
+  }
+  complete() {
+    return this.#found.has('pass') && this.#found.has('fail');
+  }
+  counts() {
+    return {
+      passed: this.#found.get('pass') ?? 0,
+      failed: (this.#found.get('fail') ?? 0) + (this.#found.get('cancelled') ?? 0),
+    };
+  }
 }
 
 let passed = 0;

@@ -21,6 +21,15 @@ const dir = join(PROJECT_ROOT, '.tmp', 'k8s-tests', ns);
 const BIN = '/opt/kafka/bin';
 const bootstrap = (pod: string) => `${pod}.kafka-headless.${ns}.svc:9092`;
 
+/**
+ * The node ids of the CurrentVoters line of `kafka-metadata-quorum.sh describe --status`, sorted; Kafka 4 prints
+ * the voters as JSON-like objects: `[{"id": 0, "directoryId": "...", "endpoints": [...]}, ...]`.
+ */
+const voterIds = (status: string) => {
+  const voters = /^CurrentVoters:\s*(.*)$/m.exec(status)?.[1] ?? '';
+  return [...voters.matchAll(/"id":\s*(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+};
+
 /** A Kafka tool in pod `pod` (stdin from `input`). */
 const tool = (pod: string, script: string, args: string[], input?: string) =>
   kubectl(['exec', '-i', '-n', ns, pod, '-c', 'kafka', '--', `${BIN}/${script}`, ...args], input, 180_000);
@@ -74,8 +83,9 @@ describe('Kafka with 3 brokers (components/kafka-3-brokers) on the test cluster'
         'describe',
         '--status',
       ]);
-      const voters = /CurrentVoters:\s*(.*)/.exec(out)?.[1] ?? '';
-      return ['"id":0', '"id":1', '"id":2'].every((id) => voters.includes(id)) ? out : undefined;
+      const ids = voterIds(out).join(',');
+      if (ids !== '0,1,2') throw new Error(`the voters are [${ids}] in:\n${out}`);
+      return out;
     });
     assert.match(status, /LeaderId:\s*[012]\b/);
   });
