@@ -64,10 +64,11 @@ describe('gpumon analyze', () => {
 
   it('exits 2 on an unknown flag', () => {
     const script =
-      "import('./src/cli/analyze.ts').then((m) => m.analyzeCommand().parseAsync(['node', 'analyze', '--bogus']))";
+      "import('./src/cli/program.ts').then((m) => m.gpumonProgram().parseAsync(['node', 'gpumon', 'analyze', '--bogus']))";
     const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
     assert.equal(child.status, 2, child.stderr);
     assert.match(child.stderr, /--bogus/);
+    assert.match(child.stderr, /see 'gpumon analyze --help'/);
   });
 
   it('runs every date of a range, prints a row per date, and exits 1 when one failed', async () => {

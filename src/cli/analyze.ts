@@ -49,8 +49,6 @@ export function analyzeCommand(): Command {
           'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
           'failed (the others still run), 2 for a bad flag or setting.',
       )
-      // Unknown or incomplete flags are usage errors: exit status 2, like every other bad flag.
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
       .action((flags: AnalyzeFlags) =>
         runCommand(async () => {
           const dates = resolveDates(flags);

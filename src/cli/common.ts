@@ -6,6 +6,29 @@ import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 /** Exit statuses of every command. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+/** The command being run (`gpumon analyze`), for the --help hint after a usage error. */
+let commandName = 'gpumon';
+
+/** Names the command being run, for the hint after a usage error (`analyze` -> `gpumon analyze`). */
+export function setCommandName(name: string): void {
+  commandName = name === 'gpumon' ? name : `gpumon ${name}`;
+}
+
+/** The line printed after a usage error: `see 'gpumon analyze --help'`. */
+export function usageHint(command = commandName): string {
+  return `see '${command} --help'`;
+}
+
+/**
+ * Makes commander's own errors (unknown flag or command, a flag without its value, a missing argument) exit
+ * with status 2 and print the --help hint of `name` (`gpumon up`); --help and --version still exit 0.
+ */
+export function withUsageExit(command: Command, name: string): Command {
+  return command
+    .showHelpAfterError(usageHint(name))
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
+}
+
 /** Adds the option every command has: --config FILE (also GPUMON_CONFIG). */
 export function withConfigOption(command: Command): Command {
   return command.option('-c, --config <file>', 'YAML configuration file (env: GPUMON_CONFIG)');
@@ -18,13 +41,48 @@ export function withConfigOption(command: Command): Command {
 export function configFromCli(
   opts: { config?: string },
   flags: Partial<Record<ConfigKey, unknown>> = {},
+  flagNames: Partial<Record<ConfigKey, string>> = {},
 ): Config {
-  return loadConfig({ file: opts.config ?? process.env.GPUMON_CONFIG, env: process.env, flags });
+  return loadConfig({
+    file: opts.config ?? process.env.GPUMON_CONFIG,
+    env: process.env,
+    flags,
+    flagNames: { ...FLAG_NAMES, ...flagNames },
+    onWarning: warnOnce,
+  });
+}
+
+/**
+ * The flag that sets each configuration key, as people type it, the same on every command that has it (a
+ * command with another spelling passes its own to `configFromCli`): errors name the flag, not the key.
+ */
+export const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
+  'server.port': '--port',
+  'server.host': '--host',
+  'archive.path': '--archive',
+  'source.type': '--source',
+  'kafka.brokers': '--brokers',
+  'kafka.topic': '--topic',
+  'influxdb.url': '--influxdb',
+  'health.port': '--health-port',
+  'agent.spoolPath': '--spool',
+  'analytics.engine': '--engine',
+  'analytics.sparkRemote': '--spark-remote',
+  'analytics.skipCorrupt': '--skip-corrupt',
+};
+
+const warned = new Set<string>();
+
+/** A configuration warning on stderr, once per process. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`gpumon: warning: ${message}\n`);
 }
 
 /**
  * Runs a command body; a GpumonError becomes a clear message on stderr and an exit status (2 for bad
- * configuration or usage, 1 otherwise). Unexpected errors print their stack.
+ * configuration or usage, with the --help hint; 1 otherwise). Unexpected errors print their stack.
  */
 export async function runCommand(body: () => Promise<unknown>): Promise<void> {
   try {
@@ -32,8 +90,10 @@ export async function runCommand(body: () => Promise<unknown>): Promise<void> {
     process.exitCode = typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     process.exitCode = exitCodeFor(err);
-    if (err instanceof GpumonError) process.stderr.write(`gpumon: ${describeError(err)}\n`);
-    else
+    if (err instanceof GpumonError) {
+      process.stderr.write(`gpumon: ${describeError(err)}\n`);
+      if (process.exitCode === EXIT.usage) process.stderr.write(`${usageHint()}\n`);
+    } else
       process.stderr.write(
         `gpumon: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
       );

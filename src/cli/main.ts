@@ -1,35 +1,3 @@
-import { Command } from 'commander';
-import { VERSION } from '../version.ts';
-import { agentCommand } from './agent.ts';
-import { analyzeCommand } from './analyze.ts';
-import { consumeCommand } from './consume.ts';
-import { runsCommand } from './runs.ts';
-import { serveCommand } from './serve.ts';
-import { simulateCommand } from './simulate.ts';
-import { upCommand } from './up.ts';
+import { gpumonProgram } from './program.ts';
 
-const program = new Command('gpumon')
-  .description(
-    'GPU monitoring: live state, a Parquet archive and daily analytics of every GPU, on one machine or a fleet.',
-  )
-  .version(VERSION)
-  .showHelpAfterError()
-  .addCommand(upCommand().summary('sample, archive, analyse daily and serve the dashboard on this machine'))
-  .addCommand(simulateCommand().summary('write days of simulated GPU history into an archive, fast'))
-  .addCommand(analyzeCommand().summary('run the daily analytics now (default: yesterday, UTC)'))
-  .addCommand(runsCommand().summary('list the recent runs of the daily analytics'))
-  .addCommand(serveCommand().summary('serve the dashboard and API over an existing archive'))
-  .addCommand(
-    agentCommand().summary('fleet: sample this node and publish to Kafka, spooling while it is away'),
-  )
-  .addCommand(consumeCommand().summary('fleet: Kafka -> InfluxDB and the Parquet archive'))
-  .addHelpText(
-    'after',
-    '\nRun `gpumon <command> --help` for the flags of a command. Docs: README.md, docs/.',
-  );
-
-program.exitOverride((err) => {
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
-
-await program.parseAsync(process.argv);
+await gpumonProgram().parseAsync(process.argv);
