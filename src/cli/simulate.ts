@@ -52,13 +52,17 @@ export function simulateCommand(): Command {
 async function simulate(flags: SimulateFlags): Promise<number> {
   const days = intFlag('--days', flags.days, 1, MAX_DAYS) ?? 1;
   const lastDate = flags.end ? parseDateArg(flags.end, '--end') : dateOfTs(Date.now() - DAY_MS);
-  const config = configFromCli(flags, {
-    'source.sim.hosts': configFlag('--hosts', 'source.sim.hosts', flags.hosts),
-    'source.sim.gpusPerHost': configFlag('--gpus', 'source.sim.gpusPerHost', flags.gpus),
-    'source.sim.seed': configFlag('--seed', 'source.sim.seed', flags.seed),
-    'source.intervalMs': configFlag('--interval-ms', 'source.intervalMs', flags.intervalMs),
-    'archive.path': flags.out,
-  });
+  const config = configFromCli(
+    flags,
+    {
+      'source.sim.hosts': configFlag('--hosts', 'source.sim.hosts', flags.hosts),
+      'source.sim.gpusPerHost': configFlag('--gpus', 'source.sim.gpusPerHost', flags.gpus),
+      'source.sim.seed': configFlag('--seed', 'source.sim.seed', flags.seed),
+      'source.intervalMs': configFlag('--interval-ms', 'source.intervalMs', flags.intervalMs),
+      'archive.path': flags.out,
+    },
+    { 'archive.path': '--out' },
+  );
   const firstDate = dateOfTs(startOfDate(lastDate) - (days - 1) * DAY_MS);
   const { hosts, gpusPerHost, seed } = config.source.sim;
   // Loaded here, not at the top: every command's module loads when the CLI starts.

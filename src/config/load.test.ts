@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
-import { loadConfig } from './load.ts';
+import { closestKey, loadConfig, unknownEnvWarnings } from './load.ts';
 import { envName } from './schema.ts';
 
 function yamlFile(text: string): string {
@@ -109,6 +109,69 @@ describe('configuration', () => {
         isGpumonError(err, 'CONFIG_INVALID') &&
         /alerts\.highTemp .*did you mean alerts\.highTempCelsius/.test(err.message),
     );
+  });
+
+  it('names every unknown key of the file, each with the closest key', () => {
+    const file = yamlFile('server:\n  prot: 9000\n  hots: 0.0.0.0\nalerts:\n  highTemp: 70\nbogus: 1\n');
+    assert.throws(
+      () => loadConfig({ file }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.message.includes('4 keys are not configuration keys') &&
+        err.message.includes('server.prot (did you mean server.port?)') &&
+        err.message.includes('server.hots (did you mean server.host?)') &&
+        err.message.includes('alerts.highTemp (did you mean alerts.highTempCelsius?)') &&
+        /bogus(;|$)/.test(err.message),
+    );
+  });
+
+  it('suggests the closest key by spelling, and nothing when no key is close', () => {
+    assert.equal(closestKey('schedule.timzone'), 'schedule.timezone');
+    assert.equal(closestKey('ARCHIVE.PATH'), 'archive.path');
+    assert.equal(closestKey('port'), 'server.port');
+    assert.equal(closestKey('completely.different'), undefined);
+  });
+
+  it('says what a bad value must be without the raw validation report', () => {
+    assert.throws(
+      () => loadConfig({ env: { GPUMON_SERVER_PORT: 'eighty' } }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.cause === undefined &&
+        !err.message.includes('"code"') &&
+        err.message.includes('must be integer 0..65535'),
+    );
+  });
+
+  it('names a flag with a bad value as it was typed, not by its key', () => {
+    assert.throws(
+      () => loadConfig({ flags: { 'server.port': '70000' }, flagNames: { 'server.port': '--port' } }),
+      (err) =>
+        isGpumonError(err, 'CONFIG_INVALID') &&
+        err.message.includes('(from flag --port)') &&
+        !err.message.includes('flag server.port'),
+    );
+  });
+
+  it('warns once per load of a GPUMON_ variable that sets nothing, with the closest variable', () => {
+    const warnings: string[] = [];
+    const config = loadConfig({
+      env: {
+        GPUMON_SERVER_PROT: '9000',
+        GPUMON_CONFIG: 'x.yaml',
+        GPUMON_TEST_KAFKA: 'k:9092',
+        HOME: '/root',
+      },
+      onWarning: (message) => warnings.push(message),
+    });
+    assert.equal(config.server.port, 8080);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0] ?? '',
+      /GPUMON_SERVER_PROT is not a gpumon setting.*did you mean GPUMON_SERVER_PORT\?/,
+    );
+    assert.deepEqual(unknownEnvWarnings({ GPUMON_LOG_LEVEL: 'debug', GPUMON_NO_BUNDLE: '1' }), []);
+    assert.doesNotMatch(unknownEnvWarnings({ GPUMON_ZZZZZZZZZZZZZZZZZ: '1' })[0] ?? '', /did you mean/);
   });
 
   it('rejects a bad cron expression and a bad time zone', () => {

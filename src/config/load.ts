@@ -15,6 +15,10 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Values from command-line flags, by dotted key; undefined values are ignored. */
   flags?: Partial<Record<ConfigKey, unknown>>;
+  /** The flag, as people type it, that set each key in `flags` (`server.port` -> `--port`), for messages. */
+  flagNames?: Partial<Record<ConfigKey, string>>;
+  /** Told once per load of what is suspicious but not wrong (an unknown GPUMON_* variable). */
+  onWarning?: (message: string) => void;
 }
 
 const KEYS = Object.keys(CONFIG_FIELDS) as ConfigKey[];
@@ -32,6 +36,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       raw.set(key, { value, origin: `file ${options.file}` });
   }
   const env = options.env ?? {};
+  for (const warning of unknownEnvWarnings(env)) options.onWarning?.(warning);
   for (const key of KEYS) {
     const field: ConfigField = CONFIG_FIELDS[key];
     for (const name of [envName(key), ...(field.aliases ?? [])]) {
@@ -45,7 +50,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const [key, value] of Object.entries(options.flags ?? {})) {
     if (value === undefined) continue;
     if (!(key in CONFIG_FIELDS)) throw invalid(key, `flag`, 'is not a configuration key');
-    raw.set(key as ConfigKey, { value, origin: `flag ${key}` });
+    const flag = options.flagNames?.[key as ConfigKey] ?? key;
+    raw.set(key as ConfigKey, { value, origin: `flag ${flag}` });
   }
 
   const config: Record<string, unknown> = {};
@@ -53,9 +59,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const field: ConfigField = CONFIG_FIELDS[key];
     const { value, origin } = raw.get(key) as { value: unknown; origin: Origin };
     const result = field.schema.safeParse(value);
-    if (!result.success) {
-      throw invalid(key, origin, `must be ${field.allowed}, got ${JSON.stringify(value)}`, result.error);
-    }
+    // The validator's own report (zod's issues as JSON) says nothing the message does not: it is left out.
+    if (!result.success) throw invalid(key, origin, `must be ${field.allowed}, got ${JSON.stringify(value)}`);
     setPath(config, key, result.data);
   }
   const typed = config as unknown as Config;
@@ -105,29 +110,40 @@ function readConfigFile(file: string): Map<ConfigKey, unknown> {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new GpumonError('CONFIG_INVALID', `config file ${file} must hold a mapping of keys`);
   }
-  flatten(doc as Record<string, unknown>, '', out, file);
+  const unknown: string[] = [];
+  flatten(doc as Record<string, unknown>, '', out, unknown);
+  if (unknown.length === 1) {
+    throw invalid(
+      unknown[0] as string,
+      `file ${file}`,
+      `is not a configuration key${didYouMean(unknown[0] as string)}`,
+    );
+  }
+  if (unknown.length > 1) {
+    const list = unknown.map((key) => `${key}${didYouMean(key)}`).join('; ');
+    throw new GpumonError(
+      'CONFIG_INVALID',
+      `config file ${file}: ${unknown.length} keys are not configuration keys: ${list}`,
+    );
+  }
   return out;
 }
 
+/** Collects the known keys of `obj` into `out`, the unknown ones (every one of them) into `unknown`. */
 function flatten(
   obj: Record<string, unknown>,
   prefix: string,
   out: Map<ConfigKey, unknown>,
-  file: string,
+  unknown: string[],
 ): void {
   for (const [name, value] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${name}` : name;
     if (key in CONFIG_FIELDS) {
       out.set(key as ConfigKey, value);
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && isPrefix(key)) {
-      flatten(value as Record<string, unknown>, key, out, file);
+      flatten(value as Record<string, unknown>, key, out, unknown);
     } else {
-      const hint = suggest(key);
-      throw invalid(
-        key,
-        `file ${file}`,
-        `is not a configuration key${hint ? ` (did you mean ${hint}?)` : ''}`,
-      );
+      unknown.push(key);
     }
   }
 }
@@ -136,13 +152,106 @@ function isPrefix(key: string): boolean {
   return KEYS.some((k) => k.startsWith(`${key}.`));
 }
 
-function suggest(key: string): string | undefined {
+function didYouMean(key: string): string {
+  const hint = closestKey(key);
+  return hint ? ` (did you mean ${hint}?)` : '';
+}
+
+/**
+ * The configuration key closest to a misspelled `key`: the same key in another case, a key it begins, else the
+ * key at the smallest edit distance when that distance is small for the length, else a key with the same last
+ * part (`port` -> server.port); undefined when nothing is close.
+ */
+export function closestKey(key: string): ConfigKey | undefined {
   const lower = key.toLowerCase();
-  return (
-    KEYS.find((k) => k.toLowerCase() === lower) ??
-    KEYS.find((k) => k.toLowerCase().startsWith(lower)) ??
-    KEYS.find((k) => k.split('.').pop()?.toLowerCase() === lower.split('.').pop())
-  );
+  const exact = KEYS.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  const begun = lower.includes('.') ? KEYS.find((k) => k.toLowerCase().startsWith(lower)) : undefined;
+  if (begun) return begun;
+  const last = (k: string) => k.split('.').pop()?.toLowerCase();
+  return closest(lower, KEYS, (k) => k.toLowerCase()) ?? KEYS.find((k) => last(k) === last(lower));
+}
+
+/** Warnings for GPUMON_* variables that set nothing: not a key's variable, nor one gpumon's scripts use. */
+export function unknownEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(KEYS.map((key) => envName(key)));
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('GPUMON_') || known.has(name) || NOT_CONFIG_VARIABLES.has(name)) continue;
+    if (NOT_CONFIG_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+    const hint = closest(name.toLowerCase(), [...known], (n) => n.toLowerCase());
+    warnings.push(
+      `environment variable ${name} is not a gpumon setting and is ignored` +
+        `${hint ? ` (did you mean ${hint}?)` : ''}; the variables are listed in docs/configuration.md`,
+    );
+  }
+  return warnings;
+}
+
+/** GPUMON_* variables that are not configuration keys: the config file, and those of the build and test scripts. */
+const NOT_CONFIG_VARIABLES = new Set([
+  'GPUMON_CONFIG',
+  'GPUMON_NO_BUNDLE',
+  'GPUMON_CACHE',
+  'GPUMON_BUILDER',
+  'GPUMON_DEBIAN_MIRROR',
+  'GPUMON_FAKE_NVML_SCENARIO',
+  'GPUMON_SERVICES_DIR',
+  'GPUMON_DEPLOY_STATE',
+  'GPUMON_CLUSTER_IMAGES_DIR',
+  'GPUMON_KUBERNETES_VALIDATE',
+  'GPUMON_SHELLCHECK',
+  'GPUMON_HADOLINT',
+  'GPUMON_CHECKOV',
+  'GPUMON_KAFKA_PORT',
+  'GPUMON_KAFKA_CONTROLLER_PORT',
+  'GPUMON_KAFKA_START_TIMEOUT',
+  'GPUMON_KAFKA_HEAP_OPTS',
+  'GPUMON_KAFKA_AUTO_CREATE_TOPICS',
+  'GPUMON_INFLUXDB_PORT',
+  'GPUMON_INFLUXDB_RPC_PORT',
+  'GPUMON_INFLUXDB_START_TIMEOUT',
+  'GPUMON_SPARK_CONNECT_PORT',
+  'GPUMON_SPARK_MASTER',
+  'GPUMON_SPARK_DRIVER_MEMORY',
+  'GPUMON_SPARK_START_TIMEOUT',
+]);
+const NOT_CONFIG_PREFIXES = ['GPUMON_TEST_', 'GPUMON_HDFS_', 'GPUMON_K8S_'];
+
+/** The candidate nearest to `word` by edit distance, if near enough (at most a third of its length, >= 2). */
+function closest<T extends string>(
+  word: string,
+  candidates: readonly T[],
+  spell: (c: T) => string,
+): T | undefined {
+  let best: T | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(word, spell(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(
+        (previous[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length] as number;
 }
 
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
