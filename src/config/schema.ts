@@ -360,6 +360,15 @@ export const CONFIG_FIELDS = {
     help: 'The Spark Connect server of the spark engine (Apache Spark 4); the port defaults to 15002.',
   },
   'schedule.enabled': {
+  'analytics.skipCorrupt': {
+    schema: bool(),
+    default: false,
+    allowed: 'true | false',
+    help:
+      'A Parquet file of the day that cannot be read is moved to <archive>/quarantine/date=D/ and the day is ' +
+      'analysed without it, marked partial (summary.json, the run record, the log). false: the day fails with ' +
+      'ARCHIVE_FILE_CORRUPT naming the file (`gpumon analyze --skip-corrupt` sets it for one run).',
+  },
     schema: bool(),
     default: true,
     allowed: 'true | false',
@@ -529,3 +538,4 @@ export function envName(key: string): string {
     .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
     .join('_')}`;
 }
+    skipCorrupt: boolean;
