@@ -25,6 +25,7 @@ const bool = () =>
 export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'dcgm', 'gpuz', 'sim'] as const;
 export const ANALYTICS_ENGINES = ['duckdb', 'spark'] as const;
 export const INFLUXDB_COMPRESSIONS = ['auto', 'gzip', 'none'] as const;
+export const SERVER_AUTH_MODES = ['token', 'none'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -315,6 +316,24 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 1..10000000',
     help: 'A batch of this many samples is written at once, without waiting for the interval.',
   },
+  'archive.spoolPath': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a local directory path, or empty',
+    help:
+      'gpumon up: the write-ahead log of the samples not yet in the archive. Each sample is appended and ' +
+      'fdatasync-ed here as it is taken, deleted once its batch is in the archive, and written to the archive ' +
+      'at the next start after a crash or a stop that ran out of time. Empty: <archive.statePath or its ' +
+      'default>/archive-spool.',
+  },
+  'archive.spoolMaxBytes': {
+    schema: int(1024 * 1024, Number.MAX_SAFE_INTEGER),
+    default: 1024 * 1024 * 1024,
+    allowed: 'integer >= 1048576',
+    help:
+      'gpumon up: bound of the archive spool; while the archive is away longer than it holds, its oldest ' +
+      'segments are dropped (they stay in memory until archived, but a crash then loses them).',
+  },
   'analytics.maxGapSeconds': {
     schema: num(0.001, 86_400),
     default: 60,
@@ -359,7 +378,6 @@ export const CONFIG_FIELDS = {
     allowed: 'sc://host[:port][/;use_ssl=true;token=...;user_id=...]',
     help: 'The Spark Connect server of the spark engine (Apache Spark 4); the port defaults to 15002.',
   },
-  'schedule.enabled': {
   'analytics.skipCorrupt': {
     schema: bool(),
     default: false,
@@ -369,6 +387,7 @@ export const CONFIG_FIELDS = {
       'analysed without it, marked partial (summary.json, the run record, the log). false: the day fails with ' +
       'ARCHIVE_FILE_CORRUPT naming the file (`gpumon analyze --skip-corrupt` sets it for one run).',
   },
+  'schedule.enabled': {
     schema: bool(),
     default: true,
     allowed: 'true | false',
@@ -428,6 +447,79 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 0..65535 (0: any free port)',
     help: 'Port of the HTTP server (dashboard and API).',
   },
+  'server.auth': {
+    schema: z.enum(SERVER_AUTH_MODES),
+    default: 'token',
+    allowed: SERVER_AUTH_MODES.join(' | '),
+    help:
+      'token: with server.tokenFile, every request to the API, the live stream and /metrics needs that token; ' +
+      'without one, the server listens on loopback only and refuses to start on any other address. none: no ' +
+      'token, on any address (a warning at start): only behind a proxy that authenticates. See docs/security.md.',
+  },
+  'server.tokenFile': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a file path, or empty',
+    help:
+      'A file holding the bearer token of the HTTP server (at least 16 characters; surrounding whitespace is ' +
+      'ignored), e.g. a Kubernetes Secret mounted as a file. Read once at start.',
+  },
+  'server.allowedHosts': {
+    schema: z.string().regex(/^\s*([^\s,]+\s*(,\s*[^\s,]+\s*)*)?$/),
+    default: '',
+    allowed: 'comma-separated host names; .example.com for a domain and its subdomains; * for any',
+    help:
+      'Host headers the server answers besides localhost, IP addresses and server.host (against DNS ' +
+      'rebinding); any other gets 403 HOST_NOT_ALLOWED.',
+  },
+  'server.corsOrigins': {
+    schema: z.string().regex(/^\s*(https?:\/\/[^\s,/]+\s*(,\s*https?:\/\/[^\s,/]+\s*)*)?$/),
+    default: '',
+    allowed: 'comma-separated origins such as https://grafana.example.com, or empty',
+    help: 'Origins that other pages may call the API from (CORS, with the token). Empty: none (CORS off).',
+  },
+  'server.tlsCertFile': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a PEM file path, or empty',
+    help: 'Serve HTTPS with this certificate chain (with server.tlsKeyFile). Empty: plain HTTP.',
+  },
+  'server.tlsKeyFile': {
+    schema: z.string(),
+    default: '',
+    allowed: 'a PEM file path, or empty',
+    help: 'The private key of server.tlsCertFile.',
+  },
+  'server.maxConcurrentReads': {
+    schema: int(1, 64),
+    default: 4,
+    allowed: 'integer 1..64',
+    help: 'Analytics result reads (GET /api/analytics/<date>/<analysis>) run at a time, on one shared DuckDB instance with this many connections; more wait in a queue.',
+  },
+  'server.maxQueuedReads': {
+    schema: int(0, 10_000),
+    default: 64,
+    allowed: 'integer 0..10000',
+    help: 'Result reads that may wait for a turn; beyond, the server answers 503 SERVER_BUSY with Retry-After.',
+  },
+  'server.maxResultRows': {
+    schema: int(1, 1_000_000),
+    default: 10_000,
+    allowed: 'integer 1..1000000',
+    help: 'Rows of one analytics result response at most; a longer result says `truncated: true` (ask again with `?offset=`).',
+  },
+  'server.maxStreams': {
+    schema: int(1, 100_000),
+    default: 100,
+    allowed: 'integer 1..100000',
+    help: 'Live streams (GET /api/stream) open at a time; beyond, the server answers 503 SERVER_BUSY with Retry-After.',
+  },
+  'server.streamMaxBufferedBytes': {
+    schema: int(4096, 1_073_741_824),
+    default: 1_048_576,
+    allowed: 'integer 4096..1073741824',
+    help: 'A live stream client that leaves more than this many bytes unsent (it reads too slowly) is disconnected.',
+  },
   'health.host': {
     schema: z.string().min(1),
     default: '127.0.0.1',
@@ -439,6 +531,16 @@ export const CONFIG_FIELDS = {
     default: 0,
     allowed: 'integer 0..65535 (0: no health server)',
     help: 'gpumon agent and consume: port of the health server (/healthz, /readyz, /metrics); 0 turns it off.',
+  },
+  'shutdown.timeoutMs': {
+    schema: int(1000, 3_600_000),
+    default: 20_000,
+    allowed: 'integer 1000..3600000',
+    help:
+      'gpumon up and consume: the longest a stop (SIGTERM, Ctrl-C) takes. Writes to the archive and InfluxDB ' +
+      'are retried until a few seconds before it; what they did not take stays in the archive spool (up) or ' +
+      'uncommitted in Kafka (consume), and the exit status is 75. Keep it below the Kubernetes grace period ' +
+      '(terminationGracePeriodSeconds, 30 s by default).',
   },
   'live.windowSeconds': {
     schema: int(10, 86_400),
@@ -506,6 +608,8 @@ export interface Config {
     rowGroupSize: number;
     flushIntervalMs: number;
     flushMaxRows: number;
+    spoolPath: string;
+    spoolMaxBytes: number;
   };
   analytics: {
     maxGapSeconds: number;
@@ -515,6 +619,7 @@ export interface Config {
     threads: number;
     engine: (typeof ANALYTICS_ENGINES)[number];
     sparkRemote: string;
+    skipCorrupt: boolean;
   };
   schedule: {
     enabled: boolean;
@@ -526,8 +631,23 @@ export interface Config {
     successfulHistory: number;
     failedHistory: number;
   };
-  server: { host: string; port: number };
+  server: {
+    host: string;
+    port: number;
+    auth: (typeof SERVER_AUTH_MODES)[number];
+    tokenFile: string;
+    allowedHosts: string;
+    corsOrigins: string;
+    tlsCertFile: string;
+    tlsKeyFile: string;
+    maxConcurrentReads: number;
+    maxQueuedReads: number;
+    maxResultRows: number;
+    maxStreams: number;
+    streamMaxBufferedBytes: number;
+  };
   health: { host: string; port: number };
+  shutdown: { timeoutMs: number };
   live: { windowSeconds: number };
   log: { level: (typeof LOG_LEVELS)[number] };
 }
@@ -538,4 +658,3 @@ export function envName(key: string): string {
     .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
     .join('_')}`;
 }
-    skipCorrupt: boolean;

@@ -13,19 +13,64 @@ export const API_ERROR_CODES = [
   'NOT_FOUND',
   'NOT_CONFIGURED',
   'RUN_IN_PROGRESS',
+  'RUNS_NOT_AVAILABLE',
+  'UNAUTHORIZED',
+  'HOST_NOT_ALLOWED',
+  'CROSS_ORIGIN_REFUSED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'METHOD_NOT_ALLOWED',
+  'SERVER_BUSY',
   'ASSET_BUILD_FAILED',
   'INTERNAL',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 export interface ApiErrorBody {
-  error: { code: ApiErrorCode | string; message: string };
+  /** `requestId` is also in the response's X-Request-Id header, and names the request in the server log. */
+  error: { code: ApiErrorCode | string; message: string; requestId: string };
+}
+
+/** GET /api/session: whether this server needs the token, and whether this client has sent it. */
+export interface SessionResponse {
+  required: boolean;
+  authenticated: boolean;
+}
+
+/** POST /api/session: the token, exchanged for a session cookie. */
+export interface SessionRequest {
+  token: string;
+}
+
+/** ok: all is well; degraded: it works, with a part at fault; failing: it does not do its job (/readyz 503). */
+export type HealthStatus = 'ok' | 'degraded' | 'failing';
+
+export const HEALTH_STATUSES = ['ok', 'degraded', 'failing'] as const satisfies readonly HealthStatus[];
+
+/** One part of the server's health: `source`, `archive`, `analytics`. */
+export interface HealthCheck {
+  name: string;
+  status: HealthStatus;
+  /** What was seen, for people: "sim: last read 0.8 s ago", "every write failing for 42 s". */
+  detail: string;
 }
 
 export interface HealthResponse {
-  status: 'ok';
+  /** The worst status of the checks (ok when there are none). */
+  status: HealthStatus;
+  /** `name: detail` of every check that is not ok, worst first. */
+  reasons: string[];
+  checks: HealthCheck[];
   version: string;
   sources: SourceHealth[];
+}
+
+/**
+ * GET /healthz (liveness: `alive` while the server answers) and GET /readyz (`ready` unless the health is
+ * failing, then 503). Open to probes without the token, so they carry the status and no details.
+ */
+export interface ProbeResponse {
+  status: 'alive' | 'ready' | 'not ready';
+  health?: HealthStatus;
 }
 
 export type CatalogEntry = Pick<MetricDef, 'name' | 'unit' | 'kind' | 'help'>;
@@ -79,7 +124,11 @@ export interface AnalyticsSummaryResponse {
 export interface AnalyticsResultResponse {
   date: string;
   analysis: string;
+  /** Rows skipped before the first one here (`?offset=`). */
+  offset: number;
   rows: Record<string, unknown>[];
+  /** More rows follow (beyond `?limit=` or the server's cap): ask again with offset + rows.length. */
+  truncated: boolean;
 }
 
 export type { GpuIdentity };

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
+import type { SecurityOptions } from './security.ts';
 import type { WebAssets } from './web-assets.ts';
 
 /**
@@ -10,8 +11,16 @@ import type { WebAssets } from './web-assets.ts';
 export interface RunsApi {
   /** Run records, newest first. */
   list(): Promise<unknown[]>;
-  /** Starts a run now unless one is running; `reason` says why not. Resolves once the run has started. */
-  trigger(): Promise<{ started: boolean; reason?: string; run?: unknown }>;
+  /**
+   * Starts a run now unless one is running; `reason` says why not, `refusal` what kind of no it is
+   * (RUNS_NOT_AVAILABLE: this server cannot run analytics at all). Resolves once the run has started.
+   */
+  trigger(): Promise<{
+    started: boolean;
+    reason?: string;
+    refusal?: 'RUN_IN_PROGRESS' | 'RUNS_NOT_AVAILABLE';
+    run?: unknown;
+  }>;
   /** Epoch ms of the next scheduled run, or null when none is scheduled. */
   nextRunAt(): number | null;
 }
@@ -54,4 +63,6 @@ export interface AppOptions {
   assets?: WebAssets;
   /** The clock, for tests. */
   now?: () => number;
+  /** Token, allowed hosts and origins, HTTPS (docs/security.md). Default: no token, loopback names, no CORS. */
+  security?: SecurityOptions;
 }

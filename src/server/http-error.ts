@@ -1,17 +1,64 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiErrorBody, ApiErrorCode } from './api-types.ts';
 
-/** The JSON error response of the API: `{ error: { code, message } }`. */
-export function errorResponse(status: ContentfulStatusCode, code: ApiErrorCode, message: string): Response {
-  const body: ApiErrorBody = { error: { code, message } };
-  return Response.json(body, { status });
+/** A request id a client or proxy may send: short, and safe to log and echo. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+const requestIds = new WeakMap<Request, string>();
+
+/**
+ * The id of a request: the client's `X-Request-Id` when it is a short token, else a new UUID. Every response
+ * carries it in `X-Request-Id`, every error body in `error.requestId`, and the server log names it.
+ */
+export function requestIdOf(c: Context): string {
+  let id = requestIds.get(c.req.raw);
+  if (!id) {
+    const sent = c.req.header('x-request-id');
+    id = sent && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+    requestIds.set(c.req.raw, id);
+  }
+  return id;
 }
 
-/** Ends the request with a JSON error; hono's error handler sends it. */
-export function fail(status: ContentfulStatusCode, code: ApiErrorCode, message: string): never {
-  throw new HTTPException(status, { res: errorResponse(status, code, message), message });
+/** A request the API refuses: its status, code and message become the JSON error body. */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, { message });
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The JSON error response of the API: `{ error: { code, message, requestId } }`. The message is meant for the
+ * client: never a server path, a query or a stack (those go to the server log, under the request id).
+ */
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: ApiErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const body: ApiErrorBody = { error: { code, message, requestId: requestIdOf(c) } };
+  return Response.json(body, { status, headers });
+}
+
+/** Ends the request with a JSON error; the app's error handler sends it. */
+export function fail(
+  status: ContentfulStatusCode,
+  code: ApiErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): never {
+  throw new ApiError(status, code, message, headers);
 }
 
 export function badRequest(message: string): never {

@@ -1,12 +1,16 @@
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { GpumonError } from '../errors.ts';
+import type { TlsPair } from './security-config.ts';
 
 export interface ListenOptions {
   host: string;
   /** 0: any free port; the returned url names the one chosen. */
   port: number;
+  /** Serve HTTPS with this certificate and key; absent or null: plain HTTP. */
+  tls?: TlsPair | null;
 }
 
 export interface RunningServer {
@@ -16,12 +20,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves `app` over HTTP; resolves once listening, rejects when the address cannot be bound. */
-export function startServer(app: Hono, { host, port }: ListenOptions): Promise<RunningServer> {
+/** Serves `app` over HTTP (HTTPS with `tls`); resolves once listening, rejects when the address cannot be bound. */
+export function startServer(app: Hono, { host, port, tls }: ListenOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const https = tls
+      ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } }
+      : {};
+    const server = serve({ fetch: app.fetch, hostname: host, port, ...https }, (info: AddressInfo) => {
       server.off('error', onError);
-      resolve({ url: `http://${urlHost(host)}:${info.port}`, close: () => close(server) });
+      const scheme = tls ? 'https' : 'http';
+      resolve({ url: `${scheme}://${urlHost(host)}:${info.port}`, close: () => close(server) });
     });
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
