@@ -1,14 +1,18 @@
 import { runDailyAnalytics } from './analytics/daily-job.ts';
-import { listResultDates, readResult, readSummary } from './analytics/results.ts';
+import { listResultDates, ResultReader, readSummary } from './analytics/results.ts';
 import { ANALYTICS_JOB_NAME } from './cli/runs.ts';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
+import type { BatcherStats } from './pipeline/batcher.ts';
 import { CronJob, type CronJobOptions, type JobFunction, scheduleOptions } from './schedule/cron-job.ts';
-import { FileRunHistory, runHistoryPath } from './schedule/history.ts';
+import { FileRunHistory, type RunHistoryStore, runHistoryPath } from './schedule/history.ts';
+import type { HealthCheck } from './server/api-types.ts';
 import type { ResultsApi, RunsApi } from './server/deps.ts';
+import { analyticsCheck, archiveWriteCheck, checked, sourceCheck, within } from './server/health.ts';
 import { dateOfTs } from './sinks/archive/layout.ts';
 import { statePath } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
+import type { Source } from './sources/source.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -53,10 +57,10 @@ export function analyticsCronJob(
 }
 
 function summaryOf(result: unknown): Record<string, unknown> {
-  if (result && typeof result === 'object' && 'summary' in result) {
-    return { summary: (result as { summary: unknown }).summary };
-  }
-  return {};
+  if (!result || typeof result !== 'object' || !('summary' in result)) return {};
+  const { summary, quarantined } = result as { summary: unknown; quarantined?: unknown[] };
+  // A day analysed without its unreadable files (analytics.skipCorrupt) is partial; the record names them.
+  return quarantined && quarantined.length > 0 ? { summary, partial: true, quarantined } : { summary };
 }
 
 /** Where the analytics runs are recorded: `<archive>/state/analytics-runs.json`, shared by up and analyze. */
@@ -80,11 +84,60 @@ export function runsApi(job: CronJob, history: FileRunHistory): RunsApi {
   };
 }
 
-/** The analytics results in the archive, as the HTTP server sees them. */
-export function resultsApi(storage: ArchiveStorage): ResultsApi {
+/**
+ * The analytics results in the archive, as the HTTP server sees them: rows through `reader`, the server's one
+ * ResultReader (one DuckDB instance; the server closes it when it stops).
+ */
+export function resultsApi(storage: ArchiveStorage, reader: ResultReader): ResultsApi {
   return {
     dates: () => listResultDates(storage),
     summary: (date) => readSummary(storage, date),
-    result: (date, analysis, filter) => readResult(storage, date, analysis, filter),
+    result: (date, analysis, filter) => reader.read(date, analysis, filter),
   };
+}
+
+/** The server's one reader of results, with as many connections as reads may run at once. */
+export function resultReader(config: Config, storage: ArchiveStorage): ResultReader {
+  return new ResultReader(storage, { connections: config.server.maxConcurrentReads });
+}
+
+/** A health check may take this long (a slow HDFS), then it counts as failed. */
+const HEALTH_CHECK_TIMEOUT_MS = 5000;
+
+/** The health of `gpumon up`: the source, the archive writes, the latest analytics run. */
+export function embeddedHealth(parts: {
+  source: Source;
+  intervalMs: number;
+  startedAtMs: number;
+  archive: () => BatcherStats | undefined;
+  history: RunHistoryStore;
+  now?: () => number;
+}): () => Promise<HealthCheck[]> {
+  const now = parts.now ?? Date.now;
+  return async () => [
+    sourceCheck(parts.source.health(), parts.intervalMs, parts.startedAtMs, now()),
+    archiveWriteCheck(parts.archive(), now()),
+    await lastRunCheck(parts.history),
+  ];
+}
+
+/** The health of `gpumon serve`: the archive readable, the latest analytics run. */
+export function serveHealth(storage: ArchiveStorage, history: RunHistoryStore): () => Promise<HealthCheck[]> {
+  return async () => [
+    await checked('archive', async () => {
+      const dates = await within(listResultDates(storage), HEALTH_CHECK_TIMEOUT_MS, 'listing the results');
+      return { name: 'archive', status: 'ok', detail: `readable; results of ${dates.length} days` };
+    }),
+    await lastRunCheck(history),
+  ];
+}
+
+/** An unreadable run history makes the analytics degraded, not the server failing: results are still served. */
+function lastRunCheck(history: RunHistoryStore): Promise<HealthCheck> {
+  return checked(
+    'analytics',
+    async () =>
+      analyticsCheck(await within(history.load(), HEALTH_CHECK_TIMEOUT_MS, 'reading the run history')),
+    'degraded',
+  );
 }

@@ -6,6 +6,8 @@ import { isGpumonError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { ANALYSES } from './analyses.ts';
 import { analyzeDates, runDailyAnalytics } from './daily-job.ts';
+import type { Engine, EngineInput } from './engine.ts';
+import { DuckDbEngine } from './engines/duckdb.ts';
 import { listResultDates, readResult, readSummary } from './results.ts';
 import { at, createTestArchive, GPU_A, GPU_B, series, type TestArchive, testConfig } from './testing.ts';
 
@@ -275,5 +277,112 @@ describe('reading results back', () => {
       readResult(archive.storage, '15.01.2026', 'daily_stats'),
       (err) => isGpumonError(err, 'USAGE') && err.message.includes('"15.01.2026"'),
     );
+  });
+
+  describe('with skipCorrupt', () => {
+    /** Writes a good file and a copy of it cut short (no footer) into the day; returns the cut file's path. */
+    async function goodAndTruncated(): Promise<string> {
+      await archive.addFile(DAY, dayOfSamples(DAY), 'part-good.parquet');
+      const cut = await archive.addFile(DAY, dayOfSamples(DAY).slice(0, 20), 'part-cut.parquet');
+      const bytes = await readFile(cut);
+      await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      return cut;
+    }
+
+    /** The DuckDB engine, remembering the files each session was opened with. */
+    function recordingEngine(opened: string[][]): Engine {
+      const engine = new DuckDbEngine({ memoryLimit: '512MB', threads: 1 });
+      return {
+        name: engine.name,
+        dialect: engine.dialect,
+        open: (input: EngineInput) => {
+          opened.push(input.files.map((f) => f.name));
+          return engine.open(input);
+        },
+      };
+    }
+
+    it('moves a truncated file to quarantine before the engine reads, and marks the day partial', async () => {
+      await goodAndTruncated();
+      const opened: string[][] = [];
+      const result = await runDailyAnalytics({
+        config: testConfig({ 'analytics.skipCorrupt': true }),
+        date: DAY,
+        storage: archive.storage,
+        engine: recordingEngine(opened),
+      });
+      const uri = archive.storage.uri;
+      assert.deepEqual(opened, [[`${uri}/gpu-metrics/date=${DAY}/part-good.parquet`]]);
+      assert.equal(result.inputFiles, 1);
+      assert.deepEqual(
+        result.quarantined.map((q) => [q.file, q.movedTo]),
+        [
+          [
+            `${uri}/gpu-metrics/date=${DAY}/part-cut.parquet`,
+            `${uri}/quarantine/date=${DAY}/part-cut.parquet`,
+          ],
+        ],
+      );
+      assert.match(result.quarantined[0]?.reason ?? '', /part-cut\.parquet/);
+      assert.deepEqual(await readdir(join(archive.root, 'gpu-metrics', `date=${DAY}`)), [
+        'part-good.parquet',
+      ]);
+      assert.deepEqual(await readdir(join(archive.root, 'quarantine', `date=${DAY}`)), ['part-cut.parquet']);
+      const summary = JSON.parse(
+        await readFile(join(archive.root, 'gpu-analytics', `date=${DAY}`, 'summary.json'), 'utf8'),
+      );
+      assert.equal(summary.partial, true);
+      assert.equal(summary.quarantined_files, `${uri}/gpu-metrics/date=${DAY}/part-cut.parquet`);
+      assert.equal(summary.sample_count, dayOfSamples(DAY).length);
+    });
+
+    it('without it, fails the day naming the truncated file and leaves the file where it is', async () => {
+      const cut = await goodAndTruncated();
+      await assert.rejects(
+        runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage }),
+        (err) => isGpumonError(err, 'ARCHIVE_FILE_CORRUPT') && err.message.includes('part-cut.parquet'),
+      );
+      assert.ok(
+        (await readdir(join(archive.root, 'gpu-metrics', `date=${DAY}`))).includes('part-cut.parquet'),
+      );
+      assert.equal(await readFile(cut).then(() => true), true);
+      assert.deepEqual(await readdir(archive.root).then((e) => e.includes('quarantine')), false);
+    });
+
+    it('sets aside a file whose pages are corrupt once the engine names it, and runs the day again', async () => {
+      await archive.addFile(DAY, dayOfSamples(DAY), 'part-good.parquet');
+      const file = await archive.addFile(DAY, dayOfSamples(DAY).slice(0, 20), 'part-pages.parquet');
+      const bytes = await readFile(file);
+      const end = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+      for (let i = 4; i < end; i++) bytes[i] = ((bytes[i] ?? 0) * 31 + 7) & 0xff;
+      await writeFile(file, bytes);
+      const opened: string[][] = [];
+      const result = await runDailyAnalytics({
+        config: testConfig({ 'analytics.skipCorrupt': true }),
+        date: DAY,
+        storage: archive.storage,
+        engine: recordingEngine(opened),
+      });
+      assert.equal(opened.length, 2, 'the day runs again without the file');
+      assert.deepEqual(
+        result.quarantined.map((q) => q.movedTo.split('/').slice(-3).join('/')),
+        [`quarantine/date=${DAY}/part-pages.parquet`],
+      );
+      assert.equal(result.summary.partial, true);
+      assert.equal(result.summary.sample_count, dayOfSamples(DAY).length);
+    });
+
+    it('fails with ANALYTICS_NO_DATA naming the quarantine when no file of the day can be read', async () => {
+      await archive.addFile(DAY, dayOfSamples(DAY), 'part-1.parquet');
+      await writeFile(join(archive.root, 'gpu-metrics', `date=${DAY}`, 'part-1.parquet'), 'not parquet');
+      await assert.rejects(
+        runDailyAnalytics({
+          config: testConfig({ 'analytics.skipCorrupt': true }),
+          date: DAY,
+          storage: archive.storage,
+        }),
+        (err) => isGpumonError(err, 'ANALYTICS_NO_DATA') && err.message.includes(`quarantine/date=${DAY}`),
+      );
+    });
   });
 });

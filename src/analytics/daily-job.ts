@@ -11,8 +11,9 @@ import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
-import { abortError } from './engine-errors.ts';
+import { abortError, CorruptFileError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
+import { QUARANTINE_DIR, type QuarantinedFile, quarantineFile, unreadableFooters } from './quarantine.ts';
 
 /** Where the job keeps its results (storage paths), beside the samples (gpu-metrics/, see layout.ts). */
 export const RESULTS_DIR = 'gpu-analytics';
@@ -34,6 +35,8 @@ export interface DailyOptions {
   onProgress?: ProgressFn;
   /** The engine; default the one `analytics.engine` names, configured by `analytics.*`. */
   engine?: Engine;
+  /** Move unreadable files to quarantine/ and analyse the rest (default: `analytics.skipCorrupt`). */
+  skipCorrupt?: boolean;
 }
 
 export interface DailyResult {
@@ -46,6 +49,8 @@ export interface DailyResult {
   summary: JsonRow;
   /** Parquet files read. */
   inputFiles: number;
+  /** Files moved to quarantine/ because they could not be read (skipCorrupt): the day is partial. */
+  quarantined: QuarantinedFile[];
   durationMs: number;
 }
 
@@ -55,14 +60,18 @@ export interface DailyResult {
  * previous results of the day deleted: re-running a date replaces them exactly, and readers never see a mix
  * of two runs. Run one job per date at a time.
  *
+ * With `skipCorrupt` (analytics.skipCorrupt), a file that cannot be read is moved to quarantine/date=D/ and
+ * the day analysed without it: summary.json says `partial: true` and names the files, the result lists them.
+ *
  * Fails with ANALYTICS_NO_DATA (no samples for the date), ARCHIVE_FILE_CORRUPT (naming the file),
  * ANALYTICS_DEADLINE_EXCEEDED (signal aborted) or ANALYTICS_QUERY_FAILED; a failed run leaves the previous
  * results of the date as they were.
  */
 export async function runDailyAnalytics(options: DailyOptions): Promise<DailyResult> {
-  const { config, date, storage, signal } = options;
+  const { config, date, storage } = options;
   const logger = (options.logger ?? silentLogger()).child({ date });
   const engine = options.engine ?? engineFromConfig(config);
+  const skipCorrupt = options.skipCorrupt ?? config.analytics.skipCorrupt;
   const started = Date.now();
   checkDate(date);
 
@@ -70,13 +79,56 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   const names = (await storage.list(inputDir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.'));
   if (names.length === 0) throw noData(date, storage, 'no Parquet files');
   const remoteBase = engine.readsUris ? remoteArchiveBase(config, storage) : undefined;
-  const files: InputFile[] = await Promise.all(
+  let inputs: { name: string; file: InputFile }[] = await Promise.all(
     names.map(async (n) => ({
-      location: remoteBase ? `${remoteBase}/${inputDir}/${n}` : await storage.localPath(`${inputDir}/${n}`),
-      name: `${storage.uri}/${inputDir}/${n}`,
+      name: n,
+      file: {
+        location: remoteBase ? `${remoteBase}/${inputDir}/${n}` : await storage.localPath(`${inputDir}/${n}`),
+        name: `${storage.uri}/${inputDir}/${n}`,
+      },
     })),
   );
 
+  // With skipCorrupt, a file that cannot be read is moved to quarantine/ and the day analysed without it:
+  // first every file whose footer is unreadable (before any engine reads), then any file an engine names
+  // when it fails on it (a corrupt page), one at a time, running the day again without it.
+  const quarantined: QuarantinedFile[] = [];
+  const setAside = async (input: { name: string; file: InputFile }, reason: string) => {
+    quarantined.push(await quarantineFile(storage, date, input.name, reason, logger));
+    inputs = inputs.filter((i) => i !== input);
+  };
+  if (skipCorrupt) {
+    for (const bad of await unreadableFooters(inputs.map((i) => i.file))) {
+      const input = inputs.find((i) => i.file === bad.file);
+      if (input) await setAside(input, bad.reason);
+    }
+  }
+  for (;;) {
+    if (inputs.length === 0) {
+      throw noData(date, storage, `no readable Parquet file (moved to ${QUARANTINE_DIR}/date=${date}/)`);
+    }
+    try {
+      const files = inputs.map((i) => i.file);
+      return await analyseFiles({ ...options, logger, engine }, files, quarantined, started);
+    } catch (err) {
+      const input =
+        skipCorrupt && err instanceof CorruptFileError
+          ? inputs.find((i) => i.file === err.file || i.file.name === err.file.name)
+          : undefined;
+      if (!input || !(err instanceof CorruptFileError)) throw withDate(err, date);
+      await setAside(input, err.message);
+    }
+  }
+}
+
+/** The analyses of one day over `files`, built aside and swapped in; `quarantined` marks the day partial. */
+async function analyseFiles(
+  options: DailyOptions & { logger: Logger; engine: Engine },
+  files: InputFile[],
+  quarantined: readonly QuarantinedFile[],
+  started: number,
+): Promise<DailyResult> {
+  const { config, date, storage, signal, logger, engine } = options;
   const queries = dailyQueries(engine.dialect, analysisParams(config));
   const total = queries.length + 3;
   let done = 0;
@@ -115,6 +167,10 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
     }
     const [summaryRow] = await session.rows('summary');
     const summary: JsonRow = { date, ...summaryRow };
+    if (quarantined.length > 0) {
+      summary.partial = true;
+      summary.quarantined_files = quarantined.map((q) => q.file).join(', ');
+    }
     const summaryFile = join(scratchDir, 'summary.json');
     await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
     await storage.put(summaryFile, `${buildPath}/summary.json`);
@@ -125,13 +181,29 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
     await swapIn(storage, buildPath, resultsPath(date), `${RESULTS_DIR}/.date=${date}.old-${runId}`);
     progress('publish', since);
 
-    const result = { date, path: resultsPath(date), rows, summary, inputFiles: files.length, durationMs: 0 };
+    const result: DailyResult = {
+      date,
+      path: resultsPath(date),
+      rows,
+      summary,
+      inputFiles: files.length,
+      quarantined: [...quarantined],
+      durationMs: 0,
+    };
     result.durationMs = Date.now() - started;
-    logger.info({ ms: result.durationMs, files: files.length, rows }, `analytics of ${date} done`);
+    logger.info(
+      {
+        ms: result.durationMs,
+        files: files.length,
+        rows,
+        ...(quarantined.length > 0 ? { partial: true } : {}),
+      },
+      `analytics of ${date} done${quarantined.length > 0 ? `, partial: ${quarantined.length} file(s) in quarantine` : ''}`,
+    );
     return result;
   } catch (err) {
     await storage.remove(buildPath).catch(() => {});
-    throw withDate(err, date);
+    throw err;
   } finally {
     await session?.close().catch(() => {});
     await rm(scratchDir, { recursive: true, force: true });
@@ -225,6 +297,11 @@ export async function analyzeDates(
   const storage = extra.storage ?? openStorage(config);
   const outcomes: DateOutcome[] = [];
   for (const date of dates) {
+    if (extra.signal?.aborted) {
+      // Stopped (a deadline, Ctrl-C): the dates left are not started.
+      outcomes.push({ date, ok: false, error: abortError(extra.signal) });
+      continue;
+    }
     try {
       const result = await runDailyAnalytics({
         config,

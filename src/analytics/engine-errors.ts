@@ -13,6 +13,17 @@ export function abortError(signal: AbortSignal): GpumonError {
   );
 }
 
+/** ARCHIVE_FILE_CORRUPT of one input file, which it carries: the daily job can set that file aside. */
+export class CorruptFileError extends GpumonError {
+  constructor(
+    readonly file: InputFile,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ARCHIVE_FILE_CORRUPT', message, options);
+  }
+}
+
 /**
  * ARCHIVE_FILE_CORRUPT for an input file an engine could not read: the first line of the engine's message,
  * with the file's location (`spelled`, by default `file.location`) replaced by its name.
@@ -22,18 +33,14 @@ export function corruptFileError(
   message: string,
   cause: unknown,
   spelled: string | RegExp = file.location,
-): GpumonError {
+): CorruptFileError {
   const text =
     typeof spelled === 'string'
       ? firstLine(message).replaceAll(spelled, file.name)
       : firstLine(message).replace(spelled, file.name);
-  return new GpumonError(
-    'ARCHIVE_FILE_CORRUPT',
-    `archive file ${file.name} cannot be read as Parquet: ${text}`,
-    {
-      cause,
-    },
-  );
+  return new CorruptFileError(file, `archive file ${file.name} cannot be read as Parquet: ${text}`, {
+    cause,
+  });
 }
 
 /** The first line of an engine's message (the rest is its stack or plan). */

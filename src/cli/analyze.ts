@@ -1,10 +1,20 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { DateOutcome } from '../analytics/daily-job.ts';
 import { parseSparkRemote } from '../analytics/engines/spark/remote.ts';
+import { isRemoteArchive } from '../config/archive-uri.ts';
 import { ANALYTICS_ENGINES } from '../config/schema.ts';
 import { describeError, GpumonError } from '../errors.ts';
 import { datesBetween } from '../sinks/archive/layout.ts';
-import { configFromCli, EXIT, parseDateArg, runCommand, withConfigOption } from './common.ts';
+import {
+  configFromCli,
+  EXIT,
+  exitOnSecondSignal,
+  parseDateArg,
+  runCommand,
+  withConfigOption,
+} from './common.ts';
 
 interface AnalyzeFlags {
   config?: string;
@@ -14,6 +24,7 @@ interface AnalyzeFlags {
   archive?: string;
   engine?: string;
   sparkRemote?: string;
+  skipCorrupt?: boolean;
 }
 
 /** Longest range of dates one command runs. */
@@ -21,90 +32,154 @@ const MAX_DATES = 366;
 
 /** `gpumon analyze`: the daily analytics for one date or a range, now. */
 export function analyzeCommand(): Command {
-  return (
-    withConfigOption(new Command('analyze'))
-      .description(
-        'Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)',
-      )
-      .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC), or today, or yesterday (the default)')
-      .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
-      .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
-      .option('--archive <path>', 'archive root (overrides archive.path)')
-      .option(
-        '--engine <name>',
-        `the SQL engine: ${ANALYTICS_ENGINES.join(' | ')} (overrides analytics.engine, default duckdb)`,
-      )
-      .option(
-        '--spark-remote <sc://host:port>',
-        'the Spark Connect server of --engine spark (overrides analytics.sparkRemote, default sc://127.0.0.1:15002)',
-      )
-      .addHelpText(
-        'after',
-        '\nResults go to <archive>/gpu-analytics/date=D/<analysis>.parquet and summary.json; re-running a date\n' +
-          'replaces its results. Each invocation is recorded as a manual run (see `gpumon runs`).\n' +
-          'Engines: duckdb runs in this process; spark sends the same SQL to an Apache Spark 4 Spark Connect\n' +
-          'server, which reads the archive itself (local paths, or hdfs:// / webhdfs:// for an HDFS archive), e.g.\n' +
-          '  gpumon analyze --engine spark --spark-remote sc://spark-connect:15002 --date 2026-11-25\n' +
-          'Both engines give the same results (percentiles within 1e-9 relative; see docs/analytics.md).\n' +
-          'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
-          'failed (the others still run), 2 for a bad flag or setting.',
-      )
-      .action((flags: AnalyzeFlags) =>
-        runCommand(async () => {
-          const dates = resolveDates(flags);
-          const config = configFromCli(flags, {
-            'archive.path': flags.archive,
-            'analytics.engine': engineFlag(flags.engine),
-            'analytics.sparkRemote': sparkRemoteFlag(flags.sparkRemote),
-          });
-          // Loaded here, not at the top: every command's module loads when the CLI starts.
-          const { createLogger } = await import('../log.ts');
-          const { analyzeDates } = await import('../analytics/daily-job.ts');
-          const { analyticsCronJob } = await import('../wiring.ts');
-          const logger = createLogger(config.log.level, 'gpumon-analyze');
-          let outcomes: DateOutcome[] = [];
-          const job = analyticsCronJob(
-            config,
-            logger,
-            async ({ signal }) => {
-              outcomes = await analyzeDates(
-                config,
-                dates,
-                logger,
-                (date, step, done, total) =>
-                  process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`),
-                { signal },
-              );
-              const failed = outcomes.filter((o) => !o.ok);
-              const [first] = failed;
-              if (failed.length === 1 && first && !first.ok) throw first.error;
-              if (failed.length > 0) {
-                throw new GpumonError(
-                  'ANALYTICS_QUERY_FAILED',
-                  `${failed.length} of ${dates.length} date(s) failed: ${failed.map((o) => o.date).join(', ')}`,
-                );
-              }
-              return { dates, summaries: outcomes.map((o) => (o.ok ? o.result.summary : null)) };
-            },
-            { retries: 0 },
-          );
-          const run = await job.trigger();
-          if (!run.started) {
-            throw new GpumonError('USAGE', `cannot start a run: ${run.reason}`);
-          }
-          const record = await run.done;
-          await job.stop({ abort: false });
-          process.stderr.write(`analyze: run ${record.id} ${record.status} (see \`gpumon runs\`)\n`);
-          process.stdout.write(`${TABLE_HEADER}\n`);
-          for (const outcome of outcomes) {
-            process.stdout.write(`${tableRow(outcome)}\n`);
-            if (!outcome.ok)
-              process.stderr.write(`gpumon: ${outcome.date} failed: ${describeError(outcome.error)}\n`);
-          }
-          return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
-        }),
-      )
+  return withConfigOption(new Command('analyze'))
+    .description(
+      'Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)',
+    )
+    .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC), or today, or yesterday (the default)')
+    .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
+    .option('--to <YYYY-MM-DD>', 'last date of a range, included (with --from)')
+    .option('--archive <path>', 'archive root (overrides archive.path)')
+    .option(
+      '--engine <name>',
+      `the SQL engine: ${ANALYTICS_ENGINES.join(' | ')} (overrides analytics.engine, default duckdb)`,
+    )
+    .option(
+      '--skip-corrupt',
+      'move a Parquet file that cannot be read to <archive>/quarantine/ and analyse the day without it, ' +
+        'marked partial (analytics.skipCorrupt, default false: the day fails naming the file)',
+    )
+    .option(
+      '--spark-remote <sc://host:port>',
+      'the Spark Connect server of --engine spark (overrides analytics.sparkRemote, default sc://127.0.0.1:15002)',
+    )
+    .addHelpText(
+      'after',
+      '\nResults go to <archive>/gpu-analytics/date=D/<analysis>.parquet and summary.json; re-running a date\n' +
+        'replaces its results. Each invocation is recorded as a manual run (see `gpumon runs`).\n' +
+        'Engines: duckdb runs in this process; spark sends the same SQL to an Apache Spark 4 Spark Connect\n' +
+        'server, which reads the archive itself (local paths, or hdfs:// / webhdfs:// for an HDFS archive), e.g.\n' +
+        '  gpumon analyze --engine spark --spark-remote sc://spark-connect:15002 --date 2026-11-25\n' +
+        'Both engines give the same results (percentiles within 1e-9 relative; see docs/analytics.md).\n' +
+        'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
+        'failed (the others still run), 2 for a bad flag or setting, 130 after Ctrl-C (143 after SIGTERM): the\n' +
+        'run is then recorded cancelled and its scratch files removed.',
+    )
+    .action((flags: AnalyzeFlags) => runCommand(() => analyze(flags)));
+}
+
+async function analyze(flags: AnalyzeFlags): Promise<number> {
+  const dates = resolveDates(flags);
+  const config = configFromCli(flags, {
+    'archive.path': flags.archive,
+    'analytics.engine': engineFlag(flags.engine),
+    'analytics.sparkRemote': sparkRemoteFlag(flags.sparkRemote),
+    'analytics.skipCorrupt': flags.skipCorrupt,
+  });
+  await requireArchive(config.archive.path, flags.archive === undefined ? 'archive.path' : '--archive');
+  // Loaded here, not at the top: every command's module loads when the CLI starts.
+  const { createLogger } = await import('../log.ts');
+  const { analyzeDates } = await import('../analytics/daily-job.ts');
+  const { analyticsCronJob } = await import('../wiring.ts');
+  const logger = createLogger(config.log.level, 'gpumon-analyze');
+  let outcomes: DateOutcome[] = [];
+  const job = analyticsCronJob(
+    config,
+    logger,
+    async ({ signal }) => {
+      outcomes = await analyzeDates(
+        config,
+        dates,
+        logger,
+        (date, step, done, total) => process.stderr.write(`analyze ${date}: ${step} (${done}/${total})\n`),
+        { signal },
+      );
+      const failed = outcomes.filter((o) => !o.ok);
+      const [first] = failed;
+      if (failed.length === 1 && first && !first.ok) throw first.error;
+      if (failed.length > 0) {
+        throw new GpumonError(
+          'ANALYTICS_QUERY_FAILED',
+          `${failed.length} of ${dates.length} date(s) failed: ${failed.map((o) => o.date).join(', ')}`,
+        );
+      }
+      return runResult(dates, outcomes);
+    },
+    { retries: 0 },
   );
+  // Ctrl-C or SIGTERM cancels the run: it is recorded cancelled (not left `running`), the job stops its
+  // query and removes its scratch directory, and the command exits 128 + the signal's number.
+  let cancelledBy: NodeJS.Signals | undefined;
+  const cancel = (signal: NodeJS.Signals) => {
+    if (cancelledBy) return;
+    cancelledBy = signal;
+    process.stderr.write(`analyze: ${signal}: cancelling the run...\n`);
+    exitOnSecondSignal('gpumon analyze: stopping now; the run is recorded as interrupted by the next run');
+    void job.stop({ cancel: `${signal}${signal === 'SIGINT' ? ' (Ctrl-C)' : ''} during gpumon analyze` });
+  };
+  const onSignal = (signal: NodeJS.Signals) => cancel(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const run = await job.trigger();
+    if (!run.started) {
+      throw new GpumonError('USAGE', `cannot start a run: ${run.reason}`);
+    }
+    const record = await run.done;
+    await job.stop({ abort: false });
+    process.stderr.write(`analyze: run ${record.id} ${record.status} (see \`gpumon runs\`)\n`);
+    if (cancelledBy) {
+      process.stderr.write(`gpumon: ${record.error ?? 'cancelled'}\n`);
+      return 128 + (cancelledBy === 'SIGINT' ? 2 : 15);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  process.stdout.write(`${TABLE_HEADER}\n`);
+  for (const outcome of outcomes) {
+    process.stdout.write(`${tableRow(outcome)}\n`);
+    if (!outcome.ok)
+      process.stderr.write(`gpumon: ${outcome.date} failed: ${describeError(outcome.error)}\n`);
+    else
+      for (const q of outcome.result.quarantined) {
+        process.stderr.write(
+          `gpumon: ${outcome.date} is partial: ${q.file} cannot be read and was moved to ${q.movedTo}\n`,
+        );
+      }
+  }
+  return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
+}
+
+/** What the run record keeps of the dates: their summaries, and the dates analysed without a corrupt file. */
+function runResult(dates: readonly string[], outcomes: readonly DateOutcome[]) {
+  const quarantined = outcomes.flatMap((o) =>
+    o.ok ? o.result.quarantined.map((q) => ({ date: o.date, ...q })) : [],
+  );
+  return {
+    dates,
+    summaries: outcomes.map((o) => (o.ok ? o.result.summary : null)),
+    ...(quarantined.length > 0 ? { partial: [...new Set(quarantined.map((q) => q.date))], quarantined } : {}),
+  };
+}
+
+/**
+ * A local archive must exist before it is analysed (else `analyze` would create an empty one, then fail for
+ * want of data): throws ARCHIVE_READ_FAILED naming the path and where it came from. HDFS is checked by reading.
+ */
+export async function requireArchive(path: string, from: string): Promise<void> {
+  if (isRemoteArchive(path)) return;
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => err);
+  if (info instanceof Error) {
+    const why = info.code === 'ENOENT' ? 'does not exist' : `cannot be read (${info.code ?? info.message})`;
+    throw new GpumonError(
+      'ARCHIVE_READ_FAILED',
+      `the archive ${resolve(path)} (${from}) ${why}: write one with \`gpumon up\` or \`gpumon simulate --out\``,
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new GpumonError('ARCHIVE_READ_FAILED', `the archive ${resolve(path)} (${from}) is not a directory`);
+  }
 }
 
 /** The --engine flag, checked; throws USAGE naming it. */
@@ -152,7 +227,7 @@ export function resolveDates(flags: AnalyzeFlags, now = new Date()): string[] {
 
 const COLUMNS = [
   ['date', 10],
-  ['status', 6],
+  ['status', 7],
   ['gpus', 6],
   ['samples', 12],
   ['energy_kWh', 12],
@@ -170,12 +245,12 @@ const TABLE_HEADER = COLUMNS.map(([name, width]) => name.padEnd(width))
 function tableRow(outcome: DateOutcome): string {
   if (!outcome.ok) {
     const code = outcome.error instanceof GpumonError ? outcome.error.code : 'ERROR';
-    return [outcome.date.padEnd(10), 'failed'.padEnd(6), code].join('  ');
+    return [outcome.date.padEnd(10), 'failed'.padEnd(7), code].join('  ');
   }
   const s = outcome.result.summary;
   const cells = [
     outcome.date,
-    'ok',
+    outcome.result.quarantined.length > 0 ? 'partial' : 'ok',
     fmt(s.gpus, 0),
     fmt(s.sample_count, 0),
     fmt(s.energy_kwh, 3),

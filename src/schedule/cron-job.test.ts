@@ -335,6 +335,25 @@ describe('CronJob stop', () => {
     assert.match(run?.error ?? '', /^stopped/);
   });
 
+  it('records a run cancelled on purpose as cancelled with the reason, and counts it with the failed runs', async () => {
+    const clock = new FakeClock('2025-03-10T01:00:00Z');
+    const { calls, job: jobFn } = controlledJob();
+    const job = cronJob(clock, { job: jobFn(clock), failedHistory: 1 });
+    const triggered = await job.trigger();
+    assert.ok(triggered.started);
+    await job.stop({ cancel: 'SIGINT (Ctrl-C) during gpumon analyze' });
+    assert.equal(calls[0]?.signal.aborted, true);
+    const final = await triggered.done;
+    assert.equal(final.status, 'cancelled');
+    assert.equal(final.error, 'cancelled: SIGINT (Ctrl-C) during gpumon analyze');
+    assert.equal(final.attempts[0]?.error, final.error);
+    assert.equal(typeof final.finishedAt, 'number');
+    assert.deepEqual(
+      job.history().map((r) => r.status),
+      ['cancelled'],
+    );
+  });
+
   it('waits for a run in progress to end when asked not to abort it', async () => {
     const clock = new FakeClock('2025-03-10T01:00:00Z');
     const { calls, job: jobFn } = controlledJob();

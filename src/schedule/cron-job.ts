@@ -218,10 +218,11 @@ export class CronJob {
   /**
    * Disarms the schedule and refuses further triggers. By default a run in progress is aborted (its signal
    * fires, it is recorded failed as stopped) and `stop` waits for the job to settle, at most
-   * `abortGraceSeconds`; with `{ abort: false }` it waits for the run to end by itself (its deadline still
-   * applies). Resolves once the history is written.
+   * `abortGraceSeconds`; with `{ cancel: reason }` it is aborted the same way and recorded `cancelled` with
+   * that reason (someone stopped it on purpose: Ctrl-C); with `{ abort: false }` it waits for the run to end by
+   * itself (its deadline still applies). Resolves once the history is written.
    */
-  async stop(options: { abort?: boolean } = {}): Promise<void> {
+  async stop(options: { abort?: boolean; cancel?: string } = {}): Promise<void> {
     const wasStarted = this.#started;
     this.#started = false;
     this.#stopped = true;
@@ -230,7 +231,11 @@ export class CronJob {
     this.#nextAt = undefined;
     const active = this.#active;
     if (active) {
-      if ((options.abort ?? true) && !active.ended) {
+      if (options.cancel !== undefined && !active.ended) {
+        const message = `cancelled: ${options.cancel}`;
+        this.#log.warn({ run: active.record.id, reason: options.cancel }, 'cancelling the run in progress');
+        this.#abort(active, new DOMException(message, 'AbortError'), message, 'cancelled');
+      } else if ((options.abort ?? true) && !active.ended) {
         const message = 'stopped: the scheduler stopped while the run was going';
         this.#log.warn({ run: active.record.id }, 'aborting the run in progress: the scheduler is stopping');
         this.#abort(active, new DOMException(message, 'AbortError'), message);
@@ -472,14 +477,19 @@ export class CronJob {
     this.#abort(active, reason, message);
   }
 
-  /** Ends the run as failed now, then aborts the job's signal; the slot is freed once the job settles. */
-  #abort(active: ActiveRun, reason: unknown, message: string): void {
+  /** Ends the run as failed (or cancelled) now, then aborts the job's signal; the slot is freed once the job settles. */
+  #abort(
+    active: ActiveRun,
+    reason: unknown,
+    message: string,
+    status: 'failed' | 'cancelled' = 'failed',
+  ): void {
     const attempt = active.record.attempts.at(-1);
     if (active.inFlight && attempt && attempt.finishedAt === undefined) {
       attempt.finishedAt = this.#clock.now();
       attempt.error = message;
     }
-    this.#finish(active, 'failed', { error: message });
+    this.#finish(active, status, { error: message });
     active.controller.abort(reason);
     if (active.inFlight) {
       active.graceTimer = this.#clock.setTimeout(() => {
@@ -495,7 +505,7 @@ export class CronJob {
 
   #finish(
     active: ActiveRun,
-    status: 'succeeded' | 'failed',
+    status: 'succeeded' | 'failed' | 'cancelled',
     outcome: { result?: unknown; error?: string },
   ): void {
     const { record } = active;
@@ -515,6 +525,7 @@ export class CronJob {
       durationMs: record.finishedAt - record.startedAt,
     };
     if (status === 'succeeded') this.#log.info(fields, 'run succeeded');
+    else if (status === 'cancelled') this.#log.warn({ ...fields, reason: record.error }, 'run cancelled');
     else this.#log.error({ ...fields, err: record.error }, 'run failed');
     const final = structuredClone(record);
     active.resolveDone(this.#persist().then(() => final));

@@ -39,6 +39,17 @@ describe('run history', () => {
     );
   });
 
+  it('counts cancelled runs with the failed ones when it prunes, and reads them back', async () => {
+    const runs = [run('f1', 1, 'failed'), run('c1', 2, 'cancelled'), run('s1', 3, 'succeeded')];
+    assert.deepEqual(
+      pruneRuns(runs, { successful: 1, failed: 1 }).map((r) => r.id),
+      ['s1', 'c1'],
+    );
+    const store = new FileRunHistory(join(tempDir(), 'analytics-runs.json'));
+    await store.save([{ ...(runs[1] as RunRecord), error: 'cancelled: SIGINT' }]);
+    assert.equal((await store.load())[0]?.status, 'cancelled');
+  });
+
   it('lives at <archive>/state/<job>-runs.json', () => {
     assert.equal(runHistoryPath('/data/state', 'analytics'), '/data/state/analytics-runs.json');
   });

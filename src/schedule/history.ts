@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { GpumonError } from '../errors.ts';
 
 export type RunTrigger = 'schedule' | 'manual';
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+/** `cancelled`: stopped on purpose while going (Ctrl-C, SIGTERM), with the reason in `error`. */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One try of a run. Times are epoch milliseconds. */
 export interface AttemptRecord {
@@ -27,7 +28,7 @@ export interface RunRecord {
   finishedAt?: number;
   status: RunStatus;
   attempts: AttemptRecord[];
-  /** Why the run failed. */
+  /** Why the run failed or was cancelled. */
   error?: string;
   /** The JSON summary the job returned, when it succeeded. */
   result?: unknown;
@@ -60,7 +61,7 @@ export function runHistoryPath(stateDir: string, jobName: string): string {
 
 /**
  * The runs to keep: every run still going, the newest `successful` succeeded runs and the newest `failed`
- * failed runs; newest first (by start time).
+ * failed or cancelled runs; newest first (by start time).
  */
 export function pruneRuns(runs: readonly RunRecord[], limits: HistoryLimits): RunRecord[] {
   let succeeded = 0;
@@ -69,7 +70,7 @@ export function pruneRuns(runs: readonly RunRecord[], limits: HistoryLimits): Ru
     .sort((a, b) => b.startedAt - a.startedAt)
     .filter((run) => {
       if (run.status === 'succeeded') return ++succeeded <= limits.successful;
-      if (run.status === 'failed') return ++failed <= limits.failed;
+      if (run.status === 'failed' || run.status === 'cancelled') return ++failed <= limits.failed;
       return true;
     });
 }
@@ -104,7 +105,7 @@ const runSchema = z.object({
   scheduledAt: z.number(),
   startedAt: z.number(),
   finishedAt: z.number().optional(),
-  status: z.enum(['running', 'succeeded', 'failed']),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
   attempts: z.array(attemptSchema),
   error: z.string().optional(),
   result: z.unknown().optional(),
