@@ -6,6 +6,7 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { Sampler } from './pipeline/sampler.ts';
 import type { CronJob } from './schedule/cron-job.ts';
 import { createApp } from './server/app.ts';
+import { type ServerSecurity, serverSecurity } from './server/security-config.ts';
 import { type RunningServer, startServer } from './server/serve.ts';
 import { WebAssets } from './server/web-assets.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
@@ -30,7 +31,12 @@ export interface EmbeddedGpumon {
  * Starts gpumon on one machine: the source sampled into an in-process transport, the pipeline feeding the
  * live state and the Parquet archive, the daily analytics on a CronJob schedule, and the HTTP server.
  */
-export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedGpumon> {
+export async function startEmbedded(
+  config: Config,
+  logger: Logger,
+  access?: ServerSecurity,
+): Promise<EmbeddedGpumon> {
+  const http = access ?? (await serverSecurity(config));
   const source = await selectSource(config, logger);
   await source.open();
   const storage = openStorage(config);
@@ -75,11 +81,11 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       logger,
       version: VERSION,
     },
-    { sampleIntervalMs: config.source.intervalMs, assets },
+    { sampleIntervalMs: config.source.intervalMs, assets, security: http.security },
   );
   let server: RunningServer;
   try {
-    server = await startServer(app, { host: config.server.host, port: config.server.port });
+    server = await startServer(app, { host: config.server.host, port: config.server.port, tls: http.tls });
   } catch (err) {
     await job.stop();
     await pipeline.close();

@@ -59,6 +59,11 @@ export function configFromCli(
 export const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
   'server.port': '--port',
   'server.host': '--host',
+  'server.tokenFile': '--token-file',
+  'server.auth': '--no-auth',
+  'server.tlsCertFile': '--tls-cert',
+  'server.tlsKeyFile': '--tls-key',
+  'server.allowedHosts': '--allowed-hosts',
   'archive.path': '--archive',
   'source.type': '--source',
   'kafka.brokers': '--brokers',
@@ -121,25 +126,54 @@ export function parseDateArg(value: string, flag: string): string {
   return value;
 }
 
-/** Flags of the commands that serve the dashboard: --port, --host, --archive. */
+/** Flags of the commands that serve the dashboard: --port, --host, --archive and the access flags. */
 export interface ServerFlags {
   config?: string;
   port?: string;
   host?: string;
   archive?: string;
+  tokenFile?: string;
+  /** false with --no-auth. */
+  auth?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowedHosts?: string;
 }
 
-/** Adds --port, --host and --archive, each naming the configuration key it sets. */
+/** Adds --port, --host, --archive and the access flags, each naming the configuration key it sets. */
 export function withServerOptions(command: Command): Command {
   return command
     .option('-p, --port <port>', 'HTTP port, 0 for any free port (server.port, default 8080)')
     .option('--host <address>', 'address to listen on (server.host, default 127.0.0.1)')
-    .option('-a, --archive <dir>', 'archive directory (archive.path, default ./data)');
+    .option('-a, --archive <dir>', 'archive directory (archive.path, default ./data)')
+    .option(
+      '--token-file <file>',
+      'file holding the token the API and the page ask for (server.tokenFile; needed beyond loopback)',
+    )
+    .option(
+      '--no-auth',
+      'serve without a token, even beyond loopback (server.auth none; see docs/security.md)',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (server.tlsCertFile)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (server.tlsKeyFile)')
+    .option(
+      '--allowed-hosts <names>',
+      'more host names the server answers, comma-separated (server.allowedHosts)',
+    );
 }
 
 /** The configuration keys the server flags set. */
 export function serverFlagValues(flags: ServerFlags): Partial<Record<ConfigKey, unknown>> {
-  return { 'server.port': flags.port, 'server.host': flags.host, 'archive.path': flags.archive };
+  return {
+    'server.port': flags.port,
+    'server.host': flags.host,
+    'archive.path': flags.archive,
+    'server.tokenFile': flags.tokenFile,
+    'server.auth': flags.auth === false ? 'none' : undefined,
+    'server.tlsCertFile': flags.tlsCert,
+    'server.tlsKeyFile': flags.tlsKey,
+    'server.allowedHosts': flags.allowedHosts,
+  };
 }
 
 /**

@@ -35,14 +35,18 @@ export function upCommand(): Command {
         // Loaded here, not at the top: every command's module loads when the CLI starts.
         const { createLogger } = await import('../log.ts');
         const { startEmbedded } = await import('../embedded.ts');
+        const { serverSecurity, TOKEN_HINT } = await import('../server/security-config.ts');
+        const access = await serverSecurity(config);
+        if (access.warning) process.stderr.write(`\n  WARNING: ${access.warning}\n\n`);
         const logger = createLogger(config.log.level);
-        const running = await startEmbedded(config, logger);
+        const running = await startEmbedded(config, logger, access);
         const notice = running.source.health().notice;
         if (notice) process.stderr.write(`\n  NOTICE: ${notice}\n\n`);
         process.stdout.write(
           `gpumon up: dashboard at ${running.url} (source: ${running.source.name}, archive: ${running.storage.uri}). ` +
             'Ctrl-C to stop.\n',
         );
+        if (access.security.token) process.stdout.write(`  ${TOKEN_HINT}\n`);
         const signal = await waitForStopSignal();
         process.stderr.write(`gpumon: ${signal}: writing buffered samples to the archive...\n`);
         exitOnSecondSignal('gpumon: stopping now, buffered samples are lost');

@@ -8,6 +8,11 @@ import type { SecurityOptions } from './security.ts';
 /** The shortest token the server takes: a guessable token is no lock. */
 export const MIN_TOKEN_LENGTH = 16;
 
+/** Printed after the address when the server has a token. */
+export const TOKEN_HINT =
+  'the page and the API ask for the token of server.tokenFile: enter it on the page, or send ' +
+  '`Authorization: Bearer <token>` (docs/security.md)';
+
 /** A certificate chain and its key, PEM. */
 export interface TlsPair {
   cert: Buffer;
