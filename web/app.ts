@@ -1,13 +1,14 @@
 /**
  * The gpumon page. History comes from the REST API, live updates from one server-sent event stream that is
- * open only while the page is visible.
+ * open only while the page is visible. A server with a token shows the token form first (login.ts).
  */
 import type { HealthResponse } from '../src/server/api-types.ts';
-import { api } from './api.ts';
+import { api, whenUnauthorized } from './api.ts';
 import { must, setText } from './dom.ts';
 import { FleetView } from './fleet.ts';
 import { CHART_METRICS } from './gpu-card.ts';
 import { LiveStream } from './live-stream.ts';
+import { askForToken, hasSession } from './login.ts';
 import { RunsPanel } from './runs-panel.ts';
 
 const grid = must(document, '[data-testid="gpu-grid"]');
@@ -16,6 +17,7 @@ const count = must(document, '[data-testid="gpu-count"]');
 const notice = must(document, '[data-testid="source-notice"]');
 const version = must(document, '[data-testid="version"]');
 const metricSelect = must<HTMLSelectElement>(document, '[data-testid="chart-metric"]');
+const login = must<HTMLFormElement>(document, '[data-testid="login"]');
 
 const fleet = new FleetView(grid, (n) => setText(count, `${n} GPU${n === 1 ? '' : 's'}`));
 
@@ -36,8 +38,8 @@ const stream = new LiveStream(
     status.dataset.status = s;
     setText(status, s);
   },
+  () => void hasSession().then((ok) => ok || signedOut()),
 );
-stream.start();
 
 async function loadHealth(): Promise<void> {
   try {
@@ -58,7 +60,30 @@ function refreshSlowParts(): void {
   void loadHealth();
   void runs.refresh();
 }
-refreshSlowParts();
+let running = false;
+
+function start(): void {
+  running = true;
+  stream.start();
+  refreshSlowParts();
+}
+
+/** The server asks for the token (none given yet, or a new one since): stop, and show the form. */
+function signedOut(): void {
+  if (!running && !login.hidden) return;
+  running = false;
+  stream.stop();
+  askForToken(login, start);
+}
+
+whenUnauthorized(signedOut);
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden) refreshSlowParts();
+  if (running && !document.hidden) refreshSlowParts();
 });
+hasSession().then(
+  (ok) => (ok ? start() : signedOut()),
+  (err: unknown) => {
+    notice.hidden = false;
+    setText(notice, `server unreachable: ${err instanceof Error ? err.message : String(err)}`);
+  },
+);
