@@ -37,7 +37,11 @@ export interface RunningConsumer {
    * every write for SINK_FAILING_UNREADY_MS (it is retried meanwhile, and nothing is committed past it).
    */
   healthReporter(now?: () => number): HealthReporter;
-  /** Stops consuming, writes what is buffered, commits, closes. */
+  /**
+   * Stops consuming, writes what is buffered, commits, closes; within shutdown.timeoutMs: a sink that has
+   * not written everything a few seconds before is given up, and nothing past what it wrote is committed
+   * (its `abandoned` count: Kafka delivers those samples again to the next consume of the group).
+   */
   stop(): Promise<{ group: string; received: number; sinks: BatcherStats[] }[]>;
 }
 
@@ -51,6 +55,11 @@ export async function startConsumer(
   logger: Logger,
   sinks: readonly ConsumerSink[] = CONSUMER_SINKS,
 ): Promise<RunningConsumer> {
+  if (sinks.includes('archive')) {
+    // Before any group consumes: an archive that cannot be written stops the start (ARCHIVE_NOT_WRITABLE).
+    const { checkArchiveWritable, openStorage } = await import('./sinks/archive/open-storage.ts');
+    await checkArchiveWritable(openStorage(config));
+  }
   const pipelines: { group: string; transport: KafkaTransport; pipeline: Pipeline }[] = [];
   for (const name of sinks) {
     const group = consumerGroup(config.kafka.groupPrefix, name);
@@ -81,10 +90,13 @@ export async function startConsumer(
       metrics: () => renderFamilies(consumerMetrics(pipelines)),
     }),
     async stop() {
+      const timeoutMs = config.shutdown.timeoutMs;
+      // The sinks get all but a reserve of the time, for giving up on a write and closing the rest.
+      const deadlineMs = Date.now() + timeoutMs - Math.min(5000, timeoutMs / 4);
       return Promise.all(
         pipelines.map(async ({ group, pipeline }) => {
-          await pipeline.close();
-          return { group, received: pipeline.receivedCount(), sinks: pipeline.stats() };
+          const sinks = await pipeline.close({ deadlineMs });
+          return { group, received: pipeline.receivedCount(), sinks };
         }),
       );
     },

@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
+import { Spool } from './agent/spool.ts';
 import type { Config } from './config/schema.ts';
+import { GpumonError, isGpumonError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { AlertEvaluator } from './pipeline/alerts.ts';
 import { LiveState } from './pipeline/live-state.ts';
@@ -10,7 +13,7 @@ import { type ServerSecurity, serverSecurity } from './server/security-config.ts
 import { type RunningServer, startServer } from './server/serve.ts';
 import { WebAssets } from './server/web-assets.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
-import { openStorage } from './sinks/archive/open-storage.ts';
+import { archiveSpoolPath, checkArchiveWritable, openStorage } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
 import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
@@ -23,8 +26,28 @@ export interface EmbeddedGpumon {
   readonly url: string;
   readonly source: Source;
   readonly storage: ArchiveStorage;
-  /** Stops sampling, writes every sample taken to the archive, stops the scheduler and the server. */
-  stop(): Promise<{ emitted: number; archived: number }>;
+  /** The archive spool: the write-ahead log of the samples not yet in the archive. */
+  readonly spoolPath: string;
+  /**
+   * Stops sampling, writes every sample taken to the archive (until shortly before shutdown.timeoutMs; what
+   * the archive did not take by then stays in the spool), stops the scheduler and the server.
+   */
+  stop(): Promise<StopReport>;
+}
+
+/** What a stop of `gpumon up` did with the samples. */
+export interface StopReport {
+  /** Samples taken from the source by this run. */
+  emitted: number;
+  /** Rows this run wrote to the archive, `replayed` included. */
+  archived: number;
+  /** Rows written from the spool an earlier run left (a crash, or a stop out of time). */
+  replayed: number;
+  /** Samples in the spool after the stop: written to the archive at the next start. */
+  kept: number;
+  /** At most this many samples are neither in the archive nor in the spool (the spool could not be written). */
+  lost: number;
+  spoolPath: string;
 }
 
 /**
@@ -37,9 +60,18 @@ export async function startEmbedded(
   access?: ServerSecurity,
 ): Promise<EmbeddedGpumon> {
   const http = access ?? (await serverSecurity(config));
-  const source = await selectSource(config, logger);
-  await source.open();
   const storage = openStorage(config);
+  await checkArchiveWritable(storage);
+  const spoolPath = resolve(archiveSpoolPath(config));
+  const journal = await openArchiveSpool(spoolPath, config.archive.spoolMaxBytes, logger);
+  let source: Source;
+  try {
+    source = await selectSource(config, logger);
+    await source.open();
+  } catch (err) {
+    await journal.close();
+    throw err;
+  }
   const transport = new MemoryTransport(logger);
   const live = new LiveState(config.live.windowSeconds * 1000);
   const archive = new ArchiveSink({
@@ -60,6 +92,7 @@ export async function startEmbedded(
           maxRows: config.archive.flushMaxRows,
           maxAgeMs: config.archive.flushIntervalMs,
           maxBuffered: config.archive.flushMaxRows * 10,
+          journal,
         },
       },
     ],
@@ -88,7 +121,7 @@ export async function startEmbedded(
     server = await startServer(app, { host: config.server.host, port: config.server.port, tls: http.tls });
   } catch (err) {
     await job.stop();
-    await pipeline.close();
+    await pipeline.close({ deadlineMs: Date.now() + config.shutdown.timeoutMs / 2 });
     await source.close();
     throw err;
   }
@@ -100,14 +133,39 @@ export async function startEmbedded(
     url: server.url,
     source,
     storage,
+    spoolPath,
     async stop() {
+      const timeoutMs = config.shutdown.timeoutMs;
+      // The sinks get all but a reserve of the time, for giving up on a write and closing the rest.
+      const deadlineMs = Date.now() + timeoutMs - Math.min(5000, timeoutMs / 4);
       await sampler.stop();
-      await pipeline.close();
-      const archived = pipeline.stats().find((s) => s.sink === archive.name)?.written ?? 0;
+      const [stats] = await pipeline.close({ deadlineMs });
       await job.stop();
       await server.close();
       await source.close();
-      return { emitted: sampler.emittedCount(), archived };
+      const kept = journal.stats().pending;
+      return {
+        emitted: sampler.emittedCount(),
+        archived: stats?.written ?? 0,
+        replayed: stats?.replayed ?? 0,
+        kept,
+        lost: Math.min(stats?.abandoned ?? 0, stats?.unjournaled ?? 0),
+        spoolPath,
+      };
     },
   };
+}
+
+/** Opens the archive spool for this process alone; ARCHIVE_NOT_WRITABLE when its directory cannot be made. */
+async function openArchiveSpool(dir: string, maxBytes: number, logger: Logger): Promise<Spool> {
+  try {
+    return await Spool.open({ dir, maxBytes, exclusive: true, logger });
+  } catch (err) {
+    if (isGpumonError(err)) throw err;
+    throw new GpumonError(
+      'ARCHIVE_NOT_WRITABLE',
+      `the archive spool ${dir} cannot be written; check archive.spoolPath (or archive.statePath)`,
+      { cause: err },
+    );
+  }
 }

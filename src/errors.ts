@@ -12,6 +12,9 @@ export const ERROR_MEANINGS = {
   SOURCE_READ_FAILED: 'Reading the GPU source failed as a whole (single metrics that fail are null instead).',
   ARCHIVE_WRITE_FAILED: 'A Parquet file could not be written or moved into the archive.',
   ARCHIVE_READ_FAILED: 'The archive could not be listed or read.',
+  ARCHIVE_NOT_WRITABLE:
+    'The archive (or its spool) cannot be written, checked at start: the path is a file, read-only, on a full ' +
+    'disk, or HDFS refuses the write; the message names the path.',
   ARCHIVE_FILE_CORRUPT: 'A Parquet file of the archive is unreadable; the message names it.',
   ANALYTICS_NO_DATA: 'The archive holds no samples for the date asked for.',
   ANALYTICS_QUERY_FAILED: 'An analysis query failed; the message names the analysis and the date.',
@@ -20,6 +23,11 @@ export const ERROR_MEANINGS = {
     'The analytics engine (a Spark Connect server) cannot be reached; the message names its address.',
   SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
   SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
+  SINK_ABANDONED:
+    'A stop reached shutdown.timeoutMs before a sink had written every sample: gpumon up keeps them in its ' +
+    'archive spool for the next start, gpumon consume leaves their offsets uncommitted (Kafka delivers them again).',
+  SPOOL_IN_USE:
+    'The spool directory is held by another running gpumon process (its lock file names the pid).',
   TRANSPORT_CLOSED: 'Samples were published after the transport was closed.',
   USAGE: 'A command-line argument is wrong; the message names the flag.',
 } as const;

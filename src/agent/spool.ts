@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { decodeSample, encodeSampleJson } from '../transport/kafka/encoding.ts';
@@ -12,6 +13,12 @@ export interface SpoolOptions {
   maxBytes: number;
   /** Size at which a segment is closed and a new one begun (default: maxBytes / 16, 64 KiB .. 4 MiB). */
   segmentBytes?: number;
+  /**
+   * Take the directory for this process alone: a `lock` file holding the pid, refused (SPOOL_IN_USE) while
+   * that process lives, taken over once it is gone. Two processes appending to one spool would interleave
+   * their segments.
+   */
+  exclusive?: boolean;
   logger?: Logger;
 }
 
@@ -46,6 +53,7 @@ interface Segment {
 
 const SEGMENT = /^(\d{16})\.seg$/;
 const DROPPED_FILE = 'dropped';
+const LOCK_FILE = 'lock';
 
 /**
  * A bounded, append-only, on-disk FIFO of samples: where the agent keeps what Kafka could not take.
@@ -63,6 +71,10 @@ const DROPPED_FILE = 'dropped';
  * Bound: when the files pass `maxBytes`, whole segments are dropped, oldest first, never the one being
  * written; their unsent samples are counted in `dropped`. A torn last line (a crash mid-write) is skipped
  * and counted in `corrupt`. Operations run one at a time, in call order.
+ *
+ * As a write-ahead log (the archive spool of `gpumon up`, see Batcher): `cut` closes the segment being
+ * written and gives a mark; once everything appended before the cut has reached its destination another way,
+ * `discardThrough(mark)` deletes those segments whole. What a crash leaves is read back with `peek`.
  */
 export class Spool {
   private readonly segments: Segment[] = [];
@@ -87,6 +99,11 @@ export class Spool {
     const spool = new Spool(options);
     await spool.load();
     return spool;
+  }
+
+  /** The directory of the segment files. */
+  get dir(): string {
+    return this.options.dir;
   }
 
   isEmpty(): boolean {
@@ -120,11 +137,39 @@ export class Spool {
     return this.serial(() => this.doRemove(batch));
   }
 
+  /**
+   * Closes the segment being written, so that the next append begins a new one; resolves with a mark:
+   * everything appended before the cut lies in the segments up to it.
+   */
+  cut(): Promise<number> {
+    return this.serial(async () => {
+      await this.closeActive();
+      return this.nextSeq - 1;
+    });
+  }
+
+  /**
+   * Deletes the segments up to a mark `cut` gave, whole (their samples reached their destination another
+   * way); resolves with the samples they held that had not been removed.
+   */
+  discardThrough(mark: number): Promise<number> {
+    return this.serial(async () => {
+      let discarded = 0;
+      for (let oldest = this.segments[0]; oldest && oldest.seq <= mark; oldest = this.segments[0]) {
+        if (oldest.seq === this.active?.seq) await this.closeActive();
+        discarded += oldest.lines - (this.head?.seq === oldest.seq ? this.head.next : 0);
+        await this.deleteSegment(oldest);
+      }
+      return discarded;
+    });
+  }
+
   /** Closes the segment being written; what is pending stays on disk for the next open. */
   close(): Promise<void> {
     return this.serial(async () => {
       this.closed = true;
       await this.closeActive();
+      if (this.options.exclusive) await unlink(join(this.options.dir, LOCK_FILE)).catch(() => undefined);
     });
   }
 
@@ -145,6 +190,7 @@ export class Spool {
 
   private async load(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
+    if (this.options.exclusive) await this.lock();
     const names = (await readdir(this.options.dir)).filter((n) => SEGMENT.test(n)).sort();
     for (const name of names) {
       const path = join(this.options.dir, name);
@@ -175,6 +221,31 @@ export class Spool {
         'spool holds samples from an earlier run; they are sent first',
       );
     }
+  }
+
+  /** Takes the directory: writes our pid to `lock`, unless a living process other than this one holds it. */
+  private async lock(): Promise<void> {
+    const path = join(this.options.dir, LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new GpumonError(
+          'SPOOL_IN_USE',
+          `spool ${this.options.dir} is in use by process ${holder} (${path}); give each process its own spool`,
+        );
+      }
+      await unlink(path).catch(() => undefined); // left by a process that is gone
+    }
+    throw new GpumonError(
+      'SPOOL_IN_USE',
+      `spool ${this.options.dir}: another process took ${path} meanwhile`,
+    );
   }
 
   private async doAppend(samples: readonly GpuSample[]): Promise<void> {
@@ -285,6 +356,15 @@ export class Spool {
     await unlink(segment.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -7,6 +7,7 @@ import {
   waitForStopSignal,
   withConfigOption,
 } from './common.ts';
+import { boundStop, EXIT_KEPT } from './shutdown.ts';
 
 interface ConsumeFlags {
   config?: string;
@@ -28,7 +29,9 @@ export function consumeCommand(): Command {
         'gpu_alerts) and to the Parquet archive. Each sink is its own consumer group (gpumon-influxdb, ' +
         'gpumon-archive; the prefix is kafka.groupPrefix) that commits offsets only after its sink has the samples: nothing is lost if the ' +
         'process dies, and a sink that is down stops its group instead of dropping. Run several consume ' +
-        'processes to share the partitions. Malformed messages go to the dead-letter topic.',
+        'processes to share the partitions. Malformed messages go to the dead-letter topic. A stop takes at most ' +
+        'shutdown.timeoutMs (20 s): what a sink did not write by then is not committed and is read again by the ' +
+        'next consume (exit status 75). An archive that cannot be written stops the start (ARCHIVE_NOT_WRITABLE).',
     )
     .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,...] (kafka.brokers)')
     .option('--topic <name>', 'topic to read (kafka.topic, default gpu-metrics)')
@@ -74,14 +77,29 @@ export function consumeCommand(): Command {
         }
         await waitForStopSignal();
         process.stderr.write('gpumon: stopping: writing what is buffered, then committing...\n');
-        exitOnSecondSignal(
-          'gpumon consume: stopping now; what was not committed is read again by the next consume',
+        const again = 'what was not committed is read again by the next consume';
+        exitOnSecondSignal(`gpumon consume: stopping now; ${again}`);
+        const stopped = boundStop(
+          config.shutdown.timeoutMs,
+          `gpumon consume: the stop took longer than shutdown.timeoutMs (${config.shutdown.timeoutMs} ms); exiting: ${again}`,
         );
-        for (const { group, received } of await consumer.stop()) {
+        const notWritten: string[] = [];
+        for (const { group, received, sinks: stats } of await consumer.stop()) {
           process.stdout.write(`gpumon consume: ${group}: ${received} samples received\n`);
+          for (const sink of stats.filter((s) => s.abandoned > 0)) {
+            notWritten.push(`${sink.abandoned} samples not written to ${sink.sink} (group ${group})`);
+          }
         }
         await health?.close();
-        return 0;
+        if (notWritten.length > 0) {
+          const message =
+            `${notWritten.join(', ')} by shutdown.timeoutMs: their offsets are not committed, ` +
+            'Kafka delivers them again to the next consume';
+          logger.warn({ notWritten }, message);
+          process.stdout.write(`gpumon consume: ${message}\n`);
+          return stopped(EXIT_KEPT);
+        }
+        return stopped(0);
       }),
     );
 }

@@ -1,9 +1,10 @@
+import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { AlertEvaluator, AlertEvent } from './alerts.ts';
-import { Batcher, type BatcherOptions, type BatcherStats } from './batcher.ts';
+import { ABANDON_GRACE_MS, Batcher, type BatcherOptions, type BatcherStats, settledBy } from './batcher.ts';
 import type { LiveState } from './live-state.ts';
 
 export interface PipelineOptions {
@@ -52,19 +53,43 @@ export class Pipeline {
   }
 
   /**
-   * Drains: flushes every sink while the transport finishes its deliveries, then closes the sinks.
-   * Call after the producing side has stopped publishing.
+   * Drains: flushes every sink while the transport finishes its deliveries, then closes the sinks. Call
+   * after the producing side has stopped publishing. With `deadlineMs` (epoch ms) the stop is bounded: a sink
+   * that has not taken everything by then is given up (`Batcher.abandon`: its journal keeps what it holds,
+   * the transport does not acknowledge the rest), and the close ends ABANDON_GRACE_MS or so after the
+   * deadline whatever the sinks and the transport do. Resolves with each sink's counters.
    */
-  async close(): Promise<void> {
+  async close(options: { deadlineMs?: number } = {}): Promise<BatcherStats[]> {
     const transportClosed = this.options.transport.close();
-    await this.flush();
-    await transportClosed;
-    await Promise.all(this.batchers.map((b) => b.close()));
+    for (const batcher of this.batchers) batcher.stopBatching();
+    if (options.deadlineMs === undefined) {
+      await transportClosed;
+      return Promise.all(this.batchers.map((b) => b.close()));
+    }
+    const drained = await settledBy(transportClosed, options.deadlineMs);
+    if (!drained) {
+      for (const batcher of this.batchers) batcher.abandon();
+      if (!(await settledBy(transportClosed, options.deadlineMs + ABANDON_GRACE_MS))) {
+        this.options.logger?.warn('the transport did not close in time; not waiting for it');
+      }
+    }
+    const untilMs = drained ? options.deadlineMs : Date.now();
+    return Promise.all(this.batchers.map((b) => b.close({ untilMs })));
   }
 
   private handle(samples: readonly GpuSample[]): Promise<void> {
     // All or nothing: a sink that is behind refuses the whole delivery before anything is applied, so the
     // redelivery adds no duplicate to the sinks that had room, the live state or the alert counts.
+    const abandoned = this.batchers.find((b) => b.isAbandoned());
+    if (abandoned) {
+      const sink = abandoned.getStats().sink;
+      return Promise.reject(
+        new GpumonError(
+          'SINK_ABANDONED',
+          `sink ${sink} was given up by a stop out of time; delivery refused`,
+        ),
+      );
+    }
     const full = this.batchers.find((b) => !b.hasRoom(samples.length));
     if (full) return Promise.reject(new Error(`sink ${full.getStats().sink} is behind; delivery refused`));
     this.received += samples.length;

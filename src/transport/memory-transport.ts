@@ -1,4 +1,4 @@
-import { GpumonError } from '../errors.ts';
+import { GpumonError, isGpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import type { DeliveryHandler, Transport } from './transport.ts';
@@ -7,7 +7,8 @@ import type { DeliveryHandler, Transport } from './transport.ts';
  * The in-process transport of `gpumon up`: every subscriber group gets every published batch, in publish
  * order. A handler is called for the next batch without waiting for the previous acknowledgement (the
  * handler takes the batch synchronously and resolves once it is durable), so a slow sink does not stall
- * sampling. A rejected delivery is redelivered after a pause; `close` waits for every acknowledgement.
+ * sampling. A rejected delivery is redelivered after a pause, except one refused with SINK_ABANDONED (a stop
+ * that ran out of time gave the sinks up), which is dropped; `close` waits for every acknowledgement.
  */
 export class MemoryTransport implements Transport {
   private readonly groups = new Map<string, DeliveryHandler>();
@@ -54,6 +55,14 @@ export class MemoryTransport implements Transport {
         await handler(samples);
         return;
       } catch (err) {
+        if (isGpumonError(err, 'SINK_ABANDONED')) {
+          // a stop out of time gave the sinks up: nothing would ever take this delivery
+          this.logger?.error(
+            { err, group, samples: samples.length },
+            'delivery dropped: the sinks were given up',
+          );
+          return;
+        }
         this.logger?.warn({ err, group, attempt, samples: samples.length }, 'delivery failed; redelivering');
         await new Promise((resolve) => setTimeout(resolve, this.redeliveryDelayMs));
       }
