@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -137,7 +138,10 @@ describe('ParquetWriter', () => {
     const storage = new LocalStorage(root);
     const writer = new ParquetWriter({ storage, tmpDir: tmp });
     await writer.writeSamples([sample(t0, 'h', 0)]);
-    assert.deepEqual(await readdir(tmp), []);
+    const [staging, ...others] = await readdir(tmp);
+    assert.match(staging ?? '', /^gpumon-parquet-/);
+    assert.deepEqual(others, []);
+    assert.deepEqual(await readdir(join(tmp, staging as string)), []);
     const names = (await parquetFiles(root)).map((f) => f.slice(root.length));
     assert.equal(names.length, 1);
     assert.match(names[0] as string, /^\/gpu-metrics\/date=2026-11-25\/part-[^/]+\.parquet$/);
@@ -155,6 +159,61 @@ describe('ParquetWriter', () => {
     await writer.close();
     assert.deepEqual(await readdir(tmp), []);
     assert.deepEqual(await parquetFiles(failRoot), []);
+  });
+
+  test('stages in a directory of its own, mode 0700, never in a shared name another user could plant', async () => {
+    const tmp = await tempDir();
+    const elsewhere = await tempDir();
+    // Another user's traps at the old fixed names: a symlinked directory, and a symlink at a batch's file name.
+    await symlink(elsewhere, join(tmp, 'gpumon-parquet'));
+    await symlink(
+      join(elsewhere, 'stolen.parquet'),
+      join(elsewhere, `batch_${process.pid}_1-2026-11-25.parquet.tmp`),
+    );
+    const root = await tempDir();
+    const writer = new ParquetWriter({ storage: new LocalStorage(root), tmpDir: tmp });
+    const [path] = await writer.writeSamples([sample(t0, 'h', 0), sample(t0 + 1000, 'h', 1)]);
+    assert.ok(path);
+    assert.equal(await countArchiveRows(new LocalStorage(root)), 2);
+    const staging = (await writer.stagingDir()) as string;
+    assert.match(staging, new RegExp(`^${tmp}/gpumon-parquet-\\w{6}$`));
+    assert.equal((await stat(staging)).mode & 0o777, 0o700);
+    assert.deepEqual(await readdir(elsewhere), [`batch_${process.pid}_1-2026-11-25.parquet.tmp`]);
+    assert.equal(existsSync(join(elsewhere, 'stolen.parquet')), false, 'nothing written through the symlink');
+    await writer.close();
+    assert.equal(existsSync(staging), false, 'the staging directory goes with close');
+  });
+
+  test('two writers of one process, or two processes, never share a staging directory', async () => {
+    const tmp = await tempDir();
+    const writers = [0, 1].map(async () => {
+      const root = await tempDir();
+      const writer = new ParquetWriter({ storage: new LocalStorage(root), tmpDir: tmp });
+      await writer.writeSamples([sample(t0, 'h', 0)]);
+      return { writer, root, staging: await writer.stagingDir() };
+    });
+    const [a, b] = await Promise.all(writers);
+    assert.notEqual(a?.staging, b?.staging);
+    assert.equal(await countArchiveRows(new LocalStorage(a?.root as string)), 1);
+    assert.equal(await countArchiveRows(new LocalStorage(b?.root as string)), 1);
+    await a?.writer.close();
+    await b?.writer.close();
+  });
+
+  test('blames the temporary directory, not the archive, when it cannot stage a file', async () => {
+    const tmp = await tempDir();
+    const notADir = join(tmp, 'a-file');
+    await writeFile(notADir, 'not a directory');
+    const writer = new ParquetWriter({ storage: new LocalStorage(await tempDir()), tmpDir: notADir });
+    await assert.rejects(
+      writer.writeSamples([sample(t0, 'h', 0)]),
+      (err) =>
+        isGpumonError(err, 'TEMP_FILE_FAILED') &&
+        err.message.includes(notADir) &&
+        err.message.includes('TMPDIR') &&
+        !err.message.includes('file://'),
+    );
+    await writer.close();
   });
 
   test('removes the temporary files an earlier put abandoned in a day it writes, once, and keeps recent ones', async () => {

@@ -1,5 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   BIGINT,
@@ -19,6 +18,7 @@ import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample } from '../../metrics/sample.ts';
 import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { dateOfTs, datesBetween, newPartPath, nextDate } from './layout.ts';
+import { createExclusive, makePrivateDir } from './private-temp.ts';
 import type { ArchiveStorage } from './storage.ts';
 
 /** The Parquet schema, derived from the catalog, in SAMPLE_COLUMNS order. */
@@ -33,7 +33,10 @@ export interface ParquetWriterOptions {
   storage: ArchiveStorage;
   /** Rows per Parquet row group (config archive.rowGroupSize). */
   rowGroupSize?: number;
-  /** Where files are written before `storage.put` moves them in (default: the OS temporary directory). */
+  /**
+   * Under which directory the writer makes its private staging directory (mkdtemp, mode 0700), where files
+   * are written before `storage.put` moves them in (default: the OS temporary directory, TMPDIR).
+   */
   tmpDir?: string;
   /** DuckDB threads (default: DuckDB's, one per core). */
   threads?: number;
@@ -68,7 +71,9 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 export class ParquetWriter {
   readonly storage: ArchiveStorage;
   readonly rowGroupSize: number;
-  private readonly tmpDir: string;
+  private readonly tmpBase: string | undefined;
+  /** This writer's own staging directory, made on first use, removed by `close`. */
+  private staging: Promise<string> | undefined;
   private readonly dbOptions: Record<string, string>;
   private instance: Promise<DuckDBInstance> | undefined;
   private batches = 0;
@@ -79,7 +84,7 @@ export class ParquetWriter {
   constructor(options: ParquetWriterOptions) {
     this.storage = options.storage;
     this.rowGroupSize = options.rowGroupSize ?? 122_880;
-    this.tmpDir = options.tmpDir ?? join(tmpdir(), 'gpumon-parquet');
+    this.tmpBase = options.tmpDir;
     this.logger = options.logger;
     this.dbOptions = {};
     if (options.threads) this.dbOptions.threads = String(options.threads);
@@ -124,11 +129,14 @@ export class ParquetWriter {
     }
   }
 
-  /** Releases DuckDB. Batches still open must be finished or aborted first. */
+  /** Releases DuckDB and removes the staging directory. Batches still open must be finished or aborted first. */
   async close(): Promise<void> {
     const instance = this.instance;
     this.instance = undefined;
     if (instance) (await instance).closeSync();
+    const staging = this.staging;
+    this.staging = undefined;
+    if (staging) await rm(await staging.catch(() => ''), { recursive: true, force: true }).catch(() => {});
   }
 
   /**
@@ -152,10 +160,23 @@ export class ParquetWriter {
     }
   }
 
-  /** @internal A temporary file path for a batch's output. */
+  /**
+   * @internal A new, empty temporary file for a batch's output, in this writer's private staging directory
+   * (made with mkdtemp, mode 0700, on first use), created exclusively. TEMP_FILE_FAILED names the path.
+   */
   async tmpFile(name: string): Promise<string> {
-    await mkdir(this.tmpDir, { recursive: true });
-    return join(this.tmpDir, `${name}.parquet.tmp`);
+    this.staging ??= makePrivateDir('gpumon-parquet-', this.tmpBase).catch((err: unknown) => {
+      this.staging = undefined;
+      throw err;
+    });
+    const file = join(await this.staging, `${name}.parquet.tmp`);
+    await createExclusive(file);
+    return file;
+  }
+
+  /** The staging directory, once made (for tests and messages). */
+  async stagingDir(): Promise<string | undefined> {
+    return this.staging;
   }
 
   private db(): Promise<DuckDBInstance> {
@@ -265,29 +286,42 @@ export class ParquetBatch {
   }
 
   private async writeFile(date: string, where: string): Promise<string | null> {
-    const tmp = await this.writer.tmpFile(`${this.name}-${date}`);
     const select = ['s.ts', ...this.identitySql, ...METRICS.map((m) => `s.${quote(m.name)}`)].join(', ');
     const order = this.sorted ? '' : 'ORDER BY host, gpu_index, ts';
+    let count: number;
+    let firstTs: number;
     try {
       const result = await this.connection.runAndReadAll(
         `SELECT count(*)::INTEGER, epoch_ms(min(s.ts))::DOUBLE FROM ${this.name} s ${where}`,
       );
-      const [count, firstTs] = (result.getRows()[0] ?? [0, 0]) as [number, number];
-      if (count === 0) return null;
-      await this.connection.run(
-        `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
-      );
+      [count, firstTs] = (result.getRows()[0] ?? [0, 0]) as [number, number];
+    } catch (cause) {
+      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot read the batch of ${date} in DuckDB`, { cause });
+    }
+    if (count === 0) return null;
+    const tmp = await this.writer.tmpFile(`${this.name}-${date}`);
+    try {
+      try {
+        await this.connection.run(
+          `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
+            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
+        );
+      } catch (cause) {
+        // Writing the local staging file failed (a full or unwritable TMPDIR): not the archive's fault.
+        throw new GpumonError('TEMP_FILE_FAILED', `cannot write the samples of ${date} to ${tmp}`, { cause });
+      }
       const path = newPartPath(date, firstTs);
-      await this.writer.storage.put(tmp, path);
+      try {
+        await this.writer.storage.put(tmp, path);
+      } catch (cause) {
+        throw new GpumonError(
+          'ARCHIVE_WRITE_FAILED',
+          `cannot write the samples of ${date} to ${this.writer.storage.uri}/${path}`,
+          { cause },
+        );
+      }
       await this.writer.sweepOnce(posix.dirname(path));
       return path;
-    } catch (cause) {
-      throw new GpumonError(
-        'ARCHIVE_WRITE_FAILED',
-        `cannot write the samples of ${date} to ${this.writer.storage.uri}`,
-        { cause },
-      );
     } finally {
       await rm(tmp, { force: true });
     }

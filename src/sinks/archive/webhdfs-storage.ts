@@ -1,11 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GpumonError } from '../../errors.ts';
+import { ensureOwnDir, perUserTempPath } from './private-temp.ts';
 import { type ArchiveStorage, isTemporaryName, temporaryName } from './storage.ts';
 
 export interface WebHdfsOptions {
@@ -15,7 +16,10 @@ export interface WebHdfsOptions {
   root: string;
   /** The user of simple authentication (`user.name`); Kerberos (SPNEGO) is not supported yet. */
   user: string;
-  /** Where `localPath` keeps copies of files for a local engine (default: the OS temporary directory). */
+  /**
+   * Where `localPath` keeps copies of files for a local engine (default: `<TMPDIR>/gpumon-webhdfs-cache-<uid>`,
+   * a directory of this user's, mode 0700, checked before use).
+   */
   cacheDir?: string;
   /** Timeout of one request (default 60 s). */
   timeoutMs?: number;
@@ -39,6 +43,7 @@ export class WebHdfsStorage implements ArchiveStorage {
   private readonly base: string;
   private readonly root: string;
   private readonly cacheDir: string;
+  private cacheReady: Promise<string> | undefined;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: WebHdfsOptions) {
@@ -46,7 +51,7 @@ export class WebHdfsStorage implements ArchiveStorage {
     this.root = `/${options.root.replace(/^\/+|\/+$/g, '')}`;
     // The root of the file system gives `webhdfs://host`, so that `${uri}/gpu-metrics` has one slash.
     this.uri = `webhdfs://${new URL(this.base).host}${this.root === '/' ? '' : this.root}`;
-    this.cacheDir = options.cacheDir ?? join(tmpdir(), 'gpumon-webhdfs-cache');
+    this.cacheDir = options.cacheDir ?? perUserTempPath('gpumon-webhdfs-cache');
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
@@ -145,18 +150,36 @@ export class WebHdfsStorage implements ArchiveStorage {
   async localPath(path: string): Promise<string> {
     const status = await this.status(path);
     if (!status) throw new GpumonError('ARCHIVE_READ_FAILED', `${this.uri}/${path} does not exist`);
+    this.cacheReady ??= ensureOwnDir(this.cacheDir).catch((err: unknown) => {
+      this.cacheReady = undefined;
+      throw err;
+    });
+    await this.cacheReady;
     const local = join(this.cacheDir, this.absolute(path));
     const stamp = `${local}.${status.modificationTime}-${status.length}`;
     try {
       await stat(stamp);
       return stamp;
     } catch {}
-    await mkdir(dirname(local), { recursive: true });
+    await mkdir(dirname(local), { recursive: true, mode: 0o700 });
     const res = await this.call('GET', this.absolute(path), { op: 'OPEN' });
     if (!res.ok || !res.body) throw await this.failure('ARCHIVE_READ_FAILED', `OPEN ${path}`, res);
-    const tmp = `${stamp}.${process.pid}.part`;
-    await pipeline(Readable.fromWeb(res.body as never), createWriteStream(tmp));
-    await rename(tmp, stamp);
+    const tmp = `${stamp}.${randomBytes(4).toString('hex')}.part`;
+    try {
+      await pipeline(
+        Readable.fromWeb(res.body as never),
+        createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
+      );
+      await rename(tmp, stamp);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof GpumonError) throw err;
+      throw new GpumonError(
+        'TEMP_FILE_FAILED',
+        `cannot copy ${this.uri}/${path} to the local cache ${tmp}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     return stamp;
   }
 
