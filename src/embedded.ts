@@ -19,7 +19,14 @@ import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
 import { MemoryTransport } from './transport/memory-transport.ts';
 import { VERSION } from './version.ts';
-import { analyticsHistory, analyticsJob, resultsApi, runsApi } from './wiring.ts';
+import {
+  analyticsHistory,
+  analyticsJob,
+  embeddedHealth,
+  resultReader,
+  resultsApi,
+  runsApi,
+} from './wiring.ts';
 
 /** What `gpumon up` runs, for as long as it runs. */
 export interface EmbeddedGpumon {
@@ -105,22 +112,32 @@ export async function startEmbedded(
 
   const assets = new WebAssets();
   await assets.warm();
+  const history = analyticsHistory(config);
+  const reader = resultReader(config, storage);
   const app = createApp(
     {
       live,
       sources: () => [source.health()],
-      runs: runsApi(job, analyticsHistory(config)),
-      results: resultsApi(storage),
+      runs: runsApi(job, history),
+      results: resultsApi(storage, reader),
+      health: embeddedHealth({
+        source,
+        intervalMs: config.source.intervalMs,
+        startedAtMs: Date.now(),
+        archive: () => pipeline.stats().find((s) => s.sink === archive.name),
+        history,
+      }),
       logger,
       version: VERSION,
     },
-    { sampleIntervalMs: config.source.intervalMs, assets, security: http.security },
+    { sampleIntervalMs: config.source.intervalMs, assets, security: http.security, limits: config.server },
   );
   let server: RunningServer;
   try {
     server = await startServer(app, { host: config.server.host, port: config.server.port, tls: http.tls });
   } catch (err) {
     await job.stop();
+    await reader.close();
     await pipeline.close({ deadlineMs: Date.now() + config.shutdown.timeoutMs / 2 });
     await source.close();
     throw err;
@@ -142,6 +159,7 @@ export async function startEmbedded(
       const [stats] = await pipeline.close({ deadlineMs });
       await job.stop();
       await server.close();
+      await reader.close();
       await source.close();
       const kept = journal.stats().pending;
       return {

@@ -8,6 +8,7 @@ import type {
 } from './api-types.ts';
 import type { ResultsApi, RunsApi } from './deps.ts';
 import { badRequest, fail, intQuery, notFound } from './http-error.ts';
+import { type ReadLimit, ReadLimitFull } from './read-limit.ts';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ANALYSIS = /^[a-z_]+$/;
@@ -44,7 +45,9 @@ export function runsRoutes(runs: RunsApi | undefined): Hono {
   api.post('/', async (c) => {
     if (!runs) notConfigured('analytics runs');
     const outcome = await runs.trigger();
-    if (!outcome.started) fail(409, 'RUN_IN_PROGRESS', outcome.reason ?? 'a run is already in progress');
+    if (!outcome.started) {
+      fail(409, outcome.refusal ?? 'RUN_IN_PROGRESS', outcome.reason ?? 'a run is already in progress');
+    }
     const body: TriggerResponse = { started: true, run: outcome.run ?? null };
     return c.json(body, 202);
   });
@@ -52,12 +55,27 @@ export function runsRoutes(runs: RunsApi | undefined): Hono {
   return api;
 }
 
-/** Rows of one analysis answered by default, and at most (`?limit=`); `?uuid=` keeps one GPU's rows. */
+/**
+ * Rows of one analysis answered by default; `?limit=` asks for more, up to the server's cap
+ * (`server.maxResultRows`); `?offset=` skips rows, to page through a long result; `?uuid=` keeps one GPU's rows.
+ */
 export const DEFAULT_RESULT_ROWS = 1000;
-export const MAX_RESULT_ROWS = 100_000;
+/** The largest `?limit=` and `?offset=` parsed; a limit above the cap is lowered to it. */
+export const MAX_RESULT_ROWS = 1_000_000;
+const MAX_RESULT_OFFSET = 1_000_000_000;
+
+/** Seconds a client told SERVER_BUSY should wait before it asks again. */
+export const BUSY_RETRY_AFTER_S = 1;
+
+export interface AnalyticsLimits {
+  /** Result reads at a time and waiting (beyond both: 503 SERVER_BUSY with Retry-After). */
+  reads: ReadLimit;
+  /** Rows of one response at most. */
+  maxResultRows: number;
+}
 
 /** GET /api/analytics[/:date[/:analysis]]: the results of the daily analytics. */
-export function analyticsRoutes(results: ResultsApi | undefined): Hono {
+export function analyticsRoutes(results: ResultsApi | undefined, limits: AnalyticsLimits): Hono {
   const api = new Hono();
 
   api.get('/', async (c) => {
@@ -83,16 +101,43 @@ export function analyticsRoutes(results: ResultsApi | undefined): Hono {
     if (!ANALYSIS.test(analysis)) {
       badRequest(`path parameter analysis must match [a-z_]+, got ${JSON.stringify(analysis)}`);
     }
-    const limit = intQuery(c, 'limit', DEFAULT_RESULT_ROWS, 1, MAX_RESULT_ROWS);
+    const cap = limits.maxResultRows;
+    const limit = Math.min(intQuery(c, 'limit', Math.min(DEFAULT_RESULT_ROWS, cap), 1, MAX_RESULT_ROWS), cap);
+    const offset = intQuery(c, 'offset', 0, 0, MAX_RESULT_OFFSET);
     const uuid = c.req.query('uuid');
     if (uuid !== undefined && (uuid === '' || analysis === 'summary')) {
       badRequest('query parameter uuid must name a GPU, and the summary (of the fleet) takes none');
     }
-    const rows = await results.result(date, analysis, { limit, ...(uuid ? { uuid } : {}) });
-    if (rows === null) notFound(`no result of analysis ${analysis} for ${date}`);
-    const body: AnalyticsResultResponse = { date, analysis, rows };
+    // One row more than answered tells whether the result goes on.
+    const filter = { limit: limit + 1, ...(offset > 0 ? { offset } : {}), ...(uuid ? { uuid } : {}) };
+    const read = await limitedRead(limits.reads, c.req.raw.signal, () =>
+      results.result(date, analysis, filter),
+    );
+    if (read === null) notFound(`no result of analysis ${analysis} for ${date}`);
+    const truncated = read.length > limit;
+    const body: AnalyticsResultResponse = {
+      date,
+      analysis,
+      offset,
+      rows: truncated ? read.slice(0, limit) : read,
+      truncated,
+    };
     return c.json(body);
   });
 
   return api;
+}
+
+/** A read within the limit; a full queue is 503 SERVER_BUSY with Retry-After. */
+async function limitedRead<T>(reads: ReadLimit, signal: AbortSignal, read: () => Promise<T>): Promise<T> {
+  try {
+    return await reads.run(read, signal);
+  } catch (err) {
+    if (err instanceof ReadLimitFull) {
+      fail(503, 'SERVER_BUSY', `the server is busy reading results (${err.message}); try again shortly`, {
+        'Retry-After': String(BUSY_RETRY_AFTER_S),
+      });
+    }
+    throw err;
+  }
 }

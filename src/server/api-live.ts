@@ -1,16 +1,10 @@
 import { Hono } from 'hono';
 import { METRIC_NAMES, METRICS, type MetricName } from '../metrics/catalog.ts';
-import type {
-  AlertsResponse,
-  CatalogResponse,
-  GpusResponse,
-  HealthResponse,
-  SeriesResponse,
-} from './api-types.ts';
+import type { AlertsResponse, CatalogResponse, GpusResponse, SeriesResponse } from './api-types.ts';
 import type { ServerDeps } from './deps.ts';
 import { gpuViews } from './gpu-view.ts';
 import { badRequest, intQuery, notFound, positiveQuery } from './http-error.ts';
-import { liveStream, type StreamOptions } from './stream.ts';
+import { liveStreamHandler, type StreamOptions } from './stream.ts';
 
 /** The longest history one series request may ask for, in minutes. */
 export const MAX_SERIES_MINUTES = 24 * 60;
@@ -25,14 +19,9 @@ function isMetricName(name: string): name is MetricName {
   return (METRIC_NAMES as readonly string[]).includes(name);
 }
 
-/** Health, catalog, the GPUs' latest state, series, alerts and the live stream. */
+/** Catalog, the GPUs' latest state, series, alerts and the live stream (health: api-health.ts). */
 export function liveRoutes(deps: ServerDeps, options: StreamOptions & { now: () => number }): Hono {
   const api = new Hono();
-
-  api.get('/health', (c) => {
-    const body: HealthResponse = { status: 'ok', version: deps.version, sources: deps.sources() };
-    return c.json(body);
-  });
 
   api.get('/catalog', (c) => c.json(CATALOG));
 
@@ -61,7 +50,7 @@ export function liveRoutes(deps: ServerDeps, options: StreamOptions & { now: () 
     return c.json(body);
   });
 
-  api.get('/stream', (c) => liveStream(c, deps, options));
+  api.get('/stream', liveStreamHandler(deps, options));
 
   return api;
 }

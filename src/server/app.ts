@@ -4,11 +4,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { describeError } from '../errors.ts';
 import { renderPrometheus } from '../metrics/prometheus.ts';
 import { analyticsRoutes, runsRoutes } from './api-analytics.ts';
+import { healthRoutes } from './api-health.ts';
 import { liveRoutes } from './api-live.ts';
 import { sessionRoutes } from './api-session.ts';
 import type { ApiErrorCode } from './api-types.ts';
-import type { AppOptions, ServerDeps } from './deps.ts';
+import { type AppOptions, DEFAULT_LIMITS, type ServerDeps } from './deps.ts';
 import { ApiError, errorResponse, fail, requestIdOf } from './http-error.ts';
+import { ReadLimit } from './read-limit.ts';
 import {
   bearerAuth,
   corsHeaders,
@@ -37,11 +39,14 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  */
 export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   const intervalMs = options.sampleIntervalMs ?? null;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const live = {
     intervalMs,
     alertWindowMs: options.alertWindowMs ?? (intervalMs ? 3 * intervalMs : 10_000),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     now: options.now ?? Date.now,
+    maxStreams: limits.maxStreams,
+    maxBufferedBytes: limits.streamMaxBufferedBytes,
   };
   const security = options.security ?? OPEN_LOOPBACK;
   const sessions = new Sessions(security);
@@ -55,9 +60,16 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   app.use('*', bearerAuth(sessions));
 
   app.route('/api/session', sessionRoutes(sessions));
+  app.route('/', healthRoutes(deps));
   app.route('/api', liveRoutes(deps, live));
   app.route('/api/runs', runsRoutes(deps.runs));
-  app.route('/api/analytics', analyticsRoutes(deps.results));
+  app.route(
+    '/api/analytics',
+    analyticsRoutes(deps.results, {
+      reads: new ReadLimit(limits.maxConcurrentReads, limits.maxQueuedReads),
+      maxResultRows: limits.maxResultRows,
+    }),
+  );
 
   const serve = (name: AssetName) => async () => {
     const text = await assets.get(name);

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
+import type { HealthCheck } from './api-types.ts';
 import type { SecurityOptions } from './security.ts';
 import type { WebAssets } from './web-assets.ts';
 
@@ -31,11 +32,14 @@ export interface ResultsApi {
   dates(): Promise<string[]>;
   /** The summary of one day, or null when that day has none. */
   summary(date: string): Promise<unknown | null>;
-  /** The rows of one analysis of one day (at most `limit`, only GPU `uuid`'s if given), or null when there are none. */
+  /**
+   * The rows of one analysis of one day (from row `offset`, at most `limit`, only GPU `uuid`'s if given), or
+   * null when there are none. The server bounds how many run at once (`ServerLimits`).
+   */
   result(
     date: string,
     analysis: string,
-    filter: { limit: number; uuid?: string },
+    filter: { limit: number; offset?: number; uuid?: string },
   ): Promise<Record<string, unknown>[] | null>;
 }
 
@@ -47,6 +51,8 @@ export interface ServerDeps {
   runs?: RunsApi;
   /** Absent: the /api/analytics routes answer 404 NOT_CONFIGURED. */
   results?: ResultsApi;
+  /** The checks of the server's health (source, archive, analytics); absent: no checks, always ok. */
+  health?: () => Promise<HealthCheck[]>;
   logger: Logger;
   version: string;
 }
@@ -63,6 +69,31 @@ export interface AppOptions {
   assets?: WebAssets;
   /** The clock, for tests. */
   now?: () => number;
+  /** What the server lets clients take at once (`server.*` in the configuration). Default: DEFAULT_LIMITS. */
+  limits?: Partial<ServerLimits>;
   /** Token, allowed hosts and origins, HTTPS (docs/security.md). Default: no token, loopback names, no CORS. */
   security?: SecurityOptions;
 }
+
+/** Bounds on what clients may take from the server at once; `server.*` keys of the configuration. */
+export interface ServerLimits {
+  /** Result reads running at a time (each on a connection of the one DuckDB instance). */
+  maxConcurrentReads: number;
+  /** Result reads waiting for a turn; beyond, 503 SERVER_BUSY with Retry-After. */
+  maxQueuedReads: number;
+  /** Rows of one analytics result response at most. */
+  maxResultRows: number;
+  /** Live streams open at a time; beyond, 503 SERVER_BUSY with Retry-After. */
+  maxStreams: number;
+  /** A live stream client leaving more than this many bytes unsent is disconnected. */
+  streamMaxBufferedBytes: number;
+}
+
+/** The defaults of the configuration's `server.*` limits. */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConcurrentReads: 4,
+  maxQueuedReads: 64,
+  maxResultRows: 10_000,
+  maxStreams: 100,
+  streamMaxBufferedBytes: 1_048_576,
+};
