@@ -7,6 +7,7 @@ import { api, whenUnauthorized } from './api.ts';
 import { must, setText } from './dom.ts';
 import { FleetView } from './fleet.ts';
 import { CHART_METRICS } from './gpu-card.ts';
+import { type BadgeState, badgeOf, unreachableBadge } from './health-badge.ts';
 import { LiveStream } from './live-stream.ts';
 import { askForToken, hasSession } from './login.ts';
 import { RunsPanel } from './runs-panel.ts';
@@ -18,6 +19,7 @@ const notice = must(document, '[data-testid="source-notice"]');
 const version = must(document, '[data-testid="version"]');
 const metricSelect = must<HTMLSelectElement>(document, '[data-testid="chart-metric"]');
 const login = must<HTMLFormElement>(document, '[data-testid="login"]');
+const healthBadge = must(document, '[data-testid="health"]');
 
 const fleet = new FleetView(grid, (n) => setText(count, `${n} GPU${n === 1 ? '' : 's'}`));
 
@@ -41,18 +43,33 @@ const stream = new LiveStream(
   () => void hasSession().then((ok) => ok || signedOut()),
 );
 
+function showHealth(badge: BadgeState): void {
+  healthBadge.dataset.health = badge.state;
+  setText(healthBadge, badge.text);
+  healthBadge.title = badge.title;
+}
+
 async function loadHealth(): Promise<void> {
   try {
     const health = await api<HealthResponse>('/api/health');
     setText(version, `v${health.version}`);
+    showHealth(badgeOf(health));
     const notices = health.sources.map((s) => s.notice).filter((n): n is string => Boolean(n));
     notice.hidden = notices.length === 0;
     setText(notice, notices.join(' · '));
   } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    showHealth(unreachableBadge(message));
     notice.hidden = false;
-    setText(notice, `server unreachable: ${err instanceof Error ? err.message : String(err)}`);
+    setText(notice, `server unreachable: ${message}`);
   }
 }
+
+/** The health is asked again this often while the page is visible. */
+const HEALTH_REFRESH_MS = 15_000;
+setInterval(() => {
+  if (running && !document.hidden) void loadHealth();
+}, HEALTH_REFRESH_MS);
 
 const runs = new RunsPanel(must(document, '[data-testid="analytics"]'));
 

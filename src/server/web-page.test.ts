@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { LiveState } from '../pipeline/live-state.ts';
 import { launchBrowser } from '../testing/browser.ts';
+import type { HealthCheck } from './api-types.ts';
 import { createApp } from './app.ts';
 import type { ResultsApi, RunsApi } from './deps.ts';
 import { type RunningServer, startServer } from './serve.ts';
@@ -63,6 +64,12 @@ const results: ResultsApi = {
   result: async () => null,
 };
 
+/** The archive is failing its writes: the page must say so. */
+const health = async (): Promise<HealthCheck[]> => [
+  { name: 'source', status: 'ok', detail: 'sim: last read 0.2 s ago' },
+  { name: 'archive', status: 'degraded', detail: 'every write failing for 3.0 s' },
+];
+
 describe('the page in a browser', () => {
   let server: RunningServer;
   let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
@@ -73,7 +80,7 @@ describe('the page in a browser', () => {
   before(async () => {
     live = new CountingLive(new LiveState(15 * 60_000));
     stopFeed = feed(live.state);
-    const app = createApp(depsOf(live, { runs, results }), { sampleIntervalMs: INTERVAL_MS });
+    const app = createApp(depsOf(live, { runs, results, health }), { sampleIntervalMs: INTERVAL_MS });
     server = await startServer(app, { host: '127.0.0.1', port: 0 });
     browser = await launchBrowser();
     const context = browser.context;
@@ -101,6 +108,13 @@ describe('the page in a browser', () => {
     const hosts = await page.locator('[data-testid="gpu-host"]').allTextContents();
     assert.deepEqual(hosts, ['node-a', 'node-a', 'node-a', 'node-a', 'node-b', 'node-b', 'node-b', 'node-b']);
     assert.equal(await page.locator('[data-testid="gpu-count"]').textContent(), '8 GPUs');
+  });
+
+  test("shows the server's health as a badge, with the reasons as its tooltip", async () => {
+    const badge = page.locator('[data-testid="health"][data-health="degraded"]');
+    await badge.waitFor({ timeout: 5000 });
+    assert.equal(await badge.textContent(), 'degraded: archive: every write failing for 3.0 s');
+    assert.equal(await badge.getAttribute('title'), 'archive: every write failing for 3.0 s');
   });
 
   test('says that the GPUs are simulated', async () => {
