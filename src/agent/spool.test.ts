@@ -4,6 +4,7 @@ import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isGpumonError } from '../errors.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { testSample } from '../testing/samples.ts';
 import { Spool } from './spool.ts';
@@ -138,5 +139,37 @@ describe('Spool', () => {
     assert.equal(lines.length, 2);
     assert.ok(lines.every((l) => l.startsWith('{"v":1,')));
     await spool.close();
+  });
+
+  it('as a write-ahead log, deletes whole the segments up to a cut and keeps what was appended after it', async () => {
+    const where = dir();
+    const spool = await Spool.open({ dir: where, maxBytes: 1024 * 1024 });
+    await spool.append(samples(0, 3));
+    await spool.append(samples(3, 2));
+    const mark = await spool.cut();
+    await spool.append(samples(5, 4));
+    assert.equal(await spool.discardThrough(mark), 5, 'the samples appended before the cut');
+    assert.equal(spool.stats().pending, 4);
+    await spool.close();
+    const reopened = await Spool.open({ dir: where, maxBytes: 1024 * 1024 });
+    assert.deepEqual(await drainAll(reopened), [5, 6, 7, 8], 'after a restart, only what followed the cut');
+    await reopened.close();
+  });
+
+  it('refuses a directory another living process holds, naming it, and takes over one whose holder is gone', async () => {
+    const where = dir();
+    writeFileSync(join(where, 'lock'), `${process.ppid}\n`);
+    await assert.rejects(
+      Spool.open({ dir: where, maxBytes: 1024 * 1024, exclusive: true }),
+      (err: unknown) =>
+        isGpumonError(err, 'SPOOL_IN_USE') &&
+        err.message.includes(where) &&
+        err.message.includes(`${process.ppid}`),
+    );
+    writeFileSync(join(where, 'lock'), '2147483646\n'); // no such process
+    const spool = await Spool.open({ dir: where, maxBytes: 1024 * 1024, exclusive: true });
+    assert.equal(readFileSync(join(where, 'lock'), 'utf8').trim(), String(process.pid));
+    await spool.close();
+    assert.ok(!readdirSync(where).includes('lock'), 'the lock goes with the close');
   });
 });

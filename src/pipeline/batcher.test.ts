@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Spool } from '../agent/spool.ts';
+import { isGpumonError } from '../errors.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import type { Sink } from '../sinks/sink.ts';
 import { testSample } from '../testing/samples.ts';
-import { Batcher } from './batcher.ts';
+import { ABANDON_GRACE_MS, Batcher } from './batcher.ts';
 
 class RecordingSink implements Sink {
   readonly name = 'recording';
@@ -116,4 +121,107 @@ describe('Batcher', () => {
     assert.deepEqual(sink.batches, [7]);
     assert.equal(sink.closed, true);
   });
+
+  it('gives up a sink that keeps failing at the deadline of its close, rejecting the samples it did not write', async () => {
+    const sink = new RecordingSink();
+    sink.failuresLeft = Number.POSITIVE_INFINITY;
+    const batcher = new Batcher(sink, {
+      maxRows: 1000,
+      maxAgeMs: 60_000,
+      maxBuffered: 100,
+      retryDelayMs: 50,
+    });
+    const ack = batcher.add(samples(4));
+    const started = Date.now();
+    const stats = await batcher.close({ untilMs: started + 300 });
+    assert.ok(Date.now() - started < 300 + ABANDON_GRACE_MS, `closed in ${Date.now() - started} ms`);
+    await assert.rejects(ack, (err: unknown) => isGpumonError(err, 'SINK_ABANDONED'));
+    assert.equal(stats.abandoned, 4);
+    assert.equal(stats.written, 0);
+    assert.ok(stats.failures >= 2, `retried until the deadline, ${stats.failures} failures`);
+    await assert.rejects(batcher.add(samples(1)), (err: unknown) => isGpumonError(err, 'SINK_ABANDONED'));
+  });
+
+  describe('with a journal (write-ahead log)', () => {
+    const journalDir = () => mkdtempSync(join(tmpdir(), 'gpumon-journal-'));
+    const openJournal = (dir: string) => Spool.open({ dir, maxBytes: 64 * 1024 * 1024 });
+
+    it('holds every delivery on disk until its batch is written, then deletes it', async () => {
+      const dir = journalDir();
+      const sink = new RecordingSink();
+      const batcher = new Batcher(sink, {
+        maxRows: 1000,
+        maxAgeMs: 60_000,
+        maxBuffered: 10_000,
+        journal: await openJournal(dir),
+      });
+      void batcher.add(samples(3));
+      void batcher.add(samples(2, 3));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(linesIn(dir), 5, 'both deliveries are in the journal before any write');
+      await batcher.flush();
+      assert.deepEqual(sink.batches, [5]);
+      assert.equal(linesIn(dir), 0, 'deleted once written');
+      await batcher.close();
+    });
+
+    it('keeps what a crash left and writes it first at the next start, once', async () => {
+      const dir = journalDir();
+      const crashed = new Batcher(new RecordingSink(), {
+        maxRows: 1000,
+        maxAgeMs: 60_000,
+        maxBuffered: 10_000,
+        journal: await openJournal(dir),
+      });
+      void crashed.add(samples(6));
+      await new Promise((r) => setTimeout(r, 50)); // appended; the process dies without writing the batch
+      const sink = new RecordingSink();
+      const next = new Batcher(sink, {
+        maxRows: 1000,
+        maxAgeMs: 60_000,
+        maxBuffered: 10_000,
+        journal: await openJournal(dir),
+      });
+      const ack = next.add(samples(2, 100));
+      await next.close();
+      await ack;
+      assert.deepEqual(sink.batches, [6, 2], 'the earlier run first, then this one');
+      assert.equal(next.getStats().replayed, 6);
+      assert.equal(linesIn(dir), 0);
+    });
+
+    it('resolves the samples it gave up at a deadline, since the journal keeps them for the next start', async () => {
+      const dir = journalDir();
+      const failing = new RecordingSink();
+      failing.failuresLeft = Number.POSITIVE_INFINITY;
+      const batcher = new Batcher(failing, {
+        maxRows: 1000,
+        maxAgeMs: 60_000,
+        maxBuffered: 10_000,
+        retryDelayMs: 20,
+        journal: await openJournal(dir),
+      });
+      const ack = batcher.add(samples(5));
+      const stats = await batcher.close({ untilMs: Date.now() + 200 });
+      await ack;
+      assert.equal(stats.abandoned, 5);
+      assert.equal(stats.unjournaled, 0);
+      assert.equal(linesIn(dir), 5, 'kept in the journal');
+      const sink = new RecordingSink();
+      const next = new Batcher(sink, {
+        maxRows: 1000,
+        maxAgeMs: 60_000,
+        maxBuffered: 10_000,
+        journal: await openJournal(dir),
+      });
+      await next.close();
+      assert.deepEqual(sink.batches, [5], 'written at the next start');
+    });
+  });
 });
+
+function linesIn(dir: string): number {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .reduce((sum, n) => sum + readFileSync(join(dir, n), 'utf8').split('\n').length - 1, 0);
+}

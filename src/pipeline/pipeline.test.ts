@@ -7,6 +7,7 @@ import type { Source, SourceHealth } from '../sources/source.ts';
 import { testSample } from '../testing/samples.ts';
 import { MemoryTransport } from '../transport/memory-transport.ts';
 import { AlertEvaluator } from './alerts.ts';
+import { ABANDON_GRACE_MS } from './batcher.ts';
 import { LiveState } from './live-state.ts';
 import { Pipeline } from './pipeline.ts';
 import { Sampler } from './sampler.ts';
@@ -121,5 +122,32 @@ describe('pipeline', () => {
     );
     assert.equal(updates, 2);
     assert.equal(pipeline.receivedCount(), 2);
+  });
+
+  it('closes by its deadline while a sink keeps failing, and the transport gives up the refused deliveries', async () => {
+    const transport = new MemoryTransport(undefined, 20);
+    const failing: Sink = {
+      name: 'broken-archive',
+      write: async () => {
+        throw new Error('ENOTDIR: not a directory');
+      },
+      close: async () => {},
+    };
+    const pipeline = new Pipeline({
+      transport,
+      group: 'embedded',
+      sinks: [
+        { sink: failing, batching: { maxRows: 2, maxAgeMs: 60_000, maxBuffered: 2, retryDelayMs: 20 } },
+      ],
+    });
+    for (let i = 0; i < 4; i++) await transport.publish([testSample({ ts: i * 1000 })]);
+    assert.ok(transport.inFlight() > 0, 'deliveries waiting: one batch being retried, the rest refused');
+    const started = Date.now();
+    const [stats] = await pipeline.close({ deadlineMs: started + 300 });
+    const took = Date.now() - started;
+    assert.ok(took < 300 + 2 * ABANDON_GRACE_MS, `closed in ${took} ms`);
+    assert.equal(transport.inFlight(), 0, 'no delivery left retrying');
+    assert.equal(stats?.written, 0);
+    assert.ok((stats?.abandoned ?? 0) >= 2, `abandoned ${stats?.abandoned}`);
   });
 });

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../config/load.ts';
-import { isGpumonError } from '../../errors.ts';
+import { describeError, isGpumonError } from '../../errors.ts';
 import { LocalStorage } from './local-storage.ts';
-import { openStorage, statePath } from './open-storage.ts';
+import { archiveSpoolPath, checkArchiveWritable, openStorage, statePath } from './open-storage.ts';
 import { WebHdfsStorage } from './webhdfs-storage.ts';
 
 const config = (path: string, extra: Record<string, unknown> = {}) =>
@@ -43,5 +46,44 @@ describe('the archive storage archive.path names', () => {
         bad,
       );
     }
+  });
+});
+
+describe('the archive write check at start', () => {
+  const archiveDir = () => mkdtempSync(join(tmpdir(), 'gpumon-check-test-'));
+
+  it('passes on a new directory, creating it, and leaves nothing a reader would see', async () => {
+    const root = join(archiveDir(), 'new-archive');
+    const storage = new LocalStorage(root);
+    await checkArchiveWritable(storage);
+    assert.deepEqual(readdirSync(join(root, 'gpu-metrics')), []);
+  });
+
+  it('fails with ARCHIVE_NOT_WRITABLE naming the archive when archive.path is a file', async () => {
+    const file = join(archiveDir(), 'archive');
+    writeFileSync(file, 'not a directory');
+    await assert.rejects(
+      checkArchiveWritable(new LocalStorage(file)),
+      (err: unknown) =>
+        isGpumonError(err, 'ARCHIVE_NOT_WRITABLE') &&
+        err.message.includes(file) &&
+        /ENOTDIR|EEXIST/.test(describeError(err)),
+    );
+  });
+
+  it('fails with ARCHIVE_NOT_WRITABLE when the samples directory of the archive is a file', async () => {
+    const root = archiveDir();
+    writeFileSync(join(root, 'gpu-metrics'), 'not a directory');
+    await assert.rejects(checkArchiveWritable(new LocalStorage(root)), (err: unknown) =>
+      isGpumonError(err, 'ARCHIVE_NOT_WRITABLE'),
+    );
+  });
+
+  it('puts the spool of gpumon up beside the run history unless archive.spoolPath says where', () => {
+    assert.equal(archiveSpoolPath(config('/srv/gpumon')), '/srv/gpumon/state/archive-spool');
+    assert.equal(
+      archiveSpoolPath(config('/srv/gpumon', { 'archive.spoolPath': '/var/spool/gpumon' })),
+      '/var/spool/gpumon',
+    );
   });
 });

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { countArchive } from './archive-rows.ts';
+import { interrupt, type Running, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
+
+const SHUTDOWN_TIMEOUT_MS = 6000;
+
+/** A fast-sampling `gpumon up` on `archive` that archives every second and stops within SHUTDOWN_TIMEOUT_MS. */
+const startUp = (archive: string) =>
+  startGpumon(['up', '--port', '0', '--source', 'sim', '--archive', archive], {
+    GPUMON_SCHEDULE_ENABLED: 'false',
+    GPUMON_SOURCE_INTERVAL_MS: '200',
+    GPUMON_ARCHIVE_FLUSH_INTERVAL_MS: '1000',
+    GPUMON_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    GPUMON_LOG_LEVEL: 'warn',
+  });
+
+const dashboard = (stdout: () => string) =>
+  waitFor('the dashboard address', () => /http:\/\/127\.0\.0\.1:\d+/.exec(stdout())?.[0], 60_000);
+
+/** Waits for the exit (no signal sent); a process still running after `timeoutMs` is killed and the wait fails. */
+async function exitOf(run: Running, timeoutMs: number): Promise<{ code: number | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  const outcome = await Promise.race([run.exited, late]);
+  clearTimeout(timer);
+  if (outcome !== 'late') return outcome;
+  run.child.kill('SIGKILL');
+  throw new Error(`still running ${timeoutMs} ms after SIGTERM; stderr:\n${run.stderr()}`);
+}
+
+const lastLogLine = (stderr: string): Record<string, unknown> => {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
+  return JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+};
+
+describe('gpumon up, stopped while the archive cannot be written', () => {
+  it('stops within shutdown.timeoutMs, exits 75 naming the spool that kept the samples, and the next start archives them', async (t) => {
+    const archive = tempDir('up-shutdown');
+    const spool = join(archive, 'state', 'archive-spool');
+    const first = startUp(archive);
+    await dashboard(first.stdout);
+    await waitFor(
+      'a first Parquet file in the archive',
+      () =>
+        readdirSync(join(archive, 'gpu-metrics'), { recursive: true }).some((f) =>
+          String(f).endsWith('.parquet'),
+        )
+          ? true
+          : null,
+      30_000,
+    );
+    // The archive's samples directory becomes a regular file: every write fails, for root as well.
+    renameSync(join(archive, 'gpu-metrics'), join(archive, 'gpu-metrics.aside'));
+    writeFileSync(join(archive, 'gpu-metrics'), 'not a directory\n');
+    await waitFor(
+      'a failed archive write',
+      () => (first.stderr().includes('sink write failed') ? true : null),
+      30_000,
+    );
+
+    const signalled = Date.now();
+    first.child.kill('SIGTERM');
+    const { code } = await exitOf(first, SHUTDOWN_TIMEOUT_MS + 10_000);
+    const took = Date.now() - signalled;
+    t.diagnostic(`stopped ${took} ms after SIGTERM`);
+    assert.ok(
+      took < SHUTDOWN_TIMEOUT_MS + 1500,
+      `stopped ${took} ms after SIGTERM (bound ${SHUTDOWN_TIMEOUT_MS} ms)`,
+    );
+    assert.equal(code, 75, `exit status 75 when samples were kept in the spool; stderr: ${first.stderr()}`);
+
+    const summary =
+      /(\d+) samples emitted, (\d+) rows archived; (\d+) samples kept in the spool (\S+), written to the archive at the next start\n$/.exec(
+        first.stdout(),
+      );
+    assert.ok(summary, `the last line says what was kept where: ${first.stdout()}`);
+    const [emitted, archived, kept] = [Number(summary[1]), Number(summary[2]), Number(summary[3])];
+    assert.equal(summary[4], spool);
+    assert.ok(kept > 0 && archived > 0, `archived ${archived}, kept ${kept}`);
+    assert.equal(archived + kept, emitted, 'every sample emitted is in the archive or in the spool');
+    const log = lastLogLine(first.stderr());
+    assert.equal(log.kept, kept, `the last log line counts them: ${JSON.stringify(log)}`);
+    assert.equal(log.spool, spool);
+
+    const refused = await runGpumon(['up', '--port', '0', '--source', 'sim', '--archive', archive], {
+      GPUMON_SCHEDULE_ENABLED: 'false',
+    });
+    assert.equal(refused.code, 1, 'a start on an archive that cannot be written fails');
+    assert.match(refused.stderr, /ARCHIVE_NOT_WRITABLE/);
+    assert.ok(refused.stderr.includes(archive), `the error names the archive: ${refused.stderr}`);
+
+    rmSync(join(archive, 'gpu-metrics'));
+    renameSync(join(archive, 'gpu-metrics.aside'), join(archive, 'gpu-metrics'));
+    const second = startUp(archive);
+    await dashboard(second.stdout);
+    const stopped = await interrupt(second, SHUTDOWN_TIMEOUT_MS + 10_000);
+    assert.equal(stopped.code, 0, `the next run archives everything; stderr: ${second.stderr()}`);
+    const next = /(\d+) samples emitted, (\d+) rows archived \((\d+) from the spool of an earlier run\)/.exec(
+      second.stdout(),
+    );
+    assert.ok(next, `the next stop says the spool was written: ${second.stdout()}`);
+    assert.equal(Number(next[3]), kept, 'the kept samples, once');
+    const rows = await countArchive(archive);
+    assert.equal(rows.rows, emitted + Number(next[1]), 'every sample of both runs is archived');
+    assert.equal(rows.distinct, rows.rows, 'none twice');
+  });
+
+  it('refuses to start, exit 1, naming the path, when archive.path is a file', async () => {
+    const file = join(tempDir('up-archive-file'), 'archive');
+    writeFileSync(file, 'a file, not a directory\n');
+    const result = await runGpumon(['up', '--port', '0', '--source', 'sim', '--archive', file], {
+      GPUMON_SCHEDULE_ENABLED: 'false',
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /ARCHIVE_NOT_WRITABLE/);
+    assert.ok(result.stderr.includes(file), `the error names the path: ${result.stderr}`);
+  });
+});
