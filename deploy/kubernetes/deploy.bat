@@ -64,6 +64,7 @@ call :secret grafana-admin admin-user admin admin-password || exit /b 1
 call :secret influxdb-admin username admin password || exit /b 1
 call :secret gpumon-influxdb username gpumon password || exit /b 1
 call :secret grafana-influxdb username grafana password || exit /b 1
+call :token gpumon-serve-token || exit /b 1
 
 call :step "apply"
 "%KUBECTL%" delete job -n "%NS%" -l gpumon.io/init-job=true --ignore-not-found >nul || exit /b 1
@@ -96,6 +97,7 @@ echo   kubectl port-forward -n %NS% svc/grafana 3000:3000        Grafana, http:/
 echo   kubectl port-forward -n %NS% svc/spark-master 8080:8080   the Spark master, http://127.0.0.1:8080
 echo   kubectl port-forward -n %NS% svc/namenode 9870:9870       the HDFS NameNode, http://127.0.0.1:9870
 echo   kubectl port-forward -n %NS% svc/gpumon-serve 8088:80     gpumon's dashboard, http://127.0.0.1:8088
+echo     (it asks for its token: kubectl get secret -n %NS% gpumon-serve-token -o jsonpath={.data.token}, then base64-decode it)
 echo.
 echo   kubectl get pods -n %NS%
 echo   kubectl logs -n %NS% -l app=batch-analytics-pod
@@ -119,6 +121,16 @@ set "PASSWORD="
 for /f "usebackq delims=" %%R in (`powershell -NoProfile -Command "[guid]::NewGuid().ToString('N')"`) do set "PASSWORD=%%R"
 if not defined PASSWORD (call :die "PowerShell made no password" & exit /b 1)
 "%KUBECTL%" create secret generic %1 -n "%NS%" "--from-literal=%2=%3" "--from-literal=%4=%PASSWORD%" >nul || exit /b 1
+echo deploy.bat:   Secret %1: created 1>&2
+goto :eof
+
+rem The Secret %1 with the key token = 64 random hex digits, created only when missing.
+:token
+"%KUBECTL%" get secret -n "%NS%" %1 >nul 2>&1 && (echo deploy.bat:   Secret %1: kept 1>&2 & goto :eof)
+set "TOKEN="
+for /f "usebackq delims=" %%R in (`powershell -NoProfile -Command "[guid]::NewGuid().ToString('N') + [guid]::NewGuid().ToString('N')"`) do set "TOKEN=%%R"
+if not defined TOKEN (call :die "PowerShell made no token" & exit /b 1)
+"%KUBECTL%" create secret generic %1 -n "%NS%" "--from-literal=token=%TOKEN%" >nul || exit /b 1
 echo deploy.bat:   Secret %1: created 1>&2
 goto :eof
 

@@ -11,7 +11,7 @@
 # push-images.sh recorded, else the image gpumon:<version> as the nodes have it); GPUMON_DEPLOY_STATE, where
 # the generated kustomization goes (default .cache/deploy/ in the checkout).
 # Secrets (in NS): grafana-admin (admin-user, admin-password), influxdb-admin, gpumon-influxdb and
-# grafana-influxdb (username, password each).
+# grafana-influxdb (username, password each), gpumon-serve-token (token: what gpumon's dashboard and API ask).
 set -euo pipefail
 # shellcheck source=deploy/kubernetes/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +33,8 @@ agent_ns="$ns-agent"
 
 # A random password: 32 hex digits.
 password() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+# A random bearer token: 64 hex digits.
+token() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
 # The Secret $1 in the namespace with the literals $2..., created only when it is missing.
 ensure_secret() {
@@ -120,6 +122,7 @@ ensure_secret grafana-admin admin-user=admin "admin-password=$(password)"
 ensure_secret influxdb-admin username=admin "password=$(password)"
 ensure_secret gpumon-influxdb username=gpumon "password=$(password)"
 ensure_secret grafana-influxdb username=grafana "password=$(password)"
+ensure_secret gpumon-serve-token "token=$(token)"
 
 step "apply"
 # A Job's pod template cannot change: the set-up Jobs (idempotent) are run anew on every deploy.
@@ -148,6 +151,7 @@ done
 
 step "access"
 password_cmd="kubectl get secret -n $ns grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d; echo"
+token_cmd="kubectl get secret -n $ns gpumon-serve-token -o jsonpath='{.data.token}' | base64 -d; echo"
 cat <<EOF
 
 The stack is ready in the namespace $ns (the agents: $agent_ns).
@@ -160,6 +164,7 @@ Each in a terminal of its own (kubectl port-forward listens on 127.0.0.1):
   kubectl port-forward -n $ns svc/spark-master 8080:8080   the Spark master, http://127.0.0.1:8080
   kubectl port-forward -n $ns svc/namenode 9870:9870       the HDFS NameNode, http://127.0.0.1:9870
   kubectl port-forward -n $ns svc/gpumon-serve 8088:80     gpumon's dashboard, http://127.0.0.1:8088
+    (it asks for its token: $token_cmd)
 
   kubectl get pods -n $ns
   kubectl create job -n $ns --from=cronjob/gpu-batch-analytics manual-run-\$(date +%s)

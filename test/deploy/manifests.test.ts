@@ -5,7 +5,7 @@
  * docs/decisions/0001-agent-memory.md, and the probes hit endpoints `gpumon serve` answers.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -341,14 +341,26 @@ describe('the Deployment gpumon-serve', () => {
     assert.deepEqual({ ...labels, ...service.selector }, labels);
   });
 
-  it('answers its probes with 200 when run as the manifest runs it', async () => {
+  it('reads its token from the Secret gpumon-serve-token, mounted as a file', () => {
+    const config = configOf(serve);
+    assert.equal(config.server.auth, 'token');
+    const volume = volumeAt(pod, serve, config.server.tokenFile);
+    assert.equal(volume?.secret?.secretName, 'gpumon-serve-token', config.server.tokenFile);
+    assert.ok(config.server.tokenFile.endsWith('/token'), 'the key deploy.sh gives the Secret');
+  });
+
+  it('answers its probes with 200 without the token, and the API only with it, when run as the manifest runs it', async () => {
     const port = await freePort();
     const args = (serve.args ?? []).map((a, i, all) => (all[i - 1] === '--port' ? String(port) : a));
+    const token = 'f00dfeed'.repeat(8);
+    writeFileSync(join(scratch, 'serve-token'), `${token}\n`);
+    mkdirSync(join(scratch, 'archive'), { recursive: true });
     const served = startGpumon(args, {
       ...envOf(serve),
       [CONFIG_FILE_ENV]: configFile,
       [envName('archive.path')]: join(scratch, 'archive'),
       [envName('archive.statePath')]: join(scratch, 'state'),
+      [envName('server.tokenFile')]: join(scratch, 'serve-token'),
     });
     try {
       await waitFor(
@@ -363,6 +375,11 @@ describe('the Deployment gpumon-serve', () => {
         const res = await fetch(`http://127.0.0.1:${port}${path}`);
         assert.equal(res.status, 200, `${path}: ${await res.text()}`);
       }
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 401);
+      const health = await fetch(`http://127.0.0.1:${port}/api/health`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assert.equal(health.status, 200);
     } finally {
       served.child.kill('SIGTERM');
       await served.exited;

@@ -156,12 +156,13 @@ describe('deploy.sh', () => {
     const creates = r.calls.filter((c) => c.startsWith('create secret generic'));
     assert.deepEqual(
       creates.map((c) => c.split(' ')[3]),
-      ['grafana-admin', 'influxdb-admin', 'gpumon-influxdb', 'grafana-influxdb'],
+      ['grafana-admin', 'influxdb-admin', 'gpumon-influxdb', 'grafana-influxdb', 'gpumon-serve-token'],
     );
-    for (const c of creates) {
+    for (const c of creates.slice(0, 4)) {
       assert.match(c, /--from-literal=(admin-)?password=[0-9a-f]{32}\b/, c);
       assert.doesNotMatch(c, /password=admin\b/);
     }
+    assert.match(creates[4] ?? '', /--from-literal=token=[0-9a-f]{64}$/);
     assert.ok(r.calls.includes('delete job -n gpu-monitoring -l gpumon.io/init-job=true --ignore-not-found'));
     assert.ok(
       r.calls.some((c) => /^apply -k \S+ -l gpumon\.io\/role$/.test(c)),
@@ -179,6 +180,7 @@ describe('deploy.sh', () => {
       'kubectl port-forward -n gpu-monitoring svc/namenode 9870:9870',
       'kubectl port-forward -n gpu-monitoring svc/gpumon-serve',
       "kubectl get secret -n gpu-monitoring grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d",
+      "kubectl get secret -n gpu-monitoring gpumon-serve-token -o jsonpath='{.data.token}' | base64 -d",
       'Grafana: user admin, password admin',
     ]) {
       assert.ok(r.out.includes(line), `missing: ${line}\n${r.out}`);
@@ -197,7 +199,7 @@ describe('deploy.sh', () => {
       again.calls.filter((c) => c.startsWith('create secret')),
       [],
     );
-    assert.equal((again.out.match(/Secret [a-z-]+: kept/g) ?? []).length, 4);
+    assert.equal((again.out.match(/Secret [a-z-]+: kept/g) ?? []).length, 5);
   });
 
   it('names what is missing: kubectl, the cluster, the default StorageClass; warns without GPU nodes', () => {

@@ -742,6 +742,7 @@ describe('the Secrets', () => {
     );
     assert.deepEqual([...made.keys()].sort(), [
       'gpumon-influxdb',
+      'gpumon-serve-token',
       'grafana-admin',
       'grafana-influxdb',
       'influxdb-admin',
