@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +14,7 @@ function gpumon(...args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GPUMON_LOG_LEVEL: 'silent' },
+      env: { ...process.env, GPUMON_LOG_LEVEL: 'silent', GPUMON_SOURCE_ROCM_SMI_PATH: 'rocm-smi-absent' },
     });
     let stdout = '';
     let stderr = '';
@@ -66,5 +69,35 @@ describe('gpumon usage errors', () => {
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /Usage: gpumon runs/);
     assert.equal(version.code, 0, version.stderr);
+  });
+});
+
+describe('gpumon with a source that is not there', () => {
+  it('stops at start naming the missing rocm-smi, instead of failing every second', async () => {
+    const started = Date.now();
+    const dir = await mkdtemp(join(tmpdir(), 'gpumon-no-rocm-'));
+    try {
+      const { code, stdout, stderr } = await gpumon(
+        'up',
+        '--source',
+        'rocm-smi',
+        '--port',
+        '0',
+        '--archive',
+        join(dir, 'archive'),
+        '--config',
+        '/dev/null',
+      ).then((r) => r);
+      assert.equal(code, 1, stderr);
+      assert.match(
+        stderr,
+        /\[SOURCE_UNAVAILABLE\] rocm-smi source: cannot run rocm-smi-absent: not found on PATH/,
+      );
+      assert.doesNotMatch(stdout, /dashboard at/);
+      assert.ok(stderr.length < 1000, `a short message, no stacks: ${stderr.length} bytes`);
+      assert.ok(Date.now() - started < 30_000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

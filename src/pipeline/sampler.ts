@@ -1,4 +1,6 @@
 import type { Logger } from '../log.ts';
+import type { GpuSample } from '../metrics/sample.ts';
+import { ReadFailureLog } from '../sources/read-failures.ts';
 import type { Source } from '../sources/source.ts';
 import type { Transport } from '../transport/transport.ts';
 
@@ -12,6 +14,7 @@ export class Sampler {
   private stopped = false;
   private emitted = 0;
   private failedReads = 0;
+  private readonly readFailures: ReadFailureLog;
 
   constructor(
     private readonly source: Source,
@@ -19,7 +22,9 @@ export class Sampler {
     private readonly intervalMs: number,
     private readonly logger?: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.readFailures = new ReadFailureLog({ source: source.name, logger, now });
+  }
 
   start(): void {
     this.schedule();
@@ -42,15 +47,23 @@ export class Sampler {
     await this.running;
   }
 
-  /** One read-and-publish, at time `at`. */
+  /** One read-and-publish, at time `at`. A failed read is logged once, then counted (ReadFailureLog). */
   async tick(at: number = this.now()): Promise<void> {
+    let samples: GpuSample[];
     try {
-      const samples = await this.source.read(at);
+      samples = await this.source.read(at);
+    } catch (err) {
+      this.failedReads++;
+      this.readFailures.failed(err);
+      return;
+    }
+    this.readFailures.succeeded();
+    try {
       await this.transport.publish(samples);
       this.emitted += samples.length;
     } catch (err) {
       this.failedReads++;
-      this.logger?.warn({ err, source: this.source.name }, 'source read failed');
+      this.logger?.warn({ err, source: this.source.name }, 'publishing the samples failed');
     }
   }
 

@@ -40,14 +40,13 @@ export class HealthTracker {
   }
 
   /**
-   * A failed read: counts it under `kind`, keeps it as the notice, warns once per kind, and returns the
-   * SOURCE_READ_FAILED error to throw.
+   * A failed read: counts it under `kind`, keeps it as the notice, and returns the SOURCE_READ_FAILED error to
+   * throw. It logs nothing: the sampling loop logs failed reads (once, then as a count: ReadFailureLog).
    */
   fail(kind: string, message: string, cause?: unknown): GpumonError {
     this.count(kind);
     const error = new GpumonError('SOURCE_READ_FAILED', `${this.label}: ${message}`, { cause });
     this.notice = describeError(error);
-    this.warnOnce(kind, { err: this.notice }, `${this.label}: read failed`);
     return error;
   }
 

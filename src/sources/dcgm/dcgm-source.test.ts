@@ -117,6 +117,25 @@ describe('DcgmSource', () => {
     assert.equal(source.health().lastSuccessMs, null);
   });
 
+  test('open fails with SOURCE_UNAVAILABLE naming the URL when the exporter is not there', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const url = `http://127.0.0.1:${port}/metrics`;
+    await assert.rejects(
+      new DcgmSource({ url }).open(),
+      (err) =>
+        isGpumonError(err, 'SOURCE_UNAVAILABLE') &&
+        err.message.includes(`${url} cannot be reached`) &&
+        err.message.includes('source.dcgm.url'),
+    );
+    await assert.rejects(
+      new DcgmSource({ url: `${base}/broken` }).open(),
+      (err) => isGpumonError(err, 'SOURCE_UNAVAILABLE') && /answered HTTP 5\d\d/.test(err.message),
+    );
+  });
+
   test('the read recovers: after a failure the next good scrape clears the notice', async () => {
     const source = new DcgmSource({ url: `${base}/flaky` });
     await assert.rejects(source.read(T));

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
@@ -41,7 +42,30 @@ export class DcgmSource implements Source {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_DCGM_TIMEOUT_MS;
   }
 
-  async open(): Promise<void> {}
+  /**
+   * Probes the exporter once: throws SOURCE_UNAVAILABLE naming the URL when it does not answer, or answers
+   * other than 200, so that a wrong `source.dcgm.url` stops the start instead of failing every read after it.
+   */
+  async open(): Promise<void> {
+    const unavailable = (why: string, cause?: unknown) =>
+      new GpumonError(
+        'SOURCE_UNAVAILABLE',
+        `dcgm source: ${this.url} ${why} (is dcgm-exporter running there? set source.dcgm.url)`,
+        { cause },
+      );
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: { accept: 'text/plain' },
+      });
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError';
+      throw unavailable(timedOut ? `did not answer within ${this.timeoutMs} ms` : 'cannot be reached', err);
+    }
+    await response.body?.cancel();
+    if (!response.ok) throw unavailable(`answered HTTP ${response.status} ${response.statusText}`);
+  }
 
   async read(now: number): Promise<GpuSample[]> {
     if (this.busy)

@@ -128,6 +128,41 @@ describe('RocmSmiSource', () => {
   });
 });
 
+describe('RocmSmiSource open', () => {
+  test('fails at once with SOURCE_UNAVAILABLE naming the command and the key when rocm-smi is missing', async () => {
+    const missing = join(dir, 'no-rocm-smi');
+    await assert.rejects(
+      new RocmSmiSource({ path: missing }).open(),
+      (err) =>
+        isGpumonError(err, 'SOURCE_UNAVAILABLE') &&
+        err.message.includes(`cannot run ${missing}: not found`) &&
+        err.message.includes('source.rocmSmi.path'),
+    );
+    await assert.rejects(
+      new RocmSmiSource({ path: 'rocm-smi-not-installed' }).open(),
+      (err) =>
+        isGpumonError(err, 'SOURCE_UNAVAILABLE') &&
+        /rocm-smi-not-installed: not found on PATH/.test(err.message),
+    );
+  });
+
+  test('fails when rocm-smi runs but lists no GPU, saying what it printed', async () => {
+    await assert.rejects(
+      new RocmSmiSource({ path: fakeRocmSmi('fail').path }).open(),
+      (err) =>
+        isGpumonError(err, 'SOURCE_UNAVAILABLE') &&
+        /lists no AMD GPU \(exit status 2: ERROR: No AMD GPUs specified\)/.test(err.message),
+    );
+  });
+
+  test('fails when rocm-smi does not answer within the timeout', async () => {
+    await assert.rejects(
+      new RocmSmiSource({ path: fakeRocmSmi('hang').path, timeoutMs: 300 }).open(),
+      (err) => isGpumonError(err, 'SOURCE_UNAVAILABLE') && /did not answer within 300 ms/.test(err.message),
+    );
+  });
+});
+
 describe('rocmSmiAvailable', () => {
   test('is true when rocm-smi lists a card, false when it fails, hangs or is missing', async () => {
     assert.equal(await rocmSmiAvailable(fakeRocmSmi('ok').path), true);

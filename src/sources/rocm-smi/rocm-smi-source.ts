@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
@@ -65,7 +66,21 @@ export class RocmSmiSource implements Source {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_ROCM_SMI_TIMEOUT_MS;
   }
 
-  async open(): Promise<void> {}
+  /**
+   * Probes rocm-smi once (`--showid --json`): throws SOURCE_UNAVAILABLE naming the command when it cannot be
+   * run (not installed, not on PATH, not executable), does not answer, or lists no AMD GPU, so that a
+   * misconfigured source stops the start instead of failing every read after it.
+   */
+  async open(): Promise<void> {
+    const why = await probeRocmSmi(this.path, this.timeoutMs);
+    if (why === null) return;
+    throw new GpumonError(
+      'SOURCE_UNAVAILABLE',
+      `rocm-smi source: ${why.message} (install ROCm's rocm-smi, or set source.rocmSmi.path, ` +
+        `env GPUMON_SOURCE_ROCM_SMI_PATH, to where it is)`,
+      { cause: why.cause },
+    );
+  }
 
   async read(now: number): Promise<GpuSample[]> {
     if (this.busy) {
@@ -139,14 +154,38 @@ export class RocmSmiSource implements Source {
  * most). For `source.type: auto`.
  */
 export async function rocmSmiAvailable(path: string, timeoutMs = 5000): Promise<boolean> {
+  return (await probeRocmSmi(path, timeoutMs)) === null;
+}
+
+/** Runs `<path> --showid --json`: null when it lists at least one card, else why not, in words. */
+async function probeRocmSmi(
+  path: string,
+  timeoutMs: number,
+): Promise<{ message: string; cause?: unknown } | null> {
+  let result: CommandResult;
   try {
-    const result = await runCommand(path, ['--showid', '--json'], { timeoutMs });
-    if (result.timedOut) return false;
-    const root: unknown = JSON.parse(result.stdout.slice(result.stdout.indexOf('{')));
-    return typeof root === 'object' && root !== null && Object.keys(root).some((k) => /^card\d+$/.test(k));
-  } catch {
-    return false;
+    result = await runCommand(path, ['--showid', '--json'], { timeoutMs });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const what =
+      code === 'ENOENT'
+        ? `not found${path.includes('/') ? '' : ' on PATH'}`
+        : code === 'EACCES'
+          ? 'not executable'
+          : (cause as Error).message;
+    return { message: `cannot run ${path}: ${what}`, cause };
   }
+  if (result.timedOut) return { message: `${path} --showid --json did not answer within ${timeoutMs} ms` };
+  try {
+    const root: unknown = JSON.parse(result.stdout.slice(result.stdout.indexOf('{')));
+    if (typeof root === 'object' && root !== null && Object.keys(root).some((k) => /^card\d+$/.test(k))) {
+      return null;
+    }
+  } catch {
+    // Not JSON: said below.
+  }
+  const said = firstLine(`${result.stderr}\n${result.stdout}`);
+  return { message: `${path} --showid --json lists no AMD GPU (exit status ${result.code}: ${said})` };
 }
 
 function firstLine(text: string): string {
