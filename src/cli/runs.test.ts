@@ -85,6 +85,35 @@ describe('gpumon runs', () => {
     assert.equal(process.exitCode, 0);
   });
 
+  it('shows a cancelled run with its reason, and the partial dates of a run that set files aside', async () => {
+    const cancelled: RunRecord = {
+      id: 'analytics-manual-20250312-100000',
+      trigger: 'manual',
+      scheduledAt: T + 2 * 86_400_000,
+      startedAt: T + 2 * 86_400_000,
+      finishedAt: T + 2 * 86_400_000 + 4000,
+      status: 'cancelled',
+      attempts: [{ startedAt: T + 2 * 86_400_000, finishedAt: T + 2 * 86_400_000 + 4000 }],
+      error: 'cancelled: SIGINT (Ctrl-C) during gpumon analyze',
+    };
+    const { error: _none, ...finished } = cancelled;
+    const partial: RunRecord = {
+      ...finished,
+      id: 'analytics-manual-20250312-090000',
+      startedAt: T + 2 * 86_400_000 - 3_600_000,
+      status: 'succeeded',
+      result: {
+        dates: ['2025-03-11'],
+        partial: ['2025-03-11'],
+        quarantined: [{ date: '2025-03-11', file: 'file:///a/part-1.parquet', movedTo: 'x', reason: 'y' }],
+      },
+    };
+    const archive = await archiveWithRuns([cancelled, partial]);
+    const lines = (await runs(['--archive', archive])).trimEnd().split('\n');
+    assert.match(lines[1] ?? '', /\scancelled\s.*cancelled: SIGINT \(Ctrl-C\) during gpumon analyze$/);
+    assert.match(lines[2] ?? '', /\ssucceeded\s.*partial: 2025-03-11 \(1 file\(s\) moved to quarantine\/\)$/);
+  });
+
   it('prints the run records as JSON with --json', async () => {
     const archive = await archiveWithRuns(RUNS);
     assert.deepEqual(JSON.parse(await runs(['--archive', archive, '--json'])), RUNS);

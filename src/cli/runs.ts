@@ -32,7 +32,9 @@ export function runsCommand(io: RunsCommandIo = {}): Command {
         `last ${successful.default} successful and the last ${failed.default} failed runs (like a Kubernetes CronJob's`,
         'successfulJobsHistoryLimit and failedJobsHistoryLimit); change them with schedule.successfulHistory',
         `(${envName('schedule.successfulHistory')}) and schedule.failedHistory (${envName('schedule.failedHistory')}).`,
-        'A run that failed and was retried is one run with several attempts.',
+        'A run that failed and was retried is one run with several attempts. A run stopped by Ctrl-C or SIGTERM is',
+        'cancelled, with the signal in ERROR; a run that set unreadable files aside (analytics.skipCorrupt) says',
+        'which dates are partial.',
       ].join('\n'),
     );
   return withConfigOption(command).action((opts: { json?: boolean; archive?: string; config?: string }) =>
@@ -57,7 +59,7 @@ export function formatRunsTable(runs: readonly RunRecord[], now: number): string
     new Date(run.startedAt).toISOString().slice(0, 19).replace('T', ' '),
     formatDuration((run.finishedAt ?? now) - run.startedAt) + (run.finishedAt === undefined ? ' so far' : ''),
     String(run.attempts.length),
-    oneLine(run.error ?? ''),
+    oneLine(run.error ?? partialNote(run.result)),
   ]);
   const widths = header.map((title, i) =>
     Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
@@ -68,6 +70,15 @@ export function formatRunsTable(runs: readonly RunRecord[], now: number): string
       .join('  ')
       .trimEnd();
   return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+/** For a run that analysed days without their unreadable files (analytics.skipCorrupt): which, and how many. */
+function partialNote(result: unknown): string {
+  if (!result || typeof result !== 'object' || !('quarantined' in result)) return '';
+  const { quarantined } = result as { quarantined: unknown };
+  if (!Array.isArray(quarantined) || quarantined.length === 0) return '';
+  const dates = [...new Set(quarantined.map((q) => String((q as { date?: unknown }).date ?? '?')))];
+  return `partial: ${dates.join(', ')} (${quarantined.length} file(s) moved to quarantine/)`;
 }
 
 /** `850ms`, `42s`, `3m 05s`, `2h 00m`, `1d 3h`. */
