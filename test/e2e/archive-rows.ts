@@ -35,3 +35,16 @@ export async function countArchive(
     conn.closeSync();
   }
 }
+
+/** Each GPU's samples so far, as the live API serves them: uuid -> sample times. */
+export async function liveSamples(url: string): Promise<Map<string, number[]>> {
+  const { gpus } = (await (await fetch(`${url}/api/gpus`)).json()) as { gpus: { uuid: string }[] };
+  const out = new Map<string, number[]>();
+  for (const { uuid } of gpus) {
+    const series = (await (
+      await fetch(`${url}/api/gpus/${uuid}/series?metric=gpu_temperature_celsius&minutes=60`)
+    ).json()) as { ts: number[] };
+    out.set(uuid, series.ts);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countArchive } from './archive-rows.ts';
+import { countArchive, liveSamples } from './archive-rows.ts';
 import { interrupt, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const INTERVAL_MS = 200;
@@ -17,26 +17,13 @@ const startUp = (archive: string) =>
 const dashboard = (stdout: () => string) =>
   waitFor('the dashboard address', () => /http:\/\/127\.0\.0\.1:\d+/.exec(stdout())?.[0], 60_000);
 
-/** Each GPU's samples so far, as the live API serves them: uuid -> sample times. */
-async function emittedSoFar(url: string): Promise<Map<string, number[]>> {
-  const { gpus } = (await (await fetch(`${url}/api/gpus`)).json()) as { gpus: { uuid: string }[] };
-  const out = new Map<string, number[]>();
-  for (const { uuid } of gpus) {
-    const series = (await (
-      await fetch(`${url}/api/gpus/${uuid}/series?metric=gpu_temperature_celsius&minutes=60`)
-    ).json()) as { ts: number[] };
-    out.set(uuid, series.ts);
-  }
-  return out;
-}
-
 describe('gpumon up, killed with SIGKILL', () => {
   it('loses at most the last second of samples: the rest is in its write-ahead log and archived at the next start', async (t) => {
     const archive = tempDir('up-crash');
     const first = startUp(archive);
     const url = await dashboard(first.stdout);
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    const emitted = await emittedSoFar(url);
+    const emitted = await liveSamples(url);
     first.child.kill('SIGKILL');
     const killed = await first.exited;
     assert.equal(killed.signal, 'SIGKILL');

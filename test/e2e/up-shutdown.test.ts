@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { countArchive } from './archive-rows.ts';
+import { countArchive, liveSamples } from './archive-rows.ts';
 import { interrupt, type Running, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 6000;
@@ -108,6 +108,55 @@ describe('gpumon up, stopped while the archive cannot be written', () => {
     const rows = await countArchive(archive);
     assert.equal(rows.rows, emitted + Number(next[1]), 'every sample of both runs is archived');
     assert.equal(rows.distinct, rows.rows, 'none twice');
+  });
+
+  it('exits at once (130) on a second signal and loses nothing: the next start archives what it had taken', async () => {
+    const archive = tempDir('up-second-signal');
+    const first = startUp(archive);
+    const url = await dashboard(first.stdout);
+    await waitFor(
+      'a first Parquet file in the archive',
+      () =>
+        readdirSync(join(archive, 'gpu-metrics'), { recursive: true }).some((f) =>
+          String(f).endsWith('.parquet'),
+        )
+          ? true
+          : null,
+      30_000,
+    );
+    renameSync(join(archive, 'gpu-metrics'), join(archive, 'gpu-metrics.aside'));
+    writeFileSync(join(archive, 'gpu-metrics'), 'not a directory\n');
+    await waitFor(
+      'a failed archive write',
+      () => (first.stderr().includes('sink write failed') ? true : null),
+      30_000,
+    );
+    const taken = await liveSamples(url);
+    first.child.kill('SIGTERM');
+    await waitFor(
+      'the stop to begin',
+      () => (first.stderr().includes('writing buffered samples') ? true : null),
+      10_000,
+    );
+    first.child.kill('SIGTERM');
+    const { code } = await exitOf(first, 10_000);
+    assert.equal(code, 130);
+    assert.match(
+      first.stderr(),
+      /stopping now; samples not yet archived stay in the spool \S+ for the next start/,
+    );
+
+    rmSync(join(archive, 'gpu-metrics'));
+    renameSync(join(archive, 'gpu-metrics.aside'), join(archive, 'gpu-metrics'));
+    const second = startUp(archive);
+    await dashboard(second.stdout);
+    const stopped = await interrupt(second, SHUTDOWN_TIMEOUT_MS + 10_000);
+    assert.equal(stopped.code, 0, `stderr: ${second.stderr()}`);
+    const lastSeen = new Map([...taken].map(([uuid, ts]) => [uuid, Math.max(...ts)]));
+    const before = await countArchive(archive, lastSeen);
+    const total = [...taken.values()].reduce((sum, ts) => sum + ts.length, 0);
+    assert.equal(before.rows, total, 'every sample taken before the signals is archived');
+    assert.equal(before.distinct, before.rows, 'none twice');
   });
 
   it('refuses to start, exit 1, naming the path, when archive.path is a file', async () => {
