@@ -176,6 +176,16 @@ describe('gpumon serve refuses to start', () => {
     assert.match(stderr, /--no-auth/);
   });
 
+  it('and so does gpumon up, beyond loopback without a token, before it samples anything', async () => {
+    const archive = tempDir('security-up');
+    const { code, stderr } = await runGpumon(
+      ['up', '--host', '0.0.0.0', '--port', '0', '--source', 'sim', '--archive', archive],
+      QUIET,
+    );
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /server\.tokenFile/);
+  });
+
   it('on an archive that does not exist: exit 1, naming the path', async () => {
     const missing = join(tempDir('security-missing'), 'nonexistent');
     const { code, stderr, stdout } = await runGpumon(['serve', '--port', '0', '--archive', missing], QUIET);
