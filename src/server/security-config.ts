@@ -104,8 +104,10 @@ async function readToken(file: string): Promise<string> {
 
 async function tlsPair(certFile: string, keyFile: string): Promise<TlsPair | null> {
   if (!certFile && !keyFile) return null;
-  if (!certFile) throw invalid('server.tlsCertFile', 'is required with server.tlsKeyFile');
-  if (!keyFile) throw invalid('server.tlsKeyFile', 'is required with server.tlsCertFile');
+  if (!certFile)
+    throw invalid('server.tlsCertFile', '(--tls-cert) is required with server.tlsKeyFile (--tls-key)');
+  if (!keyFile)
+    throw invalid('server.tlsKeyFile', '(--tls-key) is required with server.tlsCertFile (--tls-cert)');
   const cert = await readFile(certFile).catch((cause) => {
     throw invalid('server.tlsCertFile', `names ${certFile}, which cannot be read`, cause);
   });
