@@ -18,7 +18,7 @@ export const ERROR_MEANINGS = {
   ARCHIVE_FILE_CORRUPT: 'A Parquet file of the archive is unreadable; the message names it.',
   TEMP_FILE_FAILED:
     'A private temporary directory or file (under TMPDIR) cannot be made, or a directory there is not private ' +
-    "to this user; the message names the path (the archive is not at fault).",
+    'to this user; the message names the path (the archive is not at fault).',
   ANALYTICS_NO_DATA: 'The archive holds no samples for the date asked for.',
   ANALYTICS_QUERY_FAILED: 'An analysis query failed; the message names the analysis and the date.',
   ANALYTICS_DEADLINE_EXCEEDED: 'An analytics run went past its deadline and was stopped.',
