@@ -592,15 +592,17 @@ start_locked() {
     fi
   done
   rm -f "$env_file"
+  [ "$(id -u)" = 0 ] || die "the cluster needs root (network interfaces, iptables, mounts)"
+  [ ${#sock} -lt 100 ] || die "containerd's socket path $sock is too long for a unix socket: set a shorter GPUMON_K8S_DIR"
+  # Installing and building (a first run on a fresh machine: apt-get, then about 12 minutes of Go builds) is
+  # not part of the start: the start's timeout counts from here.
+  install_packages
+  need_bin
+  busybox_version
   start_began=$SECONDS
   # API times are whole seconds: a status from this start is stamped at or after this (a kept etcd still has
   # the Ready node and pods of the run before, which must not count)
   start_stamp="$(date -u +%FT%TZ)"
-  [ "$(id -u)" = 0 ] || die "the cluster needs root (network interfaces, iptables, mounts)"
-  [ ${#sock} -lt 100 ] || die "containerd's socket path $sock is too long for a unix socket: set a shorter GPUMON_K8S_DIR"
-  install_packages
-  need_bin
-  busybox_version
   local p
   for p in "$etcd_port" "$etcd_peer_port" 10257 10259 10248 10249 10256; do
     port_open "$p" && die "port 127.0.0.1:$p is in use by another process (the cluster needs it)"
