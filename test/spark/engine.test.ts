@@ -3,7 +3,7 @@
  * `samples`, errors as GpumonErrors, the deadline interrupting a running query. Fails without the server.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Query } from '../../src/analytics/analyses.ts';
@@ -96,6 +96,50 @@ describe('the Spark engine', () => {
       (err) =>
         isGpumonError(err, 'ARCHIVE_FILE_CORRUPT') &&
         err.message.includes(`${archive.storage.uri}/gpu-metrics/date=${DAY}/part-9.parquet`),
+    );
+  });
+
+  it('with skipCorrupt, analyses the day without an unreadable file, moved to quarantine before Spark reads', async () => {
+    await archive.addFile(DAY, series(GPU_A, at('10:00:00', DAY), 1, [{}, {}, {}]));
+    const bad = join(archive.root, 'gpu-metrics', `date=${DAY}`, 'part-9.parquet');
+    await writeFile(bad, 'PAR1 this is not a Parquet file PAR1');
+    const result = await runDailyAnalytics({
+      config: testConfig({ 'analytics.skipCorrupt': true }),
+      date: DAY,
+      storage: archive.storage,
+      engine,
+    });
+    assert.equal(result.inputFiles, 1);
+    assert.equal(result.summary.sample_count, 3);
+    assert.equal(result.summary.partial, true);
+    assert.deepEqual(
+      result.quarantined.map((q) => q.movedTo),
+      [`${archive.storage.uri}/quarantine/date=${DAY}/part-9.parquet`],
+    );
+  });
+
+  it('with skipCorrupt, sets aside a file whose pages Spark cannot read, and runs the day again without it', async () => {
+    await archive.addFile(DAY, series(GPU_A, at('10:00:00', DAY), 1, [{}, {}, {}]));
+    const file = await archive.addFile(
+      DAY,
+      series(GPU_B, at('11:00:00', DAY), 1, [{}, {}]),
+      'part-pages.parquet',
+    );
+    // Scramble everything between the magic bytes and the footer: the footer still opens.
+    const bytes = await readFile(file);
+    const end = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+    for (let i = 4; i < end; i++) bytes[i] = ((bytes[i] ?? 0) * 31 + 7) & 0xff;
+    await writeFile(file, bytes);
+    const result = await runDailyAnalytics({
+      config: testConfig({ 'analytics.skipCorrupt': true }),
+      date: DAY,
+      storage: archive.storage,
+      engine,
+    });
+    assert.equal(result.summary.sample_count, 3);
+    assert.deepEqual(
+      result.quarantined.map((q) => q.movedTo),
+      [`${archive.storage.uri}/quarantine/date=${DAY}/part-pages.parquet`],
     );
   });
 
