@@ -11,6 +11,8 @@ import {
   configFromCli,
   EXIT,
   exitOnSecondSignal,
+  exitStatusOf,
+  onStopSignal,
   parseDateArg,
   runCommand,
   withConfigOption,
@@ -109,32 +111,29 @@ async function analyze(flags: AnalyzeFlags): Promise<number> {
   );
   // Ctrl-C or SIGTERM cancels the run: it is recorded cancelled (not left `running`), the job stops its
   // query and removes its scratch directory, and the command exits 128 + the signal's number.
-  let cancelledBy: NodeJS.Signals | undefined;
-  const cancel = (signal: NodeJS.Signals) => {
-    if (cancelledBy) return;
-    cancelledBy = signal;
+  const cancellation = onStopSignal((signal) => {
     process.stderr.write(`analyze: ${signal}: cancelling the run...\n`);
     exitOnSecondSignal('gpumon analyze: stopping now; the run is recorded as interrupted by the next run');
     void job.stop({ cancel: `${signal}${signal === 'SIGINT' ? ' (Ctrl-C)' : ''} during gpumon analyze` });
-  };
-  const onSignal = (signal: NodeJS.Signals) => cancel(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   try {
     const run = await job.trigger();
-    if (!run.started) {
-      throw new GpumonError('USAGE', `cannot start a run: ${run.reason}`);
+    const cancelledBy = cancellation.signal();
+    if (!run.started && cancelledBy) {
+      process.stderr.write(`gpumon: cancelled by ${cancelledBy} before the run started\n`);
+      return exitStatusOf(cancelledBy);
     }
+    if (!run.started) throw new GpumonError('USAGE', `cannot start a run: ${run.reason}`);
     const record = await run.done;
     await job.stop({ abort: false });
     process.stderr.write(`analyze: run ${record.id} ${record.status} (see \`gpumon runs\`)\n`);
-    if (cancelledBy) {
+    const stoppedBy = cancellation.signal();
+    if (stoppedBy) {
       process.stderr.write(`gpumon: ${record.error ?? 'cancelled'}\n`);
-      return 128 + (cancelledBy === 'SIGINT' ? 2 : 15);
+      return exitStatusOf(stoppedBy);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cancellation.dispose();
   }
   process.stdout.write(`${TABLE_HEADER}\n`);
   for (const outcome of outcomes) {

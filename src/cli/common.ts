@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config, ConfigKey } from '../config/schema.ts';
@@ -187,6 +188,38 @@ export function exitOnSecondSignal(what: string): void {
   };
   process.once('SIGINT', forced);
   process.once('SIGTERM', forced);
+}
+
+/**
+ * Calls `stop` on the first SIGINT or SIGTERM (instead of the default: dying at once); `signal()` says which
+ * came, `dispose()` removes the handlers.
+ */
+export function onStopSignal(stop: (signal: NodeJS.Signals) => void): {
+  signal(): NodeJS.Signals | undefined;
+  dispose(): void;
+} {
+  let received: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    const first = received === undefined;
+    received ??= signal;
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    if (first) stop(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: () => received,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** The exit status of a command stopped by `signal`: 128 + its number (130 for SIGINT, 143 for SIGTERM). */
+export function exitStatusOf(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
 }
 
 /** Resolves with the first SIGINT or SIGTERM. */
