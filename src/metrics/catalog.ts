@@ -10,7 +10,10 @@
  * - help:   one line for people
  * - nvml:   the NVML call that reads it (empty where NVML has none)
  * - smi:    the `nvidia-smi --query-gpu` field (empty where nvidia-smi has none)
- * - dcgm:   the DCGM field name (empty where DCGM has none)
+ * - dcgm:   how dcgm-exporter names it (null where DCGM has none): its DCGM field, Prometheus type, unit and
+ *           help as in dcgm-exporter's etc/default-counters.csv, and the factor from the catalog's unit; `also`
+ *           lists other fields that carry the same quantity (read when the first is absent, rendered where
+ *           `render` is true)
  * - influx: the InfluxDB field name
  * - min/max: the physically plausible range; a value outside it is rejected as invalid
  *
@@ -24,13 +27,32 @@ export interface MetricDef {
   readonly help: string;
   readonly nvml: string;
   readonly smi: string;
-  readonly dcgm: string;
+  readonly dcgm: DcgmMapping | null;
   readonly influx: string;
   readonly min: number;
   readonly max: number;
 }
 
+/** One DCGM field as dcgm-exporter exposes it. */
+export interface DcgmField {
+  /** The DCGM field name, also dcgm-exporter's metric name (`DCGM_FI_DEV_FB_USED`). */
+  readonly field: string;
+  /** Its Prometheus type in dcgm-exporter's counters file (which calls some rates counters: kept as is). */
+  readonly type: 'gauge' | 'counter';
+  /** The unit of the DCGM value (`MiB`, `mJ`, `MHz`, `%`, `ratio`). */
+  readonly unit: string;
+  /** DCGM value = catalog value x scale (MiB: 1 / 2^20 of bytes, mJ: 1000 x joules). */
+  readonly scale: number;
+  /** dcgm-exporter's help text. */
+  readonly help: string;
+}
+
+export interface DcgmMapping extends DcgmField {
+  readonly also?: readonly (DcgmField & { readonly render: boolean })[];
+}
+
 const BIG = Number.MAX_SAFE_INTEGER;
+const MiB = 1024 * 1024;
 
 export const METRICS = [
   {
@@ -41,7 +63,23 @@ export const METRICS = [
     help: 'Percent of time over the last sample period during which a kernel was executing on the GPU',
     nvml: 'nvmlDeviceGetUtilizationRates.gpu',
     smi: 'utilization.gpu',
-    dcgm: 'DCGM_FI_DEV_GPU_UTIL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_GPU_UTIL',
+      type: 'gauge',
+      unit: '%',
+      scale: 1,
+      help: 'GPU utilization (in %).',
+      also: [
+        {
+          field: 'DCGM_FI_PROF_GR_ENGINE_ACTIVE',
+          type: 'gauge',
+          unit: 'ratio',
+          scale: 0.01,
+          help: 'Ratio of time the graphics engine is active.',
+          render: true,
+        },
+      ],
+    },
     influx: 'utilization_gpu',
     min: 0,
     max: 100,
@@ -54,7 +92,13 @@ export const METRICS = [
     help: 'Percent of time over the last sample period during which device memory was being read or written',
     nvml: 'nvmlDeviceGetUtilizationRates.memory',
     smi: 'utilization.memory',
-    dcgm: 'DCGM_FI_DEV_MEM_COPY_UTIL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_MEM_COPY_UTIL',
+      type: 'gauge',
+      unit: '%',
+      scale: 1,
+      help: 'Memory utilization (in %).',
+    },
     influx: 'utilization_memory',
     min: 0,
     max: 100,
@@ -67,7 +111,13 @@ export const METRICS = [
     help: 'Video encoder (NVENC) utilization',
     nvml: 'nvmlDeviceGetEncoderUtilization',
     smi: 'utilization.encoder',
-    dcgm: 'DCGM_FI_DEV_ENC_UTIL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_ENC_UTIL',
+      type: 'gauge',
+      unit: '%',
+      scale: 1,
+      help: 'Encoder utilization (in %).',
+    },
     influx: 'utilization_encoder',
     min: 0,
     max: 100,
@@ -80,7 +130,13 @@ export const METRICS = [
     help: 'Video decoder (NVDEC) utilization',
     nvml: 'nvmlDeviceGetDecoderUtilization',
     smi: 'utilization.decoder',
-    dcgm: 'DCGM_FI_DEV_DEC_UTIL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_DEC_UTIL',
+      type: 'gauge',
+      unit: '%',
+      scale: 1,
+      help: 'Decoder utilization (in %).',
+    },
     influx: 'utilization_decoder',
     min: 0,
     max: 100,
@@ -93,7 +149,13 @@ export const METRICS = [
     help: 'Total device (framebuffer) memory',
     nvml: 'nvmlDeviceGetMemoryInfo.total',
     smi: 'memory.total',
-    dcgm: 'DCGM_FI_DEV_FB_TOTAL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_FB_TOTAL',
+      type: 'gauge',
+      unit: 'MiB',
+      scale: 1 / MiB,
+      help: 'Framebuffer memory total (in MiB).',
+    },
     influx: 'memory_total_bytes',
     min: 0,
     max: BIG,
@@ -106,7 +168,13 @@ export const METRICS = [
     help: 'Device memory allocated by processes and the driver',
     nvml: 'nvmlDeviceGetMemoryInfo.used',
     smi: 'memory.used',
-    dcgm: 'DCGM_FI_DEV_FB_USED',
+    dcgm: {
+      field: 'DCGM_FI_DEV_FB_USED',
+      type: 'gauge',
+      unit: 'MiB',
+      scale: 1 / MiB,
+      help: 'Framebuffer memory used (in MiB).',
+    },
     influx: 'memory_used_bytes',
     min: 0,
     max: BIG,
@@ -119,7 +187,13 @@ export const METRICS = [
     help: 'Device memory not allocated',
     nvml: 'nvmlDeviceGetMemoryInfo.free',
     smi: 'memory.free',
-    dcgm: 'DCGM_FI_DEV_FB_FREE',
+    dcgm: {
+      field: 'DCGM_FI_DEV_FB_FREE',
+      type: 'gauge',
+      unit: 'MiB',
+      scale: 1 / MiB,
+      help: 'Framebuffer memory free (in MiB).',
+    },
     influx: 'memory_free_bytes',
     min: 0,
     max: BIG,
@@ -132,7 +206,13 @@ export const METRICS = [
     help: 'GPU core temperature',
     nvml: 'nvmlDeviceGetTemperature(NVML_TEMPERATURE_GPU)',
     smi: 'temperature.gpu',
-    dcgm: 'DCGM_FI_DEV_GPU_TEMP',
+    dcgm: {
+      field: 'DCGM_FI_DEV_GPU_TEMP',
+      type: 'gauge',
+      unit: 'C',
+      scale: 1,
+      help: 'GPU temperature (in C).',
+    },
     influx: 'temperature_gpu',
     min: -50,
     max: 150,
@@ -145,7 +225,13 @@ export const METRICS = [
     help: 'HBM / memory temperature (datacenter GPUs)',
     nvml: 'nvmlDeviceGetFieldValues(NVML_FI_DEV_MEMORY_TEMP)',
     smi: 'temperature.memory',
-    dcgm: 'DCGM_FI_DEV_MEMORY_TEMP',
+    dcgm: {
+      field: 'DCGM_FI_DEV_MEMORY_TEMP',
+      type: 'gauge',
+      unit: 'C',
+      scale: 1,
+      help: 'Memory temperature (in C).',
+    },
     influx: 'temperature_memory',
     min: -50,
     max: 150,
@@ -158,7 +244,13 @@ export const METRICS = [
     help: 'Board power draw',
     nvml: 'nvmlDeviceGetPowerUsage',
     smi: 'power.draw',
-    dcgm: 'DCGM_FI_DEV_POWER_USAGE',
+    dcgm: {
+      field: 'DCGM_FI_DEV_POWER_USAGE',
+      type: 'gauge',
+      unit: 'W',
+      scale: 1,
+      help: 'Power draw (in W).',
+    },
     influx: 'power_draw_watts',
     min: 0,
     max: 5000,
@@ -171,7 +263,13 @@ export const METRICS = [
     help: 'Power limit enforced by the driver (the lower of the management and other limits)',
     nvml: 'nvmlDeviceGetEnforcedPowerLimit',
     smi: 'enforced.power.limit',
-    dcgm: 'DCGM_FI_DEV_ENFORCED_POWER_LIMIT',
+    dcgm: {
+      field: 'DCGM_FI_DEV_ENFORCED_POWER_LIMIT',
+      type: 'gauge',
+      unit: 'W',
+      scale: 1,
+      help: 'Effective power limit that the driver enforces after taking into account all limiters (in W).',
+    },
     influx: 'power_limit_watts',
     min: 0,
     max: 5000,
@@ -184,7 +282,13 @@ export const METRICS = [
     help: 'Energy consumed since the driver was loaded',
     nvml: 'nvmlDeviceGetTotalEnergyConsumption',
     smi: '',
-    dcgm: 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION',
+    dcgm: {
+      field: 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION',
+      type: 'counter',
+      unit: 'mJ',
+      scale: 1000,
+      help: 'Total energy consumption since boot (in mJ).',
+    },
     influx: 'energy_joules_total',
     min: 0,
     max: Number.MAX_VALUE,
@@ -197,7 +301,13 @@ export const METRICS = [
     help: 'Streaming multiprocessor clock',
     nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_SM)',
     smi: 'clocks.sm',
-    dcgm: 'DCGM_FI_DEV_SM_CLOCK',
+    dcgm: {
+      field: 'DCGM_FI_DEV_SM_CLOCK',
+      type: 'gauge',
+      unit: 'MHz',
+      scale: 1,
+      help: 'SM clock frequency (in MHz).',
+    },
     influx: 'clocks_sm_mhz',
     min: 0,
     max: 10000,
@@ -210,7 +320,13 @@ export const METRICS = [
     help: 'Memory clock',
     nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_MEM)',
     smi: 'clocks.mem',
-    dcgm: 'DCGM_FI_DEV_MEM_CLOCK',
+    dcgm: {
+      field: 'DCGM_FI_DEV_MEM_CLOCK',
+      type: 'gauge',
+      unit: 'MHz',
+      scale: 1,
+      help: 'Memory clock frequency (in MHz).',
+    },
     influx: 'clocks_mem_mhz',
     min: 0,
     max: 50000,
@@ -223,7 +339,7 @@ export const METRICS = [
     help: 'Graphics (shader) clock',
     nvml: 'nvmlDeviceGetClockInfo(NVML_CLOCK_GRAPHICS)',
     smi: 'clocks.gr',
-    dcgm: '',
+    dcgm: null,
     influx: 'clocks_graphics_mhz',
     min: 0,
     max: 10000,
@@ -236,7 +352,13 @@ export const METRICS = [
     help: 'Intended fan speed as a percent of its maximum (null on passively cooled boards)',
     nvml: 'nvmlDeviceGetFanSpeed',
     smi: 'fan.speed',
-    dcgm: 'DCGM_FI_DEV_FAN_SPEED',
+    dcgm: {
+      field: 'DCGM_FI_DEV_FAN_SPEED',
+      type: 'gauge',
+      unit: '%',
+      scale: 1,
+      help: 'Fan speed for the device in percent 0-100.',
+    },
     influx: 'fan_speed_percent',
     min: 0,
     max: 200,
@@ -249,7 +371,13 @@ export const METRICS = [
     help: 'Performance state: 0 (P0, maximum performance) to 15 (P15, minimum)',
     nvml: 'nvmlDeviceGetPerformanceState',
     smi: 'pstate',
-    dcgm: 'DCGM_FI_DEV_PSTATE',
+    dcgm: {
+      field: 'DCGM_FI_DEV_PSTATE',
+      type: 'gauge',
+      unit: 'pstate',
+      scale: 1,
+      help: 'Performance state (P-State) 0-15. 0=highest',
+    },
     influx: 'pstate',
     min: 0,
     max: 32,
@@ -262,7 +390,23 @@ export const METRICS = [
     help: 'Active clock event (throttle) reasons, the NVML bitmask: 0x4 SW power cap, 0x20 SW thermal, 0x40 HW thermal, 0x80 HW power brake',
     nvml: 'nvmlDeviceGetCurrentClocksEventReasons',
     smi: 'clocks_event_reasons.active',
-    dcgm: 'DCGM_FI_DEV_CLOCK_THROTTLE_REASONS',
+    dcgm: {
+      field: 'DCGM_FI_DEV_CLOCK_THROTTLE_REASONS',
+      type: 'gauge',
+      unit: 'bitmask',
+      scale: 1,
+      help: 'Current clock throttle reasons.',
+      also: [
+        {
+          field: 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS',
+          type: 'gauge',
+          unit: 'bitmask',
+          scale: 1,
+          help: 'Current clock event reasons.',
+          render: false,
+        },
+      ],
+    },
     influx: 'clocks_event_reasons',
     min: 0,
     max: BIG,
@@ -275,7 +419,23 @@ export const METRICS = [
     help: 'PCIe transmit throughput (GPU to host)',
     nvml: 'nvmlDeviceGetPcieThroughput(NVML_PCIE_UTIL_TX_BYTES)',
     smi: '',
-    dcgm: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT',
+    dcgm: {
+      field: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT',
+      type: 'counter',
+      unit: 'KB/s',
+      scale: 1 / 1024,
+      help: 'Total number of bytes transmitted through PCIe TX (in KB) via NVML.',
+      also: [
+        {
+          field: 'DCGM_FI_PROF_PCIE_TX_BYTES',
+          type: 'gauge',
+          unit: 'B/s',
+          scale: 1,
+          help: 'The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.',
+          render: true,
+        },
+      ],
+    },
     influx: 'pcie_tx_bytes_per_second',
     min: 0,
     max: 1e12,
@@ -288,7 +448,23 @@ export const METRICS = [
     help: 'PCIe receive throughput (host to GPU)',
     nvml: 'nvmlDeviceGetPcieThroughput(NVML_PCIE_UTIL_RX_BYTES)',
     smi: '',
-    dcgm: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT',
+    dcgm: {
+      field: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT',
+      type: 'counter',
+      unit: 'KB/s',
+      scale: 1 / 1024,
+      help: 'Total number of bytes received through PCIe RX (in KB) via NVML.',
+      also: [
+        {
+          field: 'DCGM_FI_PROF_PCIE_RX_BYTES',
+          type: 'gauge',
+          unit: 'B/s',
+          scale: 1,
+          help: 'The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.',
+          render: true,
+        },
+      ],
+    },
     influx: 'pcie_rx_bytes_per_second',
     min: 0,
     max: 1e12,
@@ -301,7 +477,13 @@ export const METRICS = [
     help: 'Corrected (single-bit) ECC errors since the driver was loaded',
     nvml: 'nvmlDeviceGetTotalEccErrors(NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC)',
     smi: 'ecc.errors.corrected.volatile.total',
-    dcgm: 'DCGM_FI_DEV_ECC_SBE_VOL_TOTAL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_ECC_SBE_VOL_TOTAL',
+      type: 'counter',
+      unit: 'errors',
+      scale: 1,
+      help: 'Total number of single-bit volatile ECC errors.',
+    },
     influx: 'ecc_corrected_volatile',
     min: 0,
     max: BIG,
@@ -314,7 +496,13 @@ export const METRICS = [
     help: 'Uncorrected (double-bit) ECC errors since the driver was loaded',
     nvml: 'nvmlDeviceGetTotalEccErrors(NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC)',
     smi: 'ecc.errors.uncorrected.volatile.total',
-    dcgm: 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL',
+    dcgm: {
+      field: 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL',
+      type: 'counter',
+      unit: 'errors',
+      scale: 1,
+      help: 'Total number of double-bit volatile ECC errors.',
+    },
     influx: 'ecc_uncorrected_volatile',
     min: 0,
     max: BIG,
@@ -327,7 +515,13 @@ export const METRICS = [
     help: 'The most recent XID error code reported by the driver (0: none since start)',
     nvml: 'nvmlEventSetWait(nvmlEventTypeXidCriticalError)',
     smi: '',
-    dcgm: 'DCGM_FI_DEV_XID_ERRORS',
+    dcgm: {
+      field: 'DCGM_FI_DEV_XID_ERRORS',
+      type: 'gauge',
+      unit: 'xid',
+      scale: 1,
+      help: 'Value of the last XID error encountered.',
+    },
     influx: 'xid_last',
     min: 0,
     max: 100000,
@@ -340,7 +534,7 @@ export const METRICS = [
     help: 'Host CPU package temperature (GPU-Z logs carry it)',
     nvml: '',
     smi: '',
-    dcgm: '',
+    dcgm: null,
     influx: 'host_cpu_temperature',
     min: -50,
     max: 150,
@@ -353,7 +547,7 @@ export const METRICS = [
     help: 'Host system memory in use (GPU-Z logs carry it)',
     nvml: '',
     smi: '',
-    dcgm: '',
+    dcgm: null,
     influx: 'host_memory_used_bytes',
     min: 0,
     max: BIG,
@@ -444,4 +638,18 @@ export function metricDef(name: MetricName): MetricDef {
   const def = METRICS.find((m) => m.name === name);
   if (!def) throw new Error(`unknown metric ${name}`);
   return def;
+}
+
+/** A DCGM field of the catalog with the metric it carries. */
+export interface DcgmFieldOf {
+  readonly metric: MetricDef;
+  readonly field: DcgmField & { readonly render: boolean };
+}
+
+/** Every DCGM field of the catalog with its metric: the primary field of each metric first, then the others. */
+export function dcgmFields(): DcgmFieldOf[] {
+  const defs: readonly MetricDef[] = METRICS;
+  const primary = defs.flatMap((m) => (m.dcgm ? [{ metric: m, field: { ...m.dcgm, render: true } }] : []));
+  const others = defs.flatMap((m) => (m.dcgm?.also ?? []).map((field) => ({ metric: m, field })));
+  return [...primary, ...others];
 }

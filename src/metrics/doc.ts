@@ -1,6 +1,8 @@
-import { IDENTITY, METRICS } from './catalog.ts';
+import { type DcgmMapping, IDENTITY, METRICS } from './catalog.ts';
 
 const cell = (text: string) => (text === '' ? '—' : `\`${text}\``);
+/** The DCGM field, with its unit where dcgm-exporter's differs from the catalog's. */
+const dcgmCell = (d: DcgmMapping) => (d.scale === 1 ? d.field : `${d.field} (${d.unit})`);
 const esc = (text: string) => text.replace(/\|/g, '\\|');
 
 /** docs/metrics.md, generated from the catalog (`npm run docs`); a test fails when the file drifts. */
@@ -29,7 +31,7 @@ export function renderMetricsDoc(): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...METRICS.map(
       (m) =>
-        `| \`${m.name}\` | ${m.kind} | ${m.unit} | ${m.type} | ${esc(m.help)} | ${cell(m.nvml)} | ${cell(m.smi)} | ${cell(m.dcgm)} | ${cell(m.influx)} |`,
+        `| \`${m.name}\` | ${m.kind} | ${m.unit} | ${m.type} | ${esc(m.help)} | ${cell(m.nvml)} | ${cell(m.smi)} | ${cell(m.dcgm ? dcgmCell(m.dcgm) : '')} | ${cell(m.influx)} |`,
     ),
     '',
   ];

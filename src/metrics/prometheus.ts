@@ -1,11 +1,11 @@
+import type { PROMETHEUS_NAMES } from '../config/schema.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import { IDENTITY, METRICS } from './catalog.ts';
+import { renderDcgmExporter } from './dcgm-exporter.ts';
+import { escapeLabelValue, formatValue } from './exposition.ts';
 import type { GpuSample } from './sample.ts';
 
-/** Escapes a label value of the Prometheus text format: backslash, double quote and newline. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
+export { escapeLabelValue, formatValue };
 
 const LABELS = IDENTITY.filter((i) => i.influxTag !== '');
 
@@ -13,27 +13,41 @@ function labels(sample: GpuSample): string {
   return LABELS.map((i) => `${i.influxTag}="${escapeLabelValue(String(sample[i.name] ?? ''))}"`).join(',');
 }
 
-function number(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Number.POSITIVE_INFINITY) return '+Inf';
-  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
-  return String(value);
+/** Which names the GPU metrics of /metrics have (config `prometheus.names`). */
+export type PrometheusNames = (typeof PROMETHEUS_NAMES)[number];
+
+/**
+ * The latest sample of every GPU in the Prometheus text format: with gpumon's names (one family per catalog
+ * metric, named as in the catalog, labelled host, gpu, uuid, model), with dcgm-exporter's (renderDcgmExporter),
+ * or both. A null value is left out, never written as 0.
+ */
+export function renderSamples(latest: readonly GpuSample[], names: PrometheusNames): string {
+  const out: string[] = [];
+  if (names !== 'dcgm') {
+    for (const m of METRICS) {
+      const lines = latest
+        .filter((s) => s[m.name] !== null)
+        .map((s) => `${m.name}{${labels(s)}} ${formatValue(s[m.name] as number)}`);
+      if (lines.length === 0) continue;
+      out.push(`# HELP ${m.name} ${m.help} (${m.unit})`, `# TYPE ${m.name} ${m.kind}`, ...lines);
+    }
+  }
+  const gpumon = out.length ? `${out.join('\n')}\n` : '';
+  return names === 'gpumon' ? gpumon : gpumon + renderDcgmExporter(latest);
 }
 
 /**
- * The Prometheus text exposition (version 0.0.4) of the latest sample of every GPU: one family per catalog
- * metric, named as in the catalog, labelled host, gpu, uuid, model; a null value is left out, never written
- * as 0. Then each source's health: last successful read and failures by kind.
+ * The Prometheus text exposition (version 0.0.4) of `gpumon up` and `serve`: the latest sample of every GPU
+ * (renderSamples), then each source's health: last successful read and failures by kind.
  */
-export function renderPrometheus(latest: readonly GpuSample[], sources: readonly SourceHealth[]): string {
+export function renderPrometheus(
+  latest: readonly GpuSample[],
+  sources: readonly SourceHealth[],
+  names: PrometheusNames = 'gpumon',
+): string {
   const out: string[] = [];
-  for (const m of METRICS) {
-    const lines = latest
-      .filter((s) => s[m.name] !== null)
-      .map((s) => `${m.name}{${labels(s)}} ${number(s[m.name] as number)}`);
-    if (lines.length === 0) continue;
-    out.push(`# HELP ${m.name} ${m.help} (${m.unit})`, `# TYPE ${m.name} ${m.kind}`, ...lines);
-  }
+  const samples = renderSamples(latest, names);
+  if (samples) out.push(samples.slice(0, -1));
   out.push(
     '# HELP gpumon_source_last_success_timestamp_seconds When the source last returned samples (Unix time).',
     '# TYPE gpumon_source_last_success_timestamp_seconds gauge',

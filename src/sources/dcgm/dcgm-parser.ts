@@ -1,4 +1,4 @@
-import { METRICS, type MetricName, metricDef } from '../../metrics/catalog.ts';
+import { dcgmFields, METRICS, type MetricDef, type MetricName, metricDef } from '../../metrics/catalog.ts';
 import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import type { GpuDevice } from '../source.ts';
 import { type PromSample, readPrometheusText } from './prometheus-text.ts';
@@ -52,37 +52,18 @@ export interface DcgmParseResult {
   unmapped: DcgmUnmapped[];
 }
 
-const MiB = 1024 * 1024;
-
 /**
- * DCGM field -> catalog metric and the divisor/multiplier to its unit. The catalog's `dcgm` column gives the
- * primary field; `ALIASES` are fields of other DCGM versions for the same quantity, used only when the
- * primary field is absent.
+ * DCGM field -> catalog metric and the factor to its unit, from the catalog's `dcgm` column: the primary
+ * field of each metric, then the fields of other DCGM versions for the same quantity (`also`), used only when
+ * the primary field is absent.
  */
-const UNIT_FACTOR: Readonly<Record<string, { multiply?: number; divide?: number }>> = {
-  DCGM_FI_DEV_FB_TOTAL: { multiply: MiB },
-  DCGM_FI_DEV_FB_USED: { multiply: MiB },
-  DCGM_FI_DEV_FB_FREE: { multiply: MiB },
-  DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION: { divide: 1000 }, // mJ -> J
-  DCGM_FI_DEV_PCIE_TX_THROUGHPUT: { multiply: 1024 }, // KB/s (NVML's KiB) -> B/s
-  DCGM_FI_DEV_PCIE_RX_THROUGHPUT: { multiply: 1024 },
-};
-
-const ALIASES: Partial<Record<MetricName, readonly string[]>> = {
-  // DCGM 3.2+ renamed the throttle reasons to clock event reasons (same NVML bitmask).
-  gpu_clock_throttle_reasons: ['DCGM_FI_DEV_CLOCKS_EVENT_REASONS'],
-  // The profiling counters dcgm-exporter enables by default on datacenter GPUs: bytes per second already.
-  gpu_pcie_tx_bytes_per_second: ['DCGM_FI_PROF_PCIE_TX_BYTES'],
-  gpu_pcie_rx_bytes_per_second: ['DCGM_FI_PROF_PCIE_RX_BYTES'],
-};
+const FIELDS = dcgmFields();
+const SCALE: ReadonlyMap<string, number> = new Map(FIELDS.map(({ field }) => [field.field, field.scale]));
 
 /** Every DCGM field the parser maps, with its metric, primary fields first. */
-export const DCGM_FIELDS: ReadonlyMap<string, MetricName> = new Map([
-  ...METRICS.filter((m) => m.dcgm !== '').map((m) => [m.dcgm, m.name] as const),
-  ...Object.entries(ALIASES).flatMap(([metric, fields]) =>
-    fields.map((f) => [f, metric as MetricName] as const),
-  ),
-]);
+export const DCGM_FIELDS: ReadonlyMap<string, MetricName> = new Map(
+  FIELDS.map(({ metric, field }) => [field.field, metric.name as MetricName]),
+);
 
 interface GpuSeries {
   labels: Record<string, string>;
@@ -173,14 +154,14 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
 
 function metricsOf(gpu: GpuSeries, errors: DcgmIssue[]) {
   const values = nullMetrics();
-  for (const def of METRICS) {
-    if (def.dcgm === '') continue;
-    for (const field of [def.dcgm, ...(ALIASES[def.name] ?? [])]) {
+  for (const def of METRICS as readonly MetricDef[]) {
+    if (def.dcgm === null) continue;
+    for (const field of [def.dcgm.field, ...(def.dcgm.also ?? []).map((f) => f.field)]) {
       const s = gpu.fields.get(field);
       if (!s) continue;
-      const value = convert(def.name, s, errors);
+      const value = convert(def.name as MetricName, s, errors);
       if (value !== null) {
-        values[def.name] = value;
+        values[def.name as MetricName] = value;
         break;
       }
     }
@@ -194,10 +175,7 @@ function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number
     errors.push({ reason: 'not-a-number', line: s.line, detail: `${s.name} is ${s.value}` });
     return null;
   }
-  const factor = UNIT_FACTOR[s.name];
-  let value = s.value;
-  if (factor?.multiply) value *= factor.multiply;
-  if (factor?.divide) value /= factor.divide;
+  let value = s.value / (SCALE.get(s.name) ?? 1);
   const def = metricDef(metric);
   if (def.type === 'int64') value = Math.round(value);
   if (value < def.min || value > def.max) {

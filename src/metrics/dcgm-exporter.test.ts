@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseDcgmMetrics } from '../sources/dcgm/dcgm-parser.ts';
+import { readPrometheusText } from '../sources/dcgm/prometheus-text.ts';
+import { testSample } from '../testing/samples.ts';
+import { dcgmFields, METRICS } from './catalog.ts';
+import { renderDcgmExporter } from './dcgm-exporter.ts';
+import { renderSamples } from './prometheus.ts';
+
+const SCRAPE = readFileSync(
+  new URL('../sources/dcgm/testdata/tesla-t4-x2-scrapes-datadog-serve-metrics.prom', import.meta.url),
+  'utf8',
+);
+const COUNTERS = readFileSync(
+  new URL('testdata/dcgm-exporter-default-counters.csv', import.meta.url),
+  'utf8',
+);
+
+/** The `# TYPE` and `# HELP` lines of a scrape, by family. */
+function families(text: string): Map<string, { type?: string; help?: string }> {
+  const out = new Map<string, { type?: string; help?: string }>();
+  for (const line of text.split('\n')) {
+    const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    if (!m) continue;
+    const [, what, name, rest] = m as unknown as [string, string, string, string];
+    const f = out.get(name) ?? {};
+    if (what === 'TYPE') f.type = rest;
+    else f.help = rest;
+    out.set(name, f);
+  }
+  return out;
+}
+
+/** The rows of dcgm-exporter's counters file, commented-out rows included (they are its opt-in metrics). */
+function counterRows(): Map<string, { type: string; help: string }> {
+  const rows = new Map<string, { type: string; help: string }>();
+  for (const line of COUNTERS.split('\n')) {
+    const m = /^#?\s*(DCGM_FI_\w+)\s*,\s*(\w+)\s*,\s*(.*)$/.exec(line);
+    if (m) rows.set(m[1] as string, { type: m[2] as string, help: (m[3] as string).trim() });
+  }
+  return rows;
+}
+
+describe('dcgm-exporter names', () => {
+  it("gives every catalog field that dcgm-exporter's counters file lists its type and help", () => {
+    const rows = counterRows();
+    let checked = 0;
+    for (const { field } of dcgmFields()) {
+      const row = rows.get(field.field);
+      if (!row) continue;
+      assert.equal(field.type, row.type, `${field.field}: type`);
+      assert.equal(field.help, row.help, `${field.field}: help`);
+      checked++;
+    }
+    assert.ok(checked >= 14, `only ${checked} catalog fields are in the counters file`);
+  });
+
+  it('renders a real dcgm-exporter scrape back with its names, types, units, labels and values', () => {
+    const parsed = parseDcgmMetrics(SCRAPE, { now: 0, host: 'unused' });
+    assert.equal(parsed.samples.length, 2);
+    const ours = renderDcgmExporter(parsed.samples);
+    const theirFamilies = families(SCRAPE);
+    const ourFamilies = families(ours);
+    const theirs = new Map<string, Record<string, string> & { value: string }>();
+    for (const e of readPrometheusText(SCRAPE)) {
+      if (e.ok)
+        theirs.set(`${e.sample.name}/${e.sample.labels.UUID}`, {
+          ...e.sample.labels,
+          value: String(e.sample.value),
+        });
+    }
+    let compared = 0;
+    for (const e of readPrometheusText(ours)) {
+      assert.ok(e.ok, 'our output parses');
+      const s = e.sample;
+      const their = theirs.get(`${s.name}/${s.labels.UUID}`);
+      if (!their) continue; // a field only the other scrape of the fixture has
+      for (const label of ['gpu', 'UUID', 'device', 'modelName', 'Hostname', 'DCGM_FI_DRIVER_VERSION']) {
+        assert.equal(s.labels[label], their[label], `${s.name} label ${label}`);
+      }
+      assert.equal(
+        s.value,
+        Number(their.value),
+        `${s.name} of ${s.labels.UUID}: value in dcgm-exporter's unit`,
+      );
+      assert.equal(ourFamilies.get(s.name)?.type, theirFamilies.get(s.name)?.type, `${s.name}: TYPE`);
+      const theirHelp = theirFamilies.get(s.name)?.help;
+      if (theirHelp) assert.equal(ourFamilies.get(s.name)?.help, theirHelp, `${s.name}: HELP`);
+      compared++;
+    }
+    assert.equal(compared, 15, 'every mapped series of the fixture: 12 of one T4, 3 of the other');
+  });
+
+  it('writes framebuffer in MiB, energy in mJ, PCIe in KB/s and bytes/s, utilization also as a ratio', () => {
+    const text = renderDcgmExporter([
+      testSample({
+        ts: 1,
+        gpu_memory_used_bytes: 2048 * 1024 * 1024,
+        gpu_energy_joules_total: 12.5,
+        gpu_pcie_tx_bytes_per_second: 4096,
+        gpu_utilization_percent: 42,
+        pci_bus_id: '00000000:3B:00.0',
+        driver_version: '550.54.15',
+      }),
+    ]);
+    const labels =
+      'gpu="0",UUID="GPU-node-1-0",pci_bus_id="00000000:3B:00.0",device="nvidia0",' +
+      'modelName="NVIDIA H100 80GB HBM3",Hostname="node-1",DCGM_FI_DRIVER_VERSION="550.54.15"';
+    const lines = text.split('\n');
+    assert.ok(lines.includes(`DCGM_FI_DEV_FB_USED{${labels}} 2048`));
+    assert.ok(lines.includes(`DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{${labels}} 12500`));
+    assert.ok(lines.includes('# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter'));
+    assert.ok(lines.includes(`DCGM_FI_DEV_PCIE_TX_THROUGHPUT{${labels}} 4`));
+    assert.ok(lines.includes(`DCGM_FI_PROF_PCIE_TX_BYTES{${labels}} 4096`));
+    assert.ok(lines.includes(`DCGM_FI_DEV_GPU_UTIL{${labels}} 42`));
+    assert.ok(lines.includes(`DCGM_FI_PROF_GR_ENGINE_ACTIVE{${labels}} 0.42`));
+    assert.ok(!text.includes('DCGM_FI_DEV_GPU_TEMP'), 'a null reading has no series, never 0');
+    assert.ok(
+      !text.includes('DCGM_FI_DEV_CLOCKS_EVENT_REASONS'),
+      'the newer alias of throttle reasons is read, not written',
+    );
+  });
+
+  it('labels a MIG instance with its parent UUID and GPU_I_ID, and escapes label values', () => {
+    const text = renderDcgmExporter([
+      testSample({ ts: 1, uuid: 'GPU-abc/mig-3', model: 'A "quoted" \\ model', gpu_temperature_celsius: 50 }),
+    ]);
+    assert.match(
+      text,
+      /DCGM_FI_DEV_GPU_TEMP\{gpu="0",UUID="GPU-abc",device="nvidia0",modelName="A \\"quoted\\" \\\\ model",Hostname="node-1",GPU_I_ID="3"\} 50/,
+    );
+  });
+
+  it('renders gpumon names, dcgm names or both as prometheus.names says', () => {
+    const latest = [testSample({ ts: 1, gpu_temperature_celsius: 61 })];
+    const has = (text: string) => [
+      text.includes('gpu_temperature_celsius{'),
+      text.includes('DCGM_FI_DEV_GPU_TEMP{'),
+    ];
+    assert.deepEqual(has(renderSamples(latest, 'gpumon')), [true, false]);
+    assert.deepEqual(has(renderSamples(latest, 'dcgm')), [false, true]);
+    assert.deepEqual(has(renderSamples(latest, 'both')), [true, true]);
+  });
+
+  it('maps every metric that DCGM has to a field, and no field twice', () => {
+    const fields = dcgmFields().map((f) => f.field.field);
+    assert.equal(new Set(fields).size, fields.length);
+    assert.ok(METRICS.filter((m) => m.dcgm !== null).length >= 20);
+  });
+});

@@ -1,0 +1,50 @@
+import { type DcgmField, dcgmFields, type MetricName } from './catalog.ts';
+import { escapeLabelValue, formatValue } from './exposition.ts';
+import type { GpuSample } from './sample.ts';
+
+/**
+ * The labels dcgm-exporter puts on every series of a GPU, in its order and its case: `gpu` (index), `UUID`,
+ * `pci_bus_id`, `device` (`nvidia<index>`), `modelName`, `Hostname`, `DCGM_FI_DRIVER_VERSION`; a MIG instance
+ * (gpumon's uuid `GPU-.../mig-<id>`) also gets `GPU_I_ID`. A label whose value gpumon does not know is left out.
+ * `extra` labels (pod, namespace, container, where known) come last.
+ */
+export function dcgmLabels(sample: GpuSample, extra: Readonly<Record<string, string>> = {}): string {
+  const [uuid, instance] = sample.uuid.split('/mig-');
+  const labels: [string, string | null][] = [
+    ['gpu', String(sample.gpu_index)],
+    ['UUID', uuid ?? sample.uuid],
+    ['pci_bus_id', sample.pci_bus_id],
+    ['device', `nvidia${sample.gpu_index}`],
+    ['modelName', sample.model],
+    ['Hostname', sample.host],
+    ['DCGM_FI_DRIVER_VERSION', sample.driver_version],
+    ['GPU_I_ID', instance ?? null],
+    ...Object.entries(extra),
+  ];
+  return labels
+    .filter((l): l is [string, string] => l[1] !== null && l[1] !== '')
+    .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+    .join(',');
+}
+
+const RENDERED: readonly { metric: MetricName; field: DcgmField }[] = dcgmFields()
+  .filter((f) => f.field.render)
+  .map((f) => ({ metric: f.metric.name as MetricName, field: f.field }));
+
+/**
+ * The latest sample of every GPU as dcgm-exporter exposes it: one family per DCGM field of the catalog (its
+ * name, type, help and unit as in dcgm-exporter's counters file; MiB of framebuffer, mJ of energy), so that
+ * NVIDIA's Grafana dashboard and alert rules written for dcgm-exporter work on gpumon unchanged. A null value
+ * is left out, never written as 0.
+ */
+export function renderDcgmExporter(latest: readonly GpuSample[]): string {
+  const out: string[] = [];
+  for (const { metric, field } of RENDERED) {
+    const lines = latest
+      .filter((s) => s[metric] !== null)
+      .map((s) => `${field.field}{${dcgmLabels(s)}} ${formatValue((s[metric] as number) * field.scale)}`);
+    if (lines.length === 0) continue;
+    out.push(`# HELP ${field.field} ${field.help}`, `# TYPE ${field.field} ${field.type}`, ...lines);
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
