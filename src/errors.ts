@@ -24,6 +24,10 @@ export const ERROR_MEANINGS = {
   ANALYTICS_DEADLINE_EXCEEDED: 'An analytics run went past its deadline and was stopped.',
   ANALYTICS_ENGINE_UNAVAILABLE:
     'The analytics engine (a Spark Connect server) cannot be reached; the message names its address.',
+  ANALYTICS_INFLUXDB_WRITE_FAILED:
+    'The daily results could not be written to InfluxDB (analytics.writeInfluxdb): unreachable, a refused ' +
+    'delete or point; the message names the URL and database. The Parquet results of the date are published; ' +
+    'the run fails, and running the date again retries.',
   SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
   SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
   SINK_ABANDONED:

@@ -13,6 +13,7 @@ import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './ana
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { abortError, CorruptFileError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
+import { readResultFiles, writeResultsToInfluxdb } from './influx-results.ts';
 import { QUARANTINE_DIR, type QuarantinedFile, quarantineFile, unreadableFooters } from './quarantine.ts';
 
 /** Where the job keeps its results (storage paths), beside the samples (gpu-metrics/, see layout.ts). */
@@ -37,6 +38,8 @@ export interface DailyOptions {
   engine?: Engine;
   /** Move unreadable files to quarantine/ and analyse the rest (default: `analytics.skipCorrupt`). */
   skipCorrupt?: boolean;
+  /** Also write the results to InfluxDB (default: `analytics.writeInfluxdb`). */
+  writeInfluxdb?: boolean;
 }
 
 export interface DailyResult {
@@ -51,6 +54,8 @@ export interface DailyResult {
   inputFiles: number;
   /** Files moved to quarantine/ because they could not be read (skipCorrupt): the day is partial. */
   quarantined: QuarantinedFile[];
+  /** Points written to InfluxDB per measurement (analytics.writeInfluxdb); absent when not written. */
+  influxdb?: Record<string, number>;
   durationMs: number;
 }
 
@@ -63,9 +68,13 @@ export interface DailyResult {
  * With `skipCorrupt` (analytics.skipCorrupt), a file that cannot be read is moved to quarantine/date=D/ and
  * the day analysed without it: summary.json says `partial: true` and names the files, the result lists them.
  *
+ * With `writeInfluxdb` (analytics.writeInfluxdb), once the Parquet results are published, the same rows
+ * replace the day's points in InfluxDB (influx-results.ts).
+ *
  * Fails with ANALYTICS_NO_DATA (no samples for the date), ARCHIVE_FILE_CORRUPT (naming the file),
  * ANALYTICS_DEADLINE_EXCEEDED (signal aborted) or ANALYTICS_QUERY_FAILED; a failed run leaves the previous
- * results of the date as they were.
+ * results of the date as they were. ANALYTICS_INFLUXDB_WRITE_FAILED comes after the Parquet results are
+ * published: they stay.
  */
 export async function runDailyAnalytics(options: DailyOptions): Promise<DailyResult> {
   const { config, date, storage } = options;
@@ -130,7 +139,8 @@ async function analyseFiles(
 ): Promise<DailyResult> {
   const { config, date, storage, signal, logger, engine } = options;
   const queries = dailyQueries(engine.dialect, analysisParams(config));
-  const total = queries.length + 3;
+  const writeInfluxdb = options.writeInfluxdb ?? config.analytics.writeInfluxdb;
+  const total = queries.length + 3 + (writeInfluxdb ? 1 : 0);
   let done = 0;
   const progress = (step: string, since: number) => {
     done += 1;
@@ -159,10 +169,17 @@ async function analyseFiles(
     }
 
     since = Date.now();
+    const localFiles = new Map<AnalysisName, string>();
     for (const analysis of ANALYSES) {
       checkAborted(signal);
       const local = join(scratchDir, `${analysis}.parquet`);
       await session.writeParquet(analysis, local);
+      localFiles.set(analysis, local);
+    }
+    // For InfluxDB: the rows of these Parquet files, read back the same way whichever engine wrote them.
+    const influxRows = writeInfluxdb ? await readResultFiles(localFiles) : undefined;
+    for (const [analysis, local] of localFiles) {
+      checkAborted(signal);
       await storage.put(local, `${buildPath}/${analysis}.parquet`);
     }
     const [summaryRow] = await session.rows('summary');
@@ -181,6 +198,21 @@ async function analyseFiles(
     await swapIn(storage, buildPath, resultsPath(date), `${RESULTS_DIR}/.date=${date}.old-${runId}`);
     progress('publish', since);
 
+    let influxdb: Record<string, number> | undefined;
+    if (influxRows) {
+      since = Date.now();
+      checkAborted(signal);
+      influxdb = await writeResultsToInfluxdb({
+        influxdb: config.influxdb,
+        date,
+        results: influxRows,
+        partial: quarantined.length > 0,
+        resultsUri: `${storage.uri.replace(/\/+$/, '')}/${resultsPath(date)}`,
+        logger,
+      });
+      progress('influxdb', since);
+    }
+
     const result: DailyResult = {
       date,
       path: resultsPath(date),
@@ -188,6 +220,7 @@ async function analyseFiles(
       summary,
       inputFiles: files.length,
       quarantined: [...quarantined],
+      ...(influxdb ? { influxdb } : {}),
       durationMs: 0,
     };
     result.durationMs = Date.now() - started;
@@ -196,6 +229,7 @@ async function analyseFiles(
         ms: result.durationMs,
         files: files.length,
         rows,
+        ...(influxdb ? { influxdb } : {}),
         ...(quarantined.length > 0 ? { partial: true } : {}),
       },
       `analytics of ${date} done${quarantined.length > 0 ? `, partial: ${quarantined.length} file(s) in quarantine` : ''}`,

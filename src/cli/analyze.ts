@@ -27,6 +27,8 @@ interface AnalyzeFlags {
   engine?: string;
   sparkRemote?: string;
   skipCorrupt?: boolean;
+  writeInfluxdb?: boolean;
+  influxdb?: string;
 }
 
 /** Longest range of dates one command runs. */
@@ -52,6 +54,12 @@ export function analyzeCommand(): Command {
         'marked partial (analytics.skipCorrupt, default false: the day fails naming the file)',
     )
     .option(
+      '--write-influxdb',
+      'also write the results to InfluxDB, replacing the points of the date (analytics.writeInfluxdb, default ' +
+        'false; measurements in docs/influxdb.md)',
+    )
+    .option('--influxdb <url>', 'InfluxDB base URL of --write-influxdb (overrides influxdb.url)')
+    .option(
       '--spark-remote <sc://host:port>',
       'the Spark Connect server of --engine spark (overrides analytics.sparkRemote, default sc://127.0.0.1:15002)',
     )
@@ -59,6 +67,8 @@ export function analyzeCommand(): Command {
       'after',
       '\nResults go to <archive>/gpu-analytics/date=D/<analysis>.parquet and summary.json; re-running a date\n' +
         'replaces its results. Each invocation is recorded as a manual run (see `gpumon runs`).\n' +
+        "With --write-influxdb (analytics.writeInfluxdb) the results also replace the date's points in InfluxDB;\n" +
+        'if InfluxDB cannot be reached the date fails (ANALYTICS_INFLUXDB_WRITE_FAILED), its Parquet results stay.\n' +
         'Engines: duckdb runs in this process; spark sends the same SQL to an Apache Spark 4 Spark Connect\n' +
         'server, which reads the archive itself (local paths, or hdfs:// / webhdfs:// for an HDFS archive), e.g.\n' +
         '  gpumon analyze --engine spark --spark-remote sc://spark-connect:15002 --date 2026-11-25\n' +
@@ -77,6 +87,8 @@ async function analyze(flags: AnalyzeFlags): Promise<number> {
     'analytics.engine': engineFlag(flags.engine),
     'analytics.sparkRemote': sparkRemoteFlag(flags.sparkRemote),
     'analytics.skipCorrupt': flags.skipCorrupt,
+    'analytics.writeInfluxdb': flags.writeInfluxdb,
+    'influxdb.url': flags.influxdb,
   });
   await requireArchive(config.archive.path, flags.archive === undefined ? 'archive.path' : '--archive');
   // Loaded here, not at the top: every command's module loads when the CLI starts.

@@ -75,6 +75,7 @@ export const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
   'analytics.engine': '--engine',
   'analytics.sparkRemote': '--spark-remote',
   'analytics.skipCorrupt': '--skip-corrupt',
+  'analytics.writeInfluxdb': '--write-influxdb',
 };
 
 const warned = new Set<string>();

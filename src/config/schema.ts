@@ -387,6 +387,17 @@ export const CONFIG_FIELDS = {
       'analysed without it, marked partial (summary.json, the run record, the log). false: the day fails with ' +
       'ARCHIVE_FILE_CORRUPT naming the file (`gpumon analyze --skip-corrupt` sets it for one run).',
   },
+  'analytics.writeInfluxdb': {
+    schema: bool(),
+    default: false,
+    allowed: 'true | false',
+    help:
+      'Also write the results of each day to InfluxDB (influxdb.*), as the measurements gpu_daily_stats, ' +
+      'gpu_hourly_patterns, gpu_temperature_spikes, gpu_correlations, gpu_idle_time and gpu_daily_summary ' +
+      '(docs/influxdb.md); a rerun of a day replaces its points. If InfluxDB cannot be reached the run fails ' +
+      '(ANALYTICS_INFLUXDB_WRITE_FAILED) and the Parquet results stay. Off by default (influxdb.url has a ' +
+      'default, so "when configured" cannot be told apart); `gpumon analyze --write-influxdb` sets it for one run.',
+  },
   'schedule.enabled': {
     schema: bool(),
     default: true,
@@ -620,6 +631,7 @@ export interface Config {
     engine: (typeof ANALYTICS_ENGINES)[number];
     sparkRemote: string;
     skipCorrupt: boolean;
+    writeInfluxdb: boolean;
   };
   schedule: {
     enabled: boolean;
