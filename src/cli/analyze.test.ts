@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
@@ -114,6 +116,33 @@ describe('gpumon analyze', () => {
       ],
     );
     assert.match(runs[0]?.error ?? '', /ANALYTICS_NO_DATA.*2026-01-14/);
+  });
+
+  it('with --write-influxdb and InfluxDB unreachable: exits 1, the run record names ANALYTICS_INFLUXDB_WRITE_FAILED, the Parquet results stay', async () => {
+    await archive.addFile('2026-01-15', series(GPU_A, at('10:00:00'), 1, [{}, {}]));
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const influxdb = `http://127.0.0.1:${port}`;
+    const { code, stdout, stderr } = await analyze(
+      '--date',
+      '2026-01-15',
+      '--archive',
+      archive.root,
+      '--write-influxdb',
+      '--influxdb',
+      influxdb,
+    );
+    assert.equal(code, 1);
+    assert.match(stdout, /2026-01-15\s+failed\s+ANALYTICS_INFLUXDB_WRITE_FAILED/);
+    assert.match(stderr, new RegExp(`to InfluxDB ${influxdb} \\(database gpumon\\)`));
+    const [run] = await new FileRunHistory(
+      runHistoryPath(join(archive.root, 'state'), ANALYTICS_JOB_NAME),
+    ).load();
+    assert.equal(run?.status, 'failed');
+    assert.match(run?.error ?? '', /ANALYTICS_INFLUXDB_WRITE_FAILED.*Parquet results are published/);
+    assert.ok(existsSync(join(archive.root, 'gpu-analytics', 'date=2026-01-15', 'daily_stats.parquet')));
   });
 
   it('exits 2 naming --spark-remote when it is not an sc:// URL', async () => {
