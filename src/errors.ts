@@ -28,6 +28,9 @@ export const ERROR_MEANINGS = {
     'The daily results could not be written to InfluxDB (analytics.writeInfluxdb): unreachable, a refused ' +
     'delete or point; the message names the URL and database. The Parquet results of the date are published; ' +
     'the run fails, and running the date again retries.',
+  LIVE_READ_FAILED:
+    'gpumon serve could not read the live fleet from InfluxDB (unreachable, refused, or an answer that is not ' +
+    'a query result); the message names the URL and database. It keeps polling: /api/health says degraded.',
   SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
   SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
   SINK_ABANDONED:

@@ -10,16 +10,38 @@ import {
   withServerOptions,
 } from './common.ts';
 
-/** `gpumon serve`: the dashboard and API over an existing archive, without sampling. */
+interface ServeFlags extends ServerFlags {
+  live?: string;
+  influxdb?: string;
+}
+
+/** `gpumon serve`: the dashboard and API over an existing archive and the live fleet, without sampling. */
 export function serveCommand(): Command {
   return withServerOptions(withConfigOption(new Command('serve')))
     .description(
       'Serve the dashboard and the HTTP API over an existing archive (analytics results and run history), ' +
-        'without sampling any GPU. Live data comes from `gpumon up`; in a fleet, from InfluxDB (coming).',
+        'without sampling any GPU. The live fleet (the GPU list, the live series, /api/stream, /metrics) is ' +
+        'read from InfluxDB, where `gpumon consume` writes every sample: polled every serve.pollMs, the whole ' +
+        'live window (live.windowSeconds) at start. serve.live auto (the default) uses InfluxDB if it answers ' +
+        'at start; influxdb waits for it; none serves the analytics results only. Its health is the `live` ' +
+        'check of /api/health.',
     )
-    .action(async (flags: ServerFlags) =>
+    .option(
+      '--live <mode>',
+      'where the live fleet comes from: auto | influxdb | none (serve.live, default auto)',
+    )
+    .option('--influxdb <url>', 'InfluxDB base URL of the live fleet (influxdb.url)')
+    .action(async (flags: ServeFlags) =>
       runCommand(async () => {
-        const config = configFromCli(flags, serverFlagValues(flags));
+        const config = configFromCli(
+          flags,
+          {
+            ...serverFlagValues(flags),
+            'serve.live': flags.live,
+            'influxdb.url': flags.influxdb,
+          },
+          { 'serve.live': '--live' },
+        );
         // Loaded here, not at the top: every command's module loads when the CLI starts.
         const { createLogger } = await import('../log.ts');
         const { LiveState } = await import('../pipeline/live-state.ts');
@@ -30,6 +52,9 @@ export function serveCommand(): Command {
         const { openStorage } = await import('../sinks/archive/open-storage.ts');
         const { VERSION } = await import('../version.ts');
         const { analyticsHistory, resultReader, resultsApi, serveHealth } = await import('../wiring.ts');
+        const { openLiveFeed } = await import('../live/open-live-feed.ts');
+        const { liveFeedSource } = await import('../live/live-feed.ts');
+        const { liveFeedCheck } = await import('../server/health.ts');
         await requireArchive(config.archive.path, flags.archive === undefined ? 'archive.path' : '--archive');
         const access = await serverSecurity(config);
         if (access.warning) process.stderr.write(`\n  WARNING: ${access.warning}\n\n`);
@@ -37,10 +62,16 @@ export function serveCommand(): Command {
         const storage = openStorage(config);
         const history = analyticsHistory(config);
         const reader = resultReader(config, storage);
+        const live = new LiveState(config.live.windowSeconds * 1000);
+        const { feed, says } = await openLiveFeed(config, live, logger);
+        logger.info({ live: feed?.name ?? 'none' }, says);
+        const archiveHealth = serveHealth(storage, history);
+        // The newest sample older than this is not live: a few of the agents' intervals and of the polls.
+        const staleMs = Math.max(30_000, 3 * config.source.intervalMs, 3 * config.serve.pollMs);
         const app = createApp(
           {
-            live: new LiveState(config.live.windowSeconds * 1000),
-            sources: () => [],
+            live,
+            sources: () => (feed ? [liveFeedSource(feed.health())] : []),
             runs: {
               list: () => history.load(),
               trigger: async () => ({
@@ -52,7 +83,10 @@ export function serveCommand(): Command {
               nextRunAt: () => null,
             },
             results: resultsApi(storage, reader),
-            health: serveHealth(storage, history),
+            health: async () => [
+              ...(feed ? [liveFeedCheck(feed.health(), staleMs, Date.now())] : []),
+              ...(await archiveHealth()),
+            ],
             logger,
             version: VERSION,
           },
@@ -66,9 +100,12 @@ export function serveCommand(): Command {
         process.stdout.write(
           `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`,
         );
+        process.stdout.write(`  ${says}\n`);
         if (access.security.token) process.stdout.write(`  ${TOKEN_HINT}\n`);
+        feed?.start();
         await waitForStopSignal();
         exitOnSecondSignal('gpumon serve: stopping now');
+        await feed?.stop();
         await server.close();
         await reader.close();
         return 0;

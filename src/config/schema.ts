@@ -26,6 +26,7 @@ export const SOURCE_TYPES = ['auto', 'nvml', 'nvidia-smi', 'rocm-smi', 'dcgm', '
 export const ANALYTICS_ENGINES = ['duckdb', 'spark'] as const;
 export const INFLUXDB_COMPRESSIONS = ['auto', 'gzip', 'none'] as const;
 export const SERVER_AUTH_MODES = ['token', 'none'] as const;
+export const SERVE_LIVE_MODES = ['auto', 'influxdb', 'none'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const CONFIG_FIELDS = {
@@ -531,6 +532,35 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 4096..1073741824',
     help: 'A live stream client that leaves more than this many bytes unsent (it reads too slowly) is disconnected.',
   },
+  'serve.live': {
+    schema: z.enum(SERVE_LIVE_MODES),
+    default: 'auto',
+    allowed: SERVE_LIVE_MODES.join(' | '),
+    help:
+      'gpumon serve: where the live fleet comes from. influxdb: polled from InfluxDB (influxdb.*), the samples ' +
+      '`gpumon consume` writes; it keeps polling while InfluxDB is away. auto: influxdb if InfluxDB answers a ' +
+      'query at start, else none. none: no live data (the analytics results only).',
+  },
+  'serve.pollMs': {
+    schema: int(500, 600_000),
+    default: 2000,
+    allowed: 'integer 500..600000',
+    help: 'gpumon serve with serve.live influxdb: how often the new samples are read from InfluxDB.',
+  },
+  'serve.querySeries': {
+    schema: int(1, 10_000),
+    default: 100,
+    allowed: 'integer 1..10000',
+    help: 'gpumon serve with serve.live influxdb: GPUs per InfluxDB query (SLIMIT); more GPUs take more queries.',
+  },
+  'serve.queryPoints': {
+    schema: int(100, 1_000_000),
+    default: 20_000,
+    allowed: 'integer 100..1000000',
+    help:
+      'gpumon serve with serve.live influxdb: samples one InfluxDB query returns at most; the start, which ' +
+      'reads the whole live window, splits it into spans of (queryPoints / querySeries) sampling intervals.',
+  },
   'health.host': {
     schema: z.string().min(1),
     default: '127.0.0.1',
@@ -657,6 +687,12 @@ export interface Config {
     maxResultRows: number;
     maxStreams: number;
     streamMaxBufferedBytes: number;
+  };
+  serve: {
+    live: (typeof SERVE_LIVE_MODES)[number];
+    pollMs: number;
+    querySeries: number;
+    queryPoints: number;
   };
   health: { host: string; port: number };
   shutdown: { timeoutMs: number };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { LiveFeedHealth } from '../live/live-feed.ts';
 import type { BatcherStats } from '../pipeline/batcher.ts';
 import { LiveState } from '../pipeline/live-state.ts';
 import { MemoryRunHistory } from '../schedule/history.ts';
@@ -8,7 +9,13 @@ import { embeddedHealth, serveHealth } from '../wiring.ts';
 import type { HealthResponse, ProbeResponse } from './api-types.ts';
 import { createApp } from './app.ts';
 import type { ServerDeps } from './deps.ts';
-import { ARCHIVE_FAILING_AFTER_MS, analyticsCheck, archiveWriteCheck, sourceCheck } from './health.ts';
+import {
+  ARCHIVE_FAILING_AFTER_MS,
+  analyticsCheck,
+  archiveWriteCheck,
+  liveFeedCheck,
+  sourceCheck,
+} from './health.ts';
 import { depsOf } from './test-support.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -180,5 +187,64 @@ describe('GET /api/health, /healthz and /readyz', () => {
     ).json()) as HealthResponse;
     assert.equal(body.status, 'ok');
     assert.deepEqual(body.checks, []);
+  });
+});
+
+describe('the live fleet check of gpumon serve', () => {
+  const feed = (over: Partial<LiveFeedHealth> = {}): LiveFeedHealth => ({
+    feed: 'influxdb',
+    target: 'http://influxdb:8086 database gpumon',
+    startedAtMs: START,
+    lastPollMs: NOW - 1000,
+    lastPollDurationMs: 40,
+    newestSampleMs: NOW - 2000,
+    gpus: 24,
+    failures: 0,
+    failingSinceMs: null,
+    lastError: null,
+    invalid: 0,
+    ...over,
+  });
+
+  test('is ok while polls succeed and the newest sample is recent, and says how many GPUs', () => {
+    const check = liveFeedCheck(feed(), 30_000, NOW);
+    assert.equal(check.status, 'ok');
+    assert.equal(check.name, 'live');
+    assert.match(
+      check.detail,
+      /influxdb http:\/\/influxdb:8086 database gpumon: 24 GPUs, newest sample 2.0 s old/,
+    );
+  });
+
+  test('is degraded, naming the error and for how long, while InfluxDB is away', () => {
+    const check = liveFeedCheck(
+      feed({ failingSinceMs: NOW - 45_000, failures: 20, lastError: 'cannot reach InfluxDB: ECONNREFUSED' }),
+      30_000,
+      NOW,
+    );
+    assert.equal(check.status, 'degraded');
+    assert.match(check.detail, /every poll failing for 45.0 s \(20 failures.*ECONNREFUSED/);
+  });
+
+  test('is degraded before the first poll answers, and when InfluxDB holds nothing recent', () => {
+    assert.match(liveFeedCheck(feed({ lastPollMs: null }), 30_000, NOW).detail, /no poll answered yet/);
+    const empty = liveFeedCheck(feed({ newestSampleMs: null, gpus: 0 }), 30_000, NOW);
+    assert.equal(empty.status, 'degraded');
+    assert.match(empty.detail, /is gpumon consume writing/);
+    const stale = liveFeedCheck(feed({ newestSampleMs: NOW - 120_000 }), 30_000, NOW);
+    assert.equal(stale.status, 'degraded');
+    assert.match(stale.detail, /newest sample is 120.0 s old/);
+  });
+
+  test('is never failing: serve still serves the results, and /readyz must keep the page reachable', () => {
+    const away = liveFeedCheck(feed({ failingSinceMs: START, lastPollMs: null, failures: 300 }), 30_000, NOW);
+    assert.equal(away.status, 'degraded');
+  });
+
+  test('tells the rows it skipped as invalid', () => {
+    assert.match(
+      liveFeedCheck(feed({ invalid: 3 }), 30_000, NOW).detail,
+      /3 rows skipped as invalid samples/,
+    );
   });
 });

@@ -4,6 +4,7 @@
  * while one is failing. Like the agent's and consume's /readyz (health/health-server.ts), a part that is away
  * but retried is not a reason to restart the process: /healthz stays 200 while the server answers.
  */
+import type { LiveFeedHealth } from '../live/live-feed.ts';
 import type { BatcherStats } from '../pipeline/batcher.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import type { HealthCheck, HealthResponse, HealthStatus } from './api-types.ts';
@@ -147,4 +148,52 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The live fleet of `gpumon serve` (a live feed, src/live/): ok while its polls succeed and the newest sample
+ * is recent; degraded before the first poll answers, while polls fail (InfluxDB away, refused), and while
+ * the store answers with nothing recent (no `gpumon consume` writing, no agent sending). Never failing: serve
+ * still serves the analytics results, and a 503 from /readyz would take the page that tells why off its
+ * Service. `staleMs`: a newest sample older than this (by this machine's clock) is not live.
+ */
+export function liveFeedCheck(health: LiveFeedHealth, staleMs: number, now: number): HealthCheck {
+  const where = `${health.feed} ${health.target}`;
+  const invalid = health.invalid > 0 ? `; ${health.invalid} rows skipped as invalid samples` : '';
+  if (health.failingSinceMs !== null) {
+    return {
+      name: 'live',
+      status: 'degraded',
+      detail:
+        `${where}: every poll failing for ${seconds(now - health.failingSinceMs)} (${health.failures} ` +
+        `failures; live data is stale, retried): ${health.lastError ?? 'no reason recorded'}`,
+    };
+  }
+  if (health.lastPollMs === null) {
+    return {
+      name: 'live',
+      status: 'degraded',
+      detail: `${where}: no poll answered yet, ${seconds(now - health.startedAtMs)} since the start`,
+    };
+  }
+  if (health.newestSampleMs === null) {
+    return {
+      name: 'live',
+      status: 'degraded',
+      detail: `${where}: answers, but holds no sample of the live window (is gpumon consume writing?)${invalid}`,
+    };
+  }
+  const age = now - health.newestSampleMs;
+  if (age > staleMs) {
+    return {
+      name: 'live',
+      status: 'degraded',
+      detail: `${where}: the newest sample is ${seconds(age)} old (${health.gpus} GPUs; are the agents and gpumon consume running?)${invalid}`,
+    };
+  }
+  return {
+    name: 'live',
+    status: 'ok',
+    detail: `${where}: ${health.gpus} GPUs, newest sample ${seconds(Math.max(0, age))} old, polled ${seconds(now - health.lastPollMs)} ago${invalid}`,
+  };
 }
