@@ -130,7 +130,13 @@ export async function startEmbedded(
       logger,
       version: VERSION,
     },
-    { sampleIntervalMs: config.source.intervalMs, assets, security: http.security, limits: config.server },
+    {
+      sampleIntervalMs: config.source.intervalMs,
+      assets,
+      security: http.security,
+      limits: config.server,
+      prometheusNames: config.prometheus.names,
+    },
   );
   let server: RunningServer;
   try {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { PrometheusNames } from '../metrics/prometheus.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { SimSource } from '../sources/sim/sim-source.ts';
 import { Agent } from './agent.ts';
@@ -20,7 +21,7 @@ class FakeKafka implements Publisher {
   async close(): Promise<void> {}
 }
 
-async function agentWith(kafka: FakeKafka): Promise<Agent> {
+async function agentWith(kafka: FakeKafka, prometheusNames?: PrometheusNames): Promise<Agent> {
   const source = new SimSource({ hosts: 1, gpusPerHost: 2, seed: 7 });
   await source.open();
   const spool = await Spool.open({
@@ -34,6 +35,7 @@ async function agentWith(kafka: FakeKafka): Promise<Agent> {
     intervalMs: 1000,
     retryDelayMs: 10,
     statsIntervalMs: 0,
+    ...(prometheusNames ? { prometheusNames } : {}),
   });
 }
 
@@ -94,6 +96,40 @@ describe("the agent's health", () => {
     assert.match(text, /^gpumon_agent_spool_pending_samples 0$/m);
     assert.match(text, /^gpumon_source_last_success_timestamp_seconds\{source="sim"\} \d+/m);
     assert.match(text, /^# TYPE gpumon_agent_samples_read_total counter$/m);
+    await agent.stop(0);
+  });
+
+  it("serves the latest sample of each GPU beside its counters, with gpumon's and dcgm-exporter's names", async () => {
+    const kafka = new FakeKafka();
+    kafka.down = true;
+    const agent = await agentWith(kafka);
+    const start = Date.now();
+    await agent.tick(start);
+    const text = agent.healthReporter(() => start + 100).metrics();
+    assert.match(text, /^gpumon_agent_samples_read_total 2$/m, 'the counters stay');
+    assert.equal(text.match(/^gpu_temperature_celsius\{/gm)?.length, 2);
+    assert.equal(text.match(/^DCGM_FI_DEV_GPU_TEMP\{gpu="\d",UUID="GPU-[^"]+",/gm)?.length, 2);
+    assert.match(text, /^# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter$/m);
+    await agent.stop(0);
+  });
+
+  it('serves only the names prometheus.names asks for', async () => {
+    const agent = await agentWith(new FakeKafka(), 'dcgm');
+    const start = Date.now();
+    await agent.tick(start);
+    const text = agent.healthReporter(() => start).metrics();
+    assert.match(text, /^DCGM_FI_DEV_FB_USED\{/m);
+    assert.doesNotMatch(text, /^gpu_memory_used_bytes\{/m);
+    await agent.stop(0);
+  });
+
+  it('leaves no frozen GPU values once the last read is stale', async () => {
+    const agent = await agentWith(new FakeKafka());
+    const start = Date.now();
+    await agent.tick(start);
+    const text = agent.healthReporter(() => start + 10_500).metrics();
+    assert.doesNotMatch(text, /DCGM_FI_DEV_GPU_TEMP|gpu_temperature_celsius/);
+    assert.match(text, /^gpumon_agent_samples_read_total 2$/m);
     await agent.stop(0);
   });
 });

@@ -2,10 +2,13 @@ import type { Config } from '../config/schema.ts';
 import type { HealthReporter, MetricFamily, ReadinessCheck } from '../health/health-server.ts';
 import { renderFamilies } from '../health/health-server.ts';
 import type { Logger } from '../log.ts';
+import { type PrometheusNames, renderSamples } from '../metrics/prometheus.ts';
+import type { GpuSample } from '../metrics/sample.ts';
 import { Sampler } from '../pipeline/sampler.ts';
 import { selectSource } from '../sources/registry.ts';
 import type { Source } from '../sources/source.ts';
 import { KafkaTransport } from '../transport/kafka/kafka-transport.ts';
+import type { Transport } from '../transport/transport.ts';
 import { Spool } from './spool.ts';
 import { type Publisher, SpoolingPublisher } from './spooling-publisher.ts';
 
@@ -35,6 +38,8 @@ export interface AgentParts {
   retryDelayMs?: number;
   /** Log the counters this often (default 60 s; 0: never). */
   statsIntervalMs?: number;
+  /** The names of the GPU metrics on /metrics (config `prometheus.names`, default both). */
+  prometheusNames?: PrometheusNames;
 }
 
 /**
@@ -46,6 +51,8 @@ export class Agent {
   private readonly publisher: SpoolingPublisher;
   private readonly sampler: Sampler;
   private statsTimer: NodeJS.Timeout | undefined;
+  /** The samples of the last successful read, for /metrics. */
+  private latest: readonly GpuSample[] = [];
 
   constructor(private readonly parts: AgentParts) {
     this.source = parts.source;
@@ -55,7 +62,16 @@ export class Agent {
       ...(parts.logger ? { logger: parts.logger } : {}),
       ...(parts.retryDelayMs !== undefined ? { retryDelayMs: parts.retryDelayMs } : {}),
     });
-    this.sampler = new Sampler(parts.source, this.publisher, parts.intervalMs, parts.logger);
+    const publisher = this.publisher;
+    const recording: Transport = {
+      publish: (samples) => {
+        this.latest = samples;
+        return publisher.publish(samples);
+      },
+      subscribe: () => publisher.subscribe(),
+      close: () => publisher.close(),
+    };
+    this.sampler = new Sampler(parts.source, recording, parts.intervalMs, parts.logger);
   }
 
   /** Sends what an earlier run left in the spool, then starts sampling. */
@@ -85,18 +101,32 @@ export class Agent {
   /**
    * What the health server reports. Ready while the source reads (a successful read within three intervals,
    * at least 10 s): Kafka being away does not make the agent unready, it spools and loses nothing, and the
-   * `kafka` check says so.
+   * `kafka` check says so. /metrics: the agent's counters, then the latest sample of each GPU (names as
+   * `prometheus.names` says), while that read is not stale by the same rule: a source that stopped reading
+   * leaves no frozen values behind.
    */
   healthReporter(now: () => number = Date.now): HealthReporter {
     return {
       readiness: () => this.readiness(now()),
-      metrics: () => renderFamilies(this.metricFamilies()),
+      metrics: () =>
+        renderFamilies(this.metricFamilies()) +
+        renderSamples(this.freshSamples(now()), this.parts.prometheusNames ?? 'both'),
     };
+  }
+
+  private get staleMs(): number {
+    return Math.max(3 * this.parts.intervalMs, 10_000);
+  }
+
+  /** The last read's samples, or none when the source has not read successfully for `staleMs`. */
+  private freshSamples(now: number): readonly GpuSample[] {
+    const last = this.source.health().lastSuccessMs;
+    return last !== null && now - last <= this.staleMs ? this.latest : [];
   }
 
   private readiness(now: number): ReadinessCheck[] {
     const health = this.source.health();
-    const staleMs = Math.max(3 * this.parts.intervalMs, 10_000);
+    const staleMs = this.staleMs;
     const last = health.lastSuccessMs;
     const source: ReadinessCheck =
       last === null
@@ -220,7 +250,14 @@ export async function startAgent(config: Config, logger: Logger): Promise<Agent>
     clientId: `${config.kafka.clientId}-agent`,
     logger,
   });
-  const agent = new Agent({ source, target, spool, intervalMs: config.source.intervalMs, logger });
+  const agent = new Agent({
+    source,
+    target,
+    spool,
+    intervalMs: config.source.intervalMs,
+    logger,
+    prometheusNames: config.prometheus.names,
+  });
   agent.start();
   return agent;
 }

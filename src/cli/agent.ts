@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SOURCE_TYPES } from '../config/schema.ts';
+import { PROMETHEUS_NAMES, SOURCE_TYPES } from '../config/schema.ts';
 import {
   configFromCli,
   exitOnSecondSignal,
@@ -15,6 +15,7 @@ interface AgentFlags {
   source?: string;
   spool?: string;
   healthPort?: string;
+  prometheusNames?: string;
 }
 
 /** `gpumon agent`: sample this node's GPUs and publish them to Kafka, spooling on disk while it is away. */
@@ -34,6 +35,10 @@ export function agentCommand(): Command {
       '--health-port <port>',
       'serve /healthz, /readyz and /metrics on this port (health.port; default 0: off)',
     )
+    .option(
+      '--prometheus-names <names>',
+      `GPU metric names on /metrics: ${PROMETHEUS_NAMES.join(' | ')} (prometheus.names, default both: gpumon's and dcgm-exporter's)`,
+    )
     .addHelpText(
       'after',
       '\nEvery setting can also come from a YAML file (--config) or GPUMON_* environment variables;\n' +
@@ -47,6 +52,7 @@ export function agentCommand(): Command {
           'source.type': flags.source,
           'agent.spoolPath': flags.spool,
           'health.port': flags.healthPort,
+          'prometheus.names': flags.prometheusNames,
         });
         // Loaded here, not at the top: every command's module loads when the CLI starts.
         const { createLogger } = await import('../log.ts');

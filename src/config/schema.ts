@@ -28,6 +28,7 @@ export const INFLUXDB_COMPRESSIONS = ['auto', 'gzip', 'none'] as const;
 export const SERVER_AUTH_MODES = ['token', 'none'] as const;
 export const SERVE_LIVE_MODES = ['auto', 'influxdb', 'none'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const PROMETHEUS_NAMES = ['both', 'gpumon', 'dcgm'] as const;
 
 export const CONFIG_FIELDS = {
   'source.type': {
@@ -573,6 +574,15 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 0..65535 (0: no health server)',
     help: 'gpumon agent and consume: port of the health server (/healthz, /readyz, /metrics); 0 turns it off.',
   },
+  'prometheus.names': {
+    schema: z.enum(PROMETHEUS_NAMES),
+    default: 'both',
+    allowed: PROMETHEUS_NAMES.join(' | '),
+    help:
+      'The GPU metrics on /metrics (gpumon agent, up, serve): gpumon names (gpu_temperature_celsius{host,gpu,uuid,model}), ' +
+      "dcgm-exporter's names, labels and units (DCGM_FI_DEV_GPU_TEMP{gpu,UUID,device,modelName,Hostname,...}: " +
+      'its dashboards and alert rules work unchanged), or both (docs/prometheus.md).',
+  },
   'shutdown.timeoutMs': {
     schema: int(1000, 3_600_000),
     default: 20_000,
@@ -695,6 +705,7 @@ export interface Config {
     queryPoints: number;
   };
   health: { host: string; port: number };
+  prometheus: { names: (typeof PROMETHEUS_NAMES)[number] };
   shutdown: { timeoutMs: number };
   live: { windowSeconds: number };
   log: { level: (typeof LOG_LEVELS)[number] };

@@ -57,6 +57,18 @@ describe('GET /metrics', () => {
     assert.match(text, /^# TYPE gpu_utilization_percent gauge$/m);
     assert.match(text, /^gpu_utilization_percent\{host="node-b",gpu="0",uuid="[^"]+",model="[^"]*"\} 90$/m);
   });
+
+  test("serves dcgm-exporter's names beside gpumon's by default, and only those prometheus.names asks for", async () => {
+    const both = await (await appOf().request('/metrics')).text();
+    assert.match(
+      both,
+      /^DCGM_FI_DEV_GPU_UTIL\{gpu="0",UUID="GPU-node-b-0",pci_bus_id="[^"]+",device="nvidia0",modelName="[^"]+",Hostname="node-b",DCGM_FI_DRIVER_VERSION="[^"]+"\} 90$/m,
+    );
+    const dcgm = createApp(depsOf(fleet()), { now: () => NOW, prometheusNames: 'dcgm' });
+    const text = await (await dcgm.request('/metrics')).text();
+    assert.match(text, /^DCGM_FI_DEV_GPU_UTIL\{/m);
+    assert.doesNotMatch(text, /^gpu_utilization_percent\{/m);
+  });
 });
 
 describe('GET /api/health', () => {

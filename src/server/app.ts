@@ -78,7 +78,7 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
     });
   };
   app.get('/metrics', (c) =>
-    c.text(renderPrometheus(deps.live.latest(), deps.sources()), 200, {
+    c.text(renderPrometheus(deps.live.latest(), deps.sources(), options.prometheusNames ?? 'both'), 200, {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   );

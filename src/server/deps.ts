@@ -1,4 +1,5 @@
 import type { Logger } from '../log.ts';
+import type { PrometheusNames } from '../metrics/prometheus.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import type { HealthCheck } from './api-types.ts';
@@ -73,6 +74,8 @@ export interface AppOptions {
   limits?: Partial<ServerLimits>;
   /** Token, allowed hosts and origins, HTTPS (docs/security.md). Default: no token, loopback names, no CORS. */
   security?: SecurityOptions;
+  /** The names of the GPU metrics on /metrics (`prometheus.names`; docs/prometheus.md). Default: both. */
+  prometheusNames?: PrometheusNames;
 }
 
 /** Bounds on what clients may take from the server at once; `server.*` keys of the configuration. */
