@@ -48,6 +48,25 @@ export function series(
   return values.map((metrics, i) => sample(gpu, start + i * stepSeconds * 1000, metrics));
 }
 
+/**
+ * Six hours of a GPU every 20 s: idle holding memory for the first hour, then loaded; a temperature spike
+ * every 97 samples; the power limit unknown for a while.
+ */
+export function sixHoursOf(gpu: TestGpu, date: string, offset: number): GpuSample[] {
+  const values = Array.from({ length: 1080 }, (_, i) => {
+    const idle = i < 180;
+    return {
+      gpu_temperature_celsius: 40 + ((i + offset) % 9) + (i % 97 === 96 ? 12 : 0) + (idle ? 0 : 15),
+      gpu_utilization_percent: idle ? 1 : 40 + ((i * 7 + offset) % 60),
+      gpu_power_draw_watts: idle ? 60 + (i % 3) : 180 + ((i * 13 + offset) % 120) + 0.25,
+      gpu_power_limit_watts: i % 200 < 20 ? null : 300,
+      gpu_memory_used_bytes: idle ? 8 * 1024 ** 3 : (2 + (i % 5)) * 1024 ** 3,
+      gpu_sm_clock_mhz: idle ? 210 : 1400 + ((i + offset) % 300),
+    };
+  });
+  return series(gpu, at('06:00:00', date) + offset * 1000, 20, values);
+}
+
 function literal(value: unknown, column: string): string {
   if (value === null || value === undefined) return 'NULL';
   if (column === 'ts') return `make_timestamp(${Math.round(Number(value) * 1000)})`;

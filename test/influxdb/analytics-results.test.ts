@@ -17,13 +17,12 @@ import {
   createTestArchive,
   GPU_A,
   GPU_B,
-  series,
+  sixHoursOf,
   type TestArchive,
   type TestGpu,
   testConfig,
 } from '../../src/analytics/testing.ts';
 import type { ConfigKey } from '../../src/config/schema.ts';
-import type { GpuSample } from '../../src/metrics/sample.ts';
 import { influxQuery, influxUrl } from '../../src/testing/services.ts';
 
 const DAY = '2026-01-15';
@@ -35,25 +34,6 @@ after(async () => {
   const url = await influxUrl();
   for (const db of databases) await influxQuery(url, `DROP DATABASE "${db}"`);
 });
-
-/**
- * Six hours of a GPU every 20 s: idle holding memory for the first hour, then loaded; a temperature spike
- * every 97 samples; the power limit unknown for a while.
- */
-function gpuDay(gpu: TestGpu, date: string, offset: number): GpuSample[] {
-  const values = Array.from({ length: 1080 }, (_, i) => {
-    const idle = i < 180;
-    return {
-      gpu_temperature_celsius: 40 + ((i + offset) % 9) + (i % 97 === 96 ? 12 : 0) + (idle ? 0 : 15),
-      gpu_utilization_percent: idle ? 1 : 40 + ((i * 7 + offset) % 60),
-      gpu_power_draw_watts: idle ? 60 + (i % 3) : 180 + ((i * 13 + offset) % 120) + 0.25,
-      gpu_power_limit_watts: i % 200 < 20 ? null : 300,
-      gpu_memory_used_bytes: idle ? 8 * 1024 ** 3 : (2 + (i % 5)) * 1024 ** 3,
-      gpu_sm_clock_mhz: idle ? 210 : 1400 + ((i + offset) % 300),
-    };
-  });
-  return series(gpu, at('06:00:00', date) + offset * 1000, 20, values);
-}
 
 interface InfluxRow {
   time: number;
@@ -138,9 +118,9 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
 
   it('writes every result row of the day as a point with the values of the Parquet results', async () => {
     await archive.addFile(DAY, [
-      ...gpuDay(GPU_A, DAY, 0),
-      ...gpuDay(GPU_B, DAY, 3),
-      ...gpuDay(GPU_C, DAY, 7),
+      ...sixHoursOf(GPU_A, DAY, 0),
+      ...sixHoursOf(GPU_B, DAY, 3),
+      ...sixHoursOf(GPU_C, DAY, 7),
     ]);
     const result = await run(DAY);
     await assertPointsEqualParquet(DAY);
@@ -158,7 +138,7 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
   });
 
   it('replaces the day on a rerun: the same points, none twice', async () => {
-    await archive.addFile(DAY, [...gpuDay(GPU_A, DAY, 0), ...gpuDay(GPU_B, DAY, 3)]);
+    await archive.addFile(DAY, [...sixHoursOf(GPU_A, DAY, 0), ...sixHoursOf(GPU_B, DAY, 3)]);
     await run(DAY);
     const first = await pointCounts();
     await run(DAY);
@@ -167,8 +147,8 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
   });
 
   it('drops the points of rows that a rerun no longer has, and keeps the other days', async () => {
-    const dayFile = await archive.addFile(DAY, [...gpuDay(GPU_A, DAY, 0), ...gpuDay(GPU_C, DAY, 7)]);
-    await archive.addFile(NEXT_DAY, [...gpuDay(GPU_A, NEXT_DAY, 1), ...gpuDay(GPU_C, NEXT_DAY, 2)]);
+    const dayFile = await archive.addFile(DAY, [...sixHoursOf(GPU_A, DAY, 0), ...sixHoursOf(GPU_C, DAY, 7)]);
+    await archive.addFile(NEXT_DAY, [...sixHoursOf(GPU_A, NEXT_DAY, 1), ...sixHoursOf(GPU_C, NEXT_DAY, 2)]);
     await run(DAY);
     await run(NEXT_DAY);
     const cOnDay = async () =>
@@ -179,7 +159,7 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
 
     // GPU C's samples of DAY vanish from the archive (say they were misfiled), and DAY is analysed again.
     await rm(dayFile);
-    await archive.addFile(DAY, gpuDay(GPU_A, DAY, 0));
+    await archive.addFile(DAY, sixHoursOf(GPU_A, DAY, 0));
     await run(DAY);
 
     assert.deepEqual(await cOnDay(), []);
@@ -194,7 +174,7 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
   });
 
   it('writes nothing when analytics.writeInfluxdb is off', async () => {
-    await archive.addFile(DAY, gpuDay(GPU_A, DAY, 0));
+    await archive.addFile(DAY, sixHoursOf(GPU_A, DAY, 0));
     const result = await runDailyAnalytics({
       config: testConfig({ ...flags(), 'analytics.writeInfluxdb': false }),
       date: DAY,
