@@ -10,9 +10,9 @@ import { AlertEvaluator } from './pipeline/alerts.ts';
 import type { BatcherOptions, BatcherStats } from './pipeline/batcher.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { InfluxDbStreamSink } from './sinks/influxdb/stream-sink.ts';
-import { decodeSampleWithLine } from './sinks/influxdb/v1-line-decoder.ts';
 import type { Sink } from './sinks/sink.ts';
 import { KafkaTransport } from './transport/kafka/kafka-transport.ts';
+import { decodeSampleWithLine } from './transport/kafka/v1-line-decoder.ts';
 
 /** The sink groups `gpumon consume` can run; each is its own consumer group, committing on its own acks. */
 export const CONSUMER_SINKS = ['influxdb', 'archive'] as const;

@@ -7,7 +7,7 @@
  *   npx tsx bench/pipeline/baseline-consumer.ts BROKERS TOPIC GROUP INFLUX_URL DB SECONDS
  */
 import { Consumer } from '@platformatic/kafka';
-import { sampleLine } from '../../src/sinks/influxdb/line-protocol.ts';
+import { sampleLine } from '../../src/metrics/line-protocol.ts';
 import { decodeSample, ENCODING_HEADER } from '../../src/transport/kafka/encoding.ts';
 
 const [brokers, topic, group, influx, db, secondsArg] = process.argv.slice(2);

@@ -10,8 +10,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { encodePoint, type FieldValue, type Point } from '../metrics/line-protocol.ts';
 import { InfluxClient, type InfluxDbOptions, quoteIdentifier } from '../sinks/influxdb/influx-client.ts';
-import { encodePoint, type FieldValue, type Point } from '../sinks/influxdb/line-protocol.ts';
 import type { AnalysisName } from './analyses.ts';
 import type { JsonRow } from './engine.ts';
 import { sqlString, toJsonRow } from './engines/duckdb.ts';

@@ -1,5 +1,5 @@
+import { encodePoint, type Point, seriesKeyOf } from '../../metrics/line-protocol.ts';
 import type { AlertEvent } from '../../pipeline/alerts.ts';
-import { encodePoint, type Point, seriesKeyOf } from './line-protocol.ts';
 
 export const ALERT_MEASUREMENT = 'gpu_alerts';
 

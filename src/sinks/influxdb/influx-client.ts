@@ -8,7 +8,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { Config } from '../../config/schema.ts';
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { PRECISION } from './line-protocol.ts';
+import { PRECISION } from '../../metrics/line-protocol.ts';
 
 const gzip = promisify(gzipCallback);
 
@@ -26,7 +26,7 @@ export const IN_FLIGHT = 2;
 
 /**
  * One line of line protocol, without its newline: text, or bytes already encoded (UTF-8) by the decoder
- * (line-protocol.ts `ENCODED_LINE`).
+ * (src/metrics/line-protocol.ts `ENCODED_LINE`).
  */
 export type Line = string | Uint8Array;
 

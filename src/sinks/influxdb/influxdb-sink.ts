@@ -1,9 +1,9 @@
 import type { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { sampleLineOf } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { Sink } from '../sink.ts';
 import { InfluxClient, type InfluxDbOptions, type Line, type WriteResult } from './influx-client.ts';
-import { sampleLineOf } from './line-protocol.ts';
 
 /** Counters of an InfluxDB sink, for logs and the API. */
 export interface InfluxDbSinkStats {
@@ -24,7 +24,7 @@ export interface InfluxDbSinkExtras {
 }
 
 /**
- * Writes samples to InfluxDB as line protocol (measurement `gpu_metrics`, line-protocol.ts), `batchLines`
+ * Writes samples to InfluxDB as line protocol (measurement `gpu_metrics`, src/metrics/line-protocol.ts), `batchLines`
  * per gzip-compressed request. `write` resolves once InfluxDB has every point of the batch; it rejects on a
  * 5xx, a timeout or a connection error, and the pipeline retries the batch. A replay is harmless: a point
  * with the same series and timestamp overwrites the first. docs/influxdb.md has the whole contract.

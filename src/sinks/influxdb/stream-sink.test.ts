@@ -4,16 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../config/load.ts';
+import { encodePoint, sampleLine } from '../../metrics/line-protocol.ts';
 import { AlertEvaluator } from '../../pipeline/alerts.ts';
 import { WindowAggregator } from '../../pipeline/windows.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
 import { encodeSampleJson } from '../../transport/kafka/encoding.ts';
+import { decodeSampleWithLine } from '../../transport/kafka/v1-line-decoder.ts';
 import { alertLine, alertPoint } from './alert-sink.ts';
 import { bodyOf } from './influx-client.ts';
-import { encodePoint, sampleLine } from './line-protocol.ts';
 import { InfluxDbStreamSink } from './stream-sink.ts';
-import { decodeSampleWithLine } from './v1-line-decoder.ts';
 import { windowPoint } from './window-sink.ts';
 
 /** A fake InfluxDB: the lines of every /write, and a switch to fail them with a 503. */

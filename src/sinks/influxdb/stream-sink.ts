@@ -1,10 +1,10 @@
+import { encodePoint, sampleLineOf } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { AlertEvaluator, AlertEvent } from '../../pipeline/alerts.ts';
 import { type GpuWindow, WindowAggregator } from '../../pipeline/windows.ts';
 import { alertLine } from './alert-sink.ts';
 import type { InfluxDbOptions, Line } from './influx-client.ts';
 import { InfluxDbSink, type InfluxDbSinkExtras } from './influxdb-sink.ts';
-import { encodePoint, sampleLineOf } from './line-protocol.ts';
 import { windowPoint } from './window-sink.ts';
 
 export interface StreamStages {

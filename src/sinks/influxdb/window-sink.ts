@@ -1,6 +1,6 @@
 import { metricDef } from '../../metrics/catalog.ts';
+import { fieldType, type Point, sampleTags } from '../../metrics/line-protocol.ts';
 import { type GpuWindow, WINDOW_METRICS } from '../../pipeline/windows.ts';
-import { fieldType, type Point, sampleTags } from './line-protocol.ts';
 
 /** The measurement of windows of `windowSeconds`: `gpu_metrics_30s` for the default 30 s. */
 export function windowMeasurement(windowSeconds: number): string {

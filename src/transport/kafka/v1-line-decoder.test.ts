@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
-import { decodeSample, encodeSampleJson } from '../../transport/kafka/encoding.ts';
-import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from './line-protocol.ts';
+import { decodeSample, encodeSampleJson } from './encoding.ts';
 import { decodeSampleWithLine } from './v1-line-decoder.ts';
 
 // The example as a record carries it: without the file's final newline.
 const testdata = Buffer.from(
-  readFileSync(new URL('../../transport/kafka/testdata/sample-v1.json', import.meta.url), 'utf8').trim(),
+  readFileSync(new URL('./testdata/sample-v1.json', import.meta.url), 'utf8').trim(),
 );
 const withoutLine = (sample: GpuSample) => Object.fromEntries(Object.entries(sample));
 const lineOf = (sample: GpuSample) => {

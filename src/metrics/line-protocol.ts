@@ -1,6 +1,6 @@
 /**
  * InfluxDB line protocol (1.x; what 2.x/3.x accept on their v1-compatible `/write`), derived from the metric
- * catalog. Serialisation only: the HTTP transport is in influx-client.ts.
+ * catalog. Serialisation only: the HTTP transport is in src/sinks/influxdb/influx-client.ts.
  *
  * One sample is one line of measurement `gpu_metrics`:
  *   gpu_metrics,gpu=<gpu_index>,host=<host>,model=<model>,uuid=<uuid> <field>=<value>,... <ts in ms>
@@ -10,8 +10,8 @@
  * - timestamp: the sample's `ts`, epoch milliseconds: write with `precision=ms`.
  * A sample with no value at all has no line (InfluxDB rejects a line without fields): see `sampleLine`.
  */
-import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
-import type { GpuSample } from '../../metrics/sample.ts';
+import { IDENTITY, METRICS } from './catalog.ts';
+import type { GpuSample } from './sample.ts';
 
 export const SAMPLE_MEASUREMENT = 'gpu_metrics';
 
@@ -176,7 +176,7 @@ export function sampleLine(sample: GpuSample): string | null {
 
 /**
  * Where a decoder that already produced a sample's `gpu_metrics` line (UTF-8, no newline) leaves it on the
- * sample: the consumer's v1 decoder (v1-line-decoder.ts) writes the line straight from the record's bytes, the
+ * sample: the consumer's v1 decoder (src/transport/kafka/v1-line-decoder.ts) writes the line straight from the record's bytes, the
  * sink then sends it as is instead of formatting every number again. Same bytes as `sampleLine` (a test keeps
  * them equal); a sample without it is encoded by `sampleLine`.
  */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { METRICS } from '../../metrics/catalog.ts';
-import { testSample } from '../../testing/samples.ts';
+import { testSample } from '../testing/samples.ts';
+import { METRICS } from './catalog.ts';
 import {
   encodePoint,
   escapeKey,

@@ -13,20 +13,15 @@
  * thousands of corrupted records too).
  */
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
-import type { GpuSample } from '../../metrics/sample.ts';
-import {
-  type Decoded,
-  decodeSample,
-  ENCODING_HEADER_VALUE,
-  ENCODING_VERSION,
-} from '../../transport/kafka/encoding.ts';
 import {
   ENCODED_LINE,
   escapeKey,
   SAMPLE_MEASUREMENT,
   type SampleWithLine,
   seriesKeyOf,
-} from './line-protocol.ts';
+} from '../../metrics/line-protocol.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
+import { type Decoded, decodeSample, ENCODING_HEADER_VALUE, ENCODING_VERSION } from './encoding.ts';
 
 enum Kind {
   Text = 0,
@@ -109,7 +104,7 @@ const buildSample = new Function(
   `return { ts, ${FIELDS.map((f, i) => `${JSON.stringify(f.name)}: v[${i}]`).join(', ')} };`,
 ) as (ts: number, values: readonly unknown[]) => GpuSample;
 
-/** `gpu_metrics,<tags>` as bytes per GPU (bounded like line-protocol.ts's cache). */
+/** `gpu_metrics,<tags>` as bytes per GPU (bounded like src/metrics/line-protocol.ts's cache). */
 const seriesKeys = new Map<string, Uint8Array>();
 
 function seriesKeyBytes(host: string, gpu: number, uuid: string, model: string): Uint8Array {
