@@ -395,6 +395,56 @@ describe('Services and ports', () => {
   });
 });
 
+describe("gpumon serve's live fleet", () => {
+  it('reads InfluxDB (serve.live influxdb) as the user of the Secret gpumon-influxdb, as consume does', () => {
+    for (const name of stackRenderings()) {
+      const m = rendered(name).manifests;
+      const serve = gpumonContainers(m).find(({ c }) => c.args?.[0] === 'serve');
+      assert.ok(serve, `${name}: a serve container`);
+      const config = loadConfig({ file: configFile(m, name), env: envOf(serve.c) });
+      assert.equal(config.serve.live, 'influxdb', name);
+      assert.equal(config.influxdb.url, 'http://influxdb:8086', name);
+      for (const key of ['influxdb.username', 'influxdb.password'] as const) {
+        const variable: EnvVar | undefined = serve.c.env?.find((e) => e.name === envName(key));
+        assert.equal(variable?.valueFrom?.secretKeyRef?.name, 'gpumon-influxdb', `${name}: ${key}`);
+      }
+    }
+  });
+
+  it('may reach influxdb:8086: the egress of gpumon-serve and the ingress of influxdb both admit it', () => {
+    type Peer = { podSelector?: { matchLabels?: Record<string, string> } };
+    type Rule = { from?: Peer[]; to?: Peer[]; ports?: { port: number }[] };
+    const admits = (rules: Rule[] | undefined, side: 'from' | 'to', app: string, port: number) =>
+      (rules ?? []).some(
+        (r) =>
+          (r.ports ?? []).some((p) => p.port === port) &&
+          (r[side] ?? []).some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app),
+      );
+    for (const name of stackRenderings()) {
+      const policies = rendered(name)
+        .manifests.filter((x) => x.kind === 'NetworkPolicy' && x.metadata.namespace === NAMESPACE)
+        .map(
+          (x) =>
+            x.spec as {
+              podSelector: { matchLabels?: Record<string, string> };
+              ingress?: Rule[];
+              egress?: Rule[];
+            },
+        );
+      const of = (app: string) =>
+        policies.filter((p) => p.podSelector.matchLabels?.['app.kubernetes.io/name'] === app);
+      assert.ok(
+        of('gpumon-serve').some((p) => admits(p.egress, 'to', 'influxdb', 8086)),
+        `${name}: gpumon-serve -> influxdb:8086 (egress)`,
+      );
+      assert.ok(
+        of('influxdb').some((p) => admits(p.ingress, 'from', 'gpumon-serve', 8086)),
+        `${name}: gpumon-serve -> influxdb:8086 (ingress)`,
+      );
+    }
+  });
+});
+
 describe('every workload', () => {
   it('has readiness and liveness probes on every long-running container, on ports it has', () => {
     for (const name of [...stackRenderings(), 'byo/base', 'byo/hdfs-spark']) {
