@@ -23,8 +23,9 @@ export function serveCommand(): Command {
         'without sampling any GPU. The live fleet (the GPU list, the live series, /api/stream, /metrics) is ' +
         'read from InfluxDB, where `gpumon consume` writes every sample: polled every serve.pollMs, the whole ' +
         'live window (live.windowSeconds) at start. serve.live auto (the default) uses InfluxDB if it answers ' +
-        'at start; influxdb waits for it; none serves the analytics results only. Its health is the `live` ' +
-        'check of /api/health.',
+        'at start; influxdb waits for it; none serves the analytics results only. InfluxDB is reached as ' +
+        'influxdb.* says (url, database, username/password or token; GPUMON_INFLUXDB_* variables). Its health ' +
+        'is the `live` check of /api/health. docs/influxdb.md, Reading.',
     )
     .option(
       '--live <mode>',
