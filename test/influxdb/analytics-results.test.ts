@@ -23,7 +23,8 @@ import {
   testConfig,
 } from '../../src/analytics/testing.ts';
 import type { ConfigKey } from '../../src/config/schema.ts';
-import { influxQuery, influxUrl } from '../../src/testing/services.ts';
+import { isGpumonError } from '../../src/errors.ts';
+import { influxQuery, influxUrl, influxWrite } from '../../src/testing/services.ts';
 
 const DAY = '2026-01-15';
 const NEXT_DAY = '2026-01-16';
@@ -171,6 +172,23 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
     }
     await assertPointsEqualParquet(DAY);
     await assertPointsEqualParquet(NEXT_DAY);
+  });
+
+  it('fails the day with ANALYTICS_INFLUXDB_WRITE_FAILED when InfluxDB refuses points, the Parquet results published', async () => {
+    await archive.addFile(DAY, sixHoursOf(GPU_A, DAY, 0));
+    // A string where the results write an integer, in the same shard (7 days from Thursday 2026-01-15).
+    await influxQuery(url, `CREATE DATABASE "${database}"`);
+    await influxWrite(
+      url,
+      database,
+      `gpu_daily_stats,scope=fleet sample_count="many" ${at('00:00:00', NEXT_DAY)}`,
+    );
+    await assert.rejects(run(DAY), (err) => {
+      assert.ok(isGpumonError(err, 'ANALYTICS_INFLUXDB_WRITE_FAILED'), String(err));
+      assert.match(err.message, /points refused: .*field type conflict/);
+      return true;
+    });
+    assert.equal((await readResult(archive.storage, DAY, 'daily_stats'))?.length, 2);
   });
 
   it('writes nothing when analytics.writeInfluxdb is off', async () => {
