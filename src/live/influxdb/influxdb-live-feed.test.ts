@@ -172,6 +172,25 @@ describe('InfluxDbLiveFeed', () => {
     );
   });
 
+  it('is not misled by an agent whose clock is an hour ahead: the other GPUs still update', async () => {
+    const influx = new FakeInflux();
+    const ahead = (ts: number) =>
+      testSample({ ts: ts + 3_600_000, gpu_temperature_celsius: 40 }, 0, 'skewed');
+    influx.write(...fleet(2, 1, T0 - 2000, T0), ahead(T0));
+    const clock = { now: T0 + 500 };
+    const { feed, live } = feedOf(influx, clock);
+    await feed.poll();
+    influx.write(...fleet(2, 1, T0 + 1000, T0 + 2000), ahead(T0 + 2000));
+    clock.now = T0 + 2500;
+    await feed.poll();
+    const latest = new Map(live.latest().map((s) => [s.host, s.ts]));
+    assert.deepEqual(Object.fromEntries(latest), {
+      'node-0': T0 + 2000,
+      'node-1': T0 + 2000,
+      skewed: T0 + 3_602_000,
+    });
+  });
+
   it('keeps every query bounded: SLIMIT querySeries, LIMIT queryPoints / querySeries, pages until a short one', async () => {
     const influx = new FakeInflux();
     influx.write(...fleet(5, 5, T0 - 60_000, T0)); // 25 GPUs x 61 s

@@ -5,7 +5,7 @@
  *
  * - The first poll reads the whole live window (`windowMs`): the page starts with the recent series.
  * - Each next poll reads from the oldest latest sample among the GPUs that kept up (their latest sample within
- *   `followMs` of the newest of all), so a GPU whose samples reach InfluxDB a little later than the others'
+ *   `followMs` of the fleet's, the median GPU's), so a GPU whose samples reach InfluxDB a little later than the others'
  *   still gets every one; a GPU further behind (an agent emptying its spool, a consumer catching up) shows
  *   its samples from when they are recent again: the archive has the rest. Per GPU only samples newer than
  *   its latest applied one are applied, so the live series stay in time order and nothing is applied twice.
@@ -162,13 +162,18 @@ export class InfluxDbLiveFeed implements LiveFeed {
     }
   }
 
-  /** Where this poll starts reading (epoch ms, exclusive): see the module comment. */
+  /**
+   * Where this poll starts reading (epoch ms, exclusive): the oldest latest sample among the GPUs within
+   * `followMs` of the fleet's time, and never before the live window. The fleet's time is the median of the
+   * GPUs' latest samples, not the newest: one agent whose clock is an hour ahead must not hide the others.
+   */
   private since(now: number): number {
     const windowStart = now - this.options.windowMs;
-    if (this.newest === null) return windowStart;
-    const keptUp = this.newest - followMs(this.options.pollMs, this.options.intervalMs);
-    let oldest = this.newest;
-    for (const ts of this.lastTs.values()) if (ts >= keptUp && ts < oldest) oldest = ts;
+    if (this.lastTs.size === 0) return windowStart;
+    const latest = [...this.lastTs.values()].sort((a, b) => a - b);
+    const fleetTime = latest[Math.floor((latest.length - 1) / 2)] as number;
+    const keptUp = fleetTime - followMs(this.options.pollMs, this.options.intervalMs);
+    const oldest = latest.find((ts) => ts >= keptUp) ?? fleetTime;
     return Math.max(oldest, windowStart);
   }
 
