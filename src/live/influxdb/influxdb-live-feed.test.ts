@@ -298,6 +298,39 @@ describe('InfluxDbLiveFeed', () => {
     assert.equal(influx.queries.length, after, 'no poll after stop');
   });
 
+  it('stops in the middle of a long first read without sending its remaining queries', async () => {
+    const influx = new FakeInflux();
+    influx.write(...fleet(10, 4, T0 - 60_000, T0));
+    const slow: InfluxQuerier = {
+      query: async (q) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return influx.query(q);
+      },
+    };
+    const live = new LiveState(60_000);
+    const feed = new InfluxDbLiveFeed({
+      client: slow,
+      target: 'test',
+      live,
+      windowMs: 60_000,
+      pollMs: 1000,
+      intervalMs: 1000,
+      querySeries: 1, // 40 GPUs: 41 queries a span
+      queryPoints: 100,
+      logger: capturingLogger().logger,
+      now: () => T0 + 500,
+    });
+    feed.start();
+    await new Promise((r) => setTimeout(r, 100));
+    const stopping = Date.now();
+    await feed.stop();
+    assert.ok(Date.now() - stopping < 500, `stop took ${Date.now() - stopping} ms`);
+    const sent = influx.queries.length;
+    assert.ok(sent < 20, `${sent} queries before the stop`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(influx.queries.length, sent);
+  });
+
   it('waits for a GPU that lags by up to the larger of 10 s and three polls or intervals', () => {
     assert.equal(followMs(2000, 1000), 10_000);
     assert.equal(followMs(5000, 1000), 15_000);

@@ -64,7 +64,7 @@ export interface InfluxDbLiveFeedOptions {
   now?: () => number;
 }
 
-/** A GPU whose latest sample is this far behind the newest of all is no longer waited for (see the module). */
+/** A GPU whose latest sample is this far behind the fleet's (the median GPU's) is not waited for (see the module). */
 export function followMs(pollMs: number, intervalMs: number): number {
   return Math.max(10_000, 3 * pollMs, 3 * intervalMs);
 }
@@ -181,7 +181,7 @@ export class InfluxDbLiveFeed implements LiveFeed {
   private async readSince(since: number, now: number): Promise<void> {
     const perSeries = Math.max(1, Math.floor(this.options.queryPoints / this.options.querySeries));
     const spanMs = Math.max(this.options.intervalMs, Math.floor(perSeries / 2) * this.options.intervalMs);
-    for (let from = since; ; from += spanMs) {
+    for (let from = since; !this.stopped; from += spanMs) {
       const open = from + spanMs >= now;
       await this.readSpan(from, open ? null : from + spanMs, perSeries);
       if (open) return;
@@ -193,6 +193,7 @@ export class InfluxDbLiveFeed implements LiveFeed {
     const rows: GpuSample[] = [];
     const where = `InfluxDB ${this.options.target}`;
     for (let offset = 0; ; offset += this.options.querySeries) {
+      if (this.stopped) return; // a stop does not wait for the rest of a long first read
       const q = this.query(from, to, limit, offset);
       let results: unknown[];
       try {
