@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import type { MetricName } from '../../src/metrics/catalog.ts';
 import { readPrometheusText } from '../../src/sources/dcgm/prometheus-text.ts';
 import { kafkaBootstrap } from '../../src/testing/services.ts';
-import { freePort, interrupt, pollHttp, type Running, startGpumon, tempDir } from '../e2e/helpers.ts';
+import { freePort, interrupt, pollHttp, ROOT, type Running, startGpumon, tempDir } from '../e2e/helpers.ts';
 import { type RunningPrometheus, startPrometheus, type VectorSample } from './prometheus.ts';
 
 interface DashboardQueries {
@@ -117,7 +119,9 @@ describe("NVIDIA's dcgm-exporter dashboard on a real Prometheus scraping gpumon 
    * Runs every panel's query at one instant whose last scrape saw `text`: the agent's /metrics before and
    * after the queries hold the same samples (no read in between), and Prometheus scraped after the first.
    */
-  async function queriesOverOneScrape(): Promise<{ text: string; results: Map<string, VectorSample[]> }> {
+  async function queriesOverOneScrape(
+    queries: readonly { name: string; expr: string }[],
+  ): Promise<{ text: string; results: Map<string, VectorSample[]> }> {
     for (let attempt = 1; ; attempt++) {
       const fetchedAt = Date.now();
       const text = await (await fetch(agentUrl)).text();
@@ -130,7 +134,7 @@ describe("NVIDIA's dcgm-exporter dashboard on a real Prometheus scraping gpumon 
       }
       const at = Date.now();
       const results = new Map<string, VectorSample[]>();
-      for (const p of DASHBOARD.panels) results.set(p.title, await prometheus.query(all(p.expr), at));
+      for (const q of queries) results.set(q.name, await prometheus.query(q.expr, at));
       const again = await (await fetch(agentUrl)).text();
       if (sampleLines(again) === sampleLines(text)) return { text, results };
       assert.ok(attempt < 6, 'the agent read new samples during every attempt');
@@ -138,7 +142,9 @@ describe("NVIDIA's dcgm-exporter dashboard on a real Prometheus scraping gpumon 
   }
 
   it('answers every panel query with the values gpumon sampled, in dcgm-exporter units', async () => {
-    const { text, results } = await queriesOverOneScrape();
+    const { text, results } = await queriesOverOneScrape(
+      DASHBOARD.panels.map((p) => ({ name: p.title, expr: all(p.expr) })),
+    );
     const gpumon = gpumonValues(text);
     assert.equal(gpumon.get('gpu_temperature_celsius')?.size, HOSTS * GPUS_PER_HOST);
     assert.deepEqual(
@@ -217,6 +223,28 @@ describe("NVIDIA's dcgm-exporter dashboard on a real Prometheus scraping gpumon 
         assert.ok(s.metric[label], `DCGM_FI_DEV_FB_USED has ${label}: ${JSON.stringify(s.metric)}`);
       }
       assert.equal(s.metric.device, `nvidia${s.metric.gpu}`);
+    }
+  });
+
+  it("evaluates the alert rules' expressions on gpumon's series: a value for every GPU", async () => {
+    const file = readFileSync(join(ROOT, 'deploy', 'prometheus', 'gpumon-alerts.rules.yml'), 'utf8');
+    const rules = (parse(file) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap(
+      (g) => g.rules,
+    );
+    assert.equal(rules.length, 4);
+    // Each expression without its threshold: the level the alert compares, for every GPU.
+    const { text, results } = await queriesOverOneScrape(
+      rules.map((r) => ({ name: r.alert, expr: r.expr.replace(/\s*>=?\s*[\d.]+$/, '') })),
+    );
+    for (const r of rules) {
+      assert.equal(results.get(r.alert)?.length, HOSTS * GPUS_PER_HOST, `${r.alert}: ${r.expr}`);
+    }
+    const gpumon = gpumonValues(text);
+    for (const s of results.get('GpuHighPower') ?? []) {
+      const key = `${s.metric.Hostname}/${s.metric.gpu}`;
+      const power = gpumon.get('gpu_power_draw_watts')?.get(key) as number;
+      const limit = gpumon.get('gpu_power_limit_watts')?.get(key) as number;
+      close(s.value, (100 * power) / limit, `power share of ${key}`);
     }
   });
 });
