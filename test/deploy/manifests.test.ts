@@ -349,6 +349,16 @@ describe('the Deployment gpumon-serve', () => {
     assert.ok(config.server.tokenFile.endsWith('/token'), 'the key deploy.sh gives the Secret');
   });
 
+  it('reads the live fleet from InfluxDB, with the credentials of the optional Secret gpumon-influxdb', () => {
+    const config = configOf(serve);
+    assert.equal(config.serve.live, 'influxdb');
+    for (const key of ['influxdb.username', 'influxdb.password', 'influxdb.token'] as const) {
+      const ref = serve.env?.find((e) => e.name === envName(key))?.valueFrom?.secretKeyRef;
+      assert.equal(ref?.name, 'gpumon-influxdb', key);
+      assert.equal(ref?.optional, true, key);
+    }
+  });
+
   it('answers its probes with 200 without the token, and the API only with it, when run as the manifest runs it', async () => {
     const port = await freePort();
     const args = (serve.args ?? []).map((a, i, all) => (all[i - 1] === '--port' ? String(port) : a));
