@@ -148,4 +148,46 @@ describe('dcgm-exporter names', () => {
     assert.equal(new Set(fields).size, fields.length);
     assert.ok(METRICS.filter((m) => m.dcgm !== null).length >= 20);
   });
+
+  it("reads back what it writes: gpumon's dcgm source parses the rendering into the same values", () => {
+    const sample = testSample({
+      ts: 5,
+      pci_bus_id: '00000000:3B:00.0',
+      driver_version: '550.54.15',
+      gpu_utilization_percent: 37,
+      gpu_memory_utilization_percent: 12,
+      gpu_memory_total_bytes: 80 * 1024 ** 3,
+      gpu_memory_used_bytes: 1234 * 1024 ** 2,
+      gpu_memory_free_bytes: (80 * 1024 - 1234) * 1024 ** 2,
+      gpu_temperature_celsius: 64,
+      gpu_memory_temperature_celsius: 71,
+      gpu_power_draw_watts: 512.25,
+      gpu_power_limit_watts: 700,
+      gpu_energy_joules_total: 98765.432,
+      gpu_sm_clock_mhz: 1980,
+      gpu_memory_clock_mhz: 2619,
+      gpu_fan_speed_percent: 45,
+      gpu_performance_state: 0,
+      gpu_clock_throttle_reasons: 4,
+      gpu_pcie_tx_bytes_per_second: 3 * 1024 * 1024,
+      gpu_pcie_rx_bytes_per_second: 5 * 1024 * 1024,
+      gpu_ecc_errors_corrected_volatile_total: 2,
+      gpu_ecc_errors_uncorrected_volatile_total: 0,
+      gpu_xid_last: 79,
+    });
+    const parsed = parseDcgmMetrics(renderDcgmExporter([sample]), { now: 5, host: 'unused' });
+    assert.deepEqual(parsed.errors, []);
+    assert.deepEqual(parsed.samples, [sample]);
+  });
+
+  it('takes utilization from DCGM_FI_PROF_GR_ENGINE_ACTIVE (a ratio) where DCGM_FI_DEV_GPU_UTIL is absent', () => {
+    const parsed = parseDcgmMetrics(
+      'DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-x",Hostname="h"} 0.25\n',
+      {
+        now: 1,
+        host: 'h',
+      },
+    );
+    assert.equal(parsed.samples[0]?.gpu_utilization_percent, 25);
+  });
 });
