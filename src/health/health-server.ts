@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { describeError, GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { escapeLabelValue } from '../metrics/prometheus.ts';
+import { escapeLabelValue } from '../metrics/exposition.ts';
 
 /** One condition a process needs to do its work, as /readyz reports it. */
 export interface ReadinessCheck {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testSample } from '../testing/samples.ts';
-import { escapeLabelValue, renderPrometheus } from './prometheus.ts';
+import { escapeLabelValue } from './exposition.ts';
+import { renderPrometheus } from './prometheus.ts';
 
 describe('Prometheus exposition', () => {
   it('writes one family per catalog metric with HELP, TYPE and GPU labels, leaving null values out', () => {

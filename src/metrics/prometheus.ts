@@ -5,8 +5,6 @@ import { renderDcgmExporter } from './dcgm-exporter.ts';
 import { escapeLabelValue, formatValue } from './exposition.ts';
 import type { GpuSample } from './sample.ts';
 
-export { escapeLabelValue, formatValue };
-
 const LABELS = IDENTITY.filter((i) => i.influxTag !== '');
 
 function labels(sample: GpuSample): string {
