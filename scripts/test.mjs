@@ -40,7 +40,7 @@ mkdirSync(join(root, '.tmp'), { recursive: true });
 
 // The tests on the Kubernetes cluster (test/k8s/) load the whole machine (a dozen JVMs and Node processes in
 // pods): they run after the others, one file at a time, so that no timed test runs beside them.
-const onCluster = (f) => f.startsWith(join('test', 'k8s') + '/');
+const onCluster = (f) => f.startsWith(`${join('test', 'k8s')}/`);
 const phases = [
   { name: 'main', files: files.filter((f) => !onCluster(f)), concurrency: 2, timeoutMs: 300_000 },
   { name: 'cluster', files: files.filter(onCluster), concurrency: 1, timeoutMs: 1_800_000 },
