@@ -18,17 +18,12 @@
  */
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { SAMPLE_MEASUREMENT } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { AlertEvaluator, AlertEvent } from '../../pipeline/alerts.ts';
 import { quoteIdentifier } from '../../sinks/influxdb/influx-client.ts';
 import type { LiveFeed, LiveFeedHealth } from '../live-feed.ts';
-import {
-  decodeSeries,
-  GROUP_BY_TAGS,
-  SAMPLE_FIELDS,
-  SAMPLE_MEASUREMENT,
-  seriesOf,
-} from './sample-decoder.ts';
+import { decodeSeries, GROUP_BY_TAGS, SAMPLE_FIELDS, seriesOf } from './sample-decoder.ts';
 
 /** What the feed needs of InfluxDB: InfluxQL in, the `results` array out (InfluxClient.query). */
 export interface InfluxQuerier {

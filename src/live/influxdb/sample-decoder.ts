@@ -1,6 +1,6 @@
 /**
  * InfluxQL answers (`/query` with `epoch=ms`) of measurement `gpu_metrics` back into samples, derived from the
- * metric catalog as the line protocol is (src/sinks/influxdb/line-protocol.ts): each metric from the field of
+ * metric catalog as the line protocol is (src/metrics/line-protocol.ts): each metric from the field of
  * its `influx` name, the identity from the tags of `IDENTITY[].influxTag` (grouped by them) and from the string
  * fields of the identity entries without a tag. A field absent from a row (InfluxDB has no null: the sink left
  * the null out) is null in the sample. Every sample is validated as the consumer validates a record
@@ -8,10 +8,8 @@
  */
 import { GpumonError } from '../../errors.ts';
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
+import { SAMPLE_MEASUREMENT } from '../../metrics/line-protocol.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
-
-/** The measurement `gpumon consume` writes every sample to (docs/influxdb.md). */
-export const SAMPLE_MEASUREMENT = 'gpu_metrics';
 
 const TAGGED = IDENTITY.filter((i) => i.influxTag !== '');
 const UNTAGGED = IDENTITY.filter((i) => i.influxTag === '');
