@@ -91,7 +91,12 @@ export function serveCommand(): Command {
             logger,
             version: VERSION,
           },
-          { sampleIntervalMs: config.source.intervalMs, security: access.security, limits: config.server },
+          {
+            sampleIntervalMs: config.source.intervalMs,
+            security: access.security,
+            limits: config.server,
+            prometheusNames: config.prometheus.names,
+          },
         );
         const server = await startServer(app, {
           host: config.server.host,
