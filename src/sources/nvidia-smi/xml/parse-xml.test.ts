@@ -230,6 +230,127 @@ describe('parseSmiXml', () => {
     );
   });
 
+  test('GTX 1070 Ti from Telegraf (DTD v10, cut down): read with the v10 parser, no unknown-schema warning', () => {
+    const warned: string[] = [];
+    const logger = { warn: (_o: unknown, m: string) => warned.push(m) } as never;
+    const result = parseSmiXml(testdata('gtx-1070-ti-dtd-v10-telegraf.xml'), {
+      host: HOST,
+      now: NOW,
+      logger,
+    });
+    assert.equal(result.dtdVersion, 10);
+    assert.equal(result.schema, 'v10');
+    assert.deepEqual(result.warnings, []);
+    assert.deepEqual(warned, []);
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: NOW, // no <timestamp> in this file
+      host: HOST,
+      gpu_index: 0,
+      uuid: 'GPU-f9ba66fc-a7f5-94c5-da19-019ef2f9c665', // line 6
+      model: 'GeForce GTX 1070 Ti', // line 5
+      pci_bus_id: '00000000:01:00.0', // line 4: the <gpu id>, the file has no <pci_bus_id>
+      driver_version: null, // no <driver_version>
+      gpu_fan_speed_percent: 100, // line 17
+      gpu_performance_state: 8, // line 18: P8
+      gpu_memory_total_bytes: 4096 * MiB, // lines 20-22
+      gpu_memory_used_bytes: 42 * MiB,
+      gpu_memory_free_bytes: 4054 * MiB,
+      gpu_utilization_percent: 0, // lines 26-27
+      gpu_memory_utilization_percent: 0,
+      gpu_temperature_celsius: 39, // line 35
+      gpu_power_draw_watts: null, // line 38: N/A
+      gpu_graphics_clock_mhz: 135, // lines 41-43
+      gpu_sm_clock_mhz: 135,
+      gpu_memory_clock_mhz: 405,
+    });
+  });
+
+  test('Quadro P2000 on 525 (DTD v12 with the v11 names): power and limit from power_readings, throttle flags from clocks_throttle_reasons', () => {
+    const result = parse('quadro-p2000-driver-525.125.06.xml');
+    assert.equal(result.schema, 'v12');
+    assert.deepEqual(result.warnings, []);
+    assertSample(result.samples[0], {
+      ...nullMetrics(),
+      ts: Date.UTC(2023, 8, 20, 9, 37, 38), // line 4
+      host: HOST,
+      gpu_index: 0,
+      uuid: 'GPU-396caaed-39ca-3199-2e68-717cdb786ec6', // line 29
+      model: 'Quadro P2000', // line 9
+      pci_bus_id: '00000000:17:00.0', // line 60
+      driver_version: '525.125.06', // line 5
+      gpu_pcie_tx_bytes_per_second: 0, // lines 81-82
+      gpu_pcie_rx_bytes_per_second: 0,
+      gpu_fan_speed_percent: 46, // line 86
+      gpu_performance_state: 8, // line 87
+      gpu_clock_throttle_reasons: 0x1, // lines 88-98: gpu_idle Active
+      gpu_memory_total_bytes: 5120 * MiB, // lines 100-103
+      gpu_memory_used_bytes: 1 * MiB,
+      gpu_memory_free_bytes: 5051 * MiB,
+      gpu_utilization_percent: 0, // lines 112-115
+      gpu_memory_utilization_percent: 0,
+      gpu_encoder_utilization_percent: 0,
+      gpu_decoder_utilization_percent: 0,
+      gpu_temperature_celsius: 34, // line 191
+      gpu_power_draw_watts: 4.61, // line 207: power_readings/power_draw, no gpu_power_readings
+      gpu_power_limit_watts: 75, // line 210: power_readings/enforced_power_limit
+      gpu_graphics_clock_mhz: 139, // lines 215-217
+      gpu_sm_clock_mhz: 139,
+      gpu_memory_clock_mhz: 405,
+    });
+  });
+
+  test('every DTD from v1 to v10 is read with the v10 parser and no warning (the 375 branch prints v8)', () => {
+    const capture = testdata('gtx-1070-ti-dtd-v10-telegraf.xml');
+    for (const version of [1, 4, 8, 9]) {
+      const edited = capture.replace('nvsmi_device_v10.dtd', `nvsmi_device_v${version}.dtd`);
+      const result = parseSmiXml(edited, { host: HOST, now: NOW });
+      assert.equal(result.dtdVersion, version);
+      assert.equal(result.schema, 'v10', `v${version}`);
+      assert.deepEqual(result.warnings, [], `v${version}`);
+      assert.equal(result.samples[0]?.gpu_temperature_celsius, 39, `v${version}`);
+    }
+  });
+
+  test('DTD v0 is no known version: it warns and is read with the newest parser', () => {
+    const edited = testdata('gtx-1070-ti-dtd-v10-telegraf.xml').replace(
+      'nvsmi_device_v10.dtd',
+      'nvsmi_device_v0.dtd',
+    );
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.schema, 'v13');
+    assert.match(result.warnings[0]?.reason ?? '', /unknown nvidia-smi XML schema nvsmi_device_v0/);
+    assert.equal(result.samples[0]?.gpu_memory_used_bytes, 42 * MiB, 'the newest parser still reads it');
+  });
+
+  test('a v13 file with a v11 power section (edited RTX 3090 590) falls back to power_readings', () => {
+    const edited = testdata('rtx-3090-driver-590.44.01.xml').replace(
+      /<gpu_power_readings>[\s\S]*?<\/gpu_power_readings>/,
+      (block) =>
+        block
+          .replaceAll('gpu_power_readings>', 'power_readings>')
+          .replaceAll('average_power_draw>', 'power_draw>')
+          .replaceAll('current_power_limit>', 'enforced_power_limit>'),
+    );
+    assert.doesNotMatch(edited, /<gpu_power_readings>/);
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.schema, 'v13');
+    assert.equal(result.samples[0]?.gpu_power_draw_watts, 35.06);
+    assert.equal(result.samples[0]?.gpu_power_limit_watts, 350);
+  });
+
+  test('a v11 file with only the v12 power names (edited Tesla T4 515) falls back to gpu_power_readings', () => {
+    const edited = testdata('tesla-t4-driver-515.105.01.xml')
+      .replaceAll('power_readings>', 'gpu_power_readings>')
+      .replace('<enforced_power_limit>', '<current_power_limit>')
+      .replace('</enforced_power_limit>', '</current_power_limit>')
+      .replaceAll(/<power_limit>[^<]*<\/power_limit>/g, '');
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.schema, 'v11');
+    assert.equal(result.samples[0]?.gpu_power_draw_watts, 26.78);
+    assert.equal(result.samples[0]?.gpu_power_limit_watts, 70);
+  });
+
   test('an unknown schema version warns once and is read with the newest parser', () => {
     const warned: string[] = [];
     const logger = { warn: (_o: unknown, m: string) => warned.push(m) } as never;

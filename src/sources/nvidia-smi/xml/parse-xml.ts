@@ -7,17 +7,34 @@ import type { ParseProblem } from '../csv.ts';
 import type { ListedDevice } from '../list.ts';
 import { checkMetric, maskFromFlags, type Reading, readNumber, text, type ValueKind } from '../values.ts';
 import type { XmlNode, XmlSchema } from './schema.ts';
+import { SCHEMA_V10 } from './schema-v10.ts';
 import { SCHEMA_V11 } from './schema-v11.ts';
 import { SCHEMA_V12 } from './schema-v12.ts';
 import { SCHEMA_V13 } from './schema-v13.ts';
 
 /** The parser of each known DTD generation; the newest is also used for unknown ones. */
 export const XML_SCHEMAS: Readonly<Record<number, XmlSchema>> = {
+  10: SCHEMA_V10,
   11: SCHEMA_V11,
   12: SCHEMA_V12,
   13: SCHEMA_V13,
 };
 const NEWEST = SCHEMA_V13;
+/**
+ * DTD v1 to v10 are read with the v10 parser: what gpumon reads keeps v10's names there (public captures of v4,
+ * v6, v9 and v10 agree).
+ */
+const LEGACY_UP_TO = 10;
+
+/**
+ * The parser for a DOCTYPE's version: its own, v10's for every older one (drivers before 410), v11's without a
+ * DOCTYPE; undefined for a version no parser was written for (newer than the newest, or 0).
+ */
+export function schemaFor(dtdVersion: number | null): XmlSchema | undefined {
+  if (dtdVersion === null) return SCHEMA_V11;
+  if (dtdVersion >= 1 && dtdVersion <= LEGACY_UP_TO) return SCHEMA_V10;
+  return XML_SCHEMAS[dtdVersion];
+}
 
 export interface XmlOptions {
   host: string;
@@ -32,7 +49,7 @@ export interface XmlOptions {
 export interface XmlResult {
   /** The DTD version named by the DOCTYPE (`12`), null without one. */
   dtdVersion: number | null;
-  /** The parser used: `v11`, `v12`, `v13`. */
+  /** The parser used: `v10`, `v11`, `v12`, `v13`. */
   schema: string;
   samples: GpuSample[];
   devices: GpuDevice[];
@@ -62,13 +79,14 @@ const parser = new XMLParser({
 
 /**
  * Parses `nvidia-smi -q -x` into samples (one per `<gpu>`), devices (GPUs, then each one's MIG instances) and
- * processes. The DOCTYPE picks the parser (see XML_SCHEMAS); no DOCTYPE (drivers before 450) uses v11; an
- * unknown version warns once and uses the newest. Never throws.
+ * processes. The DOCTYPE picks the parser (see schemaFor): v10 for DTD v10 and older, v11 without a DOCTYPE; an
+ * unknown version (newer than v13) warns once and uses the newest. Every parser falls back to the other
+ * generations' spellings where its own are absent. Never throws.
  */
 export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
   const dtd = /<!DOCTYPE\s+nvidia_smi_log\s+SYSTEM\s+"nvsmi_device_v(\d+)\.dtd"/.exec(input.slice(0, 2000));
   const dtdVersion = dtd ? Number(dtd[1]) : null;
-  const known = dtdVersion === null ? SCHEMA_V11 : XML_SCHEMAS[dtdVersion];
+  const known = schemaFor(dtdVersion);
   const schema = known ?? NEWEST;
   const result: XmlResult = {
     dtdVersion,

@@ -17,6 +17,7 @@ export const SCHEMA_V13: XmlSchema = {
   powerLimit: [
     ['gpu_power_readings', 'current_power_limit'],
     ['power_readings', 'enforced_power_limit'],
+    ['power_readings', 'power_limit'],
   ],
   eventReasons: [
     { container: 'clocks_event_reasons', prefix: 'clocks_event_reason_' },

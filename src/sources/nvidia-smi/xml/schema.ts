@@ -7,7 +7,7 @@ export type XmlNode = string | { [name: string]: XmlNode | XmlNode[] | undefined
  * utilization, temperature, clocks, PCIe) is read the same for all.
  */
 export interface XmlSchema {
-  /** `v11`, `v12`, `v13`: the DTD generation this parser was written against. */
+  /** `v10`, `v11`, `v12`, `v13`: the DTD generation this parser was written against. */
   readonly name: string;
   /** Board power draw, W. */
   readonly powerDraw: readonly (readonly string[])[];
