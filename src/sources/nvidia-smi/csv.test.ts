@@ -196,6 +196,47 @@ describe('parseQueryGpuCsv', () => {
     assert.equal(s?.driver_version, '465.27');
     assert.equal(typeof s?.gpu_clock_throttle_reasons, 'number'); // from clocks_throttle_reasons.active
   });
+
+  test('a 610 capture (driver_version deprecated for kmd_version, both filled): the driver version is 610.57.04', () => {
+    const text = testdata('capture__linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04.txt');
+    const result = parseQueryGpuCsv(text, { host: HOST, now: NOW });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.rows, 2);
+    // Lines 2291 and 2655: `timestamp, driver_version, kmd_version, ...` = `..., 610.57.04, 610.57.04, ...`
+    assert.deepEqual(
+      result.samples.map((s) => s.driver_version),
+      ['610.57.04', '610.57.04'],
+    );
+  });
+
+  test('the 610 capture edited so driver_version holds only the deprecation note: the version comes from kmd_version', () => {
+    const text = testdata('capture__linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04.txt').replaceAll(
+      ', 610.57.04, 610.57.04, ',
+      ', [Deprecated; use kmd_version], 610.57.04, ',
+    );
+    const result = parseQueryGpuCsv(text, { host: HOST, now: NOW });
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.samples.map((s) => s.driver_version),
+      ['610.57.04', '610.57.04'],
+    );
+  });
+
+  test('a driver version is read from kmd_version, then driver_version; a note or garbage is no version', () => {
+    const fields = ['index', 'uuid', 'driver_version', 'kmd_version'];
+    const cases: [string, string | null][] = [
+      ['0, GPU-a, 590.48.01, [N/A]', '590.48.01'], // before 610: no kmd_version
+      ['0, GPU-a, 610.57.04 [Deprecated; will be removed in CUDA 14.0], [N/A]', '610.57.04'],
+      ['0, GPU-a, [Requested functionality has been deprecated], 611.02', '611.02'],
+      ['0, GPU-a, see KMD version, [N/A]', null],
+      ['0, GPU-a, 610, [N/A]', null], // a bare number is no driver version
+      ['0, GPU-a, 610.57.04, 610.57.05', '610.57.05'], // kmd_version first
+    ];
+    for (const [line, expected] of cases) {
+      const [s] = parseQueryGpuCsv(`${line}\n`, { host: HOST, now: NOW, fields }).samples;
+      assert.equal(s?.driver_version, expected, line);
+    }
+  });
 });
 
 describe('parseComputeApps', () => {

@@ -60,12 +60,14 @@ export function canonicalField(raw: string): string {
 }
 
 /**
- * When a driver rejects a field, the older name to try instead (drivers before 535 know only
- * `clocks_throttle_reasons.*`). Null: no other name, drop the field.
+ * When a driver rejects a field, the other name to try instead: the older one (drivers before 535 know only
+ * `clocks_throttle_reasons.*`) or the newer one (610 deprecates `driver_version` for `kmd_version`, for a driver
+ * that drops it). Null: no other name, drop the field.
  */
-export function olderName(field: string): string | null {
+export function otherName(field: string): string | null {
   if (field.startsWith('clocks_event_reasons.'))
     return field.replace('clocks_event_reasons.', 'clocks_throttle_reasons.');
+  if (field === 'driver_version') return 'kmd_version';
   return null;
 }
 
@@ -79,6 +81,7 @@ export const KNOWN_QUERY_FIELDS: ReadonlySet<string> = new Set([
   ...IDENTITY_FIELDS,
   ...SMI_METRICS.map((m) => m.field),
   ...Object.values(FALLBACK_FIELDS).flat(),
+  'kmd_version',
   'timestamp',
   'serial',
   'vbios_version',

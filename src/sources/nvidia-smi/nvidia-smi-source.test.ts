@@ -12,6 +12,9 @@ import { MiB, TESTDATA } from './test-support.ts';
 
 const FAKE = fileURLToPath(new URL('fake-nvidia-smi.mjs', TESTDATA));
 const H100 = fileURLToPath(new URL('capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt', TESTDATA));
+const DRIVER_610 = fileURLToPath(
+  new URL('capture__linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04.txt', TESTDATA),
+);
 const A100_XML = fileURLToPath(new URL('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml', TESTDATA));
 const dirs: string[] = [];
 const opened: NvidiaSmiSource[] = [];
@@ -177,6 +180,18 @@ describe('NvidiaSmiSource', () => {
     assert.equal(health.errors.field_rejected, 2);
     assert.equal(health.errors.restart, 2);
     assert.match(health.notice ?? '', /does not know temperature\.memory/);
+    await smi.close();
+  });
+
+  test('a driver that no longer knows driver_version (after 610) is asked for kmd_version instead', async () => {
+    const fake = fakeSmi({ FAKE_SMI_CSV: DRIVER_610, FAKE_SMI_REJECT: 'driver_version' });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    const [s] = await smi.read(Date.now());
+    assert.equal(s?.driver_version, '610.57.04', 'from kmd_version');
+    assert.ok(smi.queryFields().includes('kmd_version'));
+    assert.ok(!smi.queryFields().includes('driver_version'));
+    assert.equal(smi.health().errors.field_rejected, 1);
     await smi.close();
   });
 

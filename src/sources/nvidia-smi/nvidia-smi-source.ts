@@ -5,7 +5,7 @@ import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
 import type { GpuDevice, GpuProcess, Source, SourceHealth } from '../source.ts';
 import { parseComputeApps, rowToSample, splitCsvLine } from './csv.ts';
-import { canonicalField, IDENTITY_FIELDS, olderName, SMI_METRICS } from './fields.ts';
+import { canonicalField, IDENTITY_FIELDS, otherName, SMI_METRICS } from './fields.ts';
 import { type ListedDevice, parseListGpus } from './list.ts';
 import { runSmi } from './run.ts';
 import { parseSmiXml } from './xml/parse-xml.ts';
@@ -234,7 +234,7 @@ export class NvidiaSmiSource implements Source {
   private onRejected(field: string): void {
     this.tracker.count('field_rejected');
     const at = this.fields.indexOf(field);
-    const older = olderName(field);
+    const older = otherName(field);
     if (at < 0) {
       this.scheduleRestart();
       return;

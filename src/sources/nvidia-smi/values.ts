@@ -20,6 +20,20 @@ export function text(raw: string | null | undefined): string | null {
   return isNoValue(raw) ? null : (raw as string).trim();
 }
 
+/**
+ * The driver version from the first field that holds one: 610 fills `kmd_version` and deprecates
+ * `driver_version` (its value may become a note such as `Deprecated, see "KMD version" instead`, or carry one:
+ * `610.57.04 [Deprecated; ...]`). Only the leading version (`610.57.04`, `591.86`) is kept; null where no
+ * field starts with one.
+ */
+export function driverVersion(...candidates: (string | null | undefined)[]): string | null {
+  for (const raw of candidates) {
+    const m = /^\s*(\d+(?:\.\d+)+)(?![\d.])/.exec(raw ?? '');
+    if (m) return m[1] as string;
+  }
+  return null;
+}
+
 const UNIT_FACTORS: Record<string, number> = {
   '': 1,
   '%': 1,

@@ -351,6 +351,19 @@ describe('parseSmiXml', () => {
     assert.equal(result.samples[0]?.gpu_power_limit_watts, 70);
   });
 
+  test('RTX 3090 590 edited as 610 prints it (driver_version deprecated, kmd_version filled): the driver version is kmd_version', () => {
+    // No public 610 XML capture exists: the 590 capture with its driver_version line replaced.
+    const edited = testdata('rtx-3090-driver-590.44.01.xml').replace(
+      '<driver_version>590.44.01</driver_version>',
+      '<driver_version>Deprecated, see KMD version</driver_version>\n\t<kmd_version>590.44.01</kmd_version>',
+    );
+    assert.notEqual(edited, testdata('rtx-3090-driver-590.44.01.xml'));
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.samples[0]?.driver_version, '590.44.01');
+    assert.equal(result.devices[0]?.driverVersion, '590.44.01');
+  });
+
   test('an unknown schema version warns once and is read with the newest parser', () => {
     const warned: string[] = [];
     const logger = { warn: (_o: unknown, m: string) => warned.push(m) } as never;

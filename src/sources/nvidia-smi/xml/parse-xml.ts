@@ -5,7 +5,15 @@ import { type GpuSample, nullMetrics } from '../../../metrics/sample.ts';
 import type { GpuDevice, GpuProcess } from '../../source.ts';
 import type { ParseProblem } from '../csv.ts';
 import type { ListedDevice } from '../list.ts';
-import { checkMetric, maskFromFlags, type Reading, readNumber, text, type ValueKind } from '../values.ts';
+import {
+  checkMetric,
+  maskFromFlags,
+  type Reading,
+  driverVersion as readDriverVersion,
+  readNumber,
+  text,
+  type ValueKind,
+} from '../values.ts';
 import type { XmlNode, XmlSchema } from './schema.ts';
 import { SCHEMA_V10 } from './schema-v10.ts';
 import { SCHEMA_V11 } from './schema-v11.ts';
@@ -125,7 +133,7 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     result.errors.push({ reason: 'no <nvidia_smi_log> element' });
     return result;
   }
-  const driverVersion = text(leaf(root, 'driver_version'));
+  const driverVersion = readDriverVersion(leaf(root, 'kmd_version'), leaf(root, 'driver_version'));
   const ts = parseXmlTimestamp(leaf(root, 'timestamp')) ?? options.now;
   const gpus = children(root, 'gpu');
   result.gpuBlocks = gpus.length;
