@@ -1,44 +1,106 @@
 /**
- * The gpumon page. History comes from the REST API, live updates from one server-sent event stream that is
- * open only while the page is visible. A server with a token shows the token form first (login.ts).
+ * The gpumon page: the fleet overview or one GPU's detail (the view and its selection in the address's hash,
+ * route.ts), the health badge and the analytics runs. History comes from the REST API, live updates from one
+ * server-sent event stream that is open only while the page is visible. A server with a token shows the token
+ * form first (login.ts).
  */
-import type { HealthResponse } from '../src/server/api-types.ts';
+import type { CatalogResponse, HealthResponse } from '../src/server/api-types.ts';
 import { api, whenUnauthorized } from './api.ts';
 import { must, setText } from './dom.ts';
-import { FleetView } from './fleet.ts';
-import { CHART_METRICS } from './gpu-card.ts';
+import { aggregate } from './fleet-model.ts';
+import { FleetStore } from './fleet-store.ts';
+import { FleetOverview } from './fleet-view.ts';
+import { GpuDetail } from './gpu-detail.ts';
 import { type BadgeState, badgeOf, unreachableBadge } from './health-badge.ts';
-import { LiveStream } from './live-stream.ts';
+import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { askForToken, hasSession } from './login.ts';
+import { formatRoute, parseRoute, type Route } from './route.ts';
 import { RunsPanel } from './runs-panel.ts';
+import { type UnitsByMetric, unitsOf } from './units.ts';
 
-const grid = must(document, '[data-testid="gpu-grid"]');
+const viewBox = must(document, '[data-testid="view"]');
 const status = must(document, '[data-testid="stream-status"]');
 const count = must(document, '[data-testid="gpu-count"]');
 const notice = must(document, '[data-testid="source-notice"]');
 const version = must(document, '[data-testid="version"]');
-const metricSelect = must<HTMLSelectElement>(document, '[data-testid="chart-metric"]');
 const login = must<HTMLFormElement>(document, '[data-testid="login"]');
 const healthBadge = must(document, '[data-testid="health"]');
+const analytics = must(document, '[data-testid="analytics"]');
 
-const fleet = new FleetView(grid, (n) => setText(count, `${n} GPU${n === 1 ? '' : 's'}`));
+const store = new FleetStore();
+const overview = new FleetOverview(store, (filter, sort) => {
+  location.hash = formatRoute({ view: 'fleet', filter, sort });
+});
+let detail: GpuDetail | null = null;
+let streamStatus: StreamStatus = 'connecting';
+/** null until /api/health answers; false on a server without a live source. */
+let liveSource: boolean | null = null;
 
-for (const m of CHART_METRICS) metricSelect.append(new Option(m.label, m.name));
-metricSelect.addEventListener('change', () => {
-  const metric = CHART_METRICS.find((m) => m.name === metricSelect.value);
-  if (metric) fleet.setChartMetric(metric);
+let units: Promise<UnitsByMetric> | null = null;
+function loadUnits(): Promise<UnitsByMetric> {
+  units ??= api<CatalogResponse>('/api/catalog').then(
+    (c) => unitsOf(c.metrics),
+    (err: unknown) => {
+      units = null;
+      throw err;
+    },
+  );
+  return units;
+}
+
+/** Shows the view the address names. */
+async function route(): Promise<void> {
+  const to: Route = parseRoute(location.hash);
+  if (to.view === 'fleet') {
+    detail?.destroy();
+    detail = null;
+    overview.setFilter(to.filter, to.sort);
+    if (viewBox.firstChild !== overview.el) viewBox.replaceChildren(overview.el);
+    analytics.hidden = false;
+  } else if (detail?.uuid !== to.uuid) {
+    detail?.destroy();
+    const next = new GpuDetail(to.uuid, store, await loadUnits().catch(() => new Map()));
+    detail = next;
+    viewBox.replaceChildren(next.el);
+    analytics.hidden = true;
+    window.scrollTo(0, 0);
+  }
+  showState();
+}
+
+/** The stream badge, the GPU count and the page title: what the page shows and whether it is live. */
+function showState(): void {
+  const state = liveSource === false ? 'no live source' : streamStatus;
+  status.dataset.status = liveSource === false ? 'none' : streamStatus;
+  setText(status, state);
+  const n = store.size;
+  setText(count, liveSource === false && n === 0 ? '' : `${n} GPU${n === 1 ? '' : 's'}`);
+  overview.liveSource = liveSource;
+  const parts = [state];
+  if (detail) parts.push(detail.name);
+  else if (n > 0) {
+    const alerting = aggregate(store.rows()).states.alerting;
+    parts.push(`${n} GPU${n === 1 ? '' : 's'}${alerting ? `, ${alerting} alerting` : ''}`);
+  }
+  const title = `${parts.join(' · ')} · gpumon`;
+  if (document.title !== title) document.title = title;
+}
+
+store.onChange(() => {
+  if (!detail) overview.render();
+  showState();
 });
 
 const stream = new LiveStream(
   '/api/stream',
   {
-    snapshot: (data) => fleet.snapshot(data),
-    samples: (data) => fleet.samples(data),
-    alerts: (data) => fleet.alerts(data),
+    snapshot: (data) => store.snapshot(data),
+    samples: (data) => store.samples(data),
+    alerts: (data) => store.alerts(data),
   },
   (s) => {
-    status.dataset.status = s;
-    setText(status, s);
+    streamStatus = s;
+    showState();
   },
   () => void hasSession().then((ok) => ok || signedOut()),
 );
@@ -54,6 +116,7 @@ async function loadHealth(): Promise<void> {
     const health = await api<HealthResponse>('/api/health');
     setText(version, `v${health.version}`);
     showHealth(badgeOf(health));
+    liveSource = health.sources.length > 0;
     const notices = health.sources.map((s) => s.notice).filter((n): n is string => Boolean(n));
     notice.hidden = notices.length === 0;
     setText(notice, notices.join(' · '));
@@ -63,6 +126,8 @@ async function loadHealth(): Promise<void> {
     notice.hidden = false;
     setText(notice, `server unreachable: ${message}`);
   }
+  if (!detail) overview.render();
+  showState();
 }
 
 /** The health is asked again this often while the page is visible. */
@@ -71,7 +136,7 @@ setInterval(() => {
   if (running && !document.hidden) void loadHealth();
 }, HEALTH_REFRESH_MS);
 
-const runs = new RunsPanel(must(document, '[data-testid="analytics"]'));
+const runs = new RunsPanel(analytics);
 
 function refreshSlowParts(): void {
   void loadHealth();
@@ -83,6 +148,7 @@ function start(): void {
   running = true;
   stream.start();
   refreshSlowParts();
+  void route();
 }
 
 /** The server asks for the token (none given yet, or a new one since): stop, and show the form. */
@@ -94,6 +160,7 @@ function signedOut(): void {
 }
 
 whenUnauthorized(signedOut);
+window.addEventListener('hashchange', () => void route());
 document.addEventListener('visibilitychange', () => {
   if (running && !document.hidden) refreshSlowParts();
 });

@@ -109,6 +109,8 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   });
   app.get('/assets/app.css', serve('app.css'));
   app.get('/assets/uplot.css', serve('uplot.css'));
+  // An SVG icon: browsers take it at /favicon.ico too, where they look without a <link>.
+  app.get('/favicon.ico', serve('favicon.svg'));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);

@@ -39,7 +39,13 @@ export const OPEN_LOOPBACK: SecurityOptions = {
 
 /** Paths any client may read without the token: the page's files (code, no data) and the probes. */
 export function isPublicPath(path: string): boolean {
-  return path === '/' || path.startsWith('/assets/') || path === '/api/session' || PROBE_PATHS.includes(path);
+  return (
+    path === '/' ||
+    path === '/favicon.ico' ||
+    path.startsWith('/assets/') ||
+    path === '/api/session' ||
+    PROBE_PATHS.includes(path)
+  );
 }
 
 /** Liveness and readiness paths: open to the kubelet, so they must tell nothing but up or not. */

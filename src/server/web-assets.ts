@@ -7,13 +7,14 @@ import { projectPath } from '../paths.ts';
 /** The repository's web/ folder: the page's source. */
 export const DEFAULT_WEB_DIR = projectPath('web');
 
-export type AssetName = 'index.html' | 'app.js' | 'app.css' | 'uplot.css';
+export type AssetName = 'index.html' | 'app.js' | 'app.css' | 'uplot.css' | 'favicon.svg';
 
 export const ASSET_TYPES: Record<AssetName, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'uplot.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 /**

@@ -155,8 +155,18 @@ describe('the page in a browser', () => {
     assert.equal(await page.locator('[data-uuid="GPU-node-a-1"] [data-testid="alert-load"]').count(), 0);
   });
 
-  test('draws a chart on every card from history and live points', async () => {
-    assert.equal(await page.locator('[data-testid="gpu-chart"] canvas').count(), 8);
+  test("opens a GPU's detail with its charts, and comes back to the fleet", async () => {
+    await page.locator('[data-uuid="GPU-node-a-1"]').click();
+    await page.locator('[data-testid="gpu-detail"][data-uuid="GPU-node-a-1"]').waitFor({ timeout: 5000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+      null,
+      { timeout: 5000 },
+    );
+    assert.equal(await page.locator('[data-testid="detail-title"]').textContent(), 'node-a · GPU 1');
+    await page.locator('[data-testid="back-to-fleet"]').click();
+    await page.locator('[data-testid="fleet"]').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('[data-testid="gpu-card"]').count(), 8);
   });
 
   test('closes the live stream while the page is hidden and reopens it when visible', async () => {

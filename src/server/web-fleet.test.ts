@@ -1,0 +1,387 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { loadConfig } from '../config/load.ts';
+import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
+import { silentLogger } from '../log.ts';
+import { projectPath } from '../paths.ts';
+import { LiveState } from '../pipeline/live-state.ts';
+import { launchBrowser } from '../testing/browser.ts';
+import type { GpusResponse, GpuView } from './api-types.ts';
+import { createApp } from './app.ts';
+import { OPEN_LOOPBACK } from './security.ts';
+import { type RunningServer, startServer } from './serve.ts';
+import { depsOf } from './test-support.ts';
+
+/** Where the screenshots of each view and size go, for a person to look at. */
+const SCREENSHOTS = projectPath('.tmp', 'screenshots');
+const WIDTHS = [390, 768, 1440] as const;
+/** The simulator samples this often: long enough to read the page and the API between two samples. */
+const INTERVAL_MS = 2000;
+const GIB = 1024 ** 3;
+
+type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+
+async function gpusOf(url: string): Promise<GpuView[]> {
+  const res = await fetch(`${url}/api/gpus`);
+  assert.equal(res.status, 200);
+  return ((await res.json()) as GpusResponse).gpus;
+}
+
+/** The fleet's numbers as the page must show them, computed here from /api/gpus. */
+function expectedAggregates(gpus: GpuView[]): Record<string, string> {
+  const alerting = (g: GpuView) => g.alerts.temperature || g.alerts.load || g.alerts.power;
+  const util = gpus.map((g) => g.gpu_utilization_percent).filter((v): v is number => v !== null);
+  const power = gpus.map((g) => g.gpu_power_draw_watts).filter((v): v is number => v !== null);
+  const calm = gpus.filter((g) => !alerting(g) && g.gpu_utilization_percent !== null);
+  const idle = calm.filter((g) => (g.gpu_utilization_percent as number) < 5);
+  const holding = idle.filter((g) => (g.gpu_memory_used_bytes ?? 0) > GIB);
+  return {
+    gpus: String(gpus.length),
+    hosts: String(new Set(gpus.map((g) => g.host)).size),
+    'mean-util': `${(util.reduce((a, b) => a + b, 0) / util.length).toFixed(1)} %`,
+    busy: String(calm.length - idle.length),
+    idle: String(idle.length - holding.length),
+    holding: String(holding.length),
+    alerting: String(gpus.filter(alerting).length),
+    power: `${power.reduce((a, b) => a + b, 0).toFixed(0)} W`,
+    alerts: String(
+      gpus.reduce(
+        (n, g) => n + Number(g.alerts.temperature) + Number(g.alerts.load) + Number(g.alerts.power),
+        0,
+      ),
+    ),
+  };
+}
+
+async function shownAggregates(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(() => {
+    const out: Record<string, string> = {};
+    for (const el of document.querySelectorAll<HTMLElement>('[data-testid^="agg-"]')) {
+      out[(el.dataset.testid ?? '').slice(4)] = el.querySelector('dd')?.textContent ?? '';
+    }
+    return out;
+  });
+}
+
+/** Boxes of the visible elements of each selector that overlap another of the same list, as text. */
+async function overlaps(page: Page, selectors: string[]): Promise<string[]> {
+  return page.evaluate((list) => {
+    const found: string[] = [];
+    for (const selector of list) {
+      const boxes = [...document.querySelectorAll<HTMLElement>(selector)]
+        .filter((el) => el.offsetParent !== null && el.getClientRects().length > 0)
+        .map((el) => ({ el, r: el.getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0 && r.height > 0);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i]?.r as DOMRect;
+          const b = boxes[j]?.r as DOMRect;
+          const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+          const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+          if (w > 1 && h > 1) {
+            found.push(`${selector}: "${boxes[i]?.el.textContent}" and "${boxes[j]?.el.textContent}"`);
+          }
+        }
+      }
+    }
+    return found;
+  }, selectors);
+}
+
+/** The key elements that must never cover each other, each list checked among its own members. */
+const KEY_ELEMENTS = [
+  '[data-testid="top"] > *',
+  '[data-testid="fleet-summary"] > *',
+  '.filters > *',
+  '[data-testid="gpu-card"]',
+  '[data-testid="gpu-card"]:first-of-type .card-head > *',
+  '[data-testid="chart-panel"]',
+  '[data-testid="detail-now"] > *',
+];
+
+describe('the fleet page on gpumon up with the simulator, in a browser', () => {
+  let gpumon: EmbeddedGpumon;
+  let browser: Browser | undefined;
+  let page: Page;
+  let dir: string;
+  let url: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-'));
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const config = loadConfig({
+      flags: {
+        'source.type': 'sim',
+        'source.sim.hosts': 3,
+        'source.sim.gpusPerHost': 4,
+        'source.intervalMs': INTERVAL_MS,
+        'archive.path': join(dir, 'archive'),
+        'server.port': 0,
+      },
+    });
+    gpumon = await startEmbedded(config, silentLogger(), {
+      security: OPEN_LOOPBACK,
+      tls: null,
+      warning: null,
+    });
+    url = gpumon.url.replace(/\/$/, '');
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(url);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="gpu-card"]').length === 12,
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+    assert.deepEqual(errors, []);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await gpumon?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('lists every GPU of /api/gpus, grouped by host in name order', async () => {
+    const gpus = await gpusOf(url);
+    const hosts = [...new Set(gpus.map((g) => g.host))].sort();
+    const groups = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid="host-group"]')].map((g) => ({
+        host: g.dataset.host,
+        uuids: [...g.querySelectorAll<HTMLElement>('[data-testid="gpu-card"]')].map((c) => c.dataset.uuid),
+      })),
+    );
+    assert.deepEqual(
+      groups.map((g) => g.host),
+      hosts,
+    );
+    for (const group of groups) {
+      const expected = gpus
+        .filter((g) => g.host === group.host)
+        .sort((a, b) => a.gpu_index - b.gpu_index)
+        .map((g) => g.uuid);
+      assert.deepEqual(group.uuids, expected, `the GPUs of ${group.host}`);
+    }
+  });
+
+  test("shows the fleet's aggregates as /api/gpus gives them", async () => {
+    // Read between two samples: the API before and after the page agree, so the page shows those values.
+    let last: { shown: Record<string, string>; expected: Record<string, string> } | null = null;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const before = await gpusOf(url);
+      await new Promise((r) => setTimeout(r, 400));
+      const shown = await shownAggregates(page);
+      const afterwards = await gpusOf(url);
+      if (before.some((g, i) => g.ts !== afterwards[i]?.ts)) continue;
+      last = { shown, expected: expectedAggregates(before) };
+      break;
+    }
+    assert.ok(last, 'the page and the API were read between two samples');
+    assert.deepEqual(last.shown, last.expected);
+  });
+
+  test('filters by host, then by state, with the filter in the address', async () => {
+    const gpus = await gpusOf(url);
+    const host = [...new Set(gpus.map((g) => g.host))].sort()[1] as string;
+    await page.locator('[data-testid="filter-host"]').selectOption(host);
+    await page.waitForFunction(
+      (h) =>
+        [...document.querySelectorAll<HTMLElement>('[data-testid="host-group"]')].every(
+          (g) => g.dataset.host === h,
+        ),
+      host,
+    );
+    assert.equal(await page.locator('[data-testid="gpu-card"]').count(), 4);
+    assert.match(decodeURIComponent(new URL(page.url()).hash), new RegExp(`host=${host}`));
+    assert.equal(
+      await page.locator('[data-testid="agg-gpus"] dd').textContent(),
+      '12',
+      'aggregates stay fleet-wide',
+    );
+
+    await page.locator('[data-testid="filter-state"]').selectOption('busy');
+    await page.waitForFunction(() => /state=busy/.test(location.hash));
+    const states = await page
+      .locator('[data-testid="gpu-card"]')
+      .evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.state));
+    assert.ok(
+      states.every((s) => s === 'busy'),
+      `only busy GPUs: ${states.join(', ')}`,
+    );
+
+    await page.locator('[data-testid="filter-state"]').selectOption('');
+    await page.locator('[data-testid="filter-host"]').selectOption('');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="gpu-card"]').length === 12);
+  });
+
+  test('filters by model', async () => {
+    const model = (await gpusOf(url))[0]?.model as string;
+    await page.locator('[data-testid="filter-model"]').selectOption(model);
+    const models = await page.locator('[data-testid="gpu-card"] .model').allTextContents();
+    assert.ok(models.length > 0 && models.every((m) => m === model), models.join(', '));
+    await page.locator('[data-testid="filter-model"]').selectOption('');
+  });
+
+  test('sorts the GPUs of each host by utilization, highest first', async () => {
+    await page.locator('[data-testid="sort"]').selectOption('utilization');
+    await page.waitForFunction(() => /sort=utilization/.test(location.hash));
+    const perHost = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="host-group"]')].map((g) =>
+        [...g.querySelectorAll('[data-testid="gpu-util"]')].map((u) => Number(u.textContent)),
+      ),
+    );
+    for (const utils of perHost) {
+      assert.deepEqual(
+        utils,
+        [...utils].sort((a, b) => b - a),
+      );
+    }
+    await page.locator('[data-testid="sort"]').selectOption('host');
+  });
+
+  test('says live in the title with the GPU count, and serves a favicon', async () => {
+    await page.waitForFunction(() => document.title.startsWith('live · 12 GPUs'));
+    const res = await fetch(`${url}/favicon.ico`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+    assert.match(await res.text(), /<svg/);
+  });
+
+  test('opens the detail of a clicked GPU: charts with time and value axes in the catalog units', async () => {
+    const uuid = (await gpusOf(url)).sort((a, b) => a.host.localeCompare(b.host))[0]?.uuid as string;
+    await page.locator(`[data-testid="gpu-card"][data-uuid="${uuid}"]`).click();
+    await page.locator(`[data-testid="gpu-detail"][data-uuid="${uuid}"]`).waitFor({ timeout: 5000 });
+    assert.equal(decodeURIComponent(new URL(page.url()).hash), `#gpu=${uuid}`);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+    );
+    const panels = await page.locator('[data-testid="chart-panel"] h3').allTextContents();
+    assert.deepEqual(panels, [
+      'Utilization (%)',
+      'Memory (GiB)',
+      'Temperature (°C)',
+      'Power against the limit (W)',
+      'Clocks (MHz)',
+    ]);
+    // uPlot draws the axes on its canvas: room is kept for them left of (values) and below (time) the plot.
+    const axes = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')].map((c) => {
+        const wrap = c.querySelector('.u-wrap')?.getBoundingClientRect();
+        const over = c.querySelector('.u-over')?.getBoundingClientRect();
+        return {
+          unit: c.dataset.unit,
+          valueAxis: wrap && over ? over.left - wrap.left >= 40 : false,
+          timeAxis: wrap && over ? wrap.bottom - over.bottom >= 20 : false,
+          axes: c.querySelectorAll('.u-axis').length,
+        };
+      }),
+    );
+    assert.deepEqual(
+      axes.map((a) => a.unit),
+      ['%', 'GiB', '°C', 'W', 'MHz'],
+    );
+    assert.ok(
+      axes.every((a) => a.axes === 2 && a.valueAxis && a.timeAxis),
+      JSON.stringify(axes),
+    );
+    assert.match((await page.locator('[data-testid="detail-title"]').textContent()) ?? '', /· GPU \d+$/);
+    assert.match(await page.title(), /^live · .+ GPU \d+ · gpumon$/);
+  });
+
+  test('shows the exact time and value under the cursor in the legend', async () => {
+    // Wait for a few points, then hover the middle of the utilization chart.
+    await page.waitForTimeout(3 * INTERVAL_MS);
+    const over = page.locator('[data-panel="utilization"] .u-over');
+    const box = await over.boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);
+    const legend = page.locator('[data-panel="utilization"] .u-legend');
+    await page.waitForFunction(() =>
+      /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(
+        document.querySelector('[data-panel="utilization"] .u-legend')?.textContent ?? '',
+      ),
+    );
+    assert.match((await legend.textContent()) ?? '', /GPU\s*\d+ %/);
+  });
+
+  test('keeps the GPU in view after a reload (the address carries it)', async () => {
+    const hash = new URL(page.url()).hash;
+    await page.reload();
+    await page.locator('[data-testid="gpu-detail"]').waitFor({ timeout: 10_000 });
+    assert.equal(new URL(page.url()).hash, hash);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+    );
+    await page.locator('[data-testid="back-to-fleet"]').click();
+    await page.locator('[data-testid="fleet"]').waitFor();
+  });
+
+  for (const width of WIDTHS) {
+    test(`at ${width} px: no horizontal scroll, no key element over another, screenshots`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      const uuid = (await gpusOf(url))[0]?.uuid as string;
+      for (const view of ['fleet', 'gpu'] as const) {
+        await page.goto(`${url}/${view === 'fleet' ? '' : `#gpu=${encodeURIComponent(uuid)}`}`);
+        if (view === 'fleet') {
+          await page.waitForFunction(
+            () => document.querySelectorAll('[data-testid="gpu-card"]').length === 12,
+          );
+        } else {
+          await page.waitForFunction(
+            () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+          );
+        }
+        await page.waitForTimeout(300);
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+        }));
+        assert.ok(scrollWidth <= innerWidth, `${view} at ${width} px: ${scrollWidth} px wide`);
+        assert.deepEqual(await overlaps(page, KEY_ELEMENTS), [], `${view} at ${width} px`);
+        if (width !== 768) {
+          await page.screenshot({ path: join(SCREENSHOTS, `${view}-${width}.png`), fullPage: true });
+        }
+      }
+    });
+  }
+});
+
+describe('the page of a server without a live source (gpumon serve without serve.live)', () => {
+  let server: RunningServer;
+  let browser: Browser | undefined;
+  let page: Page;
+
+  before(async () => {
+    const app = createApp(depsOf(new LiveState(15 * 60_000), { sources: () => [] }));
+    server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(server.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('says "no live source", not live, in the badge, the fleet and the title', async () => {
+    await page
+      .locator('[data-testid="stream-status"][data-status="none"]', { hasText: 'no live source' })
+      .waitFor({ timeout: 10_000 });
+    const empty = page.locator('[data-testid="fleet-empty"][data-reason="no-live-source"]');
+    await empty.waitFor({ timeout: 5000 });
+    assert.match((await empty.textContent()) ?? '', /^No live source/);
+    assert.match(await page.title(), /^no live source · gpumon$/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'no-live-source-390.png'), fullPage: true });
+  });
+});

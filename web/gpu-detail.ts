@@ -1,0 +1,219 @@
+import type { MetricName } from '../src/metrics/catalog.ts';
+import type { SeriesResponse } from '../src/server/api-types.ts';
+import { api, eachLimited } from './api.ts';
+import { h, setText } from './dom.ts';
+import { STATE_LABELS, stateOf } from './fleet-model.ts';
+import type { FleetStore } from './fleet-store.ts';
+import { SeriesBuffer } from './series-buffer.ts';
+import { TimeChart } from './time-chart.ts';
+import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
+
+const HISTORY_MINUTES = 15;
+const HISTORY_FETCHES_AT_ONCE = 4;
+/** Chart points kept per metric: 15 minutes at 0.5 s. */
+const CHART_CAPACITY = 1800;
+
+interface PanelDef {
+  key: string;
+  title: string;
+  /** The lines, all in the unit of the first; the dashed ones are limits and totals. */
+  lines: { metric: MetricName; label: string; dash?: boolean }[];
+  range: readonly [number, number] | null;
+}
+
+/** The charts of a GPU's detail, in this order. */
+export const PANELS: readonly PanelDef[] = [
+  {
+    key: 'utilization',
+    title: 'Utilization',
+    lines: [
+      { metric: 'gpu_utilization_percent', label: 'GPU' },
+      { metric: 'gpu_memory_utilization_percent', label: 'Memory bus' },
+    ],
+    range: [0, 100],
+  },
+  {
+    key: 'memory',
+    title: 'Memory',
+    lines: [
+      { metric: 'gpu_memory_used_bytes', label: 'Used' },
+      { metric: 'gpu_memory_total_bytes', label: 'Total', dash: true },
+    ],
+    range: null,
+  },
+  {
+    key: 'temperature',
+    title: 'Temperature',
+    lines: [
+      { metric: 'gpu_temperature_celsius', label: 'GPU' },
+      { metric: 'gpu_memory_temperature_celsius', label: 'Memory' },
+    ],
+    range: null,
+  },
+  {
+    key: 'power',
+    title: 'Power against the limit',
+    lines: [
+      { metric: 'gpu_power_draw_watts', label: 'Draw' },
+      { metric: 'gpu_power_limit_watts', label: 'Limit', dash: true },
+    ],
+    range: null,
+  },
+  {
+    key: 'clocks',
+    title: 'Clocks',
+    lines: [
+      { metric: 'gpu_sm_clock_mhz', label: 'SM' },
+      { metric: 'gpu_memory_clock_mhz', label: 'Memory' },
+    ],
+    range: null,
+  },
+];
+
+const LINE_COLORS = ['--series-1', '--series-2'];
+
+/**
+ * One GPU: its identity and latest values, and a chart per panel of the last 15 minutes (history from the
+ * REST API, then the live samples of the stream). Built when opened, destroyed when left.
+ */
+export class GpuDetail {
+  readonly el: HTMLElement;
+  private readonly buffers = new Map<MetricName, SeriesBuffer>();
+  private readonly charts: TimeChart[] = [];
+  private readonly title = h('h2', { 'data-testid': 'detail-title' });
+  private readonly meta = h('p', { class: 'muted detail-meta', 'data-testid': 'detail-meta' });
+  private readonly now = h('dl', { class: 'summary', 'data-testid': 'detail-now' });
+  private readonly missing = h('p', { class: 'empty', 'data-testid': 'detail-missing', hidden: true });
+  private readonly off: (() => void)[] = [];
+  private readonly onResize = () => {
+    for (const chart of this.charts) chart.fit();
+  };
+
+  constructor(
+    readonly uuid: string,
+    private readonly store: FleetStore,
+    private readonly units: UnitsByMetric,
+  ) {
+    const panels = h('div', { class: 'panels' });
+    this.el = h(
+      'section',
+      { class: 'detail', 'data-testid': 'gpu-detail', 'data-uuid': uuid, 'aria-label': 'GPU detail' },
+      h('nav', { class: 'crumbs' }, h('a', { href: '/#', 'data-testid': 'back-to-fleet' }, '← Fleet')),
+      this.title,
+      this.meta,
+      this.missing,
+      this.now,
+      panels,
+    );
+    const styles = getComputedStyle(document.documentElement);
+    for (const panel of PANELS) {
+      const unit = this.unitOf(panel.lines[0]?.metric);
+      const box = h('div', { class: 'chart', 'data-testid': 'detail-chart' });
+      panels.append(
+        h(
+          'section',
+          { class: 'panel', 'data-testid': 'chart-panel', 'data-panel': panel.key },
+          h('h3', {}, `${panel.title} (${unit.label})`),
+          box,
+        ),
+      );
+      const lines = panel.lines.map((line, i) => ({
+        label: line.label,
+        buffer: this.buffer(line.metric),
+        color: styles.getPropertyValue(LINE_COLORS[i] ?? '--series-1').trim() || '#3b82f6',
+        dash: line.dash,
+      }));
+      // Charts are created once the section is in the page, so that they take its width.
+      queueMicrotask(() => this.charts.push(new TimeChart(box, lines, unit, panel.range)));
+    }
+    this.off.push(
+      store.onChange(() => this.showNow()),
+      store.onSample((id, ts, value) => {
+        if (id !== this.uuid) return;
+        let changed = false;
+        for (const [metric, buffer] of this.buffers) changed = buffer.push(ts, value(metric)) || changed;
+        if (changed) for (const chart of this.charts) chart.refresh();
+      }),
+    );
+    window.addEventListener('resize', this.onResize);
+    this.showNow();
+    void this.loadHistory();
+  }
+
+  destroy(): void {
+    for (const off of this.off) off();
+    window.removeEventListener('resize', this.onResize);
+    for (const chart of this.charts) chart.destroy();
+    this.el.remove();
+  }
+
+  /** The page title's subject: "node-a GPU 0", or the uuid before the GPU is known. */
+  get name(): string {
+    const row = this.store.row(this.uuid);
+    return row ? `${row.id.host} GPU ${row.id.gpu_index}` : this.uuid;
+  }
+
+  private unitOf(metric: MetricName | undefined) {
+    return (metric && this.units.get(metric)) || displayUnit('');
+  }
+
+  private buffer(metric: MetricName): SeriesBuffer {
+    let buffer = this.buffers.get(metric);
+    if (!buffer) {
+      buffer = new SeriesBuffer(CHART_CAPACITY, this.store.intervalMs);
+      this.buffers.set(metric, buffer);
+    }
+    return buffer;
+  }
+
+  private showNow(): void {
+    const row = this.store.row(this.uuid);
+    this.missing.hidden = row !== null || !this.store.loaded;
+    setText(this.missing, `No GPU ${this.uuid} in the live fleet.`);
+    if (!row) {
+      setText(this.title, this.uuid);
+      return;
+    }
+    setText(this.title, `${row.id.host} · GPU ${row.id.gpu_index}`);
+    setText(
+      this.meta,
+      `${row.id.model} · ${row.id.uuid} · PCI ${row.id.pci_bus_id} · driver ${row.id.driver_version}`,
+    );
+    const value = (metric: MetricName) => formatValue(row.value(metric), this.unitOf(metric));
+    const items: [string, string, string][] = [
+      ['state', 'State', STATE_LABELS[stateOf(row)]],
+      ['util', 'Utilization', value('gpu_utilization_percent')],
+      ['temp', 'Temperature', value('gpu_temperature_celsius')],
+      ['power', 'Power', `${value('gpu_power_draw_watts')} of ${value('gpu_power_limit_watts')}`],
+      ['memory', 'Memory', `${value('gpu_memory_used_bytes')} of ${value('gpu_memory_total_bytes')}`],
+      ['clock', 'SM clock', value('gpu_sm_clock_mhz')],
+    ];
+    const key = items.map((i) => i[2]).join('|');
+    if (this.now.dataset.key === key) return;
+    this.now.dataset.key = key;
+    this.now.replaceChildren(
+      ...items.map(([id, label, text]) =>
+        h(
+          'div',
+          { class: 'summary-item', 'data-testid': `now-${id}` },
+          h('dt', {}, label),
+          h('dd', {}, text),
+        ),
+      ),
+    );
+  }
+
+  private async loadHistory(): Promise<void> {
+    await eachLimited([...this.buffers.entries()], HISTORY_FETCHES_AT_ONCE, async ([metric, buffer]) => {
+      const path = `/api/gpus/${encodeURIComponent(this.uuid)}/series?metric=${metric}&minutes=${HISTORY_MINUTES}`;
+      try {
+        const history = await api<SeriesResponse>(path);
+        buffer.intervalMs = this.store.intervalMs;
+        buffer.load(history);
+      } catch (err) {
+        console.warn(`history of ${metric} of ${this.uuid}:`, err);
+      }
+    });
+    for (const chart of this.charts) chart.refresh();
+  }
+}

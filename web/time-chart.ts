@@ -1,0 +1,134 @@
+import uPlot from 'uplot';
+import type { SeriesBuffer } from './series-buffer.ts';
+import type { DisplayUnit } from './units.ts';
+
+export interface ChartLine {
+  label: string;
+  buffer: SeriesBuffer;
+  /** A CSS colour; a dashed line when `dash` (a limit, a total). */
+  color: string;
+  dash?: boolean;
+}
+
+/** uPlot.join: keep a series' own nulls (gaps), fill the times only other series have with nothing. */
+const NULL_RETAIN = 1 as uPlot.JoinNullMode;
+
+const HEIGHT = 180;
+
+/**
+ * A time-series chart of one or more lines in the same unit: a time axis, a value axis labelled with the unit,
+ * a legend that shows the time and exact values under the cursor, drag to zoom (double-click resets). A `null`
+ * point is a gap in its line. Redraws at most once per animation frame however many points arrive.
+ */
+export class TimeChart {
+  private readonly plot: uPlot;
+  private pending = false;
+  /** Whether the user zoomed in: live points then leave the zoomed window alone. */
+  private zoomed = false;
+
+  constructor(
+    readonly container: HTMLElement,
+    private readonly lines: readonly ChartLine[],
+    private readonly unit: DisplayUnit,
+    range: readonly [number, number] | null,
+  ) {
+    container.dataset.unit = unit.label;
+    const axisColor = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#888';
+    const gridColor = getComputedStyle(document.documentElement).getPropertyValue('--line').trim() || '#ccc';
+    const axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
+    const format = (v: number | null | undefined) =>
+      v === null || v === undefined ? '—' : `${v.toFixed(unit.digits)} ${unit.label}`;
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        ms: 1,
+        cursor: { drag: { x: true, y: false } },
+        legend: { live: true },
+        scales: {
+          x: { time: true },
+          y: range
+            ? { range: [range[0], range[1]] }
+            : { range: (_u, min, max) => [Math.min(0, min ?? 0), niceMax(max ?? 1)] },
+        },
+        axes: [
+          { ...axis },
+          {
+            ...axis,
+            label: unit.label,
+            size: 56,
+            values: (_u, splits) => splits.map((v) => trimNumber(v)),
+          },
+        ],
+        series: [
+          { label: 'time', value: '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' },
+          ...lines.map((line) => ({
+            label: line.label,
+            stroke: line.color,
+            width: 1.5,
+            dash: line.dash ? [6, 4] : undefined,
+            spanGaps: false,
+            value: (_u: uPlot, v: number | null) => format(v),
+          })),
+        ],
+        hooks: {
+          setSelect: [() => (this.zoomed = true)],
+        },
+      },
+      this.data(),
+      container,
+    );
+    this.plot.over.addEventListener('dblclick', () => {
+      this.zoomed = false;
+    });
+  }
+
+  /** Schedules a redraw with the buffers' current points. */
+  refresh(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.plot.setData(this.data(), !this.zoomed);
+    });
+  }
+
+  fit(): void {
+    this.plot.setSize({ width: this.width(), height: HEIGHT });
+  }
+
+  destroy(): void {
+    this.plot.destroy();
+  }
+
+  private width(): number {
+    return Math.max(240, this.container.clientWidth);
+  }
+
+  private data(): uPlot.AlignedData {
+    const scale = this.unit.scale;
+    const tables = this.lines.map(
+      (line): uPlot.AlignedData => [
+        line.buffer.ts,
+        scale === 1 ? line.buffer.values : line.buffer.values.map((v) => (v === null ? null : v * scale)),
+      ],
+    );
+    if (tables.length === 1) return tables[0] as uPlot.AlignedData;
+    return uPlot.join(
+      tables,
+      tables.map(() => [NULL_RETAIN, NULL_RETAIN]),
+    );
+  }
+}
+
+/** The top of a value axis: the maximum rounded up to 1, 2 or 5 times a power of ten. */
+export function niceMax(max: number): number {
+  if (!(max > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(max));
+  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
+  return 10 * power;
+}
+
+function trimNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
