@@ -98,6 +98,17 @@ export const METRICS = [
       unit: '%',
       scale: 1,
       help: 'Memory utilization (in %).',
+      also: [
+        {
+          // Profiling-only nodes (A10G): read, not written (NVML's memory busy time is no DRAM_ACTIVE).
+          field: 'DCGM_FI_PROF_DRAM_ACTIVE',
+          type: 'gauge',
+          unit: 'ratio',
+          scale: 0.01,
+          help: 'Ratio of cycles the device memory interface is active sending or receiving data.',
+          render: false,
+        },
+      ],
     },
     influx: 'utilization_memory',
     min: 0,

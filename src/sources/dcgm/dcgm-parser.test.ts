@@ -199,6 +199,70 @@ describe('parseDcgmMetrics on variations of the format', () => {
   });
 });
 
+describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A10G line with pod labels)', () => {
+  const A10G = readFileSync(
+    new URL('./testdata/datadog-fixture-t4-a10g-pod-labels.prom', import.meta.url),
+    'utf8',
+  );
+  const result = parse(A10G);
+  const a10g = result.samples.find((s) => s.model === 'NVIDIA A10G');
+
+  test('the A10G, with only DCGM_FI_PROF_DRAM_ACTIVE (no DEV_MEM_COPY_UTIL), gets its memory activity from it', () => {
+    // Last line: DCGM_FI_PROF_DRAM_ACTIVE{gpu="0",UUID="GPU-abc",...,modelName="NVIDIA A10G",...} 0.000003 (a ratio)
+    assert.ok(a10g, 'a sample for the A10G');
+    assert.ok(Math.abs((a10g.gpu_memory_utilization_percent ?? Number.NaN) - 0.0003) < 1e-12);
+    assert.equal(a10g.uuid, 'GPU-abc');
+    assert.equal(a10g.host, 'ip-11111');
+    assert.equal(a10g.driver_version, '550.144.03');
+    assert.equal(
+      a10g.gpu_utilization_percent,
+      null,
+      'no GPU_UTIL and no labelled GR_ENGINE_ACTIVE: null, not 0',
+    );
+  });
+
+  test("the A10G's pod, namespace and container labels are kept as its workload", () => {
+    assert.deepEqual(result.workloads, [
+      { uuid: 'GPU-abc', namespace: 'ray-llm', pod: 'ray-1111111', container: 'ray-worker' },
+    ]);
+  });
+
+  test('the T4 of driver 460 keeps MEM_COPY_UTIL: DRAM_ACTIVE is only a fallback', () => {
+    const t4 = result.samples.find((s) => s.uuid === 'GPU-20c56d28-0da5-6d26-a36a-e7af1ce2586e');
+    assert.equal(t4?.gpu_memory_utilization_percent, 0); // line 24
+    const both = parse(
+      [line('DCGM_FI_PROF_DRAM_ACTIVE', '0.5'), line('DCGM_FI_DEV_MEM_COPY_UTIL', '7')].join('\n'),
+    ).samples[0];
+    assert.equal(both?.gpu_memory_utilization_percent, 7);
+  });
+
+  test("DataDog's dummy lines without GPU labels are counted, never given to a GPU", () => {
+    assert.deepEqual(
+      result.errors.map((e) => [e.reason, e.line]),
+      [
+        ['no-gpu-labels', 77], // DCGM_FI_DEV_FAN_SPEED 0
+        ['no-gpu-labels', 80], // DCGM_FI_DEV_MEMORY_TEMP 0
+        ['no-gpu-labels', 83], // DCGM_FI_PROF_PCIE_RX_BYTES 0
+        ['no-gpu-labels', 86], // DCGM_FI_PROF_PCIE_TX_BYTES 0
+        ['no-gpu-labels', 95], // DCGM_FI_PROF_GR_ENGINE_ACTIVE 0
+      ],
+    );
+    assert.equal(result.samples.length, 3);
+  });
+
+  test('a DRAM_ACTIVE ratio above 1 is out of range, and a series without a pod label has no workload', () => {
+    const bad = parse(line('DCGM_FI_PROF_DRAM_ACTIVE', '1.5'));
+    assert.equal(bad.samples[0]?.gpu_memory_utilization_percent, null);
+    assert.deepEqual(
+      bad.errors.map((e) => e.reason),
+      ['out-of-range'],
+    );
+    assert.deepEqual(bad.workloads, []);
+    const emptyPod = parse(line('DCGM_FI_DEV_GPU_TEMP', '50', ',namespace="ml",pod=""'));
+    assert.deepEqual(emptyPod.workloads, [], 'an empty pod label (a free GPU) is no workload');
+  });
+});
+
 describe('parseDcgmMetrics under fuzzing', () => {
   test('3000 mutated scrapes: nothing throws, every sample is valid, every line is a sample, an error or unmapped', () => {
     const seeds = [

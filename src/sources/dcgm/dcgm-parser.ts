@@ -44,10 +44,24 @@ export interface DcgmParseOptions {
   host: string;
 }
 
+/**
+ * The Kubernetes workload dcgm-exporter names on a GPU's series (its `namespace`, `pod` and `container` labels,
+ * set where it runs with the kubelet's pod-resources socket). Kept beside the samples: `GpuSample` has no place
+ * for them yet.
+ */
+export interface DcgmWorkload {
+  uuid: string;
+  namespace: string | null;
+  pod: string;
+  container: string | null;
+}
+
 export interface DcgmParseResult {
   samples: GpuSample[];
   /** The GPUs (and MIG instances), same order as `samples`. */
   devices: GpuDevice[];
+  /** The pod holding each GPU whose series carry a `pod` label. */
+  workloads: DcgmWorkload[];
   errors: DcgmIssue[];
   unmapped: DcgmUnmapped[];
 }
@@ -74,7 +88,7 @@ interface GpuSeries {
 
 /** Parses one scrape. Never throws. */
 export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmParseResult {
-  const result: DcgmParseResult = { samples: [], devices: [], errors: [], unmapped: [] };
+  const result: DcgmParseResult = { samples: [], devices: [], workloads: [], errors: [], unmapped: [] };
   const gpus = new Map<string, GpuSeries>();
 
   for (const entry of readPrometheusText(text)) {
@@ -144,6 +158,8 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
     try {
       result.samples.push(parseSample(sample, `dcgm ${gpu.uuid}`));
       result.devices.push(device);
+      const workload = workloadOf(gpu);
+      if (workload) result.workloads.push(workload);
     } catch (err) {
       result.errors.push({ reason: 'invalid-sample', detail: (err as Error).message });
     }
@@ -187,6 +203,18 @@ function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number
     return null;
   }
   return value;
+}
+
+function workloadOf(gpu: GpuSeries): DcgmWorkload | null {
+  const text = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : null);
+  const pod = text(gpu.labels.pod);
+  if (pod === null) return null;
+  return {
+    uuid: gpu.uuid,
+    namespace: text(gpu.labels.namespace),
+    pod,
+    container: text(gpu.labels.container),
+  };
 }
 
 function deviceOf(gpu: GpuSeries): GpuDevice {
