@@ -43,6 +43,8 @@ export class TimeChart {
         width: this.width(),
         height: HEIGHT,
         ms: 1,
+        // Room on the right for the last time label.
+        padding: [10, 28, 0, 0],
         cursor: { drag: { x: true, y: false } },
         legend: { live: true },
         scales: {
@@ -52,7 +54,10 @@ export class TimeChart {
             : { range: (_u, min, max) => [Math.min(0, min ?? 0), niceMax(max ?? 1)] },
         },
         axes: [
-          { ...axis },
+          {
+            ...axis,
+            values: (u, splits) => timeTicks(splits, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0)),
+          },
           {
             ...axis,
             label: unit.label,
@@ -72,7 +77,12 @@ export class TimeChart {
           })),
         ],
         hooks: {
-          setSelect: [() => (this.zoomed = true)],
+          setSelect: [
+            () => {
+              this.zoomed = true;
+              container.dataset.zoomed = 'true';
+            },
+          ],
         },
       },
       this.data(),
@@ -80,6 +90,7 @@ export class TimeChart {
     );
     this.plot.over.addEventListener('dblclick', () => {
       this.zoomed = false;
+      delete container.dataset.zoomed;
     });
   }
 
@@ -127,6 +138,19 @@ export function niceMax(max: number): number {
   const power = 10 ** Math.floor(Math.log10(max));
   for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
   return 10 * power;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Time axis labels in 24-hour local time: seconds within 10 minutes, the date beyond a day. */
+export function timeTicks(splits: readonly number[], spanMs: number): string[] {
+  return splits.map((ms) => {
+    const d = new Date(ms);
+    const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    if (spanMs <= 10 * 60_000) return `${time}:${pad(d.getSeconds())}`;
+    if (spanMs > 24 * 3_600_000) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+    return time;
+  });
 }
 
 function trimNumber(v: number): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { aggregate, type GpuRow, groupByHost, stateOf } from '../../web/fleet-model.ts';
 import { formatRoute, parseRoute } from '../../web/route.ts';
-import { niceMax } from '../../web/time-chart.ts';
+import { niceMax, timeTicks } from '../../web/time-chart.ts';
 import { displayUnit, formatValue, unitsOf } from '../../web/units.ts';
 import type { MetricName } from '../metrics/catalog.ts';
 
@@ -145,5 +145,12 @@ describe('units on the page', () => {
       [niceMax(0), niceMax(7), niceMax(130), niceMax(700), niceMax(2000)],
       [1, 10, 200, 1000, 2000],
     );
+  });
+
+  test('time ticks are 24-hour local time, with seconds over short spans and the date over long ones', () => {
+    const t = new Date(2026, 11, 6, 20, 5, 9).getTime();
+    assert.deepEqual(timeTicks([t], 60_000), ['20:05:09']);
+    assert.deepEqual(timeTicks([t], 3_600_000), ['20:05']);
+    assert.deepEqual(timeTicks([t], 7 * 86_400_000), ['12-06 20:05']);
   });
 });

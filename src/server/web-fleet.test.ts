@@ -313,6 +313,19 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     assert.match((await legend.textContent()) ?? '', /GPU\s*\d+ %/);
   });
 
+  test('zooms into a time range dragged across a chart, and back out on a double click', async () => {
+    const chart = page.locator('[data-panel="power"] [data-testid="detail-chart"]');
+    const box = await chart.locator('.u-over').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await chart.getAttribute('data-zoomed'), 'true');
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    assert.equal(await chart.getAttribute('data-zoomed'), null);
+  });
+
   test('keeps the GPU in view after a reload (the address carries it)', async () => {
     const hash = new URL(page.url()).hash;
     await page.reload();
@@ -353,6 +366,22 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       }
     });
   }
+  test("follows the system's dark theme", async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    const brightness = (rgb: string) =>
+      (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((a, v) => a + Number(v), 0);
+    assert.ok(brightness(light) > 600 && brightness(dark) < 150, `light ${light}, dark ${dark}`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'gpu-1440-dark.png'), fullPage: true });
+    await page.goto(`${url}/`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="gpu-card"]').length === 12);
+    await page.screenshot({ path: join(SCREENSHOTS, 'fleet-1440-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
 });
 
 describe('the page of a server without a live source (gpumon serve without serve.live)', () => {
