@@ -68,6 +68,21 @@ export const PANELS: readonly PanelDef[] = [
     ],
     range: null,
   },
+  {
+    key: 'fan',
+    title: 'Fan',
+    lines: [{ metric: 'gpu_fan_speed_percent', label: 'Speed' }],
+    range: [0, 100],
+  },
+  {
+    key: 'pcie',
+    title: 'PCIe',
+    lines: [
+      { metric: 'gpu_pcie_tx_bytes_per_second', label: 'Sent' },
+      { metric: 'gpu_pcie_rx_bytes_per_second', label: 'Received' },
+    ],
+    range: null,
+  },
 ];
 
 const LINE_COLORS = ['--series-1', '--series-2'];
@@ -105,7 +120,6 @@ export class GpuDetail {
       this.now,
       panels,
     );
-    const styles = getComputedStyle(document.documentElement);
     for (const panel of PANELS) {
       const unit = this.unitOf(panel.lines[0]?.metric);
       const box = h('div', { class: 'chart', 'data-testid': 'detail-chart' });
@@ -120,7 +134,7 @@ export class GpuDetail {
       const lines = panel.lines.map((line, i) => ({
         label: line.label,
         buffer: this.buffer(line.metric),
-        color: styles.getPropertyValue(LINE_COLORS[i] ?? '--series-1').trim() || '#3b82f6',
+        color: LINE_COLORS[i] ?? '--series-1',
         dash: line.dash,
       }));
       // Charts are created once the section is in the page, so that they take its width.

@@ -5,7 +5,7 @@ import type { DisplayUnit } from './units.ts';
 export interface ChartLine {
   label: string;
   buffer: SeriesBuffer;
-  /** A CSS colour; a dashed line when `dash` (a limit, a total). */
+  /** The CSS variable of its colour (`--series-1`); a dashed line when `dash` (a limit, a total). */
   color: string;
   dash?: boolean;
 }
@@ -23,6 +23,8 @@ const HEIGHT = 180;
 export class TimeChart {
   private readonly plot: uPlot;
   private pending = false;
+  private readonly scheme = matchMedia('(prefers-color-scheme: dark)');
+  private readonly onScheme = () => this.plot.redraw();
   /** Whether the user zoomed in: live points then leave the zoomed window alone. */
   private zoomed = false;
 
@@ -33,9 +35,12 @@ export class TimeChart {
     range: readonly [number, number] | null,
   ) {
     container.dataset.unit = unit.label;
-    const axisColor = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#888';
-    const gridColor = getComputedStyle(document.documentElement).getPropertyValue('--line').trim() || '#ccc';
-    const axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
+    // Colours are read from the theme's CSS variables at every draw, so a theme change needs only a redraw.
+    const axis = {
+      stroke: themeColor('--muted'),
+      grid: { stroke: themeColor('--line'), width: 1 },
+      ticks: { stroke: themeColor('--line') },
+    };
     const format = (v: number | null | undefined) =>
       v === null || v === undefined ? '—' : `${v.toFixed(unit.digits)} ${unit.label}`;
     this.plot = new uPlot(
@@ -69,7 +74,7 @@ export class TimeChart {
           { label: 'time', value: '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' },
           ...lines.map((line) => ({
             label: line.label,
-            stroke: line.color,
+            stroke: themeColor(line.color),
             width: 1.5,
             dash: line.dash ? [6, 4] : undefined,
             spanGaps: false,
@@ -77,6 +82,12 @@ export class TimeChart {
           })),
         ],
         hooks: {
+          // Away from the chart, the legend shows the latest values rather than nothing.
+          setCursor: [
+            (u) => {
+              if (u.cursor.idx === null || u.cursor.idx === undefined) this.showLatest(u);
+            },
+          ],
           setSelect: [
             () => {
               this.zoomed = true;
@@ -88,10 +99,16 @@ export class TimeChart {
       this.data(),
       container,
     );
+    this.scheme.addEventListener('change', this.onScheme);
     this.plot.over.addEventListener('dblclick', () => {
       this.zoomed = false;
       delete container.dataset.zoomed;
     });
+  }
+
+  private showLatest(u: uPlot): void {
+    const last = (u.data[0]?.length ?? 0) - 1;
+    if (last >= 0) u.setLegend({ idx: last }, false);
   }
 
   /** Schedules a redraw with the buffers' current points. */
@@ -101,6 +118,7 @@ export class TimeChart {
     requestAnimationFrame(() => {
       this.pending = false;
       this.plot.setData(this.data(), !this.zoomed);
+      if (this.plot.cursor.idx === null || this.plot.cursor.idx === undefined) this.showLatest(this.plot);
     });
   }
 
@@ -109,6 +127,7 @@ export class TimeChart {
   }
 
   destroy(): void {
+    this.scheme.removeEventListener('change', this.onScheme);
     this.plot.destroy();
   }
 
@@ -138,6 +157,11 @@ export function niceMax(max: number): number {
   const power = 10 ** Math.floor(Math.log10(max));
   for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
   return 10 * power;
+}
+
+/** A colour from a CSS variable of the page's theme, read when uPlot draws. */
+function themeColor(variable: string): () => string {
+  return () => getComputedStyle(document.documentElement).getPropertyValue(variable).trim() || '#888';
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

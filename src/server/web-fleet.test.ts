@@ -262,7 +262,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     await page.locator(`[data-testid="gpu-detail"][data-uuid="${uuid}"]`).waitFor({ timeout: 5000 });
     assert.equal(decodeURIComponent(new URL(page.url()).hash), `#gpu=${uuid}`);
     await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
     );
     const panels = await page.locator('[data-testid="chart-panel"] h3').allTextContents();
     assert.deepEqual(panels, [
@@ -271,6 +271,8 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       'Temperature (°C)',
       'Power against the limit (W)',
       'Clocks (MHz)',
+      'Fan (%)',
+      'PCIe (MB/s)',
     ]);
     // uPlot draws the axes on its canvas: room is kept for them left of (values) and below (time) the plot.
     const axes = await page.evaluate(() =>
@@ -287,7 +289,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     );
     assert.deepEqual(
       axes.map((a) => a.unit),
-      ['%', 'GiB', '°C', 'W', 'MHz'],
+      ['%', 'GiB', '°C', 'W', 'MHz', '%', 'MB/s'],
     );
     assert.ok(
       axes.every((a) => a.axes === 2 && a.valueAxis && a.timeAxis),
@@ -298,8 +300,15 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   });
 
   test('shows the exact time and value under the cursor in the legend', async () => {
-    // Wait for a few points, then hover the middle of the utilization chart.
+    // Wait for a few points: away from the chart, the legend shows the latest ones.
     await page.waitForTimeout(3 * INTERVAL_MS);
+    await page.mouse.move(0, 0);
+    await page.waitForFunction(() =>
+      /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d.*GPU\s*\d+ %/.test(
+        document.querySelector('[data-panel="utilization"] .u-legend')?.textContent ?? '',
+      ),
+    );
+    // Then hover the utilization chart near its right end.
     const over = page.locator('[data-panel="utilization"] .u-over');
     const box = await over.boundingBox();
     assert.ok(box);
@@ -332,7 +341,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     await page.locator('[data-testid="gpu-detail"]').waitFor({ timeout: 10_000 });
     assert.equal(new URL(page.url()).hash, hash);
     await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
     );
     await page.locator('[data-testid="back-to-fleet"]').click();
     await page.locator('[data-testid="fleet"]').waitFor();
@@ -350,7 +359,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
           );
         } else {
           await page.waitForFunction(
-            () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 5,
+            () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
           );
         }
         await page.waitForTimeout(300);
