@@ -1,5 +1,6 @@
 /**
- * The dashboards as files: deploy/grafana/dashboards/<name>.json, written by `npm run dashboards`
+ * The dashboards as files: deploy/grafana/dashboards/<name>.json, written by `npm run dashboards` and
+ * `npm run docs`
  * (src/dashboards/dashboards.test.ts fails when the committed JSON differs from what this generates).
  */
 import { spawnSync } from 'node:child_process';
@@ -46,9 +47,14 @@ export function render(d: Dashboard): string {
   return biome.stdout;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const [file, d] of Object.entries(dashboards())) {
+/** Writes every dashboard's file; returns the paths written, relative to the repository. */
+export function writeDashboards(): string[] {
+  return Object.entries(dashboards()).map(([file, d]) => {
     writeFileSync(join(DASHBOARDS_DIR, file), render(d));
-    console.log(`wrote deploy/grafana/dashboards/${file}`);
-  }
+    return `deploy/grafana/dashboards/${file}`;
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const path of writeDashboards()) console.log(`wrote ${path}`);
 }

@@ -142,7 +142,10 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
   /** A day of 30 s samples, every metric set: idle for an hour every six, loaded otherwise, spikes. */
   function samples(): GpuSample[] {
     const base = Object.fromEntries(
-      METRICS.map((m, i) => [m.name, m.type === 'int64' ? (i + 1) * 1000 : i + 0.5]),
+      METRICS.map((m, i) => {
+        const value = Math.min(m.max, Math.max(m.min, m.type === 'int64' ? (i + 1) * 1000 : i + 0.5));
+        return [m.name, m.type === 'int64' ? Math.floor(value) : value];
+      }),
     ) as Partial<GpuSample>;
     const out: GpuSample[] = [];
     for (let s = 0; s < 86_400_000 / STEP; s++) {
