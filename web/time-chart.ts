@@ -136,19 +136,32 @@ export class TimeChart {
   }
 
   private data(): uPlot.AlignedData {
-    const scale = this.unit.scale;
-    const tables = this.lines.map(
-      (line): uPlot.AlignedData => [
-        line.buffer.ts,
-        scale === 1 ? line.buffer.values : line.buffer.values.map((v) => (v === null ? null : v * scale)),
-      ],
-    );
-    if (tables.length === 1) return tables[0] as uPlot.AlignedData;
-    return uPlot.join(
-      tables,
-      tables.map(() => [NULL_RETAIN, NULL_RETAIN]),
+    return alignedData(
+      this.lines.map((line) => line.buffer),
+      this.unit.scale,
     );
   }
+}
+
+/**
+ * uPlot's data for lines of `buffers`, values times `scale`: one time column for all, each buffer's own `null`
+ * points kept (a gap in its line), a time only another buffer has left empty (`undefined`: the line goes on).
+ */
+export function alignedData(
+  buffers: readonly Pick<SeriesBuffer, 'ts' | 'values'>[],
+  scale: number,
+): uPlot.AlignedData {
+  const tables = buffers.map(
+    (buffer): uPlot.AlignedData => [
+      buffer.ts,
+      scale === 1 ? buffer.values : buffer.values.map((v) => (v === null ? null : v * scale)),
+    ],
+  );
+  if (tables.length === 1) return tables[0] as uPlot.AlignedData;
+  return uPlot.join(
+    tables,
+    tables.map(() => [NULL_RETAIN, NULL_RETAIN]),
+  );
 }
 
 /** The top of a value axis: the maximum rounded up to 1, 2 or 5 times a power of ten. */

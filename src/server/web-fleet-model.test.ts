@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { aggregate, type GpuRow, groupByHost, stateOf } from '../../web/fleet-model.ts';
 import { formatRoute, parseRoute } from '../../web/route.ts';
-import { niceMax, timeTicks } from '../../web/time-chart.ts';
+import { SeriesBuffer } from '../../web/series-buffer.ts';
+import { alignedData, niceMax, timeTicks } from '../../web/time-chart.ts';
 import { displayUnit, formatValue, unitsOf } from '../../web/units.ts';
 import type { MetricName } from '../metrics/catalog.ts';
 
@@ -152,5 +153,21 @@ describe('units on the page', () => {
     assert.deepEqual(timeTicks([t], 60_000), ['20:05:09']);
     assert.deepEqual(timeTicks([t], 3_600_000), ['20:05']);
     assert.deepEqual(timeTicks([t], 7 * 86_400_000), ['12-06 20:05']);
+  });
+
+  test("a chart's lines share one time column, a late sample a gap in its line, a time of one line none in another", () => {
+    const used = new SeriesBuffer(10, 1000);
+    const total = new SeriesBuffer(10, 1000);
+    for (const [t, v] of [
+      [1000, 1],
+      [2000, 2],
+      [5000, 5],
+    ] as const)
+      used.push(t, v * GIB);
+    for (const t of [1000, 2000, 2500]) total.push(t, 80 * GIB);
+    const [ts, usedGib, totalGib] = alignedData([used, total], 1 / GIB);
+    assert.deepEqual(ts, [1000, 2000, 2500, 3000, 5000]);
+    assert.deepEqual(usedGib, [1, 2, undefined, null, 5]);
+    assert.deepEqual(totalGib, [80, 80, 80, undefined, undefined]);
   });
 });
