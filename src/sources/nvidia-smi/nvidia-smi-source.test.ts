@@ -8,7 +8,7 @@ import { isGpumonError } from '../../errors.ts';
 import { parseSample } from '../../metrics/sample.ts';
 import { NvidiaSmiSource, type NvidiaSmiSourceOptions } from './nvidia-smi-source.ts';
 import { nvidiaSmiAvailable } from './run.ts';
-import { MiB, TESTDATA } from './test-support.ts';
+import { A100_MIG_LIST, a100WithMigProcesses, MiB, TESTDATA } from './test-support.ts';
 
 const FAKE = fileURLToPath(new URL('fake-nvidia-smi.mjs', TESTDATA));
 const H100 = fileURLToPath(new URL('capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt', TESTDATA));
@@ -134,7 +134,14 @@ describe('NvidiaSmiSource', () => {
     await waitFor('the fourth start', () => fake.starts().length >= 4);
     await waitFor('a line from the healthy child', () => (smi.health().errors.restart ?? 0) >= 3);
     assert.equal(smi.health().errors.exit, 3);
-    assert.equal((await smi.read(Date.now())).length, 1);
+    // The fourth child may take a while to print its first line on a loaded machine: read until it has.
+    const end = Date.now() + 5000;
+    let fresh = await smi.read(Date.now()).catch(() => []);
+    while (fresh.length === 0 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await smi.read(Date.now()).catch(() => []);
+    }
+    assert.equal(fresh.length, 1);
     await smi.close();
   });
 
@@ -192,6 +199,39 @@ describe('NvidiaSmiSource', () => {
     assert.ok(smi.queryFields().includes('kmd_version'));
     assert.ok(!smi.queryFields().includes('driver_version'));
     assert.equal(smi.health().errors.field_rejected, 1);
+    await smi.close();
+  });
+
+  test('in MIG mode, processes come from -q -x with the MIG instance they run in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpumon-mig-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'list.txt'), A100_MIG_LIST);
+    writeFileSync(join(dir, 'a100.xml'), a100WithMigProcesses());
+    const fake = fakeSmi({ FAKE_SMI_LIST: join(dir, 'list.txt'), FAKE_SMI_XML: join(dir, 'a100.xml') });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    const processes = await smi.processes();
+    assert.deepEqual(
+      processes.map((p) => [p.uuid, p.pid]),
+      [
+        ['MIG-aaaaaaaa-0000-0000-0000-000000000000', 4242],
+        ['GPU-513536b6-7d19-9063-b049-1e69664bb298', 7],
+      ],
+    );
+    const mig = smi.devices().find((d) => d.uuid === 'MIG-aaaaaaaa-0000-0000-0000-000000000000');
+    assert.equal(mig?.parentUuid, 'GPU-513536b6-7d19-9063-b049-1e69664bb298');
+    await smi.close();
+  });
+
+  test('in MIG mode, a failing -q -x fails processes() with SOURCE_READ_FAILED and counts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpumon-mig-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'list.txt'), A100_MIG_LIST);
+    const fake = fakeSmi({ FAKE_SMI_LIST: join(dir, 'list.txt') }); // no FAKE_SMI_XML: -q -x exits 15
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    await assert.rejects(smi.processes(), (err) => isGpumonError(err, 'SOURCE_READ_FAILED'));
+    assert.equal(smi.health().errors.processes, 1);
     await smi.close();
   });
 

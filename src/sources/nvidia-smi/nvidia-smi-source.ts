@@ -347,7 +347,13 @@ export class NvidiaSmiSource implements Source {
     return out;
   }
 
+  /**
+   * Processes with their GPU. In MIG mode `--query-compute-apps` names only the parent GPU, so where `-L`
+   * listed MIG instances they come from `-q -x` instead: each `<process_info>` has its GPU and compute
+   * instance ids, which name the MIG instance it runs in.
+   */
   async processes(): Promise<GpuProcess[]> {
+    if (this.listed.some((d) => d.parentUuid !== null)) return this.migProcesses();
     const args = [`--query-compute-apps=${APPS_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
     let result: Awaited<ReturnType<typeof runSmi>>;
     try {
@@ -365,6 +371,33 @@ export class NvidiaSmiSource implements Source {
       );
     }
     const parsed = parseComputeApps(result.stdout, APPS_FIELDS);
+    if (parsed.errors.length > 0) this.tracker.count('processes', parsed.errors.length);
+    return parsed.processes;
+  }
+
+  private async migProcesses(): Promise<GpuProcess[]> {
+    let result: Awaited<ReturnType<typeof runSmi>>;
+    try {
+      result = await runSmi(this.options.path, ['-q', '-x'], this.options.commandTimeoutMs);
+    } catch (err) {
+      this.tracker.count('processes');
+      throw new GpumonError('SOURCE_READ_FAILED', 'nvidia-smi -q -x (processes of MIG instances) failed', {
+        cause: err,
+      });
+    }
+    const parsed = parseSmiXml(result.stdout, {
+      host: this.options.host,
+      now: Date.now(),
+      listed: this.listed,
+    });
+    if (result.code !== 0 || parsed.gpuBlocks === 0) {
+      this.tracker.count('processes');
+      const said = `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '';
+      throw new GpumonError(
+        'SOURCE_READ_FAILED',
+        `nvidia-smi -q -x (processes of MIG instances) exited with ${result.code}: ${said}`,
+      );
+    }
     if (parsed.errors.length > 0) this.tracker.count('processes', parsed.errors.length);
     return parsed.processes;
   }

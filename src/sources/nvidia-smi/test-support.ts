@@ -18,3 +18,26 @@ export function assertSample(actual: GpuSample | undefined, expected: GpuSample)
     assert.equal(actual[key], expected[key], `field ${key}`);
   }
 }
+
+/** `nvidia-smi -L` of the A100 535 capture's GPU with two of its MIG instances (written for the tests). */
+export const A100_MIG_LIST =
+  'GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-513536b6-7d19-9063-b049-1e69664bb298)\n' +
+  '  MIG 1g.20gb     Device  0: (UUID: MIG-aaaaaaaa-0000-0000-0000-000000000000)\n' +
+  '  MIG 1g.20gb     Device  1: (UUID: MIG-bbbbbbbb-0000-0000-0000-000000000000)\n';
+
+/**
+ * The A100 535 MIG capture (no process running) edited to hold two: pid 4242 in GPU instance 3 / compute
+ * instance 0 (its MIG device 0) and pid 7 with no instance (N/A, as outside MIG).
+ */
+export function a100WithMigProcesses(): string {
+  const process = (gi: string, ci: string, pid: number, name: string, mib: number) =>
+    `<process_info><gpu_instance_id>${gi}</gpu_instance_id><compute_instance_id>${ci}</compute_instance_id>` +
+    `<pid>${pid}</pid><type>C</type><process_name>${name}</process_name><used_memory>${mib} MiB</used_memory></process_info>`;
+  const capture = testdata('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml');
+  const edited = capture.replace(
+    /<processes\s*\/>/,
+    `<processes>${process('3', '0', 4242, 'python train.py', 1024)}${process('N/A', 'N/A', 7, 'nvidia-persistenced', 0)}</processes>`,
+  );
+  assert.notEqual(edited, capture, 'the capture has an empty <processes />');
+  return edited;
+}

@@ -5,6 +5,7 @@
 //   FAKE_SMI_CSV      a capture holding a --query-gpu table with a header (values are taken from its last row)
 //   FAKE_SMI_GPUS     how many GPUs to pretend (copies of that row, index and uuid changed; default 1)
 //   FAKE_SMI_XML      the file to print for -q -x (without it, -q -x fails)
+//   FAKE_SMI_LIST     the file to print for -L (without it, one line per GPU of FAKE_SMI_CSV)
 //   FAKE_SMI_REJECT   comma-separated fields this "driver" does not know
 //   FAKE_SMI_DIE_AFTER / FAKE_SMI_STALL_AFTER   exit(1) / stop printing after N ticks
 //   FAKE_SMI_BAD_STARTS  misbehave only on the first N starts of the loop (default: always)
@@ -45,7 +46,9 @@ function gpus() {
 
 const nounits = (value) => value.replace(/^(-?[\d.]+) (W|MiB|%|MHz|us)$/, '$1');
 
-if (args[0] === '-L') {
+if (args[0] === '-L' && env.FAKE_SMI_LIST) {
+  process.stdout.write(readFileSync(env.FAKE_SMI_LIST));
+} else if (args[0] === '-L') {
   for (const gpu of gpus()) console.log(`GPU ${gpu.get('index')}: ${gpu.get('name')} (UUID: ${gpu.get('uuid')})`);
 } else if (args[0] === '-q' && args[1] === '-x') {
   if (!env.FAKE_SMI_XML) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nullMetrics } from '../../../metrics/sample.ts';
 import { parseListGpus } from '../list.ts';
-import { assertSample, MiB, testdata } from '../test-support.ts';
+import { A100_MIG_LIST, a100WithMigProcesses, assertSample, MiB, testdata } from '../test-support.ts';
 import { parseSmiXml } from './parse-xml.ts';
 
 const HOST = 'test-host';
@@ -143,6 +143,39 @@ describe('parseSmiXml', () => {
     const mig0 = result.devices.find((d) => d.parentUuid === parent && d.index === 0);
     assert.equal(mig0?.uuid, 'MIG-aaaaaaaa-0000-0000-0000-000000000000');
     assert.equal(mig0?.migProfile, '1g.20gb');
+  });
+
+  test('a process in a MIG instance (A100 535 capture edited to run one) is attributed to that instance, not to its GPU', () => {
+    const result = parseSmiXml(a100WithMigProcesses(), {
+      host: HOST,
+      now: NOW,
+      listed: parseListGpus(A100_MIG_LIST),
+    });
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.processes, [
+      // GPU instance 3 / compute instance 0 is <mig_device> index 0, listed as MIG-aaaaaaaa-...
+      {
+        uuid: 'MIG-aaaaaaaa-0000-0000-0000-000000000000',
+        pid: 4242,
+        name: 'python train.py',
+        usedMemoryBytes: 1024 * MiB,
+      },
+      // no instance ids: the GPU itself
+      {
+        uuid: 'GPU-513536b6-7d19-9063-b049-1e69664bb298',
+        pid: 7,
+        name: 'nvidia-persistenced',
+        usedMemoryBytes: 0,
+      },
+    ]);
+  });
+
+  test('without `nvidia-smi -L`, a MIG process gets the instance name MIG-<GPU uuid>/<GI>/<CI>', () => {
+    const result = parseSmiXml(a100WithMigProcesses(), { host: HOST, now: NOW });
+    assert.equal(
+      result.processes.find((p) => p.pid === 4242)?.uuid,
+      'MIG-GPU-513536b6-7d19-9063-b049-1e69664bb298/3/0',
+    );
   });
 
   test('RTX 3060 on 570 (DTD v12 already with average_power_draw): the average is the power draw', () => {
