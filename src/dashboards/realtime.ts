@@ -329,6 +329,26 @@ const FLEET: readonly PanelSpec[] = [
   },
 ];
 
+/** ECC errors new in the range (the rise of each volatile counter) and the last XID, per GPU. */
+function eccAndXid(): PanelSpec {
+  const counters = metricsWhere((m) => m.unit === 'errors');
+  const xids = metricsWhere((m) => m.unit === 'xid');
+  const select = [
+    ...counters.map((m) => `spread(${q(m.influx)}) AS ${q(`${m.influx} new`)}`),
+    ...xids.map((m) => `last(${q(m.influx)}) AS ${q(m.influx)}`),
+  ].join(', ');
+  return {
+    type: 'table',
+    title: 'ECC and XID events per GPU in the range',
+    description:
+      'ECC errors counted in the range (the rise of each volatile counter; a driver reload resets them) and ' +
+      'the last XID error (0: none).',
+    w: 24,
+    h: 7,
+    queries: [`SELECT ${select} FROM ${M} WHERE ${GPU_FILTER} AND $timeFilter GROUP BY ${PER_GPU}`],
+  };
+}
+
 const ALERTS: readonly PanelSpec[] = [
   {
     type: 'table',
@@ -389,7 +409,7 @@ export function gpuVariables(measurement: string) {
 export function realtimeRows(): RowSpec[] {
   return [
     { row: 'Now: the last sample of each GPU in the range', panels: NOW },
-    { row: 'Per GPU (gpu_metrics, every sample)', panels: metricPanels().panels },
+    { row: 'Per GPU (gpu_metrics, every sample)', panels: [...metricPanels().panels, eccAndXid()] },
     { row: 'Fleet: the selected GPUs together', panels: FLEET },
     { row: 'Alerts (gpu_alerts)', panels: ALERTS },
   ];

@@ -165,6 +165,7 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
               gpu_memory_total_bytes: 80 * 1024 ** 3,
               gpu_sm_clock_mhz: idle ? 210 : 1400 + ((s + i) % 300),
               gpu_performance_state: idle ? 8 : 0,
+              gpu_ecc_errors_corrected_volatile_total: Math.floor(s / 500) * (i + 1),
             },
             g.gpu,
             g.host,
@@ -391,6 +392,23 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       last.reduce((s, e) => s + Number(e.mp), 0),
       'fleet power draw, sum of the GPUs’ means',
     );
+  });
+
+  it('real-time: the ECC errors new in the range and the last XID per GPU match the archive', async () => {
+    const expected = await duck(
+      'SELECT host, gpu_index, max(gpu_ecc_errors_corrected_volatile_total) - ' +
+        'min(gpu_ecc_errors_corrected_volatile_total) AS e, arg_max(gpu_xid_last, ts) AS x FROM s GROUP BY ALL',
+    );
+    const actual = await rows(
+      panel('gpumon.json', 'ECC and XID events per GPU in the range').targets?.[0]?.query ?? '',
+    );
+    assert.equal(actual.length, 3);
+    for (const e of expected) {
+      const a = actual.find((r) => r.host === e.host && r.gpu === String(e.gpu_index));
+      assert.ok(Number(e.e) > 0);
+      assert.equal(a?.['ecc_corrected_volatile new'], e.e);
+      assert.equal(a?.xid_last, e.x);
+    }
   });
 
   it('real-time: alerts per rule are counts per interval, and the annotations carry the host and GPU', async () => {
