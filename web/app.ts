@@ -117,6 +117,7 @@ async function loadHealth(): Promise<void> {
     setText(version, `v${health.version}`);
     showHealth(badgeOf(health));
     liveSource = health.sources.length > 0;
+    overview.liveSource = liveSource;
     const notices = health.sources.map((s) => s.notice).filter((n): n is string => Boolean(n));
     notice.hidden = notices.length === 0;
     setText(notice, notices.join(' · '));

@@ -259,7 +259,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   test('opens the detail of a clicked GPU: charts with time and value axes in the catalog units', async () => {
     const uuid = (await gpusOf(url)).sort((a, b) => a.host.localeCompare(b.host))[0]?.uuid as string;
     await page.locator(`[data-testid="gpu-card"][data-uuid="${uuid}"]`).click();
-    await page.locator(`[data-testid="gpu-detail"][data-uuid="${uuid}"]`).waitFor({ timeout: 5000 });
+    await page.locator(`[data-testid="gpu-detail"][data-uuid="${uuid}"]`).waitFor({ timeout: 10_000 });
     assert.equal(decodeURIComponent(new URL(page.url()).hash), `#gpu=${uuid}`);
     await page.waitForFunction(
       () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
@@ -296,7 +296,9 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       JSON.stringify(axes),
     );
     assert.match((await page.locator('[data-testid="detail-title"]').textContent()) ?? '', /· GPU \d+$/);
-    assert.match(await page.title(), /^live · .+ GPU \d+ · gpumon$/);
+    await page.waitForFunction(() => /^live · .+ GPU \d+ · gpumon$/.test(document.title), null, {
+      timeout: 10_000,
+    });
   });
 
   test('shows the exact time and value under the cursor in the legend', async () => {
