@@ -100,6 +100,8 @@ export class GpuDetail {
   private readonly now = h('dl', { class: 'summary', 'data-testid': 'detail-now' });
   private readonly missing = h('p', { class: 'empty', 'data-testid': 'detail-missing', hidden: true });
   private readonly off: (() => void)[] = [];
+  /** Each panel's "no reading" note, shown while none of its metrics has a value in the window. */
+  private readonly notes: { note: HTMLElement; metrics: MetricName[] }[] = [];
   private readonly onResize = () => {
     for (const chart of this.charts) chart.fit();
   };
@@ -123,14 +125,21 @@ export class GpuDetail {
     for (const panel of PANELS) {
       const unit = this.unitOf(panel.lines[0]?.metric);
       const box = h('div', { class: 'chart', 'data-testid': 'detail-chart' });
+      const note = h(
+        'p',
+        { class: 'muted no-reading', 'data-testid': 'no-reading', hidden: true },
+        'No reading: this GPU or its source does not report it.',
+      );
       panels.append(
         h(
           'section',
           { class: 'panel', 'data-testid': 'chart-panel', 'data-panel': panel.key },
           h('h3', {}, `${panel.title} (${unit.label})`),
+          note,
           box,
         ),
       );
+      this.notes.push({ note, metrics: panel.lines.map((l) => l.metric) });
       const lines = panel.lines.map((line, i) => ({
         label: line.label,
         buffer: this.buffer(line.metric),
@@ -146,7 +155,7 @@ export class GpuDetail {
         if (id !== this.uuid) return;
         let changed = false;
         for (const [metric, buffer] of this.buffers) changed = buffer.push(ts, value(metric)) || changed;
-        if (changed) for (const chart of this.charts) chart.refresh();
+        if (changed) this.refreshCharts();
       }),
     );
     window.addEventListener('resize', this.onResize);
@@ -228,6 +237,14 @@ export class GpuDetail {
         console.warn(`history of ${metric} of ${this.uuid}:`, err);
       }
     });
+    this.refreshCharts();
+  }
+
+  private refreshCharts(): void {
     for (const chart of this.charts) chart.refresh();
+    for (const { note, metrics } of this.notes) {
+      const hasReading = metrics.some((m) => this.buffers.get(m)?.values.some((v) => v !== null));
+      note.hidden = hasReading || (this.buffers.get(metrics[0] as MetricName)?.length ?? 0) === 0;
+    }
   }
 }

@@ -296,6 +296,9 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       JSON.stringify(axes),
     );
     assert.match((await page.locator('[data-testid="detail-title"]').textContent()) ?? '', /· GPU \d+$/);
+    // The simulated H100 has no fan: its chart says so, the others have readings.
+    await page.locator('[data-panel="fan"] [data-testid="no-reading"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="no-reading"]:visible').count(), 1);
     await page.waitForFunction(() => /^live · .+ GPU \d+ · gpumon$/.test(document.title), null, {
       timeout: 10_000,
     });
