@@ -124,6 +124,8 @@ describe('the Grafana dashboards as provisioned', () => {
 
 describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon consume -> gpumon analyze', () => {
   const DAY = '2026-01-15';
+  /** The next day has six hours of samples: the range of two days. */
+  const DAY2 = '2026-01-16';
   const T0 = Date.parse(`${DAY}T00:00:00Z`);
   const T1 = T0 + 86_400_000 - 1;
   const STEP = 30_000;
@@ -148,7 +150,7 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       }),
     ) as Partial<GpuSample>;
     const out: GpuSample[] = [];
-    for (let s = 0; s < 86_400_000 / STEP; s++) {
+    for (let s = 0; s < (86_400_000 + 6 * 3_600_000) / STEP; s++) {
       for (const [i, g] of GPUS.entries()) {
         const idle = Math.floor((s * STEP) / 3_600_000) % 6 === i;
         const spike = s % 97 === 96 ? 12 : 0;
@@ -230,7 +232,18 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
     assert.equal(await count('gpu_metrics', 'utilization_gpu'), all.length, 'every sample once in InfluxDB');
     // gpumon analyze of the archive that consume wrote, its results to InfluxDB.
     const analyze = await runGpumon(
-      ['analyze', '--date', DAY, '--archive', archiveRoot, '--write-influxdb', '--influxdb', url],
+      [
+        'analyze',
+        '--from',
+        DAY,
+        '--to',
+        DAY2,
+        '--archive',
+        archiveRoot,
+        '--write-influxdb',
+        '--influxdb',
+        url,
+      ],
       { GPUMON_INFLUXDB_DATABASE: options.database, GPUMON_LOG_LEVEL: 'warn' },
     );
     assert.equal(analyze.code, 0, analyze.stderr);
@@ -238,14 +251,18 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
     const db = await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await db.connect();
     await connection.run(
-      `CREATE VIEW s AS SELECT * FROM read_parquet('${archiveRoot}/gpu-metrics/**/*.parquet', hive_partitioning = false)`,
+      `CREATE VIEW every_day AS SELECT * FROM read_parquet('${archiveRoot}/gpu-metrics/**/*.parquet', hive_partitioning = false)`,
+    );
+    // The first day: the range of the tests below unless they say otherwise.
+    await connection.run(
+      `CREATE VIEW s AS SELECT * FROM every_day WHERE epoch_ms(ts) >= ${T0} AND epoch_ms(ts) <= ${T1}`,
     );
     duck = async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJS().map(toJsonRow);
     closeDuck = () => {
       connection.closeSync();
       db.closeSync();
     };
-    const [rowsInArchive] = await duck('SELECT count(*) AS n FROM s');
+    const [rowsInArchive] = await duck('SELECT count(*) AS n FROM every_day');
     assert.equal(rowsInArchive?.n, all.length, 'every sample once in the archive');
   });
 
@@ -266,13 +283,15 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
     gpu?: string[];
     model?: string[];
     interval?: string;
+    /** The end of the range, epoch ms (the first day's end unless given). */
+    to?: number;
   }
 
   /** A query as Grafana sends it: the range, $__interval and the variables substituted. */
   function substitute(query: string, vars: Vars = {}): string {
     const value = (v?: string[]) => (v === undefined ? '.*' : regex(v));
     const text = query
-      .replaceAll('$timeFilter', `time >= ${T0}ms and time <= ${T1}ms`)
+      .replaceAll('$timeFilter', `time >= ${T0}ms and time <= ${vars.to ?? T1}ms`)
       .replaceAll('$__interval', vars.interval ?? '1d')
       .replaceAll('$host', value(vars.host))
       .replaceAll('$gpu', value(vars.gpu))
@@ -532,6 +551,42 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       const r = matrix.find((x) => x.host === c.host && x.gpu === String(c.gpu_index));
       close(r?.temperature_load, c.corr_temperature_load, 'r(temperature, load)');
       close(r?.power_sm_clock, c.corr_power_sm_clock, 'r(power, SM clock)');
+    }
+  });
+
+  it('analytics over a range of two days: energy, waste and spikes per day, each day its own', async () => {
+    const to = Date.parse(`${DAY2}T23:59:59.999Z`);
+    const day = (ms: unknown) => new Date(Number(ms)).toISOString().slice(0, 10);
+    for (const [title, analysis, column] of [
+      ['Energy per day (kWh)', 'daily_stats', 'energy_kwh'],
+      ['Wasted GPU-hours per day', 'idle_time', 'wasted_gpu_hours'],
+    ] as const) {
+      const perDay = await rows(panel('gpumon-analytics.json', title).targets?.[0]?.query ?? '', { to });
+      assert.deepEqual(
+        perDay.map((r) => day(r.time)),
+        [DAY, DAY2],
+        title,
+      );
+      for (const date of [DAY, DAY2]) {
+        const results = ((await readResult(storage, date, analysis)) ?? []).filter((r) => r.scope === 'gpu');
+        const value = Object.entries(perDay.find((r) => day(r.time) === date) ?? {}).find(
+          ([k]) => k !== 'time',
+        )?.[1];
+        close(
+          value,
+          results.reduce((a, r) => a + Number(r[column]), 0),
+          `${title} ${date}`,
+        );
+      }
+    }
+    const spikes = await rows(
+      panel('gpumon-analytics.json', 'Temperature spikes per day').targets?.[0]?.query ?? '',
+      { to },
+    );
+    for (const date of [DAY, DAY2]) {
+      const results = (await readResult(storage, date, 'temperature_spikes')) ?? [];
+      const counted = spikes.filter((r) => day(r.time) === date).reduce((a, r) => a + Number(r.spikes), 0);
+      assert.equal(counted, results.length, `spikes of ${date}`);
     }
   });
 
