@@ -22,14 +22,15 @@ describe('the SQL dialect layer', () => {
   });
 
   it('expands the percentile, time and hour macros per engine', () => {
-    const template = '{{p95(load)}}, {{epoch_micros(s.ts)}}, {{timestamp_micros(t_us)}}, {{utc_hour(ts)}}';
+    const template =
+      '{{p50(load)}}, {{p95(load)}}, {{p99(load)}}, {{epoch_micros(s.ts)}}, {{timestamp_micros(t_us)}}, {{utc_hour(ts)}}';
     assert.equal(
       renderSql(template, DUCKDB_DIALECT, params, 'q.sql'),
-      'quantile_cont(load, 0.95), epoch_us(s.ts), make_timestamp(t_us), CAST(hour(ts) AS INTEGER)',
+      'quantile_cont(load, 0.5), quantile_cont(load, 0.95), quantile_cont(load, 0.99), epoch_us(s.ts), make_timestamp(t_us), CAST(hour(ts) AS INTEGER)',
     );
     assert.equal(
       renderSql(template, SPARK_DIALECT, params, 'q.sql'),
-      'percentile(load, 0.95), unix_micros(s.ts), timestamp_micros(t_us), hour(ts)',
+      'percentile(load, 0.5), percentile(load, 0.95), percentile(load, 0.99), unix_micros(s.ts), timestamp_micros(t_us), hour(ts)',
     );
   });
 

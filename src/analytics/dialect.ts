@@ -6,12 +6,13 @@ import { GpumonError } from '../errors.ts';
  *
  * - `{{name}}`: a parameter (a threshold from the configuration), by its configuration key, e.g.
  *   `{{alerts.highTempCelsius}}`. Only finite numbers are substituted, so a parameter can never inject SQL.
- * - `{{macro(sql)}}`: one of `MACROS` below, expanded per engine, e.g. `{{p95(gpu_utilization_percent)}}`.
+ * - `{{macro(sql)}}`: one of `MACROS` below, expanded per engine, e.g. `{{p95(gpu_utilization_percent)}}`
+ *   (the percentiles p50, p95 and p99).
  *   The argument is SQL and must not contain `)}}`.
  *
  * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
  */
-export const MACROS = ['p95', 'epoch_micros', 'timestamp_micros', 'utc_hour'] as const;
+export const MACROS = ['p50', 'p95', 'p99', 'epoch_micros', 'timestamp_micros', 'utc_hour'] as const;
 export type MacroName = (typeof MACROS)[number];
 
 export interface Dialect {
@@ -27,7 +28,9 @@ export interface Dialect {
 export const DUCKDB_DIALECT: Dialect = {
   name: 'duckdb',
   macros: {
+    p50: (arg) => `quantile_cont(${arg}, 0.5)`,
     p95: (arg) => `quantile_cont(${arg}, 0.95)`,
+    p99: (arg) => `quantile_cont(${arg}, 0.99)`,
     epoch_micros: (arg) => `epoch_us(${arg})`,
     timestamp_micros: (arg) => `make_timestamp(${arg})`,
     utc_hour: (arg) => `CAST(hour(${arg}) AS INTEGER)`,
@@ -42,7 +45,9 @@ export const DUCKDB_DIALECT: Dialect = {
 export const SPARK_DIALECT: Dialect = {
   name: 'spark',
   macros: {
+    p50: (arg) => `percentile(${arg}, 0.5)`,
     p95: (arg) => `percentile(${arg}, 0.95)`,
+    p99: (arg) => `percentile(${arg}, 0.99)`,
     epoch_micros: (arg) => `unix_micros(${arg})`,
     timestamp_micros: (arg) => `timestamp_micros(${arg})`,
     utc_hour: (arg) => `hour(${arg})`,

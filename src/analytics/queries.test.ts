@@ -240,6 +240,56 @@ describe('daily_stats', () => {
     near(rowOf(stats).load_p95_percent, 19.05);
   });
 
+  it('takes p50, p95 and p99 of load, temperature and power, leaving out the GPUs that read none', async () => {
+    // A: load 1..10, temperature 40..49, power 100..190 W by 10; B: load 11..20 only. With n = 10 the ranks are
+    // h = 0.5 * 9 = 4.5, 0.95 * 9 = 8.55, 0.99 * 9 = 8.91: x(floor h) + (h - floor h) * (x(floor h + 1) - x(floor h)).
+    // A's load: 5.5, 9.55, 9.91; temperature: 44.5, 48.55, 48.91; power: 145, 185.5, 189.1.
+    // Fleet load (1..20, n = 20): h = 9.5 and 18.81: 10.5 and 19.81; its temperature and power are A's only.
+    const samples = [
+      ...series(
+        GPU_A,
+        at('10:00:00'),
+        1,
+        Array.from({ length: 10 }, (_, i) => ({
+          gpu_utilization_percent: 1 + i,
+          gpu_temperature_celsius: 40 + i,
+          gpu_power_draw_watts: 100 + 10 * i,
+        })),
+      ),
+      ...series(
+        GPU_B,
+        at('10:00:00'),
+        1,
+        Array.from({ length: 10 }, (_, i) => ({
+          gpu_utilization_percent: 11 + i,
+          gpu_temperature_celsius: null,
+          gpu_power_draw_watts: null,
+        })),
+      ),
+    ];
+    const { read } = await analyze(samples);
+    const stats = await read('daily_stats');
+    const a = rowOf(stats, GPU_A.uuid);
+    const b = rowOf(stats, GPU_B.uuid);
+    const fleet = rowOf(stats);
+    near(a.load_p50_percent, 5.5);
+    near(a.load_p99_percent, 9.91);
+    near(a.temperature_p50_celsius, 44.5);
+    near(a.temperature_p95_celsius, 48.55);
+    near(a.temperature_p99_celsius, 48.91);
+    near(a.power_p50_watts, 145);
+    near(a.power_p95_watts, 185.5);
+    near(a.power_p99_watts, 189.1);
+    near(b.load_p50_percent, 15.5);
+    near(b.load_p99_percent, 19.91);
+    assert.equal(b.temperature_p50_celsius, null);
+    assert.equal(b.power_p99_watts, null);
+    near(fleet.load_p50_percent, 10.5);
+    near(fleet.load_p99_percent, 19.81);
+    near(fleet.temperature_p95_celsius, 48.55);
+    near(fleet.power_p50_watts, 145);
+  });
+
   it('counts the alerts the live alert rules raise on the same samples', async () => {
     // Pseudo-random samples of three GPUs, interleaved, with unknown values, gaps and spikes: the SQL counts
     // must equal what AlertEvaluator (src/pipeline/alerts.ts) raises on the same stream.

@@ -76,20 +76,28 @@ const DISTRIBUTIONS: readonly PanelSpec[] = [
     type: 'table',
     title: 'Percentiles and extremes per GPU and day',
     description:
-      'What gpu_daily_stats holds: utilization average, p95 and peak; temperature and power min, average, max ' +
-      '(the daily analytics compute no p50 or p99).',
+      'What gpu_daily_stats holds: utilization, temperature and power average, p50, p95, p99 and peak ' +
+      '(continuous percentiles over the day’s samples); temperature and power minimum.',
     w: 24,
     h: 9,
     queries: [
       `SELECT "host", "gpu", "model", ${[
         'load_avg_percent',
+        'load_p50_percent',
         'load_p95_percent',
+        'load_p99_percent',
         'load_max_percent',
         'temperature_min_celsius',
         'temperature_avg_celsius',
+        'temperature_p50_celsius',
+        'temperature_p95_celsius',
+        'temperature_p99_celsius',
         'temperature_max_celsius',
         'power_min_watts',
         'power_avg_watts',
+        'power_p50_watts',
+        'power_p95_watts',
+        'power_p99_watts',
         'power_max_watts',
         'sample_count',
       ]

@@ -50,8 +50,8 @@ describe('the Grafana dashboards generated from src/dashboards', () => {
   it('refuse an analytics field that the daily results do not write', () => {
     assert.equal(resultField('gpu_daily_stats', 'energy_kwh'), '"energy_kwh"');
     assert.throws(
-      () => resultField('gpu_daily_stats', 'load_p99_percent'),
-      /gpu_daily_stats has no field load_p99_percent/,
+      () => resultField('gpu_daily_stats', 'load_p999_percent'),
+      /gpu_daily_stats has no field load_p999_percent/,
     );
     assert.throws(() => resultField('gpu_nothing', 'x'), /no analytics measurement gpu_nothing/);
   });

@@ -500,6 +500,13 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       const r = table.find((x) => x.host === s.host && x.gpu === String(s.gpu_index));
       close(r?.temperature_max_celsius, s.temperature_max_celsius, 'max temperature');
       close(r?.power_min_watts, s.power_min_watts, 'min power');
+      for (const metric of ['load', 'temperature', 'power'])
+        for (const p of ['p50', 'p95', 'p99']) {
+          const [column] = Object.keys(s).filter((c) => c.startsWith(`${metric}_${p}_`));
+          assert.ok(column, `${metric} ${p} in the Parquet results`);
+          assert.ok(s[column] !== null, `${s.host}/${s.gpu_index}: ${column} is known`);
+          close(r?.[column], s[column], `${s.host}/${s.gpu_index} ${column}`);
+        }
     }
   });
 

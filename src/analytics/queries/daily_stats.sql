@@ -1,8 +1,9 @@
 -- daily_stats: the day of each GPU in figures, and of the fleet.
 --
 -- Over the samples (nulls, metrics not read, are left out of each figure):
--- - temperature avg/min/max/stddev (sample standard deviation), load avg/max/p95 (continuous percentile,
---   linear between the closest ranks), power avg/min/max, memory used avg/max, sample_count.
+-- - temperature avg/min/max/stddev (sample standard deviation), load avg/max, power avg/min/max, memory used
+--   avg/max, sample_count.
+-- - p50/p95/p99 of load, temperature and power (continuous percentiles, linear between the closest ranks).
 -- - alert counts, the rules of the live alerts (src/pipeline/alerts.ts), one per sample that fires:
 --   alerts_high_temperature: temperature >= alerts.highTempCelsius;
 --   alerts_high_load: load >= alerts.highLoadPercent;
@@ -12,7 +13,7 @@
 -- - energy_kwh: the trapezoid integral of power over time, / 3.6e6 J per kWh; a gap contributes nothing.
 --
 -- Rows: scope 'gpu', one per GPU (UUID), and scope 'fleet' (identity NULL), computed over all the fleet's
--- samples (its p95 is the percentile of every sample, not an average of percentiles).
+-- samples (its percentiles are over every sample, not an average of percentiles).
 WITH sample_stats AS (
   SELECT
     uuid,
@@ -24,7 +25,15 @@ WITH sample_stats AS (
     stddev_samp(gpu_temperature_celsius) AS temperature_stddev_celsius,
     avg(gpu_utilization_percent) AS load_avg_percent,
     max(gpu_utilization_percent) AS load_max_percent,
+    {{p50(gpu_utilization_percent)}} AS load_p50_percent,
     {{p95(gpu_utilization_percent)}} AS load_p95_percent,
+    {{p99(gpu_utilization_percent)}} AS load_p99_percent,
+    {{p50(gpu_temperature_celsius)}} AS temperature_p50_celsius,
+    {{p95(gpu_temperature_celsius)}} AS temperature_p95_celsius,
+    {{p99(gpu_temperature_celsius)}} AS temperature_p99_celsius,
+    {{p50(gpu_power_draw_watts)}} AS power_p50_watts,
+    {{p95(gpu_power_draw_watts)}} AS power_p95_watts,
+    {{p99(gpu_power_draw_watts)}} AS power_p99_watts,
     avg(gpu_power_draw_watts) AS power_avg_watts,
     min(gpu_power_draw_watts) AS power_min_watts,
     max(gpu_power_draw_watts) AS power_max_watts,
@@ -67,7 +76,9 @@ SELECT
   s.temperature_stddev_celsius,
   s.load_avg_percent,
   s.load_max_percent,
+  s.load_p50_percent,
   s.load_p95_percent,
+  s.load_p99_percent,
   s.power_avg_watts,
   s.power_min_watts,
   s.power_max_watts,
@@ -77,7 +88,13 @@ SELECT
   s.alerts_high_temperature,
   s.alerts_high_load,
   s.alerts_high_power,
-  i.alerts_temperature_spike
+  i.alerts_temperature_spike,
+  s.temperature_p50_celsius,
+  s.temperature_p95_celsius,
+  s.temperature_p99_celsius,
+  s.power_p50_watts,
+  s.power_p95_watts,
+  s.power_p99_watts
 FROM sample_stats s
 -- The fleet rows are the ones whose uuid is NULL: every sample has a UUID.
 JOIN interval_stats i ON coalesce(i.uuid, '') = coalesce(s.uuid, '')
