@@ -397,6 +397,81 @@ describe('the Deployment gpumon-serve', () => {
   });
 });
 
+describe('Prometheus scraping the bring-your-own layout', () => {
+  /** Each workload of the base with its pod template's labels and annotations. */
+  const templates = baseManifests()
+    .map(({ manifest: m }) => m)
+    .filter((m) => podSpecOf(m) !== undefined && m.kind !== 'CronJob')
+    .map((m) => {
+      const meta = (
+        m.spec as {
+          template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+        }
+      ).template.metadata;
+      return {
+        where: `${m.kind}/${m.metadata.name}`,
+        pod: podSpecOf(m) as PodSpec,
+        labels: meta?.labels ?? {},
+        annotations: meta?.annotations ?? {},
+      };
+    });
+  type Selector = {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
+  const selects = (selector: Selector, labels: Record<string, string>) =>
+    Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (selector.matchExpressions ?? []).every((e) => {
+      assert.equal(e.operator, 'In', 'the test reads only In expressions');
+      return (e.values ?? []).includes(labels[e.key] ?? '');
+    });
+
+  it("annotates the agent and consume pods with /metrics on the port they declare and gpumon's health server listens on", () => {
+    const annotated = templates.filter((t) => t.annotations['prometheus.io/scrape'] === 'true');
+    assert.deepEqual(annotated.map((t) => t.where).sort(), [
+      'DaemonSet/gpumon-agent',
+      'Deployment/gpumon-consume',
+    ]);
+    for (const t of annotated) {
+      assert.equal(t.annotations['prometheus.io/path'], '/metrics', t.where);
+      const port = Number(t.annotations['prometheus.io/port']);
+      const container = t.pod.containers.find((c) => c.ports?.some((p) => p.containerPort === port));
+      assert.ok(container, `${t.where}: prometheus.io/port ${port} is no port of a container`);
+      assert.equal(configOf(container).health.port, port, `${t.where}: health.port`);
+    }
+  });
+
+  it('admits namespaces labelled gpumon.io/metrics-scraper=true to exactly those ports of exactly those pods', () => {
+    const policy = manifest('NetworkPolicy', 'gpumon-metrics').spec as {
+      podSelector: Selector;
+      policyTypes: string[];
+      ingress: {
+        from: { namespaceSelector?: Selector; podSelector?: Selector }[];
+        ports: { port: number }[];
+      }[];
+    };
+    assert.deepEqual(policy.policyTypes, ['Ingress']);
+    const scraped = templates.filter((t) => t.annotations['prometheus.io/scrape'] === 'true');
+    assert.deepEqual(
+      templates.filter((t) => selects(policy.podSelector, t.labels)).map((t) => t.where),
+      scraped.map((t) => t.where),
+    );
+    assert.equal(policy.ingress.length, 1);
+    const [rule] = policy.ingress;
+    assert.deepEqual(rule?.from, [
+      { namespaceSelector: { matchLabels: { 'gpumon.io/metrics-scraper': 'true' } } },
+    ]);
+    assert.deepEqual(
+      rule?.ports.map((p) => p.port),
+      [...new Set(scraped.map((t) => Number(t.annotations['prometheus.io/port'])))],
+    );
+    // and every other pod of gpumon takes only serve's traffic: the deny-all policy stays
+    const deny = manifest('NetworkPolicy', 'gpumon').spec as { policyTypes: string[]; ingress?: unknown[] };
+    assert.ok(deny.policyTypes.includes('Ingress'));
+    assert.equal(deny.ingress, undefined);
+  });
+});
+
 describe('the hdfs-spark variant', () => {
   it('builds on the base', () => {
     const resources = kustomization(HDFS_SPARK_DIR).resources ?? [];

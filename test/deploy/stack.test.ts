@@ -133,10 +133,11 @@ describe('the stack: objects and names', () => {
         );
         if (ns === AGENT_NAMESPACE) {
           assert.ok(
-            ['DaemonSet', 'ConfigMap', 'NetworkPolicy'].includes(m.kind),
+            ['DaemonSet', 'ConfigMap', 'NetworkPolicy', 'PodMonitor'].includes(m.kind),
             `${name}: ${m.kind}/${m.metadata.name} in ${AGENT_NAMESPACE}`,
           );
-          if (m.kind === 'DaemonSet') assert.equal(m.metadata.name, 'gpumon-agent');
+          if (m.kind === 'DaemonSet' || m.kind === 'PodMonitor')
+            assert.equal(m.metadata.name, 'gpumon-agent');
         }
       }
     }
@@ -440,6 +441,185 @@ describe("gpumon serve's live fleet", () => {
       assert.ok(
         of('influxdb').some((p) => admits(p.ingress, 'from', 'gpumon-serve', 8086)),
         `${name}: gpumon-serve -> influxdb:8086 (ingress)`,
+      );
+    }
+  });
+});
+
+/** A pod template's annotations. */
+function podAnnotations(m: Manifest): Record<string, string> {
+  const spec = m.spec as {
+    template?: { metadata?: { annotations?: Record<string, string> } };
+    jobTemplate?: { spec: { template: { metadata?: { annotations?: Record<string, string> } } } };
+  };
+  return (spec.template ?? spec.jobTemplate?.spec.template)?.metadata?.annotations ?? {};
+}
+
+type PolicyPeer = {
+  podSelector?: { matchLabels?: Record<string, string> };
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: unknown;
+};
+type IngressRule = { from?: PolicyPeer[]; ports?: { port: number | string; protocol?: string }[] };
+/**
+ * The ports of the stack's pods that a pod with `podLabels` in a namespace with `nsLabels` (not a namespace
+ * of the stack) may open, by the rendered NetworkPolicies: `Kind/name port` each. Kubernetes' semantics: a
+ * pod selected by no policy with Ingress is open, else the union of the rules of the policies selecting it.
+ */
+function admittedFrom(
+  manifests: Manifest[],
+  nsLabels: Record<string, string>,
+  podLabels: Record<string, string>,
+) {
+  const policies = manifests.filter((x) => x.kind === 'NetworkPolicy');
+  const admitted = new Set<string>();
+  for (const w of workloads(manifests)) {
+    const ns = w.manifest.metadata.namespace;
+    const selecting = policies
+      .filter((np) => np.metadata.namespace === ns)
+      .map(
+        (np) =>
+          np.spec as {
+            podSelector: { matchLabels?: Record<string, string> };
+            policyTypes: string[];
+            ingress?: IngressRule[];
+          },
+      )
+      .filter(
+        (spec) => spec.policyTypes.includes('Ingress') && selects(spec.podSelector.matchLabels, w.labels),
+      );
+    assert.ok(selecting.length > 0, `${w.where}: no Ingress policy (default-deny) selects it`);
+    for (const port of containerPorts(w.pod).map((p) => p.containerPort)) {
+      const open = selecting.some((spec) =>
+        (spec.ingress ?? []).some(
+          (rule) =>
+            (rule.ports === undefined || rule.ports.some((p) => p.port === port)) &&
+            (rule.from === undefined ||
+              rule.from.some(
+                (peer) =>
+                  peer.ipBlock === undefined &&
+                  peer.namespaceSelector !== undefined && // without it: pods of the policy's own namespace
+                  selects(peer.namespaceSelector.matchLabels, nsLabels) &&
+                  selects(peer.podSelector?.matchLabels, podLabels),
+              )),
+        ),
+      );
+      if (open) admitted.add(`${w.where} ${port}`);
+    }
+  }
+  return [...admitted].sort();
+}
+
+describe('Prometheus scraping gpumon', () => {
+  const scraperNamespace = {
+    'kubernetes.io/metadata.name': 'monitoring',
+    'gpumon.io/metrics-scraper': 'true',
+  };
+  const prometheusPod = { 'app.kubernetes.io/name': 'prometheus' };
+
+  it("annotates the agent and consume pods with /metrics on the port they declare and gpumon's health server listens on", () => {
+    for (const name of stackRenderings()) {
+      const m = rendered(name).manifests;
+      const roles = new Set<string>();
+      for (const { w, c } of gpumonContainers(m)) {
+        const role = c.args?.[0] ?? '';
+        const annotations = podAnnotations(w.manifest);
+        if (role !== 'agent' && role !== 'consume') {
+          // serve's /metrics needs the bearer token, which an annotation cannot give (docs/prometheus.md)
+          assert.equal(annotations['prometheus.io/scrape'], undefined, `${name} ${w.where}`);
+          continue;
+        }
+        roles.add(role);
+        assert.equal(annotations['prometheus.io/scrape'], 'true', `${name} ${w.where}`);
+        assert.equal(annotations['prometheus.io/path'], '/metrics', `${name} ${w.where}`);
+        const port = Number(annotations['prometheus.io/port']);
+        assert.ok(
+          c.ports?.some((p) => p.containerPort === port),
+          `${name} ${w.where}: prometheus.io/port ${port} is no port of the container`,
+        );
+        const config = loadConfig({
+          file: configFile(m, `${name}-${role}`, w.manifest.metadata.namespace),
+          env: envOf(c),
+        });
+        assert.equal(config.health.port, port, `${name} ${w.where}: health.port`);
+      }
+      assert.deepEqual([...roles].sort(), ['agent', 'consume'], name);
+    }
+  });
+
+  it('admits namespaces labelled gpumon.io/metrics-scraper=true to the metrics ports, and to nothing else', () => {
+    for (const name of stackRenderings()) {
+      const m = rendered(name).manifests;
+      assert.deepEqual(
+        admittedFrom(m, scraperNamespace, prometheusPod),
+        [
+          'DaemonSet/gpumon-agent 8081',
+          'Deployment/gpumon-consume 8081',
+          'Deployment/gpumon-serve 8080', // its /metrics with the token
+        ],
+        name,
+      );
+      // a namespace without the label: nothing at all
+      assert.deepEqual(
+        admittedFrom(m, { 'kubernetes.io/metadata.name': 'monitoring' }, prometheusPod),
+        [],
+        name,
+      );
+    }
+  });
+
+  it('leaves PodMonitors out of the stack, and the prometheus-operator overlay adds them for the annotated ports', () => {
+    for (const name of stackRenderings().filter((n) => n !== 'overlays/prometheus-operator')) {
+      assert.deepEqual(
+        rendered(name).manifests.filter((x) => x.kind === 'PodMonitor'),
+        [],
+        `${name}: the CRD may not exist`,
+      );
+    }
+    const m = rendered('overlays/prometheus-operator').manifests;
+    const monitors = m.filter((x) => x.kind === 'PodMonitor');
+    assert.deepEqual(monitors.map((x) => `${x.metadata.namespace}/${x.metadata.name}`).sort(), [
+      `${AGENT_NAMESPACE}/gpumon-agent`,
+      `${NAMESPACE}/gpumon-consume`,
+      `${NAMESPACE}/gpumon-serve`,
+    ]);
+    for (const pm of monitors) {
+      assert.equal(pm.apiVersion, 'monitoring.coreos.com/v1');
+      const spec = pm.spec as {
+        selector: { matchLabels: Record<string, string> };
+        podMetricsEndpoints: {
+          port: string;
+          path: string;
+          authorization?: { type: string; credentials: { name: string; key: string } };
+        }[];
+      };
+      const targets = workloads(m).filter(
+        (w) =>
+          w.manifest.metadata.namespace === pm.metadata.namespace &&
+          selects(spec.selector.matchLabels, w.labels),
+      );
+      assert.equal(targets.length, 1, `PodMonitor ${pm.metadata.name} selects one workload`);
+      const target = targets[0] as Workload;
+      const [endpoint] = spec.podMetricsEndpoints;
+      assert.ok(endpoint);
+      assert.equal(endpoint.path, '/metrics');
+      const port = containerPorts(target.pod).find((p) => p.name === endpoint.port);
+      assert.ok(port, `PodMonitor ${pm.metadata.name}: port ${endpoint.port} is no port of ${target.where}`);
+      const annotations = podAnnotations(target.manifest);
+      if (target.where === 'Deployment/gpumon-serve') {
+        // the token of the Secret that serve reads, in the PodMonitor's namespace
+        assert.deepEqual(endpoint.authorization, {
+          type: 'Bearer',
+          credentials: { name: 'gpumon-serve-token', key: 'token' },
+        });
+        assert.ok(target.pod.volumes?.some((v) => v.secret?.secretName === 'gpumon-serve-token'));
+      } else {
+        assert.equal(String(port.containerPort), annotations['prometheus.io/port'], pm.metadata.name);
+        assert.equal(endpoint.authorization, undefined);
+      }
+      assert.ok(
+        admittedFrom(m, scraperNamespace, prometheusPod).includes(`${target.where} ${port.containerPort}`),
+        `PodMonitor ${pm.metadata.name}: the NetworkPolicies admit the scraper to ${port.containerPort}`,
       );
     }
   });
