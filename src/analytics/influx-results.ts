@@ -81,6 +81,12 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
       float('power_p50_watts', 'W'),
       float('power_p95_watts', 'W'),
       float('power_p99_watts', 'W'),
+      float('throttle_measured_seconds', 's'),
+      float('throttled_seconds', 's'),
+      float('throttled_power_seconds', 's'),
+      float('throttled_thermal_seconds', 's'),
+      float('throttled_hw_slowdown_seconds', 's'),
+      float('throttled_sync_boost_seconds', 's'),
     ],
   },
   {

@@ -290,6 +290,56 @@ describe('daily_stats', () => {
     near(fleet.power_p50_watts, 145);
   });
 
+  it('counts throttled time by kind with the reasons of the sample that opens each interval, not across gaps', async () => {
+    // maxGapSeconds 60. A, 10 s apart unless said, throttle reasons (NVML bitmask) -> the interval it opens:
+    //   t=0 0x0: measured; t=10 and t=20 0x4 (SW power cap): power; t=30 0x20 (SW thermal): thermal;
+    //   t=40 0x24: power and thermal; t=50 unknown: nothing; t=60 0x8: HW slowdown; t=70 0x10: sync boost;
+    //   t=80 0x1 (GPU idle, not throttling): measured; t=90 0x80 (HW power brake) -> t=190: a gap, nothing;
+    //   t=190 0x40 (HW thermal): thermal; t=200 0x102 (application and display clocks): measured;
+    //   t=210 0x0 opens nothing.
+    // A: measured 10 intervals = 100 s; throttled (any) 0x4, 0x4, 0x20, 0x24, 0x8, 0x10, 0x40 = 70 s;
+    //   power 30 s, thermal 30 s, HW slowdown 10 s, sync boost 10 s.
+    // B: 0x4 every 20 s, five samples: 4 intervals, 80 s measured, throttled and power.
+    const t0 = at('10:00:00');
+    const reasons: [number, number | null][] = [
+      [0, 0x0],
+      [10, 0x4],
+      [20, 0x4],
+      [30, 0x20],
+      [40, 0x24],
+      [50, null],
+      [60, 0x8],
+      [70, 0x10],
+      [80, 0x1],
+      [90, 0x80],
+      [190, 0x40],
+      [200, 0x102],
+      [210, 0x0],
+    ];
+    const samples = [
+      ...reasons.map(([s, mask]) => sample(GPU_A, t0 + s * 1000, { gpu_clock_throttle_reasons: mask })),
+      ...series(
+        GPU_B,
+        t0,
+        20,
+        Array.from({ length: 5 }, () => ({ gpu_clock_throttle_reasons: 0x4 })),
+      ),
+    ];
+    const { read } = await analyze(samples);
+    const stats = await read('daily_stats');
+    const throttle = (row: Record<string, unknown>) => [
+      row.throttle_measured_seconds,
+      row.throttled_seconds,
+      row.throttled_power_seconds,
+      row.throttled_thermal_seconds,
+      row.throttled_hw_slowdown_seconds,
+      row.throttled_sync_boost_seconds,
+    ];
+    assert.deepEqual(throttle(rowOf(stats, GPU_A.uuid)), [100, 70, 30, 30, 10, 10]);
+    assert.deepEqual(throttle(rowOf(stats, GPU_B.uuid)), [80, 80, 80, 0, 0, 0]);
+    assert.deepEqual(throttle(rowOf(stats)), [180, 150, 110, 30, 10, 10]);
+  });
+
   it('counts the alerts the live alert rules raise on the same samples', async () => {
     // Pseudo-random samples of three GPUs, interleaved, with unknown values, gaps and spikes: the SQL counts
     // must equal what AlertEvaluator (src/pipeline/alerts.ts) raises on the same stream.

@@ -248,19 +248,44 @@ const CORRELATIONS: readonly PanelSpec[] = [
   },
 ];
 
-/** Throttle time: a panel where some analytics measurement has a throttle column (none does yet). */
-function throttlePanels(): PanelSpec[] {
-  return [STATS, IDLE].flatMap((m) =>
-    resultFields(m, /throttl/).map(
-      (c): PanelSpec => ({
-        type: 'timeseries',
-        title: `Throttle time per day: ${c}`,
-        w: 12,
-        queries: [`SELECT sum(${f(m, c)}) FROM ${q(m)} WHERE ${gpuScope} GROUP BY time(1d) fill(0)`],
-      }),
-    ),
-  );
-}
+/** Throttle time (gpu_daily_stats): seconds by kind per GPU and day, and the share throttled over the range. */
+const THROTTLE: readonly PanelSpec[] = [
+  {
+    ...dailyPanel('Throttle time per GPU and day, by kind', 's', [
+      ['throttled_seconds', 'any'],
+      ['throttled_power_seconds', 'power'],
+      ['throttled_thermal_seconds', 'thermal'],
+      ['throttled_hw_slowdown_seconds', 'HW slowdown'],
+      ['throttled_sync_boost_seconds', 'sync boost'],
+    ]),
+    description:
+      'Seconds of the day whose opening sample reports throttle (clock event) reasons: any of 0xFC, power ' +
+      '(0x4, 0x80), thermal (0x20, 0x40), HW slowdown (0x8), sync boost (0x10). One point a day per GPU.',
+  },
+  {
+    type: 'bargauge',
+    title: 'Share of the measured time throttled per GPU in the range',
+    description:
+      'sum(throttled_seconds) / sum(throttle_measured_seconds) over the range, in percent (gpu_daily_stats).',
+    w: 12,
+    queries: [
+      {
+        query:
+          `SELECT sum(${f(STATS, 'throttled_seconds')}) / sum(${f(STATS, 'throttle_measured_seconds')}) * 100 ` +
+          `AS "throttled" FROM ${q(STATS)} WHERE ${gpuScope} GROUP BY ${PER_GPU}`,
+        alias: '$tag_host/$tag_gpu',
+      },
+    ],
+    unit: 'percent',
+    min: 0,
+    max: 100,
+    options: {
+      displayMode: 'basic',
+      orientation: 'horizontal',
+      reduceOptions: { calcs: ['lastNotNull'], values: false },
+    },
+  },
+];
 
 const FLEET_SUMMARY: readonly PanelSpec[] = [
   {
@@ -290,7 +315,6 @@ const FLEET_SUMMARY: readonly PanelSpec[] = [
 ];
 
 export function analyticsRows(): RowSpec[] {
-  const throttle = throttlePanels();
   return [
     { row: 'Daily averages and peaks per GPU (gpu_daily_stats)', panels: DAILY },
     { row: 'Distributions and percentiles', panels: DISTRIBUTIONS },
@@ -298,7 +322,7 @@ export function analyticsRows(): RowSpec[] {
     { row: 'Idle, load and waste (gpu_idle_time), energy', panels: USE },
     { row: 'Temperature spikes (gpu_temperature_spikes)', panels: SPIKE_ROWS },
     { row: 'Correlations (gpu_correlations)', panels: CORRELATIONS },
-    ...(throttle.length > 0 ? [{ row: 'Throttle time', panels: throttle }] : []),
+    { row: 'Throttle time (gpu_daily_stats)', panels: THROTTLE },
     { row: 'Fleet (gpu_daily_summary)', panels: FLEET_SUMMARY },
   ];
 }

@@ -508,6 +508,31 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
           close(r?.[column], s[column], `${s.host}/${s.gpu_index} ${column}`);
         }
     }
+    const throttle = await rows(
+      panel('gpumon-analytics.json', 'Throttle time per GPU and day, by kind').targets?.[0]?.query ?? '',
+    );
+    const share = await rows(
+      panel('gpumon-analytics.json', 'Share of the measured time throttled per GPU in the range').targets?.[0]
+        ?.query ?? '',
+    );
+    for (const s of stats) {
+      const of = (x: Record<string, unknown>) => x.host === s.host && x.gpu === String(s.gpu_index);
+      const r = throttle.find(of);
+      close(r?.any, s.throttled_seconds, 'throttled seconds');
+      close(r?.power, s.throttled_power_seconds, 'power-throttled seconds');
+      close(r?.thermal, s.throttled_thermal_seconds, 'thermally throttled seconds');
+      close(r?.['HW slowdown'], s.throttled_hw_slowdown_seconds, 'HW slowdown seconds');
+      close(r?.['sync boost'], s.throttled_sync_boost_seconds, 'sync boost seconds');
+      assert.ok(
+        Number(s.throttle_measured_seconds) > 0,
+        `${s.host}/${s.gpu_index} reports its throttle reasons`,
+      );
+      close(
+        share.find(of)?.throttled,
+        (Number(s.throttled_seconds) / Number(s.throttle_measured_seconds)) * 100,
+        'share throttled',
+      );
+    }
   });
 
   it('analytics: the heatmap, histograms, spikes and correlations equal the Parquet results', async () => {

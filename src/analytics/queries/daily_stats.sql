@@ -11,6 +11,9 @@
 --   alerts_temperature_spike: the rows of temperature_spikes.
 -- Over the valid intervals between consecutive samples (see gpu_intervals):
 -- - energy_kwh: the trapezoid integral of power over time, / 3.6e6 J per kWh; a gap contributes nothing.
+-- - throttle_measured_seconds, throttled_seconds and throttled_{power,thermal,hw_slowdown,sync_boost}_seconds:
+--   the time whose opening sample reports the throttle reasons, and any / each kind of throttling, as
+--   gpu_intervals counts it (0 when none).
 --
 -- Rows: scope 'gpu', one per GPU (UUID), and scope 'fleet' (identity NULL), computed over all the fleet's
 -- samples (its percentiles are over every sample, not an average of percentiles).
@@ -51,7 +54,16 @@ WITH sample_stats AS (
   GROUP BY GROUPING SETS ((uuid), ())
 ),
 per_interval AS (
-  SELECT g.uuid, i.energy_joules, i.spike_t_us
+  SELECT
+    g.uuid,
+    i.energy_joules,
+    i.spike_t_us,
+    i.throttle_measured_seconds,
+    i.throttled_seconds,
+    i.throttled_power_seconds,
+    i.throttled_thermal_seconds,
+    i.throttled_hw_slowdown_seconds,
+    i.throttled_sync_boost_seconds
   FROM gpu_intervals i
   JOIN gpus g ON g.gpu_key = i.gpu_key
 ),
@@ -59,7 +71,13 @@ interval_stats AS (
   SELECT
     uuid,
     coalesce(sum(energy_joules), 0) / 3.6e6 AS energy_kwh,
-    count(spike_t_us) AS alerts_temperature_spike
+    count(spike_t_us) AS alerts_temperature_spike,
+    coalesce(sum(throttle_measured_seconds), 0) AS throttle_measured_seconds,
+    coalesce(sum(throttled_seconds), 0) AS throttled_seconds,
+    coalesce(sum(throttled_power_seconds), 0) AS throttled_power_seconds,
+    coalesce(sum(throttled_thermal_seconds), 0) AS throttled_thermal_seconds,
+    coalesce(sum(throttled_hw_slowdown_seconds), 0) AS throttled_hw_slowdown_seconds,
+    coalesce(sum(throttled_sync_boost_seconds), 0) AS throttled_sync_boost_seconds
   FROM per_interval
   GROUP BY GROUPING SETS ((uuid), ())
 )
@@ -94,7 +112,13 @@ SELECT
   s.temperature_p99_celsius,
   s.power_p50_watts,
   s.power_p95_watts,
-  s.power_p99_watts
+  s.power_p99_watts,
+  i.throttle_measured_seconds,
+  i.throttled_seconds,
+  i.throttled_power_seconds,
+  i.throttled_thermal_seconds,
+  i.throttled_hw_slowdown_seconds,
+  i.throttled_sync_boost_seconds
 FROM sample_stats s
 -- The fleet rows are the ones whose uuid is NULL: every sample has a UUID.
 JOIN interval_stats i ON coalesce(i.uuid, '') = coalesce(s.uuid, '')

@@ -10,6 +10,12 @@
 -- - the time counts with the state of the sample that OPENS it (sample i-1): measured_seconds where the load
 --   is known; idle_seconds where load < analytics.idleLoadPercent; idle_holding_memory_seconds where idle
 --   and memory used > analytics.idleMemoryBytes (unknown memory: not holding).
+-- - throttle time, also with the state of the opening sample's throttle (clock event) reasons, the NVML
+--   bitmask gpu_clock_throttle_reasons: throttle_measured_seconds where the reasons are known;
+--   throttled_seconds where any of the kinds below is active (0xFC; 0x1 GPU idle, 0x2 application clocks and
+--   0x100 display clock are settings, not throttling); throttled_power_seconds: 0x4 SW power cap or 0x80 HW
+--   power brake; throttled_thermal_seconds: 0x20 SW or 0x40 HW thermal slowdown; throttled_hw_slowdown_seconds:
+--   0x8; throttled_sync_boost_seconds: 0x10. An interval can count in several kinds.
 -- - a temperature spike where temperature(i) - temperature(i-1) > alerts.tempSpikeCelsius (both known),
 --   the rule of the live alerts (src/pipeline/alerts.ts).
 --
@@ -26,6 +32,7 @@ WITH keyed AS (
     {{epoch_micros(s.ts)}} AS t_us,
     s.gpu_temperature_celsius AS temperature,
     s.gpu_power_draw_watts AS power,
+    s.gpu_clock_throttle_reasons AS throttle_reasons,
     CAST(
       CASE
         WHEN s.gpu_utilization_percent IS NULL THEN NULL
@@ -46,7 +53,8 @@ paired AS (
     LAG(t_us) OVER w AS previous_t_us,
     LAG(temperature) OVER w AS previous_temperature,
     LAG(power) OVER w AS previous_power,
-    LAG(load_state) OVER w AS previous_load_state
+    LAG(load_state) OVER w AS previous_load_state,
+    LAG(throttle_reasons) OVER w AS previous_throttle_reasons
   FROM keyed
   WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
 ),
@@ -75,6 +83,12 @@ SELECT
   sum(CASE WHEN previous_load_state >= 1 THEN seconds END) AS idle_seconds,
   sum(CASE WHEN previous_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
   sum((previous_power + power) / 2 * seconds) AS energy_joules,
+  sum(CASE WHEN previous_throttle_reasons IS NOT NULL THEN seconds END) AS throttle_measured_seconds,
+  sum(CASE WHEN (previous_throttle_reasons & 252) <> 0 THEN seconds END) AS throttled_seconds,
+  sum(CASE WHEN (previous_throttle_reasons & 132) <> 0 THEN seconds END) AS throttled_power_seconds,
+  sum(CASE WHEN (previous_throttle_reasons & 96) <> 0 THEN seconds END) AS throttled_thermal_seconds,
+  sum(CASE WHEN (previous_throttle_reasons & 8) <> 0 THEN seconds END) AS throttled_hw_slowdown_seconds,
+  sum(CASE WHEN (previous_throttle_reasons & 16) <> 0 THEN seconds END) AS throttled_sync_boost_seconds,
   max(CASE WHEN spike_t_us IS NOT NULL THEN previous_t_us END) AS spike_previous_t_us,
   max(CASE WHEN spike_t_us IS NOT NULL THEN previous_temperature END) AS spike_from_celsius,
   max(CASE WHEN spike_t_us IS NOT NULL THEN temperature END) AS spike_to_celsius
