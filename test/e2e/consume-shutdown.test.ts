@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SimSource } from '../../src/sources/sim/sim-source.ts';
 import { kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport } from '../../src/transport/kafka/kafka-transport.ts';
 import { countArchive } from './archive-rows.ts';
-import { interrupt, type Running, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
+import { breakArchive, exitOf, interrupt, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 const SHUTDOWN_TIMEOUT_MS = 6000;
@@ -21,19 +21,6 @@ async function waitForRows(archive: string, rows: number, timeoutMs: number): Pr
       throw new Error(`${count.rows} rows archived after ${timeoutMs} ms, waiting for ${rows}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-/** Waits for the exit (no signal sent); a process still running after `timeoutMs` is killed and the wait fails. */
-async function exitOf(run: Running, timeoutMs: number): Promise<{ code: number | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), timeoutMs);
-  });
-  const outcome = await Promise.race([run.exited, late]);
-  clearTimeout(timer);
-  if (outcome !== 'late') return outcome;
-  run.child.kill('SIGKILL');
-  throw new Error(`still running ${timeoutMs} ms after SIGTERM; stderr:\n${run.stderr()}`);
 }
 
 describe('gpumon consume, stopped while the archive cannot be written (real Kafka)', () => {
@@ -63,9 +50,7 @@ describe('gpumon consume, stopped while the archive cannot be written (real Kafk
       await publish(0, 25);
       const first = consume();
       await waitForRows(archive, 200, 60_000);
-      // The archive's samples directory becomes a regular file: every write fails, for root as well.
-      renameSync(join(archive, 'gpu-metrics'), join(archive, 'gpu-metrics.aside'));
-      writeFileSync(join(archive, 'gpu-metrics'), 'not a directory\n');
+      const restore = breakArchive(archive);
       await publish(25, 25);
       await waitFor(
         'a failed archive write',
@@ -88,8 +73,7 @@ describe('gpumon consume, stopped while the archive cannot be written (real Kafk
         /\d+ samples not written to archive \(group e2e-stop-[0-9a-f]+-archive\) by shutdown\.timeoutMs: their offsets are not committed, Kafka delivers them again to the next consume\n$/,
       );
 
-      rmSync(join(archive, 'gpu-metrics'));
-      renameSync(join(archive, 'gpu-metrics.aside'), join(archive, 'gpu-metrics'));
+      restore();
       const second = consume();
       await waitForRows(archive, 400, 60_000);
       const stopped = await interrupt(second, 60_000);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,21 @@ export const GPUMON = join(ROOT, 'bin', 'gpumon.js');
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `gpumon-${prefix}-`));
+}
+
+/**
+ * Makes an archive refuse every write of samples, for root as well: its samples folder (gpu-metrics) is set
+ * aside and a regular file takes its place. The function returned puts the folder back.
+ */
+export function breakArchive(archive: string): () => void {
+  const samples = join(archive, 'gpu-metrics');
+  const aside = `${samples}.aside`;
+  renameSync(samples, aside);
+  writeFileSync(samples, 'not a directory\n');
+  return () => {
+    rmSync(samples);
+    renameSync(aside, samples);
+  };
 }
 
 export interface Running {
@@ -41,6 +56,19 @@ export function startGpumon(args: string[], env: NodeJS.ProcessEnv = {}): Runnin
 }
 
 /** Runs `gpumon ARGS` to completion. */
+/** Waits for the exit (no signal sent); a process still running after `timeoutMs` is killed and the wait fails. */
+export async function exitOf(run: Running, timeoutMs: number): Promise<{ code: number | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  const outcome = await Promise.race([run.exited, late]);
+  clearTimeout(timer);
+  if (outcome !== 'late') return outcome;
+  run.child.kill('SIGKILL');
+  throw new Error(`still running ${timeoutMs} ms after SIGTERM; stderr:\n${run.stderr()}`);
+}
+
 export async function runGpumon(
   args: string[],
   env: NodeJS.ProcessEnv = {},

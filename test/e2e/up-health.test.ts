@@ -4,11 +4,11 @@
  * degraded (the samples are kept and retried), /healthz 200 throughout.
  */
 import assert from 'node:assert/strict';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { HealthResponse } from '../../src/server/api-types.ts';
-import { interrupt, pollHttp, startGpumon, tempDir, waitFor } from './helpers.ts';
+import { breakArchive, interrupt, pollHttp, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 describe('gpumon up: its health', () => {
   it('says degraded with the archive as the reason while archive writes fail, and ok once they succeed', async () => {
@@ -35,9 +35,7 @@ describe('gpumon up: its health', () => {
       );
 
       // The metrics folder becomes a file: every write of a batch fails (ENOTDIR), and is retried.
-      const aside = join(archive, 'gpu-metrics.aside');
-      renameSync(join(archive, 'gpu-metrics'), aside);
-      writeFileSync(join(archive, 'gpu-metrics'), 'not a folder');
+      const restore = breakArchive(archive);
       const degraded = await pollHttp(`${url}/api/health`, healthIs('degraded'), 20_000);
       const body = JSON.parse(degraded.body) as HealthResponse;
       assert.equal(body.reasons.length, 1, body.reasons.join('; '));
@@ -45,8 +43,7 @@ describe('gpumon up: its health', () => {
       assert.equal((await fetch(`${url}/readyz`)).status, 200, 'degraded is still ready');
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
 
-      rmSync(join(archive, 'gpu-metrics'));
-      renameSync(aside, join(archive, 'gpu-metrics'));
+      restore();
       await pollHttp(`${url}/api/health`, healthIs('ok'), 30_000);
     } finally {
       await interrupt(up);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { countArchive, liveSamples } from './archive-rows.ts';
-import { interrupt, type Running, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
+import { breakArchive, exitOf, interrupt, runGpumon, startGpumon, tempDir, waitFor } from './helpers.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 6000;
 
@@ -20,18 +20,18 @@ const startUp = (archive: string) =>
 const dashboard = (stdout: () => string) =>
   waitFor('the dashboard address', () => /http:\/\/127\.0\.0\.1:\d+/.exec(stdout())?.[0], 60_000);
 
-/** Waits for the exit (no signal sent); a process still running after `timeoutMs` is killed and the wait fails. */
-async function exitOf(run: Running, timeoutMs: number): Promise<{ code: number | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), timeoutMs);
-  });
-  const outcome = await Promise.race([run.exited, late]);
-  clearTimeout(timer);
-  if (outcome !== 'late') return outcome;
-  run.child.kill('SIGKILL');
-  throw new Error(`still running ${timeoutMs} ms after SIGTERM; stderr:\n${run.stderr()}`);
-}
+/** Waits until the archive holds a Parquet file of samples: the archive took at least one write. */
+const firstParquetFile = (archive: string) =>
+  waitFor(
+    'a first Parquet file in the archive',
+    () =>
+      readdirSync(join(archive, 'gpu-metrics'), { recursive: true }).some((f) =>
+        String(f).endsWith('.parquet'),
+      )
+        ? true
+        : null,
+    30_000,
+  );
 
 const lastLogLine = (stderr: string): Record<string, unknown> => {
   const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
@@ -44,19 +44,8 @@ describe('gpumon up, stopped while the archive cannot be written', () => {
     const spool = join(archive, 'state', 'archive-spool');
     const first = startUp(archive);
     await dashboard(first.stdout);
-    await waitFor(
-      'a first Parquet file in the archive',
-      () =>
-        readdirSync(join(archive, 'gpu-metrics'), { recursive: true }).some((f) =>
-          String(f).endsWith('.parquet'),
-        )
-          ? true
-          : null,
-      30_000,
-    );
-    // The archive's samples directory becomes a regular file: every write fails, for root as well.
-    renameSync(join(archive, 'gpu-metrics'), join(archive, 'gpu-metrics.aside'));
-    writeFileSync(join(archive, 'gpu-metrics'), 'not a directory\n');
+    await firstParquetFile(archive);
+    const restore = breakArchive(archive);
     await waitFor(
       'a failed archive write',
       () => (first.stderr().includes('sink write failed') ? true : null),
@@ -94,8 +83,7 @@ describe('gpumon up, stopped while the archive cannot be written', () => {
     assert.match(refused.stderr, /ARCHIVE_NOT_WRITABLE/);
     assert.ok(refused.stderr.includes(archive), `the error names the archive: ${refused.stderr}`);
 
-    rmSync(join(archive, 'gpu-metrics'));
-    renameSync(join(archive, 'gpu-metrics.aside'), join(archive, 'gpu-metrics'));
+    restore();
     const second = startUp(archive);
     await dashboard(second.stdout);
     const stopped = await interrupt(second, SHUTDOWN_TIMEOUT_MS + 10_000);
@@ -114,18 +102,8 @@ describe('gpumon up, stopped while the archive cannot be written', () => {
     const archive = tempDir('up-second-signal');
     const first = startUp(archive);
     const url = await dashboard(first.stdout);
-    await waitFor(
-      'a first Parquet file in the archive',
-      () =>
-        readdirSync(join(archive, 'gpu-metrics'), { recursive: true }).some((f) =>
-          String(f).endsWith('.parquet'),
-        )
-          ? true
-          : null,
-      30_000,
-    );
-    renameSync(join(archive, 'gpu-metrics'), join(archive, 'gpu-metrics.aside'));
-    writeFileSync(join(archive, 'gpu-metrics'), 'not a directory\n');
+    await firstParquetFile(archive);
+    const restore = breakArchive(archive);
     await waitFor(
       'a failed archive write',
       () => (first.stderr().includes('sink write failed') ? true : null),
@@ -146,8 +124,7 @@ describe('gpumon up, stopped while the archive cannot be written', () => {
       /stopping now; samples not yet archived stay in the spool \S+ for the next start/,
     );
 
-    rmSync(join(archive, 'gpu-metrics'));
-    renameSync(join(archive, 'gpu-metrics.aside'), join(archive, 'gpu-metrics'));
+    restore();
     const second = startUp(archive);
     await dashboard(second.stdout);
     const stopped = await interrupt(second, SHUTDOWN_TIMEOUT_MS + 10_000);
