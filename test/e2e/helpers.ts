@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -67,6 +68,24 @@ export async function exitOf(run: Running, timeoutMs: number): Promise<{ code: n
   if (outcome !== 'late') return outcome;
   run.child.kill('SIGKILL');
   throw new Error(`still running ${timeoutMs} ms after SIGTERM; stderr:\n${run.stderr()}`);
+}
+
+/**
+ * Sends SIGTERM and waits for the exit; asserts that it came within `boundMs` (plus 1.5 s for the process to
+ * end), and gives the exit status.
+ */
+export async function terminateWithin(
+  run: Running,
+  boundMs: number,
+  t: { diagnostic(message: string): void },
+): Promise<number | null> {
+  const signalled = Date.now();
+  run.child.kill('SIGTERM');
+  const { code } = await exitOf(run, boundMs + 10_000);
+  const took = Date.now() - signalled;
+  t.diagnostic(`stopped ${took} ms after SIGTERM`);
+  assert.ok(took < boundMs + 1500, `stopped ${took} ms after SIGTERM (bound ${boundMs} ms)`);
+  return code;
 }
 
 export async function runGpumon(
