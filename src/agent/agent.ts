@@ -6,7 +6,7 @@ import { type PrometheusNames, renderSamples } from '../metrics/prometheus.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { Sampler } from '../pipeline/sampler.ts';
 import { selectSource } from '../sources/registry.ts';
-import type { Source } from '../sources/source.ts';
+import { type Source, staleAfterMs } from '../sources/source.ts';
 import { KafkaTransport } from '../transport/kafka/kafka-transport.ts';
 import type { Transport } from '../transport/transport.ts';
 import { Spool } from './spool.ts';
@@ -115,7 +115,7 @@ export class Agent {
   }
 
   private get staleMs(): number {
-    return Math.max(3 * this.parts.intervalMs, 10_000);
+    return staleAfterMs(this.parts.intervalMs);
   }
 
   /** The last read's samples, or none when the source has not read successfully for `staleMs`. */

@@ -6,7 +6,7 @@
  */
 import type { LiveFeedHealth } from '../live/live-feed.ts';
 import type { BatcherStats } from '../pipeline/batcher.ts';
-import type { SourceHealth } from '../sources/source.ts';
+import { type SourceHealth, staleAfterMs } from '../sources/source.ts';
 import type { HealthCheck, HealthResponse, HealthStatus } from './api-types.ts';
 
 /** Every archive write failing for this long makes the archive check failing (as consume's /readyz). */
@@ -45,7 +45,7 @@ export function sourceCheck(
   startedAtMs: number,
   now: number,
 ): HealthCheck {
-  const staleMs = Math.max(3 * intervalMs, 10_000);
+  const staleMs = staleAfterMs(intervalMs);
   const notice = health.notice ? ` (${health.notice})` : '';
   const errors = Object.entries(health.errors)
     .map(([kind, count]) => `${kind} ${count}`)

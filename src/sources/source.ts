@@ -14,6 +14,14 @@ export interface SourceHealth {
 }
 
 /**
+ * How long a source may go without a successful read before its readings count as stale: three sampling
+ * intervals, at least 10 s. The one rule of the agent's readiness and /metrics, and of the server's health.
+ */
+export function staleAfterMs(intervalMs: number): number {
+  return Math.max(3 * intervalMs, 10_000);
+}
+
+/**
  * A source of GPU samples (NVML, nvidia-smi, GPU-Z log, rocm-smi, simulator).
  *
  * Lifecycle: `open` once, then `read` any number of times, one call at a time, then `close` once.
