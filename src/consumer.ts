@@ -12,7 +12,7 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { InfluxDbStreamSink } from './sinks/influxdb/stream-sink.ts';
 import type { Sink } from './sinks/sink.ts';
 import { KafkaTransport } from './transport/kafka/kafka-transport.ts';
-import { decodeSampleWithLine } from './transport/kafka/v1-line-decoder.ts';
+import { decodeSampleWithLine } from './transport/kafka/line-decoder.ts';
 
 /** The sink groups `gpumon consume` can run; each is its own consumer group, committing on its own acks. */
 export const CONSUMER_SINKS = ['influxdb', 'archive'] as const;

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { testSample } from '../testing/samples.ts';
+import { ENCODING_VERSION, encodeSampleJson } from '../transport/kafka/encoding.ts';
 import { Spool } from './spool.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'gpumon-spool-'));
@@ -120,7 +121,7 @@ describe('Spool', () => {
     const where = dir();
     writeFileSync(
       join(where, '0000000000000000.seg'),
-      `not a sample\n${JSON.stringify({ v: 1, ...samples(7, 1)[0] })}\n`,
+      `not a sample\n${encodeSampleJson(samples(7, 1)[0] as GpuSample)}\n`,
     );
     const spool = await Spool.open({ dir: where, maxBytes: 1024 * 1024 });
     assert.deepEqual(await drainAll(spool), [7]);
@@ -137,7 +138,7 @@ describe('Spool', () => {
       .trimEnd()
       .split('\n');
     assert.equal(lines.length, 2);
-    assert.ok(lines.every((l) => l.startsWith('{"v":1,')));
+    assert.ok(lines.every((l) => l.startsWith(`{"v":${ENCODING_VERSION},`)));
     await spool.close();
   });
 

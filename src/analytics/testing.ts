@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../config/load.ts';
 import type { Config, ConfigKey } from '../config/schema.ts';
-import { type GpuSample, nullMetrics } from '../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics } from '../metrics/sample.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { PARQUET_COLUMNS } from '../sinks/archive/parquet-writer.ts';
 import { ANALYSES, type AnalysisName } from './analyses.ts';
@@ -35,7 +35,15 @@ export function at(time: string, date = '2026-01-15'): number {
 
 /** A full sample: the GPU, the time, the given metrics, every other metric null. */
 export function sample(gpu: TestGpu, ts: number, metrics: Partial<GpuSample> = {}): GpuSample {
-  return { ...nullMetrics(), ...gpu, pci_bus_id: null, driver_version: null, ts, ...metrics };
+  return {
+    ...nullMetrics(),
+    ...nullIdentity(),
+    ...gpu,
+    pci_bus_id: null,
+    driver_version: null,
+    ts,
+    ...metrics,
+  };
 }
 
 /** Samples of one GPU, one per entry of `values`, `stepSeconds` apart from `start`. */

@@ -16,6 +16,8 @@
  *           `render` is true)
  * - influx: the InfluxDB field name
  * - min/max: the physically plausible range; a value outside it is rejected as invalid
+ * - since:  the wire encoding version (docs/encoding.md) that first carried the metric; absent means 1. A metric
+ *           added to the catalog gets the next version: records of older versions decode with it as `null`
  *
  * A metric a source cannot read is `null` in the sample, never 0.
  */
@@ -31,6 +33,7 @@ export interface MetricDef {
   readonly influx: string;
   readonly min: number;
   readonly max: number;
+  readonly since?: number;
 }
 
 /** One DCGM field as dcgm-exporter exposes it. */
@@ -227,6 +230,20 @@ export const METRICS = [
     influx: 'temperature_gpu',
     min: -50,
     max: 150,
+  },
+  {
+    name: 'gpu_hotspot_temperature_celsius',
+    kind: 'gauge',
+    unit: 'celsius',
+    type: 'float64',
+    help: 'GPU hot-spot (junction) temperature: the hottest point of the die',
+    nvml: '',
+    smi: '',
+    dcgm: null,
+    influx: 'temperature_hotspot',
+    min: -50,
+    max: 150,
+    since: 2,
   },
   {
     name: 'gpu_memory_temperature_celsius',
@@ -563,12 +580,42 @@ export const METRICS = [
     min: 0,
     max: BIG,
   },
+  {
+    name: 'host_memory_total_bytes',
+    kind: 'gauge',
+    unit: 'bytes',
+    type: 'int64',
+    help: 'Host system memory installed (usable by the kernel)',
+    nvml: '',
+    smi: '',
+    dcgm: null,
+    influx: 'host_memory_total_bytes',
+    min: 0,
+    max: BIG,
+    since: 2,
+  },
+  {
+    name: 'host_cpu_utilization_percent',
+    kind: 'gauge',
+    unit: 'percent',
+    type: 'float64',
+    help: 'Host CPU utilization over the last sample period, all cores (100 = every core busy)',
+    nvml: '',
+    smi: '',
+    dcgm: null,
+    influx: 'host_cpu_utilization',
+    min: 0,
+    max: 100,
+    since: 2,
+  },
 ] as const satisfies readonly MetricDef[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
 
 /**
- * Identity of the GPU a sample belongs to: stored with every sample, InfluxDB tags (where `tag` is true).
+ * What a sample is about: the GPU (its identity, the same in every sample of it) and the Kubernetes workload
+ * holding it at the time (namespace, pod, container: they change as pods come and go). Stored with every
+ * sample; InfluxDB tags where `influxTag` is set, string fields otherwise.
  */
 export interface IdentityDef {
   readonly name: string;
@@ -579,6 +626,10 @@ export interface IdentityDef {
   readonly dcgm: string;
   /** InfluxDB tag key, or '' where the field is not a tag. */
   readonly influxTag: string;
+  /** Whether a sample may lack it (`null`): a source that cannot tell, or a GPU that no pod holds. */
+  readonly nullable: boolean;
+  /** The wire encoding version that first carried it (docs/encoding.md); absent means 1. */
+  readonly since?: number;
 }
 
 export const IDENTITY = [
@@ -590,6 +641,7 @@ export const IDENTITY = [
     smi: '',
     dcgm: 'Hostname',
     influxTag: 'host',
+    nullable: false,
   },
   {
     name: 'gpu_index',
@@ -599,6 +651,7 @@ export const IDENTITY = [
     smi: 'index',
     dcgm: 'gpu',
     influxTag: 'gpu',
+    nullable: false,
   },
   {
     name: 'uuid',
@@ -608,6 +661,7 @@ export const IDENTITY = [
     smi: 'uuid',
     dcgm: 'UUID',
     influxTag: 'uuid',
+    nullable: false,
   },
   {
     name: 'model',
@@ -617,6 +671,7 @@ export const IDENTITY = [
     smi: 'name',
     dcgm: 'modelName',
     influxTag: 'model',
+    nullable: false,
   },
   {
     name: 'pci_bus_id',
@@ -626,6 +681,7 @@ export const IDENTITY = [
     smi: 'pci.bus_id',
     dcgm: 'pci_bus_id',
     influxTag: '',
+    nullable: true,
   },
   {
     name: 'driver_version',
@@ -635,6 +691,62 @@ export const IDENTITY = [
     smi: 'driver_version',
     dcgm: 'DCGM_FI_DRIVER_VERSION',
     influxTag: '',
+    nullable: true,
+  },
+  {
+    name: 'vbios_version',
+    type: 'string',
+    help: 'Video BIOS version',
+    nvml: 'nvmlDeviceGetVbiosVersion',
+    smi: 'vbios_version',
+    dcgm: '',
+    influxTag: '',
+    nullable: true,
+    since: 2,
+  },
+  {
+    name: 'cuda_version',
+    type: 'string',
+    help: 'Highest CUDA version the driver supports (major.minor)',
+    nvml: 'nvmlSystemGetCudaDriverVersion_v2',
+    smi: '',
+    dcgm: '',
+    influxTag: '',
+    nullable: true,
+    since: 2,
+  },
+  {
+    name: 'namespace',
+    type: 'string',
+    help: 'Kubernetes namespace of the pod holding the GPU (null when no pod holds it, or outside Kubernetes)',
+    nvml: '',
+    smi: '',
+    dcgm: 'namespace',
+    influxTag: '',
+    nullable: true,
+    since: 2,
+  },
+  {
+    name: 'pod',
+    type: 'string',
+    help: 'Kubernetes pod holding the GPU (null when none does)',
+    nvml: '',
+    smi: '',
+    dcgm: 'pod',
+    influxTag: '',
+    nullable: true,
+    since: 2,
+  },
+  {
+    name: 'container',
+    type: 'string',
+    help: 'Container of that pod the GPU is assigned to (null when no pod holds it)',
+    nvml: '',
+    smi: '',
+    dcgm: 'container',
+    influxTag: '',
+    nullable: true,
+    since: 2,
   },
 ] as const satisfies readonly IdentityDef[];
 
@@ -644,6 +756,17 @@ export type IdentityName = (typeof IDENTITY)[number]['name'];
 export const TIMESTAMP_COLUMN = 'ts';
 
 export const METRIC_NAMES: readonly MetricName[] = METRICS.map((m) => m.name);
+
+/** The wire encoding version that first carried a metric or identity field (docs/encoding.md). */
+export function metricSince(m: { readonly since?: number }): number {
+  return m.since ?? 1;
+}
+
+/** The newest wire encoding version: the highest `since` in the catalog. */
+export const CATALOG_WIRE_VERSION: number = Math.max(
+  1,
+  ...(METRICS as readonly MetricDef[]).map(metricSince),
+);
 
 export function metricDef(name: MetricName): MetricDef {
   const def = METRICS.find((m) => m.name === name);

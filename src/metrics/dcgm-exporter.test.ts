@@ -132,6 +132,15 @@ describe('dcgm-exporter names', () => {
     );
   });
 
+  it('labels a GPU held by a pod with its pod, namespace and container, as dcgm-exporter does on Kubernetes', () => {
+    const held = { ts: 1, gpu_temperature_celsius: 50, namespace: 'ml', pod: 'train-0', container: 'worker' };
+    assert.match(
+      renderDcgmExporter([testSample(held)]),
+      /DCGM_FI_DEV_GPU_TEMP\{gpu="0",UUID="GPU-node-1-0",device="nvidia0",modelName="[^"]+",Hostname="node-1",pod="train-0",namespace="ml",container="worker"\} 50/,
+    );
+    assert.doesNotMatch(renderDcgmExporter([testSample({ ts: 1, gpu_temperature_celsius: 50 })]), /pod=/);
+  });
+
   it('renders gpumon names, dcgm names or both as prometheus.names says', () => {
     const latest = [testSample({ ts: 1, gpu_temperature_celsius: 61 })];
     const has = (text: string) => [

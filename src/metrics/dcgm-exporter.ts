@@ -5,10 +5,11 @@ import type { GpuSample } from './sample.ts';
 /**
  * The labels dcgm-exporter puts on every series of a GPU, in its order and its case: `gpu` (index), `UUID`,
  * `pci_bus_id`, `device` (`nvidia<index>`), `modelName`, `Hostname`, `DCGM_FI_DRIVER_VERSION`; a MIG instance
- * (gpumon's uuid `GPU-.../mig-<id>`) also gets `GPU_I_ID`. A label whose value gpumon does not know is left out.
- * `extra` labels (pod, namespace, container, where known) come last.
+ * (gpumon's uuid `GPU-.../mig-<id>`) also gets `GPU_I_ID`; the pod holding the GPU, where known, comes last
+ * as `pod`, `namespace`, `container` (dcgm-exporter's Kubernetes labels). A label whose value gpumon does not
+ * know is left out.
  */
-export function dcgmLabels(sample: GpuSample, extra: Readonly<Record<string, string>> = {}): string {
+export function dcgmLabels(sample: GpuSample): string {
   const [uuid, instance] = sample.uuid.split('/mig-');
   const labels: [string, string | null][] = [
     ['gpu', String(sample.gpu_index)],
@@ -19,7 +20,9 @@ export function dcgmLabels(sample: GpuSample, extra: Readonly<Record<string, str
     ['Hostname', sample.host],
     ['DCGM_FI_DRIVER_VERSION', sample.driver_version],
     ['GPU_I_ID', instance ?? null],
-    ...Object.entries(extra),
+    ['pod', sample.pod],
+    ['namespace', sample.namespace],
+    ['container', sample.container],
   ];
   return labels
     .filter((l): l is [string, string] => l[1] !== null && l[1] !== '')

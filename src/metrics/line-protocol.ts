@@ -176,7 +176,7 @@ export function sampleLine(sample: GpuSample): string | null {
 
 /**
  * Where a decoder that already produced a sample's `gpu_metrics` line (UTF-8, no newline) leaves it on the
- * sample: the consumer's v1 decoder (src/transport/kafka/v1-line-decoder.ts) writes the line straight from the record's bytes, the
+ * sample: the consumer's v1 decoder (src/transport/kafka/line-decoder.ts) writes the line straight from the record's bytes, the
  * sink then sends it as is instead of formatting every number again. Same bytes as `sampleLine` (a test keeps
  * them equal); a sample without it is encoded by `sampleLine`.
  */

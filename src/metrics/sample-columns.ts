@@ -1,5 +1,5 @@
 import { METRICS } from './catalog.ts';
-import { type GpuIdentity, type GpuSample, identityOf } from './sample.ts';
+import { type GpuIdentity, type GpuSample, identityKey, identityOf } from './sample.ts';
 
 /**
  * Samples in columns, for bulk work without one object per sample: `gpu[i]` indexes a list of identities
@@ -26,7 +26,7 @@ export class SampleColumns {
     const keys = new Map<string, number>();
     const columns = new SampleColumns(samples.length);
     samples.forEach((s, i) => {
-      const key = [s.host, s.gpu_index, s.uuid, s.model, s.pci_bus_id, s.driver_version].join('\u0000');
+      const key = identityKey(s);
       let gpu = keys.get(key);
       if (gpu === undefined) {
         gpu = gpus.length;
@@ -48,15 +48,8 @@ export class SampleColumns {
   sample(i: number, gpus: readonly GpuIdentity[]): GpuSample {
     const id = gpus[this.gpu[i] as number];
     if (!id) throw new RangeError(`row ${i} refers to unknown GPU ${this.gpu[i]}`);
-    const sample = {
-      ts: this.ts[i] as number,
-      host: id.host,
-      gpu_index: id.gpu_index,
-      uuid: id.uuid,
-      model: id.model,
-      pci_bus_id: id.pci_bus_id,
-      driver_version: id.driver_version,
-    } as GpuSample;
+    // Only the identity's own fields: `gpus` may hold richer objects (the simulator's GPUs).
+    const sample = { ts: this.ts[i] as number, ...identityOf(id) } as GpuSample;
     METRICS.forEach((m, c) => {
       const value = (this.metrics[c] as Float64Array)[i] as number;
       sample[m.name] = Number.isNaN(value) ? null : value;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
-import { METRICS } from './catalog.ts';
-import { type GpuSample, nullMetrics, parseSample, SAMPLE_COLUMNS } from './sample.ts';
+import { IDENTITY, METRICS } from './catalog.ts';
+import { type GpuSample, nullIdentity, nullMetrics, parseSample, SAMPLE_COLUMNS } from './sample.ts';
 
 function sample(overrides: Partial<GpuSample> = {}): GpuSample {
   return {
+    ...nullIdentity(),
     ts: Date.UTC(2026, 10, 25, 12),
     host: 'node-1',
     gpu_index: 0,
@@ -21,7 +22,7 @@ function sample(overrides: Partial<GpuSample> = {}): GpuSample {
 
 describe('GpuSample', () => {
   it('has one column per catalog metric plus identity and time', () => {
-    assert.equal(SAMPLE_COLUMNS.length, 1 + 6 + METRICS.length);
+    assert.equal(SAMPLE_COLUMNS.length, 1 + IDENTITY.length + METRICS.length);
     for (const m of METRICS) assert.ok(SAMPLE_COLUMNS.includes(m.name), m.name);
   });
 

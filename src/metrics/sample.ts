@@ -1,37 +1,59 @@
 import { GpumonError } from '../errors.ts';
-import { IDENTITY, METRICS, type MetricName } from './catalog.ts';
+import {
+  CATALOG_WIRE_VERSION,
+  IDENTITY,
+  type IdentityDef,
+  METRICS,
+  type MetricDef,
+  type MetricName,
+  metricSince,
+} from './catalog.ts';
 
 /** Every catalog metric, `null` where the source could not read it. */
 export type MetricValues = { [K in MetricName]: number | null };
 
+type IdentityDefs = (typeof IDENTITY)[number];
+type IdentityValue<D extends IdentityDefs> = D['type'] extends 'int32'
+  ? number
+  : D['nullable'] extends true
+    ? string | null
+    : string;
+
+/** The identity columns of a sample, typed from the catalog: what GPU it is, and which pod holds it. */
+export type IdentityValues = { [D in IdentityDefs as D['name']]: IdentityValue<D> };
+
 /** One reading of one GPU at one instant. Derived from the catalog: add a metric there, it appears here. */
-export interface GpuSample extends MetricValues {
+export interface GpuSample extends MetricValues, IdentityValues {
   /** Unix epoch milliseconds (UTC) when the values were read. */
   ts: number;
-  host: string;
-  gpu_index: number;
-  uuid: string;
-  model: string;
-  pci_bus_id: string | null;
-  driver_version: string | null;
 }
 
-/** The identity columns of a sample: the same for every sample of one GPU. */
-export type GpuIdentity = Readonly<
-  Pick<GpuSample, 'host' | 'gpu_index' | 'uuid' | 'model' | 'pci_bus_id' | 'driver_version'>
->;
+/** The identity columns of a sample: the same for every sample of one GPU while one pod holds it. */
+export type GpuIdentity = Readonly<IdentityValues>;
+
+const IDENTITY_NAMES = IDENTITY.map((i) => i.name);
 
 /** The identity of the GPU a sample belongs to. */
-export function identityOf(s: GpuSample): GpuIdentity {
-  return {
-    host: s.host,
-    gpu_index: s.gpu_index,
-    uuid: s.uuid,
-    model: s.model,
-    pci_bus_id: s.pci_bus_id,
-    driver_version: s.driver_version,
-  };
+export function identityOf(s: GpuIdentity): GpuIdentity {
+  const id = {} as Record<string, unknown>;
+  for (const name of IDENTITY_NAMES) id[name] = s[name];
+  return id as unknown as GpuIdentity;
 }
+
+/** A key equal for two samples exactly when their identities are equal. */
+export function identityKey(s: GpuIdentity): string {
+  return IDENTITY_NAMES.map((name) => s[name]).join('\u0000');
+}
+
+/** Identity columns that no source has filled: null where the catalog allows it. */
+export function nullIdentity(): Pick<IdentityValues, NullableIdentityName> {
+  const id = {} as Record<string, null>;
+  for (const i of IDENTITY) if (i.nullable) id[i.name] = null;
+  return id as Pick<IdentityValues, NullableIdentityName>;
+}
+
+/** The identity fields a sample may lack. */
+export type NullableIdentityName = Extract<IdentityDefs, { nullable: true }>['name'];
 
 /** Identity + timestamp columns, then every metric: the column order of the archive. */
 export const SAMPLE_COLUMNS: readonly string[] = [
@@ -62,12 +84,7 @@ function text(nullable: boolean): Check {
 /** One check per field, built from the catalog: the runtime validation of a sample. */
 const CHECKS: ReadonlyMap<string, Check> = new Map<string, Check>([
   ['ts', intIn(0, Number.MAX_SAFE_INTEGER)],
-  ['host', text(false)],
-  ['gpu_index', intIn(0, 65535)],
-  ['uuid', text(false)],
-  ['model', text(false)],
-  ['pci_bus_id', text(true)],
-  ['driver_version', text(true)],
+  ...IDENTITY.map((i): [string, Check] => [i.name, i.type === 'int32' ? intIn(0, 65535) : text(i.nullable)]),
   ...METRICS.map((m): [string, Check] => [
     m.name,
     (v) => {
@@ -80,17 +97,38 @@ const CHECKS: ReadonlyMap<string, Check> = new Map<string, Check>([
   ]),
 ]);
 
+/** The metrics a record of wire version `version` carries: those the catalog had by then. */
+const ADDED_AFTER: ReadonlyMap<number, ReadonlySet<string>> = new Map(
+  Array.from({ length: CATALOG_WIRE_VERSION }, (_, i) => {
+    const version = i + 1;
+    const fields = [...(IDENTITY as readonly IdentityDef[]), ...(METRICS as readonly MetricDef[])].filter(
+      (f) => metricSince(f) > version,
+    );
+    return [version, new Set(fields.map((f) => f.name))];
+  }),
+);
+
 /**
  * Validates an untrusted object as a sample, field by field from the catalog (no schema library: this runs
  * for every message a consumer reads). A missing metric key is an error (the producer must say `null`), so a
  * forgotten metric cannot silently become a gap; an unknown key is an error too.
+ *
+ * `version` is the wire version the object was written in (docs/encoding.md): the metrics the catalog gained
+ * after it must be absent, and become `null` in the returned sample (the object is completed in place).
  */
-export function parseSample(input: unknown, where = 'sample'): GpuSample {
+export function parseSample(input: unknown, where = 'sample', version = CATALOG_WIRE_VERSION): GpuSample {
   const fail = (field: string, why: string): never => {
     throw new GpumonError('SAMPLE_INVALID', `${where}: field ${field}: ${why}`);
   };
+  const later = ADDED_AFTER.get(version);
+  if (later === undefined) return fail('(root)', `unknown wire version ${version}`);
   if (!isObject(input)) return fail('(root)', 'expected an object');
   for (const [field, check] of CHECKS) {
+    if (later.has(field)) {
+      if (field in input) fail(field, `unrecognized key: not in version ${version} of the encoding`);
+      input[field] = null;
+      continue;
+    }
     if (!(field in input)) fail(field, 'missing (a metric that was not read must be null)');
     const why = check(input[field]);
     if (why !== null) fail(field, why);

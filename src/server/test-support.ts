@@ -1,5 +1,5 @@
 import { silentLogger } from '../log.ts';
-import { type GpuSample, nullMetrics } from '../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics } from '../metrics/sample.ts';
 import type { LiveListener, LiveState, LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import type { ServerDeps } from './deps.ts';
@@ -13,6 +13,7 @@ export function sampleOf(
 ): GpuSample {
   return {
     ...nullMetrics(),
+    ...nullIdentity(),
     ts,
     host,
     gpu_index: index,

@@ -6,6 +6,7 @@ import { SeriesBuffer } from '../../web/series-buffer.ts';
 import { alignedData, niceMax, timeTicks } from '../../web/time-chart.ts';
 import { displayUnit, formatValue, unitsOf } from '../../web/units.ts';
 import type { MetricName } from '../metrics/catalog.ts';
+import { nullIdentity } from '../metrics/sample.ts';
 
 const GIB = 1024 ** 3;
 const calm = { temperature: false, load: false, power: false };
@@ -18,6 +19,7 @@ function row(
 ): GpuRow {
   return {
     id: {
+      ...nullIdentity(),
       host,
       gpu_index: index,
       uuid: `GPU-${host}-${index}`,
@@ -112,8 +114,8 @@ describe('the address of a view', () => {
   });
 
   test("a GPU's detail is #gpu=<uuid>", () => {
-    assert.equal(formatRoute({ view: 'gpu', uuid: 'GPU-1/2' }), '#gpu=GPU-1%2F2');
-    assert.deepEqual(parseRoute('#gpu=GPU-1%2F2'), { view: 'gpu', uuid: 'GPU-1/2' });
+    assert.equal(formatRoute({ view: 'gpu', uuid: 'GPU-1/2', range: { name: '15m' } }), '#gpu=GPU-1%2F2');
+    assert.deepEqual(parseRoute('#gpu=GPU-1%2F2'), { view: 'gpu', uuid: 'GPU-1/2', range: { name: '15m' } });
   });
 
   test('an unknown state or sort in a shared link falls back to all states in host order', () => {

@@ -1,4 +1,4 @@
-import { type GpuSample, nullMetrics } from '../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics } from '../metrics/sample.ts';
 
 /** A valid sample for tests: GPU `gpu` of `host` at `ts`, every metric null unless overridden. */
 export function testSample(
@@ -7,6 +7,7 @@ export function testSample(
   host = 'node-1',
 ): GpuSample {
   return {
+    ...nullIdentity(),
     host,
     gpu_index: gpu,
     uuid: `GPU-${host}-${gpu}`,

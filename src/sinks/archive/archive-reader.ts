@@ -1,6 +1,6 @@
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { GpumonError } from '../../errors.ts';
-import { METRICS } from '../../metrics/catalog.ts';
+import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { METRICS_DATASET, metricsPartition, partitionDate } from './layout.ts';
 import type { ArchiveStorage } from './storage.ts';
@@ -31,13 +31,15 @@ export async function countArchiveRows(storage: ArchiveStorage, date?: string): 
 export async function readArchiveSamples(storage: ArchiveStorage, date?: string): Promise<GpuSample[]> {
   const files = await archiveFiles(storage, date);
   if (files.length === 0) return [];
+  const identity = IDENTITY.map((i) => `"${i.name}"`).join(', ');
   const metrics = METRICS.map((m) => `"${m.name}"::DOUBLE AS "${m.name}"`).join(', ');
   const instance = await DuckDBInstance.create(':memory:');
   try {
     const connection = await instance.connect();
     const reader = await connection.runAndReadAll(
-      'SELECT epoch_ms(ts)::DOUBLE AS ts, host, gpu_index, uuid, model, pci_bus_id, driver_version, ' +
-        `${metrics} FROM read_parquet($files) ORDER BY host, gpu_index, ts`,
+      // union_by_name: files written before a column was added read it as NULL.
+      `SELECT epoch_ms(ts)::DOUBLE AS ts, ${identity}, ${metrics} ` +
+        'FROM read_parquet($files, union_by_name = true) ORDER BY host, gpu_index, ts',
       { files: listValue(files) },
     );
     return reader.getRowObjectsJS() as unknown as GpuSample[];

@@ -9,8 +9,8 @@ import { AlertEvaluator } from '../../pipeline/alerts.ts';
 import { WindowAggregator } from '../../pipeline/windows.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
-import { encodeSampleJson } from '../../transport/kafka/encoding.ts';
-import { decodeSampleWithLine } from '../../transport/kafka/v1-line-decoder.ts';
+import { ENCODING_HEADER_VALUE, encodeSampleJson } from '../../transport/kafka/encoding.ts';
+import { decodeSampleWithLine } from '../../transport/kafka/line-decoder.ts';
 import { alertLine, alertPoint } from './alert-sink.ts';
 import { bodyOf } from './influx-client.ts';
 import { InfluxDbStreamSink } from './stream-sink.ts';
@@ -107,7 +107,7 @@ describe('InfluxDB stream sink: samples, windows and alerts in one pass', () => 
     const sink = new InfluxDbStreamSink({ ...config.influxdb, url: influx.url }, stages());
     const samples = new Simulator({ hosts: 2, gpusPerHost: 4, seed: 1 }).sampleAll(W);
     const decoded = samples.map((s) => {
-      const d = decodeSampleWithLine(Buffer.from(encodeSampleJson(s)), 'v1');
+      const d = decodeSampleWithLine(Buffer.from(encodeSampleJson(s)), ENCODING_HEADER_VALUE);
       assert.ok(d.ok);
       return d.sample;
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import { fuzzCases } from '../../testing/fuzz.ts';
 import { parseDcgmMetrics } from './dcgm-parser.ts';
 import { readPrometheusText } from './prometheus-text.ts';
@@ -13,7 +13,7 @@ const FIXTURE = readFileSync(
 const T = 1_718_000_000_000;
 const parse = (text: string) => parseDcgmMetrics(text, { now: T, host: 'fallback-host' });
 const expected = (sample: Partial<GpuSample>): GpuSample =>
-  ({ ...nullMetrics(), ts: T, ...sample }) as GpuSample;
+  ({ ...nullMetrics(), ...nullIdentity(), ts: T, ...sample }) as GpuSample;
 const MiB = 1024 * 1024;
 
 /** A one-GPU scrape line with the labels dcgm-exporter 3.x writes. */
@@ -221,10 +221,17 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
     );
   });
 
-  test("the A10G's pod, namespace and container labels are kept as its workload", () => {
+  test("the A10G's pod, namespace and container labels are kept as its workload, and on its sample", () => {
     assert.deepEqual(result.workloads, [
       { uuid: 'GPU-abc', namespace: 'ray-llm', pod: 'ray-1111111', container: 'ray-worker' },
     ]);
+    assert.deepEqual(
+      { namespace: a10g?.namespace, pod: a10g?.pod, container: a10g?.container },
+      { namespace: 'ray-llm', pod: 'ray-1111111', container: 'ray-worker' },
+    );
+    const t4 = result.samples.find((s) => s.model !== 'NVIDIA A10G');
+    assert.ok(t4, 'a sample of a GPU without pod labels');
+    assert.deepEqual([t4.namespace, t4.pod, t4.container], [null, null, null], 'no pod: null, not empty');
   });
 
   test('the T4 of driver 460 keeps MEM_COPY_UTIL: DRAM_ACTIVE is only a fallback', () => {

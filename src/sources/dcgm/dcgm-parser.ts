@@ -1,5 +1,5 @@
 import { dcgmFields, METRICS, type MetricDef, type MetricName, metricDef } from '../../metrics/catalog.ts';
-import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import type { GpuDevice } from '../source.ts';
 import { type PromSample, readPrometheusText } from './prometheus-text.ts';
 
@@ -145,7 +145,12 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
 
   for (const gpu of gpus.values()) {
     const device = deviceOf(gpu);
+    const workload = workloadOf(gpu);
     const sample = {
+      ...nullIdentity(),
+      namespace: workload?.namespace ?? null,
+      pod: workload?.pod ?? null,
+      container: workload?.container ?? null,
       ts: options.now,
       host: gpu.labels.Hostname || options.host,
       gpu_index: gpu.index,
@@ -158,7 +163,6 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
     try {
       result.samples.push(parseSample(sample, `dcgm ${gpu.uuid}`));
       result.devices.push(device);
-      const workload = workloadOf(gpu);
       if (workload) result.workloads.push(workload);
     } catch (err) {
       result.errors.push({ reason: 'invalid-sample', detail: (err as Error).message });

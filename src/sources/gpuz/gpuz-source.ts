@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuIdentity, GpuSample } from '../../metrics/sample.ts';
+import { nullIdentity } from '../../metrics/sample.ts';
 import type { Source, SourceHealth } from '../source.ts';
 import { inferVendor } from './columns.ts';
 import { decodeLog } from './decode.ts';
@@ -293,6 +294,7 @@ export class GpuzSource implements Source {
   private identityFrom(parser: GpuzLineParser): GpuIdentity {
     const vendor = inferVendor(parser.headers[0]?.columns ?? []);
     return {
+      ...nullIdentity(),
       host: this.host,
       gpu_index: 0,
       uuid: gpuzUuid(this.file),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { isGpumonError } from '../../errors.ts';
-import { parseSample } from '../../metrics/sample.ts';
+import { nullIdentity, parseSample } from '../../metrics/sample.ts';
 import { fuzzCases } from '../../testing/fuzz.ts';
 import { perfCapToClockEventReasons } from './columns.ts';
 import { gpuzUuid, recordToSample } from './gpuz-source.ts';
@@ -146,6 +146,7 @@ describe('parseGpuzLog on the real captures', () => {
 
   test('every record of every capture makes a sample that passes parseSample', () => {
     const identity = {
+      ...nullIdentity(),
       host: 'h',
       gpu_index: 0,
       uuid: gpuzUuid('x'),
@@ -367,6 +368,7 @@ describe('parseGpuzLog under fuzzing', () => {
     return text.split('\n').slice(0, 40).join('\n');
   });
   const identity = {
+    ...nullIdentity(),
     host: 'h',
     gpu_index: 0,
     uuid: 'GPU-Z-x',

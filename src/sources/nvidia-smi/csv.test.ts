@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nullMetrics } from '../../metrics/sample.ts';
+import { nullIdentity, nullMetrics } from '../../metrics/sample.ts';
 import { findCsvTables, parseComputeApps, parseQueryGpuCsv } from './csv.ts';
 import { assertSample, MiB, testdata } from './test-support.ts';
 
@@ -17,6 +17,7 @@ describe('parseQueryGpuCsv', () => {
     // Line 2105, under `# load :: query-gpu` (header on line 2104).
     assertSample(result.samples[1], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2026, 6, 14, 8, 12, 53, 353), // timestamp 2026/07/14 08:12:53.353
       host: HOST,
       gpu_index: 0,
@@ -63,6 +64,7 @@ describe('parseQueryGpuCsv', () => {
     // Line 2; the header (line 1) has no index, pci.bus_id, driver_version, timestamp or memory.total.
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: NOW,
       host: HOST,
       gpu_index: 0,
@@ -90,6 +92,7 @@ describe('parseQueryGpuCsv', () => {
     // Line 2.
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2021, 5, 26, 16, 19, 47, 995), // 2021/06/26 16:19:47.995
       host: HOST,
       gpu_index: 0,

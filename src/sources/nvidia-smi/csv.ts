@@ -1,5 +1,5 @@
 import type { MetricName } from '../../metrics/catalog.ts';
-import { type GpuSample, nullMetrics } from '../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics } from '../../metrics/sample.ts';
 import type { GpuProcess } from '../source.ts';
 import { canonicalField, FALLBACK_FIELDS, KNOWN_QUERY_FIELDS, SMI_METRICS } from './fields.ts';
 import { checkMetric, driverVersion, EVENT_REASON_BITS, maskFromFlags, readNumber, text } from './values.ts';
@@ -166,6 +166,7 @@ export function rowToSample(
   }
   const stamp = parseSmiTimestamp(cells.get('timestamp'));
   return {
+    ...nullIdentity(),
     ts: stamp ?? options.now,
     host: options.host,
     gpu_index: index,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { isGpumonError } from '../../errors.ts';
-import { METRICS } from '../../metrics/catalog.ts';
+import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
 import {
   buildFakeNvml,
@@ -131,7 +131,10 @@ describe('NvmlSource', () => {
     const source = await openOn('h100-pair');
     const [[gpu0] = []] = await readTimes(source, 1);
     assert.ok(gpu0);
-    const { ts, host, gpu_index, uuid, model, pci_bus_id, driver_version, ...metrics } = gpu0;
+    const { ts, host, gpu_index, uuid, model, pci_bus_id, driver_version, ...rest } = gpu0;
+    const metrics = Object.fromEntries(
+      Object.entries(rest).filter(([k]) => !IDENTITY.some((i) => i.name === k)),
+    );
     assert.deepEqual(metrics, {
       gpu_utilization_percent: 97,
       gpu_memory_utilization_percent: 41,

@@ -5,6 +5,7 @@ import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { METRICS } from '../../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample, MetricValues } from '../../metrics/sample.ts';
+import { nullIdentity } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
 import type { GpuDevice, GpuProcess, Source, SourceHealth } from '../source.ts';
 import {
@@ -283,6 +284,7 @@ export class NvmlSource implements Source {
       handle,
       address: handleAddress(handle),
       identity: {
+        ...nullIdentity(),
         host: this.host,
         gpu_index: gpuIndex,
         uuid: id,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import { fuzzCases } from '../../testing/fuzz.ts';
 import { numberValue, parseRocmSmiJson } from './rocm-smi-parser.ts';
 
@@ -13,7 +13,7 @@ const parse = (text: string) => parseRocmSmiJson(text, { host: 'amd-node', now: 
 
 /** A sample with every metric null except those given: expectations list only what the capture holds. */
 const expected = (sample: Partial<GpuSample>): GpuSample =>
-  ({ ...nullMetrics(), ts: T, host: 'amd-node', ...sample }) as GpuSample;
+  ({ ...nullMetrics(), ...nullIdentity(), ts: T, host: 'amd-node', ...sample }) as GpuSample;
 
 describe('parseRocmSmiJson on real captures', () => {
   test('every capture in testdata gives one valid sample per card and no error', () => {

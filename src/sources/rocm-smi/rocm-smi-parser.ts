@@ -1,5 +1,11 @@
 import { type MetricName, metricDef } from '../../metrics/catalog.ts';
-import { type GpuSample, type MetricValues, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import {
+  type GpuSample,
+  type MetricValues,
+  nullIdentity,
+  nullMetrics,
+  parseSample,
+} from '../../metrics/sample.ts';
 import type { GpuDevice } from '../source.ts';
 
 /**
@@ -107,6 +113,7 @@ export function parseRocmSmiJson(text: string, options: RocmSmiParseOptions): Ro
     const values = readMetrics(card.key, fields, result.errors);
     const device = identify(card.index, fields, driver, options.host);
     const sample = {
+      ...nullIdentity(),
       ts: options.now,
       host: options.host,
       gpu_index: card.index,

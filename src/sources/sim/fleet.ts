@@ -1,4 +1,5 @@
 import type { GpuIdentity } from '../../metrics/sample.ts';
+import { nullIdentity } from '../../metrics/sample.ts';
 import { type GpuModel, pickModel } from './models.ts';
 import { hash32, unitHash } from './rng.ts';
 
@@ -66,6 +67,7 @@ export function buildFleet(options: SimFleetOptions): SimGpu[] {
       const personality = PATTERN[(n + rotation) % PATTERN.length] as Personality;
       const u = unitHash(seed, 5, h, g);
       fleet.push({
+        ...nullIdentity(),
         host,
         gpu_index: g,
         uuid: uuidFor(seed, h, g),

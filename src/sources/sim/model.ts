@@ -238,7 +238,13 @@ const C = {
  * Every other catalog metric is written by `writeMetrics`; a test fails when the catalog grows a metric that
  * is in neither list.
  */
-export const NULL_METRICS: readonly MetricName[] = ['host_cpu_temperature_celsius', 'host_memory_used_bytes'];
+export const NULL_METRICS: readonly MetricName[] = [
+  'gpu_hotspot_temperature_celsius',
+  'host_cpu_temperature_celsius',
+  'host_memory_used_bytes',
+  'host_memory_total_bytes',
+  'host_cpu_utilization_percent',
+];
 export const SIMULATED_METRICS: readonly MetricName[] = Object.values(C).map(
   (i) => METRIC_NAMES[i] as MetricName,
 );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nullMetrics } from '../../../metrics/sample.ts';
+import { nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
 import { parseListGpus } from '../list.ts';
 import { A100_MIG_LIST, a100WithMigProcesses, assertSample, MiB, testdata } from '../test-support.ts';
 import { parseSmiXml } from './parse-xml.ts';
@@ -16,6 +16,7 @@ describe('parseSmiXml', () => {
     assert.equal(result.schema, 'v11');
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2019, 2, 29, 19, 19, 44), // line 3: Fri Mar 29 19:19:44 2019
       host: HOST,
       gpu_index: 0,
@@ -54,6 +55,7 @@ describe('parseSmiXml', () => {
     assert.equal(result.schema, 'v11');
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2022, 8, 17, 17, 6, 50), // line 4
       host: HOST,
       gpu_index: 0,
@@ -93,6 +95,7 @@ describe('parseSmiXml', () => {
     const parent = 'GPU-513536b6-7d19-9063-b049-1e69664bb298'; // line 153
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2023, 7, 4, 11, 44, 30), // line 4: Fri Aug  4 11:44:30 2023
       host: HOST,
       gpu_index: 0,
@@ -194,6 +197,7 @@ describe('parseSmiXml', () => {
     assert.equal(result.schema, 'v13');
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2025, 11, 30, 10, 49, 50), // line 4
       host: HOST,
       gpu_index: 0,
@@ -277,6 +281,7 @@ describe('parseSmiXml', () => {
     assert.deepEqual(warned, []);
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: NOW, // no <timestamp> in this file
       host: HOST,
       gpu_index: 0,
@@ -305,6 +310,7 @@ describe('parseSmiXml', () => {
     assert.deepEqual(result.warnings, []);
     assertSample(result.samples[0], {
       ...nullMetrics(),
+      ...nullIdentity(),
       ts: Date.UTC(2023, 8, 20, 9, 37, 38), // line 4
       host: HOST,
       gpu_index: 0,

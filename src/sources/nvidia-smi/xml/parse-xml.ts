@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Logger } from '../../../log.ts';
 import type { MetricName } from '../../../metrics/catalog.ts';
-import { type GpuSample, nullMetrics } from '../../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
 import type { GpuDevice, GpuProcess } from '../../source.ts';
 import type { ParseProblem } from '../csv.ts';
 import type { ListedDevice } from '../list.ts';
@@ -157,6 +157,7 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
       result.warnings.push({ reason: `${where}: ${reason}` }),
     );
     result.samples.push({
+      ...nullIdentity(),
       ts,
       host: options.host,
       gpu_index: position,

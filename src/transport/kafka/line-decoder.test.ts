@@ -5,13 +5,13 @@ import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from '../
 import type { GpuSample } from '../../metrics/sample.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
-import { decodeSample, encodeSampleJson } from './encoding.ts';
-import { decodeSampleWithLine } from './v1-line-decoder.ts';
+import { decodeSample, ENCODING_HEADER_VALUE, ENCODING_VERSION, encodeSampleJson } from './encoding.ts';
+import { decodeSampleWithLine } from './line-decoder.ts';
 
-// The example as a record carries it: without the file's final newline.
-const testdata = Buffer.from(
-  readFileSync(new URL('./testdata/sample-v1.json', import.meta.url), 'utf8').trim(),
-);
+// The examples as a record carries them: without the file's final newline.
+const example = (version: number) =>
+  Buffer.from(readFileSync(new URL(`./testdata/sample-v${version}.json`, import.meta.url), 'utf8').trim());
+const testdata = example(ENCODING_VERSION);
 const withoutLine = (sample: GpuSample) => Object.fromEntries(Object.entries(sample));
 const lineOf = (sample: GpuSample) => {
   const line = (sample as SampleWithLine)[ENCODED_LINE];
@@ -39,15 +39,25 @@ function assertSameAsDecodeSample(value: Buffer, header?: string) {
   );
 }
 
-describe('the v1 decoder with line protocol', () => {
-  it('decodes the v1 example to the same sample as decodeSample, with the line sampleLine writes', () => {
-    const decoded = decodeSampleWithLine(testdata, 'v1');
+describe('the decoder with line protocol', () => {
+  it("decodes the current version's example to the same sample as decodeSample, with the line sampleLine writes", () => {
+    const decoded = decodeSampleWithLine(testdata, ENCODING_HEADER_VALUE);
     assert.equal(decoded.ok, true);
     if (!decoded.ok) return;
-    const expected = decodeSample(testdata, 'v1');
+    const expected = decodeSample(testdata, ENCODING_HEADER_VALUE);
     assert.ok(expected.ok);
     assert.deepEqual(withoutLine(decoded.sample), expected.sample);
     assert.equal(lineOf(decoded.sample), sampleLine(expected.sample));
+  });
+
+  it('reads the examples of older versions as decodeSample does (they leave the fast path)', () => {
+    for (let version = 1; version < ENCODING_VERSION; version++) {
+      const record = example(version);
+      assertSameAsDecodeSample(record, `v${version}`);
+      const decoded = decodeSampleWithLine(record, `v${version}`);
+      assert.ok(decoded.ok, `v${version}`);
+      assert.equal(lineOf(decoded.sample), undefined);
+    }
   });
 
   it('takes the fast path for every record the simulator writes, and agrees with decodeSample on each', () => {
@@ -56,8 +66,8 @@ describe('the v1 decoder with line protocol', () => {
     for (let t = 0; t < 20; t++) {
       for (const sample of sim.sampleAll(Date.UTC(2026, 10, 25) + t * 1000)) {
         const value = Buffer.from(encodeSampleJson(sample));
-        assertSameAsDecodeSample(value, 'v1');
-        const decoded = decodeSampleWithLine(value, 'v1');
+        assertSameAsDecodeSample(value, ENCODING_HEADER_VALUE);
+        const decoded = decodeSampleWithLine(value, ENCODING_HEADER_VALUE);
         if (decoded.ok && lineOf(decoded.sample) !== undefined) lines++;
       }
     }
@@ -95,7 +105,7 @@ describe('the v1 decoder with line protocol', () => {
         driver_version: null,
       }),
     ];
-    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), 'v1');
+    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), ENCODING_HEADER_VALUE);
   });
 
   it('refuses what decodeSample refuses, with the same reason', () => {
@@ -120,7 +130,7 @@ describe('the v1 decoder with line protocol', () => {
       text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":272.'),
       text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":1e999'),
     ];
-    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), 'v1');
+    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), ENCODING_HEADER_VALUE);
     assertSameAsDecodeSample(testdata, 'v2');
     assertSameAsDecodeSample(Buffer.alloc(0));
     assert.deepEqual(decodeSampleWithLine(null), decodeSample(null));
@@ -148,7 +158,7 @@ describe('the v1 decoder with line protocol', () => {
         default:
           mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
       }
-      assertSameAsDecodeSample(mutated, 'v1');
+      assertSameAsDecodeSample(mutated, ENCODING_HEADER_VALUE);
     }
   });
 });

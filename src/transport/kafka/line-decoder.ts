@@ -47,8 +47,8 @@ const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
 
 const FIELDS: Field[] = [
   ...IDENTITY.map((id): Field => {
-    // As parseSample checks them: the PCI bus id and the driver version may be null, not the others.
-    const nullable = id.name === 'pci_bus_id' || id.name === 'driver_version';
+    // As parseSample checks them: from the catalog's `nullable`.
+    const nullable: boolean = id.nullable;
     return {
       name: id.name,
       key: bytes(`,"${id.name}":`),
