@@ -9,6 +9,7 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { Sampler } from './pipeline/sampler.ts';
 import type { CronJob } from './schedule/cron-job.ts';
 import { createApp } from './server/app.ts';
+import { archiveHistory } from './server/archive-history.ts';
 import { type ServerSecurity, serverSecurity } from './server/security-config.ts';
 import { type RunningServer, startServer } from './server/serve.ts';
 import { WebAssets } from './server/web-assets.ts';
@@ -120,6 +121,7 @@ export async function startEmbedded(
       sources: () => [source.health()],
       runs: runsApi(job, history),
       results: resultsApi(storage, reader),
+      archive: archiveHistory(storage, reader),
       health: embeddedHealth({
         source,
         intervalMs: config.source.intervalMs,

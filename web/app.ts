@@ -14,7 +14,7 @@ import { GpuDetail } from './gpu-detail.ts';
 import { type BadgeState, badgeOf, unreachableBadge } from './health-badge.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { askForToken, hasSession } from './login.ts';
-import { formatRoute, parseRoute, type Route } from './route.ts';
+import { formatRoute, parseRoute, type Route, sameRange } from './route.ts';
 import { RunsPanel } from './runs-panel.ts';
 import { type UnitsByMetric, unitsOf } from './units.ts';
 
@@ -57,13 +57,14 @@ async function route(): Promise<void> {
     overview.setFilter(to.filter, to.sort);
     if (viewBox.firstChild !== overview.el) viewBox.replaceChildren(overview.el);
     analytics.hidden = false;
-  } else if (detail?.uuid !== to.uuid) {
+  } else if (detail?.uuid !== to.uuid || !sameRange(detail.range, to.range)) {
+    const sameGpu = detail?.uuid === to.uuid;
     detail?.destroy();
-    const next = new GpuDetail(to.uuid, store, await loadUnits().catch(() => new Map()));
+    const next = new GpuDetail(to.uuid, store, await loadUnits().catch(() => new Map()), to.range);
     detail = next;
     viewBox.replaceChildren(next.el);
     analytics.hidden = true;
-    window.scrollTo(0, 0);
+    if (!sameGpu) window.scrollTo(0, 0);
   }
   showState();
 }

@@ -15,7 +15,7 @@ import {
 } from './fleet-model.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { fixed, gib } from './format.ts';
-import { formatRoute } from './route.ts';
+import { DEFAULT_RANGE, formatRoute } from './route.ts';
 
 const BADGES: { flag: keyof AlertFlags; text: string; title: string }[] = [
   { flag: 'temperature', text: 'HOT', title: 'temperature alert' },
@@ -42,7 +42,7 @@ class GpuTile {
         class: 'card',
         'data-testid': 'gpu-card',
         'data-uuid': id.uuid,
-        href: formatRoute({ view: 'gpu', uuid: id.uuid }),
+        href: formatRoute({ view: 'gpu', uuid: id.uuid, range: DEFAULT_RANGE }),
         title: `${id.host} GPU ${id.gpu_index}: ${id.uuid}`,
       },
       h(

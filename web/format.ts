@@ -22,3 +22,12 @@ export function cell(value: unknown): string {
   if (typeof value === 'string' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
 }
+
+/** A duration for people: 45 s, 12 min, 3.6 h, 2 d. */
+export function duration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 90) return `${Number(s.toFixed(1))} s`;
+  if (s < 90 * 60) return `${Number((s / 60).toFixed(1))} min`;
+  if (s < 36 * 3600) return `${Number((s / 3600).toFixed(1))} h`;
+  return `${Number((s / 86_400).toFixed(1))} d`;
+}

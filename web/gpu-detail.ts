@@ -1,17 +1,19 @@
 import type { MetricName } from '../src/metrics/catalog.ts';
-import type { SeriesResponse } from '../src/server/api-types.ts';
-import { api, eachLimited } from './api.ts';
+import type { HistoryResponse } from '../src/server/api-types.ts';
+import { api } from './api.ts';
 import { h, setText } from './dom.ts';
 import { STATE_LABELS, stateOf } from './fleet-model.ts';
 import type { FleetStore } from './fleet-store.ts';
+import { dateTime, duration } from './format.ts';
+import { formatRoute, RANGE_LABELS, RANGE_NAMES, type TimeRange } from './route.ts';
 import { SeriesBuffer } from './series-buffer.ts';
 import { TimeChart } from './time-chart.ts';
 import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
 
-const HISTORY_MINUTES = 15;
-const HISTORY_FETCHES_AT_ONCE = 4;
-/** Chart points kept per metric: 15 minutes at 0.5 s. */
-const CHART_CAPACITY = 1800;
+/** Points asked per series: about one per pixel of a wide chart; the server makes them time buckets. */
+const HISTORY_POINTS = 1500;
+/** Chart points kept per metric: the history, then 15 minutes of live points at 0.5 s. */
+const CHART_CAPACITY = HISTORY_POINTS * 2 + 1800;
 
 interface PanelDef {
   key: string;
@@ -88,8 +90,9 @@ export const PANELS: readonly PanelDef[] = [
 const LINE_COLORS = ['--series-1', '--series-2'];
 
 /**
- * One GPU: its identity and latest values, and a chart per panel of the last 15 minutes (history from the
- * REST API, then the live samples of the stream). Built when opened, destroyed when left.
+ * One GPU: its identity and latest values, a range (15 minutes to 30 days, or custom) and a chart per panel over
+ * it: the history from /api/gpus/:uuid/history (the live buffer, then the archive, in time buckets), then, for a
+ * range up to now, the live samples of the stream. Built when opened, destroyed when left.
  */
 export class GpuDetail {
   readonly el: HTMLElement;
@@ -106,10 +109,13 @@ export class GpuDetail {
     for (const chart of this.charts) chart.fit();
   };
 
+  private readonly rangeNote = h('p', { class: 'muted range-note', 'data-testid': 'range-note' });
+
   constructor(
     readonly uuid: string,
     private readonly store: FleetStore,
     private readonly units: UnitsByMetric,
+    readonly range: TimeRange,
   ) {
     const panels = h('div', { class: 'panels' });
     this.el = h(
@@ -120,6 +126,8 @@ export class GpuDetail {
       this.meta,
       this.missing,
       this.now,
+      this.rangeBar(),
+      this.rangeNote,
       panels,
     );
     for (const panel of PANELS) {
@@ -152,7 +160,8 @@ export class GpuDetail {
     this.off.push(
       store.onChange(() => this.showNow()),
       store.onSample((id, ts, value) => {
-        if (id !== this.uuid) return;
+        // A custom range is a fixed stretch of the past: live points do not belong to it.
+        if (id !== this.uuid || !('name' in this.range)) return;
         let changed = false;
         for (const [metric, buffer] of this.buffers) changed = buffer.push(ts, value(metric)) || changed;
         if (changed) this.refreshCharts();
@@ -226,17 +235,98 @@ export class GpuDetail {
     );
   }
 
-  private async loadHistory(): Promise<void> {
-    await eachLimited([...this.buffers.entries()], HISTORY_FETCHES_AT_ONCE, async ([metric, buffer]) => {
-      const path = `/api/gpus/${encodeURIComponent(this.uuid)}/series?metric=${metric}&minutes=${HISTORY_MINUTES}`;
-      try {
-        const history = await api<SeriesResponse>(path);
-        buffer.intervalMs = this.store.intervalMs;
-        buffer.load(history);
-      } catch (err) {
-        console.warn(`history of ${metric} of ${this.uuid}:`, err);
-      }
+  /** The range buttons (each a link: the range is in the address) and the custom range's form. */
+  private rangeBar(): HTMLElement {
+    const link = (range: TimeRange) => formatRoute({ view: 'gpu', uuid: this.uuid, range });
+    const current = 'name' in this.range ? this.range.name : 'custom';
+    const buttons = RANGE_NAMES.map((name) =>
+      h(
+        'a',
+        {
+          class: 'range',
+          href: `/${link({ name })}`,
+          'data-testid': `range-${name}`,
+          'aria-current': current === name ? 'true' : undefined,
+        },
+        RANGE_LABELS[name],
+      ),
+    );
+    const custom = 'name' in this.range ? null : this.range;
+    const localInput = (ms: number) => {
+      const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+      return d.toISOString().slice(0, 16);
+    };
+    const from = h('input', {
+      type: 'datetime-local',
+      id: 'range-from',
+      'data-testid': 'range-from',
+      required: true,
+      value: localInput(custom?.from ?? Date.now() - 86_400_000),
     });
+    const to = h('input', {
+      type: 'datetime-local',
+      id: 'range-to',
+      'data-testid': 'range-to',
+      required: true,
+      value: localInput(custom?.to ?? Date.now()),
+    });
+    const message = h('span', { class: 'muted', 'data-testid': 'range-message', role: 'status' });
+    const form = h(
+      'form',
+      { class: 'range-custom', 'data-testid': 'range-custom', 'aria-label': 'Custom range' },
+      h('label', { for: 'range-from' }, 'From'),
+      from,
+      h('label', { for: 'range-to' }, 'to'),
+      to,
+      h(
+        'button',
+        { type: 'submit', 'data-testid': 'range-apply', 'aria-current': custom ? 'true' : undefined },
+        'Show',
+      ),
+      message,
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      // datetime-local is the browser's local time, as the charts' axes.
+      const range = { from: new Date(from.value).getTime(), to: new Date(to.value).getTime() };
+      if (!(Number.isFinite(range.from) && Number.isFinite(range.to) && range.to > range.from)) {
+        setText(message, 'The end must be after the start.');
+        return;
+      }
+      location.hash = link(range);
+    });
+    return h(
+      'div',
+      { class: 'range-bar', 'data-testid': 'range-bar' },
+      h('nav', { class: 'ranges', 'aria-label': 'Time range' }, ...buttons),
+      form,
+    );
+  }
+
+  private historyPath(): string {
+    const metrics = [...this.buffers.keys()].join(',');
+    const range =
+      'name' in this.range ? `range=${this.range.name}` : `from=${this.range.from}&to=${this.range.to}`;
+    return `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=${metrics}&${range}&points=${HISTORY_POINTS}`;
+  }
+
+  private async loadHistory(): Promise<void> {
+    setText(this.rangeNote, 'Loading…');
+    try {
+      const history = await api<HistoryResponse>(this.historyPath());
+      // A bucket wider than the sampling interval is one point: gaps are told by the server's null points.
+      const interval = Math.max(this.store.intervalMs ?? 0, history.bucketMs);
+      for (const [metric, buffer] of this.buffers) {
+        buffer.intervalMs = interval;
+        buffer.load({ ts: history.ts, values: history.series[metric]?.mean ?? [] });
+      }
+      this.el.dataset.bucketMs = String(history.bucketMs);
+      this.el.dataset.points = String(history.ts.length);
+      this.el.dataset.sources = history.sources.join(',');
+      setText(this.rangeNote, historyNote(history));
+    } catch (err) {
+      setText(this.rangeNote, `History unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.refreshCharts();
   }
 
@@ -247,4 +337,15 @@ export class GpuDetail {
       note.hidden = hasReading || (this.buffers.get(metrics[0] as MetricName)?.length ?? 0) === 0;
     }
   }
+}
+
+/** What the charts show: the range, the bucket width, where the points come from. */
+export function historyNote(h: Pick<HistoryResponse, 'from' | 'to' | 'bucketMs' | 'sources' | 'ts'>): string {
+  const range = `${dateTime(h.from)} to ${dateTime(h.to)}`;
+  if (h.ts.length === 0) return `${range}: no samples in this range.`;
+  const from =
+    h.sources.length === 0
+      ? ''
+      : ` · from the ${h.sources.join(' and the ')}${h.sources.includes('live') ? ' buffer' : ''}`;
+  return `${range} · each point the mean of ${duration(h.bucketMs)}${from}`;
 }

@@ -128,6 +128,27 @@ export class ResultReader {
     }
   }
 
+  /**
+   * Runs `work` on a connection of the reader's pool (the server's reads of the samples archive share the one
+   * instance with the results); it waits for a free connection like a read, and `close` waits for it.
+   */
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.acquire();
+    const run = (async () => {
+      try {
+        return await work(connection);
+      } finally {
+        this.release(connection);
+      }
+    })();
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
   private async query(path: string, sql: (local: string) => string): Promise<JsonRow[] | null> {
     if (!(await this.storage.exists(path))) return null;
     const local = await this.storage.localPath(path);

@@ -47,6 +47,7 @@ export function serveCommand(): Command {
         const { createLogger } = await import('../log.ts');
         const { LiveState } = await import('../pipeline/live-state.ts');
         const { createApp } = await import('../server/app.ts');
+        const { archiveHistory } = await import('../server/archive-history.ts');
         const { startServer } = await import('../server/serve.ts');
         const { serverSecurity, TOKEN_HINT } = await import('../server/security-config.ts');
         const { requireArchive } = await import('./analyze.ts');
@@ -84,6 +85,7 @@ export function serveCommand(): Command {
               nextRunAt: () => null,
             },
             results: resultsApi(storage, reader),
+            archive: archiveHistory(storage, reader),
             health: async () => [
               ...(feed ? [liveFeedCheck(feed.health(), staleMs, Date.now())] : []),
               ...(await archiveHealth()),

@@ -129,12 +129,16 @@ export function analyticsRoutes(results: ResultsApi | undefined, limits: Analyti
 }
 
 /** A read within the limit; a full queue is 503 SERVER_BUSY with Retry-After. */
-async function limitedRead<T>(reads: ReadLimit, signal: AbortSignal, read: () => Promise<T>): Promise<T> {
+export async function limitedRead<T>(
+  reads: ReadLimit,
+  signal: AbortSignal,
+  read: () => Promise<T>,
+): Promise<T> {
   try {
     return await reads.run(read, signal);
   } catch (err) {
     if (err instanceof ReadLimitFull) {
-      fail(503, 'SERVER_BUSY', `the server is busy reading results (${err.message}); try again shortly`, {
+      fail(503, 'SERVER_BUSY', `the server is busy reading the archive (${err.message}); try again shortly`, {
         'Retry-After': String(BUSY_RETRY_AFTER_S),
       });
     }

@@ -97,6 +97,27 @@ export interface GpusResponse {
 
 export type SeriesResponse = Series;
 
+/** One metric of GET /api/gpus/:uuid/history: per point, the mean, min and max of its bucket (null: none). */
+export interface HistorySeries {
+  mean: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+}
+
+/** GET /api/gpus/:uuid/history: a GPU's metrics over a range, in time buckets of `bucketMs`. */
+export interface HistoryResponse {
+  uuid: string;
+  /** The range asked, epoch ms (`to` excluded). */
+  from: number;
+  to: number;
+  bucketMs: number;
+  /** Where the points came from: the archive (before the live buffer), the live buffer. */
+  sources: ('archive' | 'live')[];
+  /** Each bucket's start; a bucket followed by a gap is followed by a point of nulls. */
+  ts: number[];
+  series: Record<string, HistorySeries>;
+}
+
 export interface AlertsResponse {
   alerts: AlertEvent[];
 }

@@ -9,6 +9,7 @@ import { liveRoutes } from './api-live.ts';
 import { sessionRoutes } from './api-session.ts';
 import type { ApiErrorCode } from './api-types.ts';
 import { type AppOptions, DEFAULT_LIMITS, type ServerDeps } from './deps.ts';
+import { historyRoutes } from './history.ts';
 import { ApiError, errorResponse, fail, requestIdOf } from './http-error.ts';
 import { ReadLimit } from './read-limit.ts';
 import {
@@ -61,15 +62,12 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
 
   app.route('/api/session', sessionRoutes(sessions));
   app.route('/', healthRoutes(deps));
+  // Reads of the results and of the samples archive share the limit (and the one DuckDB instance).
+  const reads = new ReadLimit(limits.maxConcurrentReads, limits.maxQueuedReads);
   app.route('/api', liveRoutes(deps, live));
+  app.route('/api/gpus', historyRoutes(deps.live, deps.archive, { now: live.now, intervalMs, reads }));
   app.route('/api/runs', runsRoutes(deps.runs));
-  app.route(
-    '/api/analytics',
-    analyticsRoutes(deps.results, {
-      reads: new ReadLimit(limits.maxConcurrentReads, limits.maxQueuedReads),
-      maxResultRows: limits.maxResultRows,
-    }),
-  );
+  app.route('/api/analytics', analyticsRoutes(deps.results, { reads, maxResultRows: limits.maxResultRows }));
 
   const serve = (name: AssetName) => async () => {
     const text = await assets.get(name);

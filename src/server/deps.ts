@@ -44,6 +44,26 @@ export interface ResultsApi {
   ): Promise<Record<string, unknown>[] | null>;
 }
 
+/** Count, sum, min and max of one metric's values in one time bucket (no value: count 0). */
+export interface BucketStats {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/** Time buckets by index (`floor(ts / bucketMs)`), each with the stats of every metric asked, in order. */
+export type HistoryBuckets = Map<number, BucketStats[]>;
+
+/** A GPU's samples in the Parquet archive, downsampled (server/archive-history.ts). */
+export interface ArchiveHistoryApi {
+  /** Buckets of `metrics` of GPU `uuid` over the samples with `fromMs <= ts < toMs`. */
+  buckets(
+    uuid: string,
+    query: { metrics: readonly string[]; fromMs: number; toMs: number; bucketMs: number },
+  ): Promise<HistoryBuckets>;
+}
+
 /** What the HTTP server reads from the rest of gpumon. It never writes to any of it, except `runs.trigger`. */
 export interface ServerDeps {
   live: LiveView;
@@ -52,6 +72,8 @@ export interface ServerDeps {
   runs?: RunsApi;
   /** Absent: the /api/analytics routes answer 404 NOT_CONFIGURED. */
   results?: ResultsApi;
+  /** The samples archive, for history beyond the live window; absent: history from the live buffer only. */
+  archive?: ArchiveHistoryApi;
   /** The checks of the server's health (source, archive, analytics); absent: no checks, always ok. */
   health?: () => Promise<HealthCheck[]>;
   logger: Logger;
