@@ -5,6 +5,13 @@ import type { GpuSample } from '../../metrics/sample.ts';
 import { METRICS_DATASET, metricsPartition, partitionDate } from './layout.ts';
 import type { ArchiveStorage } from './storage.ts';
 
+/**
+ * Readers of the archive run in UTC: files of format 1 hold `ts` without a time zone (UTC by convention), those
+ * of format 2 as UTC-adjusted; DuckDB converts between the two in the session's time zone (the machine's unless
+ * set).
+ */
+export const IN_UTC = "SET TimeZone = 'UTC'";
+
 /** The Parquet files of the samples archive, for one date or all dates, as paths DuckDB can read. */
 export async function archiveFiles(storage: ArchiveStorage, date?: string): Promise<string[]> {
   const dates = date
@@ -36,6 +43,7 @@ export async function readArchiveSamples(storage: ArchiveStorage, date?: string)
   const instance = await DuckDBInstance.create(':memory:');
   try {
     const connection = await instance.connect();
+    await connection.run(IN_UTC);
     const reader = await connection.runAndReadAll(
       // union_by_name: files written before a column was added read it as NULL.
       `SELECT epoch_ms(ts)::DOUBLE AS ts, ${identity}, ${metrics} ` +
@@ -54,6 +62,7 @@ async function query(files: string[], sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(':memory:');
   try {
     const connection = await instance.connect();
+    await connection.run(IN_UTC);
     const reader = await connection.runAndReadAll(sql, { files: listValue(files) });
     return reader.getRowsJS();
   } catch (cause) {

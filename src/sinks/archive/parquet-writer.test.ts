@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { isGpumonError } from '../../errors.ts';
-import { type GpuSample, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import { capturingLogger } from '../../testing/logger.ts';
 import { countArchiveRows, readArchiveSamples } from './archive-reader.ts';
 import { ArchiveSink } from './archive-sink.ts';
@@ -25,6 +25,7 @@ after(async () => {
 
 function sample(ts: number, host: string, gpu: number, extra: Partial<GpuSample> = {}): GpuSample {
   return parseSample({
+    ...nullIdentity(),
     ts,
     host,
     gpu_index: gpu,
@@ -100,7 +101,7 @@ describe('ParquetWriter', () => {
     assert.equal(await countArchiveRows(storage), 3);
   });
 
-  test('files are zstd with the configured row-group size, ts a TIMESTAMP and int64 metrics BIGINT', async () => {
+  test('files are zstd with the configured row-group size, ts a UTC-adjusted timestamp and every metric of its catalog type', async () => {
     const root = await tempDir();
     const writer = new ParquetWriter({ storage: new LocalStorage(root), rowGroupSize: 4096 });
     const samples = Array.from({ length: 10_000 }, (_, i) => sample(t0 + i * 1000, 'h', 0));
@@ -123,13 +124,19 @@ describe('ParquetWriter', () => {
       'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($files))',
     );
     const typeOf = Object.fromEntries(types.map((t) => [t.column_name, t.column_type]));
-    assert.equal(typeOf.ts, 'TIMESTAMP');
+    assert.equal(typeOf.ts, 'TIMESTAMP WITH TIME ZONE');
     assert.equal(typeOf.gpu_index, 'INTEGER');
     assert.equal(typeOf.host, 'VARCHAR');
     assert.equal(typeOf.gpu_memory_used_bytes, 'BIGINT');
     assert.equal(typeOf.gpu_clock_throttle_reasons, 'BIGINT');
     assert.equal(typeOf.gpu_temperature_celsius, 'DOUBLE');
     assert.deepEqual(Object.keys(typeOf).slice(0, 3), ['ts', 'host', 'gpu_index']);
+    // Parquet's version 2 encodings: the timestamps of a GPU, one interval apart, as deltas.
+    const [ts] = await query(
+      files,
+      "SELECT list(DISTINCT encodings) AS encodings FROM parquet_metadata($files) WHERE path_in_schema = 'ts'",
+    );
+    assert.deepEqual(ts?.encodings, ['DELTA_BINARY_PACKED']);
   });
 
   test('a write leaves no temporary file behind, and a failed one leaves nothing at all', async () => {

@@ -21,9 +21,15 @@ import { dateOfTs, datesBetween, newPartPath, nextDate } from './layout.ts';
 import { createExclusive, makePrivateDir } from './private-temp.ts';
 import type { ArchiveStorage } from './storage.ts';
 
-/** The Parquet schema, derived from the catalog, in SAMPLE_COLUMNS order. */
+/**
+ * The archive's columns, derived from the catalog, in SAMPLE_COLUMNS order, with the SQL type a reader casts
+ * each to (the analytics read `ts` as a TIMESTAMP in a session whose time zone is UTC).
+ *
+ * Files are written in format 2 (`ARCHIVE_FORMAT`): `ts` is a UTC-adjusted timestamp (Parquet
+ * `isAdjustedToUTC = true`, DuckDB TIMESTAMPTZ, pyarrow `timestamp[us, tz=UTC]`); files of format 1 (before
+ * 2026-12) hold it as a timestamp without time zone, UTC by convention. Both read the same in a UTC session.
+ */
 export const PARQUET_COLUMNS: readonly { name: string; sqlType: string }[] = [
-  // Microseconds since the epoch, UTC by convention (a TIMESTAMP without time zone).
   { name: 'ts', sqlType: 'TIMESTAMP' },
   ...IDENTITY.map((i) => ({ name: i.name, sqlType: i.type === 'int32' ? 'INTEGER' : 'VARCHAR' })),
   ...METRICS.map((m) => ({ name: m.name, sqlType: m.type === 'int64' ? 'BIGINT' : 'DOUBLE' })),
@@ -53,13 +59,25 @@ export interface ParquetWriterOptions {
  */
 export const ABANDONED_AFTER_MS = 3_600_000;
 
+/**
+ * How the archive's Parquet files are written (docs/archive.md, docs/decisions/0007-archive-encoding.md):
+ * zstd, and Parquet's version 2 encodings, which DuckDB picks per column chunk: DELTA_BINARY_PACKED for the
+ * integers (the timestamps of a GPU, one interval apart, cost almost nothing), BYTE_STREAM_SPLIT for the
+ * doubles, dictionaries where a column takes few values. Every value keeps its catalog type: nothing is
+ * rounded or rescaled, so a value reads back bit for bit as its source reported it.
+ */
+export const PARQUET_WRITE_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2';
+
+/** The format the writer writes: 2 (UTC-adjusted `ts`, version 2 encodings); 1 before it. */
+export const ARCHIVE_FORMAT = 2;
+
 const VECTOR_SIZE = duckdb.vector_size();
 const TWO_32 = 4_294_967_296;
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * Writes samples to the archive as Parquet through DuckDB: zstd, the configured row-group size, rows sorted
+ * Writes samples to the archive as Parquet through DuckDB (`PARQUET_WRITE_OPTIONS`), the configured row-group size, rows sorted
  * by (host, gpu_index, ts), one file per UTC date, each written to a temporary file and then moved into place
  * with `storage.put` (atomic), so a reader never sees a partial file and a failed write leaves nothing.
  *
@@ -180,7 +198,9 @@ export class ParquetWriter {
   }
 
   private db(): Promise<DuckDBInstance> {
-    this.instance ??= DuckDBInstance.create(':memory:', this.dbOptions).catch((cause) => {
+    // `ts` is a naive TIMESTAMP in a batch's table and written as TIMESTAMPTZ: the cast reads it in the
+    // session's time zone, the machine's unless set, so every session of this instance is in UTC.
+    this.instance ??= createInUtc(this.dbOptions).catch((cause) => {
       this.instance = undefined;
       throw new GpumonError('ARCHIVE_WRITE_FAILED', 'cannot start DuckDB for the Parquet writer', { cause });
     });
@@ -286,7 +306,11 @@ export class ParquetBatch {
   }
 
   private async writeFile(date: string, where: string): Promise<string | null> {
-    const select = ['s.ts', ...this.identitySql, ...METRICS.map((m) => `s.${quote(m.name)}`)].join(', ');
+    const select = [
+      's.ts::TIMESTAMPTZ AS ts',
+      ...this.identitySql,
+      ...METRICS.map((m) => `s.${quote(m.name)}`),
+    ].join(', ');
     const order = this.sorted ? '' : 'ORDER BY host, gpu_index, ts';
     let count: number;
     let firstTs: number;
@@ -304,7 +328,7 @@ export class ParquetBatch {
       try {
         await this.connection.run(
           `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
-            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
+            `(${PARQUET_WRITE_OPTIONS}, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
         );
       } catch (cause) {
         // Writing the local staging file failed (a full or unwritable TMPDIR): not the archive's fault.
@@ -426,6 +450,19 @@ export class ParquetBatch {
     const last = dateOfTs(max);
     if (this.firstDate === null || first < this.firstDate) this.firstDate = first;
     if (this.lastDate === null || last > this.lastDate) this.lastDate = last;
+  }
+}
+
+async function createInUtc(options: Record<string, string>): Promise<DuckDBInstance> {
+  const instance = await DuckDBInstance.create(':memory:', options);
+  try {
+    const connection = await instance.connect();
+    await connection.run("SET GLOBAL TimeZone = 'UTC'");
+    connection.closeSync();
+    return instance;
+  } catch (err) {
+    instance.closeSync();
+    throw err;
   }
 }
 

@@ -17,8 +17,9 @@ import { parseSparkRemote, type SparkRemote } from './remote.ts';
 export const SPARK_SESSION_CONFIG: Readonly<Record<string, string>> = {
   'spark.sql.session.timeZone': 'UTC',
   'spark.sql.ansi.enabled': 'false',
-  // Parquet files of the archive write `ts` as a timestamp without zone; read it as such, cast below.
-  'spark.sql.parquet.inferTimestampNTZ.enabled': 'true',
+  // Archive files of format 1 hold `ts` without a time zone (UTC by convention), those of format 2 as
+  // UTC-adjusted: both read as TIMESTAMP (the same microseconds since the epoch), so one read merges them.
+  'spark.sql.parquet.inferTimestampNTZ.enabled': 'false',
 };
 
 /** The Spark SQL type of each archive column (src/sinks/archive/parquet-writer.ts names DuckDB's). */
