@@ -49,6 +49,14 @@ export const CONFIG_FIELDS = {
     allowed: "a host name, or empty for this machine's",
     help: "The host name samples carry (default: the machine's host name).",
   },
+  'source.hostRoot': {
+    schema: z.string().min(1),
+    default: '/',
+    allowed: 'a directory path',
+    help:
+      "Where the host's proc and sys are read for the host metrics (CPU temperature, CPU utilization, memory): " +
+      "/ on the machine itself; in a container with the node's /proc and /sys mounted at /host/proc and /host/sys: /host.",
+  },
   'source.nvml.library': {
     schema: z.string().min(1),
     default: 'libnvidia-ml.so.1',
@@ -127,6 +135,14 @@ export const CONFIG_FIELDS = {
     allowed: 'number 0..150',
     help: 'A sample at or above this GPU temperature (°C) raises a high-temperature alert.',
     aliases: ['HIGH_TEMP_THRESHOLD'],
+  },
+  'alerts.highCpuTempCelsius': {
+    schema: num(0, 150),
+    default: 80,
+    allowed: 'number 0..150',
+    help:
+      'A host sample at or above this CPU temperature (°C) counts as a high-CPU-temperature alert in the daily ' +
+      'analytics (host_daily_stats).',
   },
   'alerts.highLoadPercent': {
     schema: num(0, 100),
@@ -574,6 +590,28 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 0..65535 (0: no health server)',
     help: 'gpumon agent and consume: port of the health server (/healthz, /readyz, /metrics); 0 turns it off.',
   },
+  'kubernetes.podResourcesSocket': {
+    schema: z
+      .union([z.enum(['', 'off']), z.string().regex(/^\/\S*$/)])
+      .transform((v) => (v === 'off' ? '' : v)),
+    default: '/var/lib/kubelet/pod-resources/kubelet.sock',
+    allowed: 'an absolute path, or off (or empty)',
+    help:
+      "gpumon agent and up: the kubelet's pod-resources socket, asked which pod holds each GPU, so samples carry " +
+      'namespace, pod and container (null when no pod holds the GPU or the socket is absent). off turns it off.',
+  },
+  'kubernetes.refreshMs': {
+    schema: int(1000, 600_000),
+    default: 10_000,
+    allowed: 'integer 1000..600000',
+    help: 'How often the kubelet is asked which pods hold the GPUs (off the sampling loop), in milliseconds.',
+  },
+  'kubernetes.timeoutMs': {
+    schema: int(100, 60_000),
+    default: 2000,
+    allowed: 'integer 100..60000',
+    help: "The longest one question to the kubelet's pod-resources API may take, in milliseconds.",
+  },
   'prometheus.names': {
     schema: z.enum(PROMETHEUS_NAMES),
     default: 'both',
@@ -615,6 +653,7 @@ export interface Config {
     type: (typeof SOURCE_TYPES)[number];
     intervalMs: number;
     host: string;
+    hostRoot: string;
     nvml: { library: string };
     nvidiaSmi: { path: string };
     rocmSmi: { path: string };
@@ -624,6 +663,7 @@ export interface Config {
   };
   alerts: {
     highTempCelsius: number;
+    highCpuTempCelsius: number;
     highLoadPercent: number;
     tempSpikeCelsius: number;
     highPowerPercent: number;
@@ -705,6 +745,7 @@ export interface Config {
     queryPoints: number;
   };
   health: { host: string; port: number };
+  kubernetes: { podResourcesSocket: string; refreshMs: number; timeoutMs: number };
   prometheus: { names: (typeof PROMETHEUS_NAMES)[number] };
   shutdown: { timeoutMs: number };
   live: { windowSeconds: number };

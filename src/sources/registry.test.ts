@@ -94,6 +94,26 @@ describe('source selection', () => {
     }
   });
 
+  it("gives a live source's samples the host figures read under source.hostRoot, the same in every sample", async () => {
+    const hostRoot = fileURLToPath(new URL('./host/testdata/node-exporter-2x-coretemp/', import.meta.url));
+    const source = await selectSource(
+      config({
+        'source.type': 'rocm-smi',
+        'source.rocmSmi.path': fakeRocmSmi(),
+        'source.hostRoot': hostRoot,
+      }),
+    );
+    await source.open();
+    const samples = await source.read(Date.now());
+    await source.close();
+    assert.ok(samples.length >= 1);
+    for (const s of samples) {
+      assert.equal(s.host_cpu_temperature_celsius, 55);
+      assert.equal(s.host_memory_total_bytes, 3_742_148 * 1024);
+      assert.equal(s.host_cpu_utilization_percent, null, 'the first read has no utilization yet');
+    }
+  });
+
   it('uses the source named by source.type without probing', async () => {
     assert.equal((await selectSource(config({ 'source.type': 'dcgm' }))).name, 'dcgm');
     const sim = await selectSource(config({ 'source.type': 'sim' }));

@@ -2,7 +2,25 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { GpumonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { GpuSample } from '../metrics/sample.ts';
 import type { Source } from './source.ts';
+
+/**
+ * A live source of this machine, with the host's CPU and memory figures in its samples (sources/host). `isLocal`
+ * picks the samples of this machine where the source may read others (dcgm).
+ */
+async function withHostMetrics(
+  source: Source,
+  { config, logger }: SourceContext,
+  isLocal?: (sample: GpuSample) => boolean,
+): Promise<Source> {
+  const { HostMetricsSource } = await import('./host/host-metrics-source.ts');
+  return new HostMetricsSource(source, {
+    root: config.source.hostRoot,
+    logger,
+    ...(isLocal ? { isLocal } : {}),
+  });
+}
 
 /** What a source needs to be built. */
 interface SourceContext {
@@ -33,44 +51,60 @@ export const SOURCES: readonly SourceEntry[] = [
     name: 'nvml',
     probe: async (config) =>
       (await import('./nvml/nvml-source.ts')).nvmlAvailable(config.source.nvml.library),
-    create: async ({ config, logger }) =>
-      new (await import('./nvml/nvml-source.ts')).NvmlSource({
-        library: config.source.nvml.library,
-        host: config.source.host,
-        ...(logger ? { logger } : {}),
-      }),
+    create: async (context) =>
+      withHostMetrics(
+        new (await import('./nvml/nvml-source.ts')).NvmlSource({
+          library: context.config.source.nvml.library,
+          host: context.config.source.host,
+          ...(context.logger ? { logger: context.logger } : {}),
+        }),
+        context,
+      ),
   },
   {
     name: 'nvidia-smi',
     probe: async (config) =>
       (await import('./nvidia-smi/index.ts')).nvidiaSmiAvailable(config.source.nvidiaSmi.path),
-    create: async ({ config, logger }) =>
-      new (await import('./nvidia-smi/index.ts')).NvidiaSmiSource({
-        path: config.source.nvidiaSmi.path,
-        intervalMs: config.source.intervalMs,
-        host: config.source.host || hostname(),
-        ...(logger ? { logger } : {}),
-      }),
+    create: async (context) =>
+      withHostMetrics(
+        new (await import('./nvidia-smi/index.ts')).NvidiaSmiSource({
+          path: context.config.source.nvidiaSmi.path,
+          intervalMs: context.config.source.intervalMs,
+          host: context.config.source.host || hostname(),
+          ...(context.logger ? { logger: context.logger } : {}),
+        }),
+        context,
+      ),
   },
   {
     name: 'rocm-smi',
     probe: async (config) =>
       (await import('./rocm-smi/index.ts')).rocmSmiAvailable(config.source.rocmSmi.path),
-    create: async ({ config, logger }) =>
-      new (await import('./rocm-smi/index.ts')).RocmSmiSource({
-        path: config.source.rocmSmi.path,
-        host: config.source.host,
-        logger,
-      }),
+    create: async (context) =>
+      withHostMetrics(
+        new (await import('./rocm-smi/index.ts')).RocmSmiSource({
+          path: context.config.source.rocmSmi.path,
+          host: context.config.source.host,
+          logger: context.logger,
+        }),
+        context,
+      ),
   },
   {
     name: 'dcgm',
-    create: async ({ config, logger }) =>
-      new (await import('./dcgm/index.ts')).DcgmSource({
-        url: config.source.dcgm.url,
-        host: config.source.host,
-        logger,
-      }),
+    // A scrape may be of another node's exporter: only the samples of this machine get its host figures.
+    create: async (context) => {
+      const local = context.config.source.host || hostname();
+      return withHostMetrics(
+        new (await import('./dcgm/index.ts')).DcgmSource({
+          url: context.config.source.dcgm.url,
+          host: context.config.source.host,
+          logger: context.logger,
+        }),
+        context,
+        (sample) => sample.host === local,
+      );
+    },
   },
   {
     name: 'gpuz',
