@@ -121,13 +121,19 @@ const GROUPS: readonly Group[] = [
   },
   {
     title: 'Host CPU temperature',
-    description: 'Host CPU package temperature, per host (only GPU-Z logs carry it: empty elsewhere).',
+    description: 'Host CPU temperature (the hottest package), per host.',
     takes: (m) => m.name.startsWith('host_') && m.unit === 'celsius',
     perHost: true,
   },
   {
-    title: 'Host system memory used',
-    description: 'Host memory in use, per host (only GPU-Z logs carry it: empty elsewhere).',
+    title: 'Host CPU utilization',
+    description: 'Host CPU utilization over all cores, per host, %.',
+    takes: (m) => m.name.startsWith('host_') && m.unit === 'percent',
+    perHost: true,
+  },
+  {
+    title: 'Host system memory used of total',
+    description: 'Host memory in use and installed, per host.',
     takes: (m) => m.name.startsWith('host_') && m.unit === 'bytes',
     perHost: true,
   },
