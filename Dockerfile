@@ -3,7 +3,7 @@
 #   docker build -t gpumon:0.1.0 .
 #   docker run --rm gpumon:0.1.0 --help
 # What the runtime stage copies is checked by test/deploy/dockerfile.test.ts: every file gpumon reads at run
-# time (src/paths.ts: package.json, web/, the SQL of the analyses, the Spark Connect .proto) and nothing else.
+# time (src/paths.ts: package.json, web/, the SQL of the analyses, the .proto files) and nothing else.
 
 # The base of every stage; the Kubernetes tests build on a stand-in made with debootstrap
 # (test/cluster-images/build.sh: --build-arg NODE_IMAGE=localhost/gpumon-base/node:<version>-bookworm).
@@ -33,11 +33,13 @@ COPY package.json package-lock.json ./
 COPY bin/gpumon.js bin/
 COPY scripts/build.mjs scripts/bundle-options.mjs scripts/
 # Read at run time: the page's sources (bundled by esbuild when first served) and the one module they import
-# values from; the SQL files of the daily analytics; the Spark Connect protocol of --engine spark.
+# values from; the SQL files of the daily analytics; the Spark Connect protocol of --engine spark; the
+# kubelet's pod-resources protocol of the agent's pod attribution.
 COPY web/ web/
 COPY src/server/api-types.ts src/server/
 COPY src/analytics/queries/ src/analytics/queries/
 COPY src/analytics/engines/spark/spark-connect.proto src/analytics/engines/spark/
+COPY src/sources/kubernetes/proto/api.proto src/sources/kubernetes/proto/
 COPY --from=build /app/dist/ dist/
 # The bundle must stay the newest file, or bin/gpumon.js would try to rebuild it from sources it lacks.
 # Writable defaults for `docker run` (./data, ./spool); on Kubernetes they are volumes (deploy/kubernetes/).

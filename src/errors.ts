@@ -31,6 +31,10 @@ export const ERROR_MEANINGS = {
   LIVE_READ_FAILED:
     'gpumon serve could not read the live fleet from InfluxDB (unreachable, refused, or an answer that is not ' +
     'a query result); the message names the URL and database. It keeps polling: /api/health says degraded.',
+  POD_RESOURCES_FAILED:
+    "The kubelet's pod-resources API (kubernetes.podResourcesSocket) could not be asked which pods hold the " +
+    'GPUs: no socket, nothing answering, too slow, or an error; the message names the socket. Sampling goes on, ' +
+    'the samples carry no pod until it answers again.',
   SCHEDULE_INVALID: 'The schedule (cron expression, time zone) or its run history is invalid.',
   SINK_WRITE_FAILED: 'A sink refused a batch; the pipeline retries it.',
   SINK_ABANDONED:

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { type PrometheusNames, renderSamples } from '../metrics/prometheus.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { Sampler } from '../pipeline/sampler.ts';
+import { PodAttributingSource, withPodAttribution } from '../sources/kubernetes/pod-attribution.ts';
 import { selectSource } from '../sources/registry.ts';
 import { type Source, staleAfterMs } from '../sources/source.ts';
 import { KafkaTransport } from '../transport/kafka/kafka-transport.ts';
@@ -147,6 +148,10 @@ export class Agent {
               detail: `${this.source.name}: last read ${((now - last) / 1000).toFixed(1)} s ago`,
             };
     const { pending } = this.publisher.stats();
+    const pods = this.podAttribution();
+    const kubernetes: ReadinessCheck[] = pods
+      ? [{ name: 'kubernetes', ok: true, detail: pods.status().detail }]
+      : [];
     const kafka: ReadinessCheck = {
       name: 'kafka',
       ok: true,
@@ -154,7 +159,13 @@ export class Agent {
         ? `reachable; ${pending} samples in the spool`
         : `unreachable: spooling on disk (${pending} samples pending), sent once Kafka is back`,
     };
-    return [source, kafka];
+    // The pod attribution never makes the agent unready: without it, samples only lack their pod.
+    return [source, kafka, ...kubernetes];
+  }
+
+  /** The kubelet pod-resources attribution of the source, when it has one (kubernetes.podResourcesSocket). */
+  private podAttribution() {
+    return this.source instanceof PodAttributingSource ? this.source.attribution : undefined;
   }
 
   private metricFamilies(): MetricFamily[] {
@@ -166,7 +177,23 @@ export class Agent {
       samples: [{ value }],
     });
     const health = this.source.health();
+    const pods = this.podAttribution()?.status();
     return [
+      ...(pods
+        ? [
+            {
+              name: 'gpumon_agent_pod_resources_up',
+              help: "Whether the kubelet's pod-resources API answered the last List (1) or not (0).",
+              type: 'gauge' as const,
+              samples: [{ value: pods.ok ? 1 : 0 }],
+            },
+            counter(
+              'gpumon_agent_pod_resources_failures_total',
+              "Lists of the kubelet's pod-resources API that failed (samples carried no pod meanwhile).",
+              pods.failures,
+            ),
+          ]
+        : []),
       counter('gpumon_agent_samples_read_total', 'Samples read from the GPU source.', s.read),
       counter('gpumon_agent_samples_sent_total', 'Samples Kafka acknowledged.', s.sent),
       counter('gpumon_agent_samples_spooled_total', 'Samples written to the on-disk spool.', s.spooled),
@@ -234,7 +261,8 @@ export class Agent {
 
 /** Builds an agent from the configuration: the source it selects, Kafka, the spool; then starts it. */
 export async function startAgent(config: Config, logger: Logger): Promise<Agent> {
-  const source = await selectSource(config, logger);
+  // On a Kubernetes node, samples carry the pod holding their GPU (kubelet pod-resources; a warning if absent).
+  const source = withPodAttribution(await selectSource(config, logger), config, logger, 'warn');
   await source.open();
   const spool = await Spool.open({
     dir: config.agent.spoolPath,

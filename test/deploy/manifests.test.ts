@@ -316,6 +316,20 @@ describe('the DaemonSet gpumon-agent', () => {
     assert.ok(!JSON.stringify(agent.resources).includes('nvidia.com/gpu'));
     assert.ok(pod.tolerations?.some((t) => t.key === 'nvidia.com/gpu'));
   });
+
+  it("mounts the kubelet's pod-resources directory read-only, where the configured socket is", () => {
+    const config = configOf(agent);
+    assert.equal(config.kubernetes.podResourcesSocket, '/var/lib/kubelet/pod-resources/kubelet.sock');
+    const mount = agent.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet/pod-resources');
+    assert.equal(mount?.readOnly, true, 'the pod-resources mount is read-only');
+    const volume = volumeAt(pod, agent, config.kubernetes.podResourcesSocket);
+    assert.equal(volume?.name, mount?.name);
+    assert.equal(volume?.hostPath?.path, '/var/lib/kubelet/pod-resources');
+    assert.ok(
+      !pod.initContainers?.some((c) => c.volumeMounts?.some((m) => m.name === mount?.name)),
+      'no init container touches the kubelet directory',
+    );
+  });
 });
 
 describe('the Deployment gpumon-serve', () => {

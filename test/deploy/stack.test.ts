@@ -281,6 +281,19 @@ describe("gpumon's ConfigMap", () => {
     assert.equal(pod('overlays/test').nodeSelector, undefined);
     assert.equal(pod('overlays/test').runtimeClassName, undefined);
   });
+
+  it("gives every rendering's agent the kubelet's pod-resources directory, read-only (pod attribution)", () => {
+    for (const name of stackRenderings()) {
+      const pod = (
+        find(rendered(name).manifests, 'DaemonSet', 'gpumon-agent').spec as { template: { spec: PodSpec } }
+      ).template.spec;
+      const agent = pod.containers.find((c) => c.args?.[0] === 'agent');
+      const mount = agent?.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet/pod-resources');
+      assert.equal(mount?.readOnly, true, `${name}: read-only pod-resources mount`);
+      const volume = pod.volumes?.find((v) => v.name === mount?.name);
+      assert.equal(volume?.hostPath?.path, '/var/lib/kubelet/pod-resources', name);
+    }
+  });
 });
 
 /** The address a host:port of the configuration names is a Service of the stack with that port. */

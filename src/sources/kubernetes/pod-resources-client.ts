@@ -1,0 +1,150 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { GpumonError } from '../../errors.ts';
+import { projectPath } from '../../paths.ts';
+
+/**
+ * The kubelet's pod-resources API, v1 (found from the project root, from src/ and dist/ alike): copied from
+ * the Kubernetes sources with its licence, see the header of the file.
+ */
+export const POD_RESOURCES_PROTO = projectPath('src', 'sources', 'kubernetes', 'proto', 'api.proto');
+export const POD_RESOURCES_SERVICE = 'v1.PodResourcesLister';
+/** Where the kubelet serves it on every node. */
+export const KUBELET_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
+
+/** ListPodResourcesResponse.pod_resources, as the client reads it (the fields gpumon uses). */
+export interface PodResources {
+  name: string;
+  namespace: string;
+  containers: ContainerResources[];
+}
+
+export interface ContainerResources {
+  name: string;
+  devices: ContainerDevices[];
+}
+
+export interface ContainerDevices {
+  resource_name: string;
+  device_ids: string[];
+}
+
+let definition: protoLoader.PackageDefinition | undefined;
+
+/** The loaded protocol: messages keep their .proto field names; absent fields get their defaults. */
+export function podResourcesDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(POD_RESOURCES_PROTO, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return definition;
+}
+
+/** The service definition, for a server (the tests serve it) or a client. */
+export function podResourcesService(): grpc.ServiceDefinition {
+  return podResourcesDefinition()[POD_RESOURCES_SERVICE] as grpc.ServiceDefinition;
+}
+
+/** The responses of a kubelet on a busy node stay far below this; grpc's default (4 MiB) could be reached. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+type ListFn = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: { pod_resources?: PodResources[] }) => void,
+) => grpc.ClientUnaryCall;
+
+/**
+ * A client of `v1.PodResourcesLister` over the kubelet's unix socket, as dcgm-exporter reads it: one channel,
+ * kept between calls (grpc reconnects after a kubelet restart); each `List` is bounded by its deadline and
+ * fails fast while the kubelet is away (no wait for the channel to be ready).
+ */
+export class PodResourcesClient {
+  private client: grpc.Client | undefined;
+
+  constructor(readonly socketPath: string) {}
+
+  /**
+   * The pods of the node and the devices of their containers. Rejects with POD_RESOURCES_FAILED, naming the
+   * socket: no socket at the path, nothing answering on it, no answer within `timeoutMs`, or an error status.
+   */
+  async list(timeoutMs: number): Promise<PodResources[]> {
+    await this.checkSocket();
+    const client = this.connect();
+    const list = (client as unknown as { List: ListFn }).List.bind(client);
+    return new Promise<PodResources[]>((resolve, reject) => {
+      list({}, { deadline: Date.now() + timeoutMs }, (err, response) => {
+        if (err) {
+          const why =
+            err.code === grpc.status.DEADLINE_EXCEEDED
+              ? `no answer within ${timeoutMs} ms`
+              : `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`;
+          reject(
+            new GpumonError(
+              'POD_RESOURCES_FAILED',
+              `kubelet pod-resources List at ${this.socketPath}: ${why}`,
+              {
+                cause: err,
+              },
+            ),
+          );
+          return;
+        }
+        resolve(response?.pod_resources ?? []);
+      });
+    });
+  }
+
+  close(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  private async checkSocket(): Promise<void> {
+    let isSocket: boolean;
+    try {
+      isSocket = (await stat(this.socketPath)).isSocket();
+    } catch (err) {
+      throw new GpumonError(
+        'POD_RESOURCES_FAILED',
+        `no kubelet pod-resources socket at ${this.socketPath} (kubernetes.podResourcesSocket; on Kubernetes, ` +
+          'mount /var/lib/kubelet/pod-resources from the host)',
+        { cause: err },
+      );
+    }
+    if (!isSocket) {
+      throw new GpumonError(
+        'POD_RESOURCES_FAILED',
+        `${this.socketPath} is not a socket (kubernetes.podResourcesSocket)`,
+      );
+    }
+    try {
+      // Connecting to a unix socket needs write permission on it; the kubelet makes it root's (0755).
+      await access(this.socketPath, constants.W_OK);
+    } catch (err) {
+      throw new GpumonError(
+        'POD_RESOURCES_FAILED',
+        `the kubelet pod-resources socket ${this.socketPath} is not writable by uid ${process.getuid?.() ?? '?'}: ` +
+          'the kubelet serves it to root only (docs/deployment.md, pod attribution)',
+        { cause: err },
+      );
+    }
+  }
+
+  private connect(): grpc.Client {
+    if (!this.client) {
+      const Client = grpc.makeGenericClientConstructor(podResourcesService(), 'PodResourcesLister');
+      this.client = new Client(`unix://${this.socketPath}`, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+        // The kubelet serves one local socket: the authority is never looked up.
+        'grpc.default_authority': 'localhost',
+      });
+    }
+    return this.client;
+  }
+}
