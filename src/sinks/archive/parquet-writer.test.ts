@@ -131,12 +131,12 @@ describe('ParquetWriter', () => {
     assert.equal(typeOf.gpu_clock_throttle_reasons, 'BIGINT');
     assert.equal(typeOf.gpu_temperature_celsius, 'DOUBLE');
     assert.deepEqual(Object.keys(typeOf).slice(0, 3), ['ts', 'host', 'gpu_index']);
-    // Parquet's version 2 encodings: the timestamps of a GPU, one interval apart, as deltas.
-    const [ts] = await query(
+    // No BYTE_STREAM_SPLIT: Spark 4.0's vectorized reader cannot read it (docs/decisions/0007-archive-encoding.md).
+    const [encodings] = await query(
       files,
-      "SELECT list(DISTINCT encodings) AS encodings FROM parquet_metadata($files) WHERE path_in_schema = 'ts'",
+      'SELECT list(DISTINCT encodings ORDER BY encodings) AS all FROM parquet_metadata($files)',
     );
-    assert.deepEqual(ts?.encodings, ['DELTA_BINARY_PACKED']);
+    assert.deepEqual(encodings?.all, ['PLAIN', 'PLAIN_DICTIONARY']);
   });
 
   test('a write leaves no temporary file behind, and a failed one leaves nothing at all', async () => {

@@ -26,8 +26,9 @@ import type { ArchiveStorage } from './storage.ts';
  * each to (the analytics read `ts` as a TIMESTAMP in a session whose time zone is UTC).
  *
  * Files are written in format 2 (`ARCHIVE_FORMAT`): `ts` is a UTC-adjusted timestamp (Parquet
- * `isAdjustedToUTC = true`, DuckDB TIMESTAMPTZ, pyarrow `timestamp[us, tz=UTC]`); files of format 1 (before
- * 2026-12) hold it as a timestamp without time zone, UTC by convention. Both read the same in a UTC session.
+ * `isAdjustedToUTC = true`, DuckDB TIMESTAMPTZ, Spark TIMESTAMP, pyarrow `timestamp[us, tz=UTC]`); files of
+ * format 1 (before 2026-12) hold it as a timestamp without time zone, UTC by convention. Both read the same in
+ * a UTC session.
  */
 export const PARQUET_COLUMNS: readonly { name: string; sqlType: string }[] = [
   { name: 'ts', sqlType: 'TIMESTAMP' },
@@ -60,15 +61,14 @@ export interface ParquetWriterOptions {
 export const ABANDONED_AFTER_MS = 3_600_000;
 
 /**
- * How the archive's Parquet files are written (docs/archive.md, docs/decisions/0007-archive-encoding.md):
- * zstd, and Parquet's version 2 encodings, which DuckDB picks per column chunk: DELTA_BINARY_PACKED for the
- * integers (the timestamps of a GPU, one interval apart, cost almost nothing), BYTE_STREAM_SPLIT for the
- * doubles, dictionaries where a column takes few values. Every value keeps its catalog type: nothing is
- * rounded or rescaled, so a value reads back bit for bit as its source reported it.
+ * How the archive's Parquet files are written (docs/decisions/0007-archive-encoding.md): zstd, with Parquet's
+ * version 1 encodings (PLAIN and dictionaries), every value of its catalog type, nothing rounded or rescaled,
+ * so a value reads back bit for bit as its source reported it. Not version 2: DuckDB then writes the doubles
+ * BYTE_STREAM_SPLIT, which Spark 4.0's vectorized Parquet reader (its default) refuses to read.
  */
-export const PARQUET_WRITE_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2';
+export const PARQUET_WRITE_OPTIONS = 'FORMAT parquet, COMPRESSION zstd';
 
-/** The format the writer writes: 2 (UTC-adjusted `ts`, version 2 encodings); 1 before it. */
+/** The format the writer writes: 2 (`ts` UTC-adjusted); 1 before it (`ts` without time zone). */
 export const ARCHIVE_FORMAT = 2;
 
 const VECTOR_SIZE = duckdb.vector_size();
