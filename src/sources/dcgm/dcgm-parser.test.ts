@@ -66,6 +66,10 @@ describe('parseDcgmMetrics on the DataDog capture (two T4 scrapes concatenated)'
         model: 'Tesla T4', // modelName="Tesla T4" (also DCGM_FI_DEV_NAME="Tesla T4")
         pci_bus_id: null,
         driver_version: '470.182.03', // DCGM_FI_DRIVER_VERSION="470.182.03"
+        vbios_version: '90.04.96.00.02', // DCGM_FI_DEV_VBIOS_VERSION="90.04.96.00.02"
+        cuda_version: '12.1', // DCGM_FI_CUDA_DRIVER_VERSION="12010"
+        // line 64: DCGM_FI_DEV_FB_RESERVED ... 15109 (MiB): DataDog copied FB_TOTAL there (line 61 says so); read as is
+        gpu_memory_reserved_bytes: 15842934784,
         gpu_performance_state: 8, // line 57: DCGM_FI_DEV_PSTATE ... 8
         gpu_memory_total_bytes: 15842934784, // line 60: DCGM_FI_DEV_FB_TOTAL ... 15109 (MiB) = 15109 * 1048576
         gpu_clock_throttle_reasons: 1, // line 70: DCGM_FI_DEV_CLOCK_THROTTLE_REASONS ... 1 (GPU idle)
@@ -95,7 +99,6 @@ describe('parseDcgmMetrics on the DataDog capture (two T4 scrapes concatenated)'
         ['DCGM_FI_DEV_COUNT', 'GPU-20c56d28', 1, 48],
         ['DCGM_FI_DEV_SLOWDOWN_TEMP', 'GPU-9ef1b6d0', 93, 51],
         ['DCGM_FI_DEV_POWER_MGMT_LIMIT', 'GPU-9ef1b6d0', 70, 54],
-        ['DCGM_FI_DEV_FB_RESERVED', 'GPU-9ef1b6d0', 15109, 64],
         ['DCGM_FI_DEV_FB_USED_PERCENT', 'GPU-9ef1b6d0', 0.000008, 67],
       ],
     );
@@ -247,10 +250,12 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
     assert.deepEqual(
       result.errors.map((e) => [e.reason, e.line]),
       [
+        ['no-gpu-labels', 74], // DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS 0
         ['no-gpu-labels', 77], // DCGM_FI_DEV_FAN_SPEED 0
         ['no-gpu-labels', 80], // DCGM_FI_DEV_MEMORY_TEMP 0
         ['no-gpu-labels', 83], // DCGM_FI_PROF_PCIE_RX_BYTES 0
         ['no-gpu-labels', 86], // DCGM_FI_PROF_PCIE_TX_BYTES 0
+        ['no-gpu-labels', 92], // DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS 0
         ['no-gpu-labels', 95], // DCGM_FI_PROF_GR_ENGINE_ACTIVE 0
       ],
     );

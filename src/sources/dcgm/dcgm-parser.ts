@@ -1,5 +1,6 @@
 import { dcgmFields, METRICS, type MetricDef, type MetricName, metricDef } from '../../metrics/catalog.ts';
 import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { cudaVersionText } from '../cuda-version.ts';
 import type { GpuDevice } from '../source.ts';
 import { type PromSample, readPrometheusText } from './prometheus-text.ts';
 
@@ -158,6 +159,8 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
       model: device.model,
       pci_bus_id: device.pciBusId,
       driver_version: device.driverVersion,
+      vbios_version: device.vbiosVersion,
+      cuda_version: cudaVersionText(gpu.labels.DCGM_FI_CUDA_DRIVER_VERSION),
       ...metricsOf(gpu, result.errors),
     };
     try {

@@ -25,6 +25,22 @@ describe('parseQueryGpuCsv', () => {
       model: 'NVIDIA H100 80GB HBM3',
       pci_bus_id: '00000000:00:09.0',
       driver_version: '590.48.01',
+      vbios_version: '96.00.A5.00.01',
+      gpu_pcie_link_generation: 5, // pcie.link.gen.current 5 (gpucurrent 5)
+      gpu_pcie_link_generation_max: 5,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: 479 * MiB, // memory.reserved 479 MiB
+      gpu_video_clock_mhz: 1545, // clocks.current.video 1545 MHz
+      gpu_jpeg_utilization_percent: 0, // utilization.jpeg 0 %
+      gpu_ofa_utilization_percent: 0,
+      gpu_encoder_sessions: 0, // encoder.stats.sessionCount, averageFps, averageLatency: 0
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_remapped_rows_correctable_total: 0, // remapped_rows.correctable 0
+      gpu_remapped_rows_uncorrectable_total: 0,
+      gpu_retired_pages_single_bit_total: null, // [N/A]: Hopper remaps rows instead
+      gpu_retired_pages_double_bit_total: null,
       gpu_utilization_percent: 100, // 100 %
       gpu_memory_utilization_percent: 11,
       gpu_encoder_utilization_percent: 0,
@@ -76,6 +92,8 @@ describe('parseQueryGpuCsv', () => {
       gpu_performance_state: 0, // P0
       gpu_memory_used_bytes: 0, // memory.used [MiB]: 0
       gpu_memory_free_bytes: 16280 * MiB, // 16280
+      gpu_memory_reserved_bytes: 103 * MiB, // memory.reserved [MiB]: 103
+      gpu_video_clock_mhz: 835, // clocks.current.video [MHz]: 835
       gpu_utilization_percent: 0,
       gpu_memory_utilization_percent: 0,
       gpu_temperature_celsius: 37,
@@ -100,6 +118,15 @@ describe('parseQueryGpuCsv', () => {
       model: 'NVIDIA GeForce RTX 2080 SUPER',
       pci_bus_id: '00000000:0C:00.0',
       driver_version: '471.11',
+      vbios_version: '90.04.7a.40.73',
+      gpu_pcie_link_generation: 3, // pcie.link.gen.current 3 of 3, width 16 of 16
+      gpu_pcie_link_generation_max: 3,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_encoder_sessions: 0, // encoder.stats.*: 0
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_video_clock_mhz: 539, // clocks.current.video 539 MHz
       gpu_fan_speed_percent: 38, // 38 %
       gpu_performance_state: 8, // P8
       gpu_clock_throttle_reasons: 1, // clocks_throttle_reasons.active 0x0000000000000001

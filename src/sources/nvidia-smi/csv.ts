@@ -142,7 +142,9 @@ export function rowToSample(
     return `index "${indexText}" is not a GPU index`;
 
   const metrics = nullMetrics();
-  const read = (metric: MetricName, field: string, kind: Parameters<typeof readNumber>[1]) => {
+  const read = (metric: MetricName, queried: string, kind: Parameters<typeof readNumber>[1]) => {
+    // Cells are keyed by canonical (lower case) names; some fields are camel case (`encoder.stats.sessionCount`).
+    const field = queried.toLowerCase();
     if (!cells.has(field)) return false;
     const reading = checkMetric(metric, readNumber(cells.get(field), kind));
     if (reading.problem) warnings.push({ line: row.line, reason: `${field}: ${reading.problem}` });
@@ -174,6 +176,7 @@ export function rowToSample(
     model: text(cells.get('name')) ?? options.fallback?.model ?? 'unknown',
     pci_bus_id: text(cells.get('pci.bus_id')),
     driver_version: driverVersion(cells.get('kmd_version'), cells.get('driver_version')),
+    vbios_version: text(cells.get('vbios_version')),
     ...metrics,
   };
 }

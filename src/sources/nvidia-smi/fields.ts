@@ -2,7 +2,14 @@ import { METRICS, type MetricName } from '../../metrics/catalog.ts';
 import type { ValueKind } from './values.ts';
 
 /** The identity fields the live source asks for first, in this order, on every line. */
-export const IDENTITY_FIELDS = ['index', 'uuid', 'name', 'pci.bus_id', 'driver_version'] as const;
+export const IDENTITY_FIELDS = [
+  'index',
+  'uuid',
+  'name',
+  'pci.bus_id',
+  'driver_version',
+  'vbios_version',
+] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 
 /** A catalog metric nvidia-smi can report: its `--query-gpu` field and how its text reads. */
@@ -74,6 +81,10 @@ export function otherName(field: string): string | null {
 /** Fields that, read in place of a missing catalog field, give the same metric (newer drivers split power). */
 export const FALLBACK_FIELDS: Readonly<Partial<Record<MetricName, readonly string[]>>> = {
   gpu_power_draw_watts: ['power.draw.average', 'power.draw.instant'],
+  // 550 and later: the GPU's own side of the link (`current` / `max` are the link's, which they equal but for
+  // GPUs behind a switch)
+  gpu_pcie_link_generation: ['pcie.link.gen.gpucurrent'],
+  gpu_pcie_link_generation_max: ['pcie.link.gen.gpumax'],
 };
 
 /** The fields of the catalog and of identity: a header with one of them is a `--query-gpu` table. */

@@ -42,6 +42,8 @@ const UNIT_FACTORS: Record<string, number> = {
   MHz: 1,
   C: 1,
   us: 1,
+  // PCIe link width in lanes (`16x`)
+  x: 1,
   B: 1,
   KiB: 1024,
   MiB: 1024 ** 2,

@@ -24,6 +24,22 @@ describe('parseSmiXml', () => {
       model: 'Graphics Device', // line 8
       pci_bus_id: '00000000:43:00.0', // line 47
       driver_version: '418.43', // line 4
+      vbios_version: '90.16.25.00.4C', // line 22
+      cuda_version: '10.1', // line 5
+      gpu_pcie_link_generation: 1, // lines 51-56: max 3, current 1, 16x of 16x
+      gpu_pcie_link_generation_max: 3,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: null, // lines 81-85: no <reserved> before 450
+      gpu_encoder_sessions: 0, // lines 98-106: encoder_stats and fbc_stats all 0
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_retired_pages_single_bit_total: null, // lines 128, 132: N/A
+      gpu_retired_pages_double_bit_total: null,
+      gpu_video_clock_mhz: 540, // line 159
       gpu_pcie_tx_bytes_per_second: 0, // line 65: 0 KB/s
       gpu_pcie_rx_bytes_per_second: 0,
       gpu_fan_speed_percent: 0, // line 68
@@ -63,6 +79,24 @@ describe('parseSmiXml', () => {
       model: 'Tesla P100-PCIE-16GB', // line 9
       pci_bus_id: '00000000:00:04.0', // line 59
       driver_version: '510.47.03', // line 5
+      vbios_version: '86.00.52.00.02', // line 31
+      cuda_version: '11.6', // line 6
+      gpu_pcie_link_generation: 3, // lines 63-68: gen 3 of 3, 16x of 16x
+      gpu_pcie_link_generation_max: 3,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: 103 * MiB, // line 95
+      gpu_encoder_sessions: 0, // lines 111-120
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_retired_pages_single_bit_total: 0, // line 173
+      gpu_retired_pages_double_bit_total: 0, // line 178
+      gpu_remapped_rows_correctable_total: null, // line 185: N/A before Ampere
+      gpu_remapped_rows_uncorrectable_total: null,
+      gpu_video_clock_mhz: 835, // line 213
       gpu_pcie_tx_bytes_per_second: 0, // lines 77-78
       gpu_pcie_rx_bytes_per_second: 0,
       gpu_fan_speed_percent: null, // line 80: N/A
@@ -103,6 +137,26 @@ describe('parseSmiXml', () => {
       model: 'NVIDIA A100-SXM4-80GB', // line 9
       pci_bus_id: '00000000:01:00.0', // line 189
       driver_version: '535.54.03',
+      vbios_version: '92.00.36.00.02', // line 155
+      cuda_version: '12.2', // line 6
+      gpu_pcie_link_generation: 4, // lines 193-201: gen 4 of 4, 16x of 16x
+      gpu_pcie_link_generation_max: 4,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: 869 * MiB, // line 230: the <gpu>'s own, not its MIG devices' (0 MiB)
+      gpu_jpeg_utilization_percent: null, // lines 250-251: N/A in MIG mode
+      gpu_ofa_utilization_percent: null,
+      gpu_encoder_sessions: 0, // lines 253-261
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_retired_pages_single_bit_total: null, // lines 283, 287: N/A
+      gpu_retired_pages_double_bit_total: null,
+      gpu_remapped_rows_correctable_total: null, // line 293: N/A
+      gpu_remapped_rows_uncorrectable_total: null,
+      gpu_video_clock_mhz: 1275, // line 330
       gpu_pcie_tx_bytes_per_second: 4_000_000, // line 210: 4000 KB/s
       gpu_pcie_rx_bytes_per_second: 0,
       gpu_fan_speed_percent: null, // line 215
@@ -205,6 +259,22 @@ describe('parseSmiXml', () => {
       model: 'NVIDIA GeForce RTX 3090',
       pci_bus_id: '00000000:09:00.0', // line 81
       driver_version: '590.44.01',
+      vbios_version: '94.02.26.48.1B', // line 34
+      cuda_version: '13.1', // line 6
+      gpu_pcie_link_generation: 1, // lines 85-93: gen 1 of 4 at idle, 16x of 16x
+      gpu_pcie_link_generation_max: 4,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: 450 * MiB, // line 130
+      gpu_jpeg_utilization_percent: 0, // lines 150-151
+      gpu_ofa_utilization_percent: 0,
+      gpu_encoder_sessions: 0, // lines 153-161
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_video_clock_mhz: 555, // line 259
       gpu_pcie_tx_bytes_per_second: 488_000, // line 102
       gpu_pcie_rx_bytes_per_second: 439_000,
       gpu_fan_speed_percent: 0, // line 107
@@ -289,6 +359,12 @@ describe('parseSmiXml', () => {
       model: 'GeForce GTX 1070 Ti', // line 5
       pci_bus_id: '00000000:01:00.0', // line 4: the <gpu id>, the file has no <pci_bus_id>
       driver_version: null, // no <driver_version>
+      gpu_pcie_link_generation: 1, // line 10: only the current link is kept in this file
+      gpu_pcie_link_width_lanes: 16, // line 13: 16x
+      gpu_encoder_sessions: 0, // lines 30-32
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_video_clock_mhz: 405, // line 44
       gpu_fan_speed_percent: 100, // line 17
       gpu_performance_state: 8, // line 18: P8
       gpu_memory_total_bytes: 4096 * MiB, // lines 20-22
@@ -318,6 +394,20 @@ describe('parseSmiXml', () => {
       model: 'Quadro P2000', // line 9
       pci_bus_id: '00000000:17:00.0', // line 60
       driver_version: '525.125.06', // line 5
+      vbios_version: '86.06.3F.00.30', // line 31
+      cuda_version: '12.0', // line 6
+      gpu_pcie_link_generation: 1, // lines 64-72: gen 1 of 3, 8x of 16x
+      gpu_pcie_link_generation_max: 3,
+      gpu_pcie_link_width_lanes: 8,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_memory_reserved_bytes: 66 * MiB, // line 101
+      gpu_encoder_sessions: 0, // lines 117-125
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_video_clock_mhz: 544, // line 218
       gpu_pcie_tx_bytes_per_second: 0, // lines 81-82
       gpu_pcie_rx_bytes_per_second: 0,
       gpu_fan_speed_percent: 46, // line 86

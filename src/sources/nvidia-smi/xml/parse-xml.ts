@@ -134,6 +134,7 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     return result;
   }
   const driverVersion = readDriverVersion(leaf(root, 'kmd_version'), leaf(root, 'driver_version'));
+  const cudaVersion = text(leaf(root, 'cuda_version'));
   const ts = parseXmlTimestamp(leaf(root, 'timestamp')) ?? options.now;
   const gpus = children(root, 'gpu');
   result.gpuBlocks = gpus.length;
@@ -152,6 +153,7 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     }
     const model = text(leaf(gpu, 'product_name')) ?? 'unknown';
     const pciBusId = text(leaf(gpu, 'pci', 'pci_bus_id')) ?? text(attr(gpu, 'id'));
+    const vbiosVersion = text(leaf(gpu, 'vbios_version'));
     const where = `<gpu> ${uuid}`;
     const metrics = readMetrics(gpu, schema, (reason) =>
       result.warnings.push({ reason: `${where}: ${reason}` }),
@@ -165,6 +167,8 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
       model,
       pci_bus_id: pciBusId,
       driver_version: driverVersion,
+      vbios_version: vbiosVersion,
+      cuda_version: cudaVersion,
       ...metrics,
     });
     result.devices.push({
@@ -173,7 +177,7 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
       model,
       pciBusId,
       serial: text(leaf(gpu, 'serial')),
-      vbiosVersion: text(leaf(gpu, 'vbios_version')),
+      vbiosVersion,
       driverVersion,
       parentUuid: null,
       migProfile: null,
@@ -233,6 +237,27 @@ function readMetrics(gpu: XmlNode, schema: XmlSchema, warn: (reason: string) => 
   set('gpu_performance_state', leaf(gpu, 'performance_state'), 'pstate');
   set('gpu_pcie_tx_bytes_per_second', leaf(gpu, 'pci', 'tx_util'));
   set('gpu_pcie_rx_bytes_per_second', leaf(gpu, 'pci', 'rx_util'));
+  // The same paths from DTD v10 to v13 (v13 adds device_current_link_gen / max_device_link_gen beside them).
+  const link = child(child(gpu, 'pci'), 'pci_gpu_link_info');
+  set('gpu_pcie_link_generation', leaf(link, 'pcie_gen', 'current_link_gen'));
+  set('gpu_pcie_link_generation_max', leaf(link, 'pcie_gen', 'max_link_gen'));
+  set('gpu_pcie_link_width_lanes', leaf(link, 'link_widths', 'current_link_width'));
+  set('gpu_pcie_link_width_max_lanes', leaf(link, 'link_widths', 'max_link_width'));
+  set('gpu_memory_reserved_bytes', leaf(gpu, 'fb_memory_usage', 'reserved'), 'mebibytes');
+  set('gpu_video_clock_mhz', leaf(gpu, 'clocks', 'video_clock'));
+  set('gpu_jpeg_utilization_percent', leaf(gpu, 'utilization', 'jpeg_util'));
+  set('gpu_ofa_utilization_percent', leaf(gpu, 'utilization', 'ofa_util'));
+  set('gpu_encoder_sessions', leaf(gpu, 'encoder_stats', 'session_count'));
+  set('gpu_encoder_fps', leaf(gpu, 'encoder_stats', 'average_fps'));
+  set('gpu_encoder_latency_microseconds', leaf(gpu, 'encoder_stats', 'average_latency'));
+  set('gpu_fbc_sessions', leaf(gpu, 'fbc_stats', 'session_count'));
+  set('gpu_fbc_fps', leaf(gpu, 'fbc_stats', 'average_fps'));
+  set('gpu_fbc_latency_microseconds', leaf(gpu, 'fbc_stats', 'average_latency'));
+  set('gpu_remapped_rows_correctable_total', leaf(gpu, 'remapped_rows', 'remapped_row_corr'));
+  set('gpu_remapped_rows_uncorrectable_total', leaf(gpu, 'remapped_rows', 'remapped_row_unc'));
+  const retired = child(gpu, 'retired_pages');
+  set('gpu_retired_pages_single_bit_total', leaf(retired, 'multiple_single_bit_retirement', 'retired_count'));
+  set('gpu_retired_pages_double_bit_total', leaf(retired, 'double_bit_retirement', 'retired_count'));
   for (const { container, prefix } of schema.eventReasons) {
     const node = child(gpu, container);
     if (!node || typeof node === 'string') continue;
