@@ -17,7 +17,12 @@ describe('captureNvml', () => {
     assert.equal(capture.processes.length, 2);
     assert.deepEqual(
       capture.unsupported.map((u) => `${u.gpuIndex} ${u.call} ${u.error}`),
-      ['0 nvmlDeviceGetFanSpeed NOT_SUPPORTED', '1 nvmlDeviceGetFanSpeed NOT_SUPPORTED'],
+      [
+        '0 nvmlDeviceGetRetiredPages(NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS) NOT_SUPPORTED',
+        '0 nvmlDeviceGetRetiredPages(NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR) NOT_SUPPORTED',
+        '0 nvmlDeviceGetFanSpeed NOT_SUPPORTED',
+        '1 nvmlDeviceGetFanSpeed NOT_SUPPORTED',
+      ],
     );
     assert.equal(capture.readDurationsMs.length, 3);
     assert.deepEqual(JSON.parse(JSON.stringify(capture)), capture, 'survives JSON');

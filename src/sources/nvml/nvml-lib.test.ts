@@ -12,6 +12,8 @@ describe('nvml-lib', () => {
       nvmlProcessInfo_t: 24, // pid, 4 bytes padding, usedGpuMemory, gpuInstanceId, computeInstanceId
       nvmlFieldValue_t: 40,
       nvmlEventData_t: 32,
+      nvmlMemory_v2_t: 40, // version, 4 bytes padding, total, reserved, free, used
+      nvmlFBCStats_t: 12,
     });
   });
 
@@ -30,6 +32,9 @@ describe('nvml-lib', () => {
       ['nvmlFieldValue_t.value', OFFSETS.fieldValue],
       ['nvmlEventData_t.eventType', OFFSETS.eventType],
       ['nvmlEventData_t.eventData', OFFSETS.eventData],
+      ['nvmlMemory_v2_t.reserved', OFFSETS.memoryV2Reserved],
+      ['nvmlFBCStats_t.averageFPS', OFFSETS.fbcFps],
+      ['nvmlFBCStats_t.averageLatency', OFFSETS.fbcLatency],
     ];
     for (const [member, offset] of members) assert.equal(fake.layout(member), offset, member);
   });

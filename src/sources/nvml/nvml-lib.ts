@@ -60,6 +60,11 @@ export const NVML_PCIE_UTIL = { TX_BYTES: 0, RX_BYTES: 1 } as const;
 export const NVML_MEMORY_ERROR_TYPE = { CORRECTED: 0, UNCORRECTED: 1 } as const;
 /** nvmlEccCounterType_t */
 export const NVML_VOLATILE_ECC = 0;
+/** nvmlPageRetirementCause_t */
+export const NVML_PAGE_RETIREMENT_CAUSE = {
+  MULTIPLE_SINGLE_BIT_ECC_ERRORS: 0,
+  DOUBLE_BIT_ECC_ERROR: 1,
+} as const;
 /** nvmlPstates_t: NVML_PSTATE_UNKNOWN */
 export const NVML_PSTATE_UNKNOWN = 32;
 /** Field id of the memory (HBM) temperature for nvmlDeviceGetFieldValues. */
@@ -100,6 +105,7 @@ for (const name of [
   'nvmlMemoryErrorType_t',
   'nvmlEccCounterType_t',
   'nvmlValueType_t',
+  'nvmlPageRetirementCause_t',
 ]) {
   koffi.alias(name, 'int'); // C enums: int-sized
 }
@@ -126,6 +132,25 @@ export const nvmlMemory_t = koffi.struct('nvmlMemory_t', {
   total: 'unsigned long long',
   free: 'unsigned long long',
   used: 'unsigned long long',
+});
+
+/** nvmlMemory_v2_t (nvmlDeviceGetMemoryInfo_v2: adds `reserved`; the caller sets `version`). */
+export const nvmlMemory_v2_t = koffi.struct('nvmlMemory_v2_t', {
+  version: 'unsigned int',
+  total: 'unsigned long long',
+  reserved: 'unsigned long long',
+  free: 'unsigned long long',
+  used: 'unsigned long long',
+});
+
+/** `nvmlMemory_v2`: NVML_STRUCT_VERSION(Memory, 2) = sizeof(nvmlMemory_v2_t) | 2 << 24. */
+export const NVML_MEMORY_V2 = koffi.sizeof(nvmlMemory_v2_t) | (2 << 24);
+
+/** nvmlFBCStats_t (nvmlDeviceGetFBCStats). */
+export const nvmlFBCStats_t = koffi.struct('nvmlFBCStats_t', {
+  sessionsCount: 'unsigned int',
+  averageFPS: 'unsigned int',
+  averageLatency: 'unsigned int',
 });
 
 /** nvmlProcessInfo_t (= nvmlProcessInfo_v2_t, what nvmlDeviceGetComputeRunningProcesses_v3 fills). */
@@ -172,6 +197,7 @@ export const NVML_PROTOTYPES = {
   nvmlShutdown: 'nvmlReturn_t nvmlShutdown(void)',
   nvmlErrorString: 'const char *nvmlErrorString(nvmlReturn_t result)',
   nvmlSystemGetDriverVersion: 'nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length)',
+  nvmlSystemGetCudaDriverVersion_v2: 'nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *cudaDriverVersion)',
   nvmlDeviceGetCount_v2: 'nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount)',
   nvmlDeviceGetHandleByIndex_v2:
     'nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ nvmlDevice_t *device)',
@@ -190,6 +216,27 @@ export const NVML_PROTOTYPES = {
   nvmlDeviceGetDecoderUtilization:
     'nvmlReturn_t nvmlDeviceGetDecoderUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *samplingPeriodUs)',
   nvmlDeviceGetMemoryInfo: 'nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory)',
+  nvmlDeviceGetMemoryInfo_v2:
+    'nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory)',
+  nvmlDeviceGetJpgUtilization:
+    'nvmlReturn_t nvmlDeviceGetJpgUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *samplingPeriodUs)',
+  nvmlDeviceGetOfaUtilization:
+    'nvmlReturn_t nvmlDeviceGetOfaUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *samplingPeriodUs)',
+  nvmlDeviceGetEncoderStats:
+    'nvmlReturn_t nvmlDeviceGetEncoderStats(nvmlDevice_t device, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency)',
+  nvmlDeviceGetFBCStats: 'nvmlReturn_t nvmlDeviceGetFBCStats(nvmlDevice_t device, nvmlFBCStats_t *fbcStats)',
+  nvmlDeviceGetCurrPcieLinkGeneration:
+    'nvmlReturn_t nvmlDeviceGetCurrPcieLinkGeneration(nvmlDevice_t device, unsigned int *currLinkGen)',
+  nvmlDeviceGetMaxPcieLinkGeneration:
+    'nvmlReturn_t nvmlDeviceGetMaxPcieLinkGeneration(nvmlDevice_t device, unsigned int *maxLinkGen)',
+  nvmlDeviceGetCurrPcieLinkWidth:
+    'nvmlReturn_t nvmlDeviceGetCurrPcieLinkWidth(nvmlDevice_t device, unsigned int *currLinkWidth)',
+  nvmlDeviceGetMaxPcieLinkWidth:
+    'nvmlReturn_t nvmlDeviceGetMaxPcieLinkWidth(nvmlDevice_t device, unsigned int *maxLinkWidth)',
+  nvmlDeviceGetRemappedRows:
+    'nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows, unsigned int *isPending, unsigned int *failureOccurred)',
+  nvmlDeviceGetRetiredPages:
+    'nvmlReturn_t nvmlDeviceGetRetiredPages(nvmlDevice_t device, nvmlPageRetirementCause_t cause, unsigned int *pageCount, unsigned long long *addresses)',
   nvmlDeviceGetTemperature:
     'nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensorType, unsigned int *temp)',
   nvmlDeviceGetFieldValues:
@@ -303,6 +350,8 @@ export const SIZES = {
   nvmlProcessInfo_t: koffi.sizeof(nvmlProcessInfo_t),
   nvmlFieldValue_t: koffi.sizeof(nvmlFieldValue_t),
   nvmlEventData_t: koffi.sizeof(nvmlEventData_t),
+  nvmlMemory_v2_t: koffi.sizeof(nvmlMemory_v2_t),
+  nvmlFBCStats_t: koffi.sizeof(nvmlFBCStats_t),
 } as const;
 
 /** Byte offsets of the members the source decodes, from the struct declarations above. */
@@ -324,6 +373,10 @@ export const OFFSETS = {
   eventDevice: koffi.offsetof(nvmlEventData_t, 'device'),
   eventType: koffi.offsetof(nvmlEventData_t, 'eventType'),
   eventData: koffi.offsetof(nvmlEventData_t, 'eventData'),
+  memoryV2Reserved: koffi.offsetof(nvmlMemory_v2_t, 'reserved'),
+  fbcSessions: koffi.offsetof(nvmlFBCStats_t, 'sessionsCount'),
+  fbcFps: koffi.offsetof(nvmlFBCStats_t, 'averageFPS'),
+  fbcLatency: koffi.offsetof(nvmlFBCStats_t, 'averageLatency'),
 } as const;
 
 /** The number in an nvmlFieldValue_t's value union, read according to its valueType; null for an unknown type. */

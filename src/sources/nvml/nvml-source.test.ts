@@ -159,10 +159,51 @@ describe('NvmlSource', () => {
       gpu_ecc_errors_corrected_volatile_total: 3,
       gpu_ecc_errors_uncorrected_volatile_total: 0,
       gpu_xid_last: 0,
+      gpu_hotspot_temperature_celsius: null, // NVML has no hot-spot sensor
+      gpu_memory_reserved_bytes: 502_267_904, // nvmlMemory_v2_t.reserved, 479 MiB
+      gpu_video_clock_mhz: 1755,
+      gpu_jpeg_utilization_percent: 0,
+      gpu_ofa_utilization_percent: 0,
+      gpu_encoder_sessions: 0,
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0,
+      gpu_fbc_sessions: 0,
+      gpu_fbc_fps: 0,
+      gpu_fbc_latency_microseconds: 0,
+      gpu_pcie_link_generation: 5,
+      gpu_pcie_link_generation_max: 5,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_remapped_rows_correctable_total: 2,
+      gpu_remapped_rows_uncorrectable_total: 0,
+      gpu_retired_pages_single_bit_total: null, // NOT_SUPPORTED
+      gpu_retired_pages_double_bit_total: null,
       host_cpu_temperature_celsius: null,
       host_memory_used_bytes: null,
+      host_memory_total_bytes: null,
+      host_cpu_utilization_percent: null,
     });
+    assert.equal(gpu0.vbios_version, '96.00.74.00.01'); // device.0.vbios
+    assert.equal(gpu0.cuda_version, '12.4'); // cuda_driver_version=12040
     await source.close();
+  });
+
+  test('retired pages are counted by asking NVML for none: INSUFFICIENT_SIZE gives the count', async () => {
+    const source = await openOn('device_count=1\ndevice.0.retired_sbe=3\ndevice.0.retired_dbe=0\n');
+    const [[gpu] = []] = await readTimes(source, 1);
+    assert.equal(gpu?.gpu_retired_pages_single_bit_total, 3);
+    assert.equal(gpu?.gpu_retired_pages_double_bit_total, 0);
+    assert.deepEqual(source.health().errors, {}, 'INSUFFICIENT_SIZE is the answer asked for, not a failure');
+  });
+
+  test('a driver without the CUDA version call leaves cuda_version null, the rest is read', async () => {
+    const source = await openOn('device_count=1\ncuda_driver_version=NOT_SUPPORTED\n');
+    const [[gpu] = []] = await readTimes(source, 1);
+    assert.equal(gpu?.cuda_version, null);
+    assert.equal(gpu?.vbios_version, '96.00.00.00.01'); // the fake's default VBIOS
+    assert.equal(gpu?.gpu_pcie_link_generation, 4); // the fake's defaults: gen 4 of 5, x16 of x16
+    assert.equal(gpu?.gpu_pcie_link_generation_max, 5);
+    assert.equal(gpu?.gpu_video_clock_mhz, 1275);
   });
 
   test('reads every catalog metric that names an NVML call, through a reader named exactly as the catalog names it', () => {
@@ -242,8 +283,18 @@ describe('NvmlSource', () => {
     const callsAfterLoss = fake.deviceCalls('nvmlDeviceGetUtilizationRates', 1);
     await readTimes(source, 2);
     for (const samples of [first, second]) {
-      const { ts, host, gpu_index, uuid, model, pci_bus_id, driver_version, ...metrics } =
-        samples[1] as GpuSample;
+      const {
+        ts,
+        host,
+        gpu_index,
+        uuid,
+        model,
+        pci_bus_id,
+        driver_version,
+        vbios_version,
+        cuda_version,
+        ...metrics
+      } = samples[1] as GpuSample;
       assert.equal(uuid, 'GPU-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
       assert.ok(Object.values(metrics).every((v) => v === null));
       assert.equal(samples[0]?.gpu_temperature_celsius, 67);

@@ -9,6 +9,8 @@ import {
   NVML_CLOCK,
   NVML_FI_DEV_MEMORY_TEMP,
   NVML_MEMORY_ERROR_TYPE,
+  NVML_MEMORY_V2,
+  NVML_PAGE_RETIREMENT_CAUSE,
   NVML_PCIE_UTIL,
   NVML_PSTATE_UNKNOWN,
   NVML_RETURN,
@@ -37,6 +39,10 @@ const u64 = Buffer.alloc(8);
 const utilization = Buffer.alloc(SIZES.nvmlUtilization_t);
 const memory = Buffer.alloc(SIZES.nvmlMemory_t);
 const field = Buffer.alloc(SIZES.nvmlFieldValue_t);
+const memoryV2 = Buffer.alloc(SIZES.nvmlMemory_v2_t);
+const fbc = Buffer.alloc(SIZES.nvmlFBCStats_t);
+const u32c = Buffer.alloc(4);
+const u32d = Buffer.alloc(4);
 
 const MISSING = NVML_RETURN.FUNCTION_NOT_FOUND;
 
@@ -76,6 +82,21 @@ function u64Reader(
   };
 }
 
+/** Pages retired for one cause: asked with room for none, NVML answers INSUFFICIENT_SIZE with the count. */
+function retiredPagesReader(metric: MetricName, cause: number, name: string): Reader {
+  return {
+    call: `nvmlDeviceGetRetiredPages(${name})`,
+    metrics: [metric],
+    read(fn, handle, out) {
+      u32.writeUInt32LE(0, 0);
+      const rc = fn.nvmlDeviceGetRetiredPages?.(handle, cause, u32, null) ?? MISSING;
+      if (rc !== NVML_RETURN.SUCCESS && rc !== NVML_RETURN.INSUFFICIENT_SIZE) return rc;
+      out[metric] = u32.readUInt32LE(0);
+      return NVML_RETURN.SUCCESS;
+    },
+  };
+}
+
 const milli = (v: number) => v / 1000;
 const kilobytes = (v: number) => v * 1024;
 
@@ -111,6 +132,84 @@ export const READERS: readonly Reader[] = [
       return rc;
     },
   },
+  {
+    call: 'nvmlDeviceGetMemoryInfo_v2',
+    metrics: ['gpu_memory_reserved_bytes'],
+    read(fn, handle, out) {
+      memoryV2.fill(0);
+      memoryV2.writeUInt32LE(NVML_MEMORY_V2, 0);
+      const rc = fn.nvmlDeviceGetMemoryInfo_v2?.(handle, memoryV2) ?? MISSING;
+      if (rc === NVML_RETURN.SUCCESS)
+        out.gpu_memory_reserved_bytes = Number(memoryV2.readBigUInt64LE(OFFSETS.memoryV2Reserved));
+      return rc;
+    },
+  },
+  uintReader('nvmlDeviceGetJpgUtilization', 'gpu_jpeg_utilization_percent', (fn, h) =>
+    fn.nvmlDeviceGetJpgUtilization?.(h, u32, u32b),
+  ),
+  uintReader('nvmlDeviceGetOfaUtilization', 'gpu_ofa_utilization_percent', (fn, h) =>
+    fn.nvmlDeviceGetOfaUtilization?.(h, u32, u32b),
+  ),
+  {
+    call: 'nvmlDeviceGetEncoderStats',
+    metrics: ['gpu_encoder_sessions', 'gpu_encoder_fps', 'gpu_encoder_latency_microseconds'],
+    read(fn, handle, out) {
+      const rc = fn.nvmlDeviceGetEncoderStats?.(handle, u32, u32b, u32c) ?? MISSING;
+      if (rc === NVML_RETURN.SUCCESS) {
+        out.gpu_encoder_sessions = u32.readUInt32LE(0);
+        out.gpu_encoder_fps = u32b.readUInt32LE(0);
+        out.gpu_encoder_latency_microseconds = u32c.readUInt32LE(0);
+      }
+      return rc;
+    },
+  },
+  {
+    call: 'nvmlDeviceGetFBCStats',
+    metrics: ['gpu_fbc_sessions', 'gpu_fbc_fps', 'gpu_fbc_latency_microseconds'],
+    read(fn, handle, out) {
+      const rc = fn.nvmlDeviceGetFBCStats?.(handle, fbc) ?? MISSING;
+      if (rc === NVML_RETURN.SUCCESS) {
+        out.gpu_fbc_sessions = fbc.readUInt32LE(OFFSETS.fbcSessions);
+        out.gpu_fbc_fps = fbc.readUInt32LE(OFFSETS.fbcFps);
+        out.gpu_fbc_latency_microseconds = fbc.readUInt32LE(OFFSETS.fbcLatency);
+      }
+      return rc;
+    },
+  },
+  uintReader('nvmlDeviceGetCurrPcieLinkGeneration', 'gpu_pcie_link_generation', (fn, h) =>
+    fn.nvmlDeviceGetCurrPcieLinkGeneration?.(h, u32),
+  ),
+  uintReader('nvmlDeviceGetMaxPcieLinkGeneration', 'gpu_pcie_link_generation_max', (fn, h) =>
+    fn.nvmlDeviceGetMaxPcieLinkGeneration?.(h, u32),
+  ),
+  uintReader('nvmlDeviceGetCurrPcieLinkWidth', 'gpu_pcie_link_width_lanes', (fn, h) =>
+    fn.nvmlDeviceGetCurrPcieLinkWidth?.(h, u32),
+  ),
+  uintReader('nvmlDeviceGetMaxPcieLinkWidth', 'gpu_pcie_link_width_max_lanes', (fn, h) =>
+    fn.nvmlDeviceGetMaxPcieLinkWidth?.(h, u32),
+  ),
+  {
+    call: 'nvmlDeviceGetRemappedRows',
+    metrics: ['gpu_remapped_rows_correctable_total', 'gpu_remapped_rows_uncorrectable_total'],
+    read(fn, handle, out) {
+      const rc = fn.nvmlDeviceGetRemappedRows?.(handle, u32, u32b, u32c, u32d) ?? MISSING;
+      if (rc === NVML_RETURN.SUCCESS) {
+        out.gpu_remapped_rows_correctable_total = u32.readUInt32LE(0);
+        out.gpu_remapped_rows_uncorrectable_total = u32b.readUInt32LE(0);
+      }
+      return rc;
+    },
+  },
+  retiredPagesReader(
+    'gpu_retired_pages_single_bit_total',
+    NVML_PAGE_RETIREMENT_CAUSE.MULTIPLE_SINGLE_BIT_ECC_ERRORS,
+    'NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS',
+  ),
+  retiredPagesReader(
+    'gpu_retired_pages_double_bit_total',
+    NVML_PAGE_RETIREMENT_CAUSE.DOUBLE_BIT_ECC_ERROR,
+    'NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR',
+  ),
   uintReader('nvmlDeviceGetTemperature(NVML_TEMPERATURE_GPU)', 'gpu_temperature_celsius', (fn, h) =>
     fn.nvmlDeviceGetTemperature?.(h, NVML_TEMPERATURE_GPU, u32),
   ),
@@ -153,6 +252,9 @@ export const READERS: readonly Reader[] = [
   ),
   uintReader('nvmlDeviceGetClockInfo(NVML_CLOCK_GRAPHICS)', 'gpu_graphics_clock_mhz', (fn, h) =>
     fn.nvmlDeviceGetClockInfo?.(h, NVML_CLOCK.GRAPHICS, u32),
+  ),
+  uintReader('nvmlDeviceGetClockInfo(NVML_CLOCK_VIDEO)', 'gpu_video_clock_mhz', (fn, h) =>
+    fn.nvmlDeviceGetClockInfo?.(h, NVML_CLOCK.VIDEO, u32),
   ),
   uintReader('nvmlDeviceGetFanSpeed', 'gpu_fan_speed_percent', (fn, h) => fn.nvmlDeviceGetFanSpeed?.(h, u32)),
   uintReader(

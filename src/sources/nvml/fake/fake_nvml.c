@@ -11,6 +11,7 @@
  *
  *   init=DRIVER_NOT_LOADED                 what nvmlInit_v2 returns (default SUCCESS)
  *   driver_version=535.104.05
+ *   cuda_driver_version=12020              what nvmlSystemGetCudaDriverVersion_v2 gives (1000 x major + 10 x minor)
  *   device_count=2
  *   device.N.<field>=...                   per GPU; fields: see FIELD_NAMES below (uuid, name, temperature, ...)
  *   device.N.process.K.pid=1234            compute processes (K < 32); .used=bytes or NOT_AVAILABLE;
@@ -54,6 +55,7 @@ typedef enum nvmlReturn_enum {
   NVML_ERROR_IN_USE = 19,
   NVML_ERROR_MEMORY = 20,
   NVML_ERROR_NO_DATA = 21,
+  NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
   NVML_ERROR_UNKNOWN = 999
 } nvmlReturn_t;
 
@@ -80,6 +82,22 @@ typedef struct nvmlMemory_st {
   unsigned long long free;
   unsigned long long used;
 } nvmlMemory_t;
+
+/* nvmlMemory_v2_t: what nvmlDeviceGetMemoryInfo_v2 fills; the caller sets `version` to nvmlMemory_v2. */
+typedef struct nvmlMemory_v2_st {
+  unsigned int version;
+  unsigned long long total;
+  unsigned long long reserved;
+  unsigned long long free;
+  unsigned long long used;
+} nvmlMemory_v2_t;
+#define nvmlMemory_v2 (unsigned int)(sizeof(nvmlMemory_v2_t) | (2 << 24U))
+
+typedef struct nvmlFBCStats_st {
+  unsigned int sessionsCount;
+  unsigned int averageFPS;
+  unsigned int averageLatency;
+} nvmlFBCStats_t;
 
 typedef struct nvmlProcessInfo_v2_st {
   unsigned int pid;
@@ -130,6 +148,7 @@ typedef int nvmlPstates_t;            /* 0..15, UNKNOWN 32 */
 typedef int nvmlPcieUtilCounter_t;    /* TX_BYTES 0, RX_BYTES 1 */
 typedef int nvmlMemoryErrorType_t;    /* CORRECTED 0, UNCORRECTED 1 */
 typedef int nvmlEccCounterType_t;     /* VOLATILE 0, AGGREGATE 1 */
+typedef int nvmlPageRetirementCause_t; /* MULTIPLE_SINGLE_BIT_ECC_ERRORS 0, DOUBLE_BIT_ECC_ERROR 1 */
 
 #define NVML_FI_DEV_MEMORY_TEMP 82
 #define NVML_VALUE_NOT_AVAILABLE_ULL 0xFFFFFFFFFFFFFFFFULL
@@ -149,7 +168,10 @@ typedef int nvmlEccCounterType_t;     /* VOLATILE 0, AGGREGATE 1 */
   X(mem_total) X(mem_used) X(mem_free) X(temperature) X(memory_temp) X(power_mw) X(power_limit_mw)            \
   X(energy_mj) X(clock_sm) X(clock_mem) X(clock_graphics) X(fan) X(pstate) X(clocks_event_reasons)            \
   X(pcie_tx_kbs) X(pcie_rx_kbs) X(ecc_corrected) X(ecc_uncorrected) X(processes) X(register_events)           \
-  X(mig_mode) X(max_mig) X(gpu_instance_id) X(lost)
+  X(mig_mode) X(max_mig) X(gpu_instance_id) X(lost) X(mem_reserved) X(clock_video) X(jpeg) X(ofa)               \
+  X(enc_sessions) X(enc_fps) X(enc_latency) X(fbc_sessions) X(fbc_fps) X(fbc_latency) X(pcie_gen)             \
+  X(pcie_gen_max) X(pcie_width) X(pcie_width_max) X(remapped_corr) X(remapped_unc) X(retired_sbe)              \
+  X(retired_dbe)
 
 #define AS_ENUM(name) F_##name,
 enum field { FIELDS(AS_ENUM) F_COUNT };
@@ -181,6 +203,7 @@ struct fake_device {
 static struct fake_device devices[MAX_DEVICES + MAX_DEVICES * MAX_MIG];
 static nvmlReturn_t init_rc;
 static struct value driver_version;
+static struct value cuda_driver_version;
 static unsigned int device_count;
 static int refcount;
 
@@ -206,7 +229,11 @@ static unsigned long long registered[MAX_DEVICES];
   X(nvmlDeviceGetCurrentClocksThrottleReasons) X(nvmlDeviceGetPcieThroughput) X(nvmlDeviceGetTotalEccErrors)   \
   X(nvmlDeviceGetComputeRunningProcesses_v3) X(nvmlEventSetCreate) X(nvmlDeviceRegisterEvents)                 \
   X(nvmlEventSetWait_v2) X(nvmlEventSetFree) X(nvmlDeviceGetMigMode) X(nvmlDeviceGetMaxMigDeviceCount)         \
-  X(nvmlDeviceGetMigDeviceHandleByIndex) X(nvmlDeviceGetGpuInstanceId)
+  X(nvmlDeviceGetMigDeviceHandleByIndex) X(nvmlDeviceGetGpuInstanceId) X(nvmlSystemGetCudaDriverVersion_v2)       \
+  X(nvmlDeviceGetMemoryInfo_v2) X(nvmlDeviceGetJpgUtilization) X(nvmlDeviceGetOfaUtilization)                  \
+  X(nvmlDeviceGetEncoderStats) X(nvmlDeviceGetFBCStats) X(nvmlDeviceGetCurrPcieLinkGeneration)                 \
+  X(nvmlDeviceGetMaxPcieLinkGeneration) X(nvmlDeviceGetCurrPcieLinkWidth) X(nvmlDeviceGetMaxPcieLinkWidth)     \
+  X(nvmlDeviceGetRemappedRows) X(nvmlDeviceGetRetiredPages)
 
 #define AS_FN_ENUM(name) FN_##name,
 enum function { FUNCTIONS(AS_FN_ENUM) FN_COUNT };
@@ -305,6 +332,8 @@ static void apply(const char *key, const char *value) {
     if (!parse_error(value, &init_rc)) init_rc = NVML_SUCCESS;
   } else if (strcmp(key, "driver_version") == 0) {
     set_value(&driver_version, value);
+  } else if (strcmp(key, "cuda_driver_version") == 0) {
+    set_value(&cuda_driver_version, value);
   } else if (strcmp(key, "device_count") == 0) {
     device_count = (unsigned int)strtoul(value, NULL, 0);
     if (device_count > MAX_DEVICES) device_count = MAX_DEVICES;
@@ -365,6 +394,11 @@ static void reset_state(void) {
       d->f[F_fan].num = 30;
       d->f[F_pstate].num = 8;
       d->f[F_clocks_event_reasons].num = 1;
+      d->f[F_clock_video].num = 1275;
+      d->f[F_pcie_gen].num = 4;
+      d->f[F_pcie_gen_max].num = 5;
+      d->f[F_pcie_width].num = 16;
+      d->f[F_pcie_width_max].num = 16;
       d->f[F_max_mig].num = MAX_MIG - 1;
       d->f[F_gpu_instance_id].rc = NVML_ERROR_INVALID_ARGUMENT;
     } else {
@@ -373,6 +407,7 @@ static void reset_state(void) {
   }
   init_rc = NVML_SUCCESS;
   set_value(&driver_version, "535.104.05");
+  set_value(&cuda_driver_version, "12020");
   device_count = 0;
   event_head = event_tail = 0;
   memset(registered, 0, sizeof registered);
@@ -481,6 +516,14 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length) {
   return copy_string(&driver_version, version, length);
 }
 
+nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *cudaDriverVersion) {
+  count(FN_nvmlSystemGetCudaDriverVersion_v2, -1);
+  if (refcount == 0) return NVML_ERROR_UNINITIALIZED;
+  if (cuda_driver_version.rc != NVML_SUCCESS) return cuda_driver_version.rc;
+  *cudaDriverVersion = (int)cuda_driver_version.num;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount) {
   count(FN_nvmlDeviceGetCount_v2, -1);
   if (refcount == 0) return NVML_ERROR_UNINITIALIZED;
@@ -579,6 +622,90 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) 
   return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *memory) {
+  ENTER(nvmlDeviceGetMemoryInfo_v2, device);
+  if (memory->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  FIELD(mem_total);
+  FIELD(mem_reserved);
+  memory->total = d->f[F_mem_total].num;
+  memory->reserved = d->f[F_mem_reserved].num;
+  memory->used = d->f[F_mem_used].num;
+  memory->free = d->f[F_mem_free].num;
+  return NVML_SUCCESS;
+}
+
+/* An `unsigned int *utilization, unsigned int *samplingPeriodUs` call answering from one field. */
+#define ENGINE_UTILIZATION(fn, name)                                                                          \
+  nvmlReturn_t fn(nvmlDevice_t device, unsigned int *utilization, unsigned int *samplingPeriodUs) {           \
+    ENTER(fn, device);                                                                                        \
+    FIELD(name);                                                                                              \
+    *utilization = (unsigned int)d->f[F_##name].num;                                                          \
+    *samplingPeriodUs = 167000;                                                                               \
+    return NVML_SUCCESS;                                                                                      \
+  }
+ENGINE_UTILIZATION(nvmlDeviceGetJpgUtilization, jpeg)
+ENGINE_UTILIZATION(nvmlDeviceGetOfaUtilization, ofa)
+
+nvmlReturn_t nvmlDeviceGetEncoderStats(nvmlDevice_t device, unsigned int *sessionCount, unsigned int *averageFps,
+                                       unsigned int *averageLatency) {
+  ENTER(nvmlDeviceGetEncoderStats, device);
+  FIELD(enc_sessions);
+  *sessionCount = (unsigned int)d->f[F_enc_sessions].num;
+  *averageFps = (unsigned int)d->f[F_enc_fps].num;
+  *averageLatency = (unsigned int)d->f[F_enc_latency].num;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFBCStats(nvmlDevice_t device, nvmlFBCStats_t *fbcStats) {
+  ENTER(nvmlDeviceGetFBCStats, device);
+  FIELD(fbc_sessions);
+  fbcStats->sessionsCount = (unsigned int)d->f[F_fbc_sessions].num;
+  fbcStats->averageFPS = (unsigned int)d->f[F_fbc_fps].num;
+  fbcStats->averageLatency = (unsigned int)d->f[F_fbc_latency].num;
+  return NVML_SUCCESS;
+}
+
+/* An `unsigned int *` call answering from one field. */
+#define UINT_CALL(fn, name)                                                                                   \
+  nvmlReturn_t fn(nvmlDevice_t device, unsigned int *value) {                                                 \
+    ENTER(fn, device);                                                                                        \
+    FIELD(name);                                                                                              \
+    *value = (unsigned int)d->f[F_##name].num;                                                                \
+    return NVML_SUCCESS;                                                                                      \
+  }
+UINT_CALL(nvmlDeviceGetCurrPcieLinkGeneration, pcie_gen)
+UINT_CALL(nvmlDeviceGetMaxPcieLinkGeneration, pcie_gen_max)
+UINT_CALL(nvmlDeviceGetCurrPcieLinkWidth, pcie_width)
+UINT_CALL(nvmlDeviceGetMaxPcieLinkWidth, pcie_width_max)
+
+nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows,
+                                       unsigned int *isPending, unsigned int *failureOccurred) {
+  ENTER(nvmlDeviceGetRemappedRows, device);
+  FIELD(remapped_corr);
+  *corrRows = (unsigned int)d->f[F_remapped_corr].num;
+  *uncRows = (unsigned int)d->f[F_remapped_unc].num;
+  *isPending = 0;
+  *failureOccurred = 0;
+  return NVML_SUCCESS;
+}
+
+/* Asked with *pageCount 0 for the count alone: INSUFFICIENT_SIZE with the count when there are pages. */
+nvmlReturn_t nvmlDeviceGetRetiredPages(nvmlDevice_t device, nvmlPageRetirementCause_t cause, unsigned int *pageCount,
+                                       unsigned long long *addresses) {
+  ENTER(nvmlDeviceGetRetiredPages, device);
+  enum field f = cause == 0 ? F_retired_sbe : cause == 1 ? F_retired_dbe : F_COUNT;
+  if (f == F_COUNT || !pageCount) return NVML_ERROR_INVALID_ARGUMENT;
+  if (d->f[f].rc != NVML_SUCCESS) return d->f[f].rc;
+  unsigned int pages = (unsigned int)d->f[f].num;
+  if (*pageCount < pages) {
+    *pageCount = pages;
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  for (unsigned int i = 0; i < pages && addresses; i++) addresses[i] = 0x1000ULL * (i + 1);
+  *pageCount = pages;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, nvmlTemperatureSensors_t sensorType,
                                       unsigned int *temp) {
   ENTER(nvmlDeviceGetTemperature, device);
@@ -629,7 +756,11 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
 
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, nvmlClockType_t type, unsigned int *clock) {
   ENTER(nvmlDeviceGetClockInfo, device);
-  enum field f = type == 0 ? F_clock_graphics : type == 1 ? F_clock_sm : type == 2 ? F_clock_mem : F_COUNT;
+  enum field f = type == 0   ? F_clock_graphics
+                 : type == 1 ? F_clock_sm
+                 : type == 2 ? F_clock_mem
+                 : type == 3 ? F_clock_video
+                             : F_COUNT;
   if (f == F_COUNT) return NVML_ERROR_INVALID_ARGUMENT;
   if (d->f[f].rc != NVML_SUCCESS) return d->f[f].rc;
   *clock = (unsigned int)d->f[f].num;
@@ -803,11 +934,12 @@ static const struct {
   size_t value;
 } LAYOUTS[] = {
     SIZE(nvmlPciInfo_t) SIZE(nvmlUtilization_t) SIZE(nvmlMemory_t) SIZE(nvmlProcessInfo_t)
-    SIZE(nvmlFieldValue_t) SIZE(nvmlEventData_t)
+    SIZE(nvmlFieldValue_t) SIZE(nvmlEventData_t) SIZE(nvmlMemory_v2_t) SIZE(nvmlFBCStats_t)
     LAYOUT(nvmlPciInfo_t, busId) LAYOUT(nvmlUtilization_t, memory) LAYOUT(nvmlMemory_t, free)
     LAYOUT(nvmlMemory_t, used) LAYOUT(nvmlProcessInfo_t, usedGpuMemory) LAYOUT(nvmlProcessInfo_t, gpuInstanceId)
     LAYOUT(nvmlFieldValue_t, valueType) LAYOUT(nvmlFieldValue_t, nvmlReturn) LAYOUT(nvmlFieldValue_t, value)
-    LAYOUT(nvmlEventData_t, eventType) LAYOUT(nvmlEventData_t, eventData)
+    LAYOUT(nvmlEventData_t, eventType) LAYOUT(nvmlEventData_t, eventData) LAYOUT(nvmlMemory_v2_t, reserved)
+    LAYOUT(nvmlFBCStats_t, averageFPS) LAYOUT(nvmlFBCStats_t, averageLatency)
 };
 
 /* `sizeof` of a type ("nvmlMemory_t") or `offsetof` of a member ("nvmlMemory_t.used"); -1 if unknown. */
