@@ -15,15 +15,27 @@ export const ANALYSES = [
   'daily_stats',
   'hourly_patterns',
   'correlations',
+  'host_temperature_spikes',
+  'host_daily_stats',
   'summary',
 ] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
 
+/** The analyses whose rows are GPUs' (a `uuid` column): not the hosts' nor the summary. */
+export function hasGpuRows(analysis: string): boolean {
+  return (
+    (ANALYSES as readonly string[]).includes(analysis) &&
+    analysis !== 'summary' &&
+    !analysis.startsWith('host_')
+  );
+}
+
 /**
  * Relations built before the analyses and shared by them (queries/shared/<name>.sql); not written out.
- * `gpu_intervals` holds the one window pass over the day (the costly step).
+ * `gpu_intervals` holds the one window pass over the day (the costly step); `host_samples` the hosts' readings,
+ * each counted once (not once per GPU).
  */
-export const SHARED_RELATIONS = ['gpus', 'gpu_intervals'] as const;
+export const SHARED_RELATIONS = ['gpus', 'gpu_intervals', 'host_samples'] as const;
 export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
 
 /** A query ready for one engine: the relation it builds and its SQL, placeholders expanded. */
@@ -40,6 +52,7 @@ export interface Query {
 export function analysisParams(config: Config): SqlParams {
   return {
     'alerts.highTempCelsius': config.alerts.highTempCelsius,
+    'alerts.highCpuTempCelsius': config.alerts.highCpuTempCelsius,
     'alerts.highLoadPercent': config.alerts.highLoadPercent,
     'alerts.highPowerPercent': config.alerts.highPowerPercent,
     'alerts.tempSpikeCelsius': config.alerts.tempSpikeCelsius,

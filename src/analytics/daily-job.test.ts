@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { ANALYSES } from './analyses.ts';
+import { ANALYSES, SHARED_RELATIONS } from './analyses.ts';
 import { analyzeDates, runDailyAnalytics } from './daily-job.ts';
 import type { Engine, EngineInput } from './engine.ts';
 import { DuckDbEngine } from './engines/duckdb.ts';
@@ -62,6 +62,9 @@ describe('the daily analytics job', () => {
       daily_stats: 3,
       hourly_patterns: 4, // A at 08:xx, B at 09:xx, and the fleet in each hour
       correlations: 3,
+      pod_usage: 2, // the fleet, and namespace NULL: no sample names a pod
+      host_temperature_spikes: 0,
+      host_daily_stats: 0, // the samples carry no host readings
       summary: 1,
     });
     assert.equal(result.summary.date, DAY);
@@ -74,8 +77,10 @@ describe('the daily analytics job', () => {
       JSON.parse(await readFile(join(archive.root, result.path, 'summary.json'), 'utf8')),
       result.summary,
     );
-    assert.equal(steps.at(0), 'open 1/11');
-    assert.equal(steps.at(-1), 'publish 11/11');
+    // open, one step per shared relation and per analysis, write, publish.
+    const total = 1 + SHARED_RELATIONS.length + ANALYSES.length + 2;
+    assert.equal(steps.at(0), `open 1/${total}`);
+    assert.equal(steps.at(-1), `publish ${total}/${total}`);
   });
 
   it('replaces the results of a date exactly when run again, leaving no temporary directory', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../config/load.ts';
 import { isGpumonError } from '../errors.ts';
-import { dailyQueries } from './analyses.ts';
+import { ANALYSES, analysisParams, dailyQueries, SHARED_RELATIONS } from './analyses.ts';
 import { DUCKDB_DIALECT, renderSql, SPARK_DIALECT } from './dialect.ts';
 
 const params = { 'alerts.highTempCelsius': 80, 'analytics.maxGapSeconds': 0.5, offset: -3 };
@@ -76,18 +77,10 @@ describe('the SQL dialect layer', () => {
   });
 
   it('renders every shipped query for DuckDB and Spark with no placeholder left', () => {
-    const all = {
-      'alerts.highTempCelsius': 80,
-      'alerts.highLoadPercent': 90,
-      'alerts.highPowerPercent': 95,
-      'alerts.tempSpikeCelsius': 5,
-      'analytics.maxGapSeconds': 60,
-      'analytics.idleLoadPercent': 5,
-      'analytics.idleMemoryBytes': 1024 ** 3,
-    };
+    const all = analysisParams(loadConfig());
     for (const dialect of [DUCKDB_DIALECT, SPARK_DIALECT]) {
       const queries = dailyQueries(dialect, all);
-      assert.equal(queries.length, 8);
+      assert.equal(queries.length, SHARED_RELATIONS.length + ANALYSES.length);
       for (const query of queries) {
         assert.ok(!query.sql.includes('{{'), `${query.source} for ${dialect.name}`);
         assert.ok(!/;\s*$/.test(query.sql), `${query.source} must be one statement without a semicolon`);

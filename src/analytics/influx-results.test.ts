@@ -15,9 +15,12 @@ import { at, createTestArchive, GPU_A, GPU_B, series, type TestArchive, testConf
 
 const DAY = '2026-01-15';
 
-/** Two GPUs, 08:00 and 09:00, with a spike of 10 °C every 10 samples. */
+/** Two GPUs of one host, 08:00 and 09:00, with a spike of 10 °C (GPU and CPU) every 10 samples. */
 function samplesOfTheDay() {
   const values = Array.from({ length: 30 }, (_, i) => ({
+    host_cpu_temperature_celsius: 60 + (i % 10 === 9 ? 10 : 0),
+    host_memory_used_bytes: 2000 * i,
+    host_memory_total_bytes: 100_000,
     gpu_temperature_celsius: 50 + (i % 10 === 9 ? 10 : 0),
     gpu_utilization_percent: (i * 37) % 100,
     gpu_power_draw_watts: 150 + i,
@@ -62,7 +65,7 @@ describe('the daily results as InfluxDB measurements', () => {
           reader.getRowObjectsJS().map((r) => [String(r.column_name), String(r.column_type)]),
         );
         const tagged = Object.values(m.tags);
-        const timeColumns = m.analysis === 'temperature_spikes' ? ['ts'] : [];
+        const timeColumns = m.analysis.endsWith('temperature_spikes') ? ['ts'] : [];
         const covered = [...tagged, ...timeColumns, ...m.fields.map((f) => f.column)].sort();
         assert.deepEqual(covered, [...types.keys()].sort(), `${m.measurement}: columns of ${m.analysis}`);
         for (const f of m.fields) {
@@ -120,6 +123,32 @@ describe('the daily results as InfluxDB measurements', () => {
     assert.equal(spikes[0]?.ts, at('08:00:45'));
     assert.deepEqual(spikes[0]?.fields.previous_ts, { type: 'integer', value: at('08:00:40') });
     assert.deepEqual(spikes[0]?.fields.rise_celsius, { type: 'float', value: 10 });
+  });
+
+  it('put host rows under scope=host with the host tag, the fleet without, CPU spikes at their instant', async () => {
+    await archive.addFile(DAY, samplesOfTheDay());
+    await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    const pointsOf = async (analysis: (typeof ANALYSES)[number]) => {
+      const m = RESULT_MEASUREMENTS.find((x) => x.analysis === analysis);
+      assert.ok(m);
+      return resultPoints(m, (await readResult(archive.storage, DAY, analysis)) ?? [], DAY);
+    };
+    const daily = await pointsOf('host_daily_stats');
+    assert.deepEqual(
+      daily.map((p) => [p.measurement, p.tags, p.ts]),
+      [
+        ['host_daily_stats', { scope: 'fleet', host: null }, at('00:00:00')],
+        ['host_daily_stats', { scope: 'host', host: 'node-a' }, at('00:00:00')],
+      ],
+    );
+    assert.deepEqual(daily[1]?.fields.sample_count, { type: 'integer', value: 60 });
+    assert.deepEqual(daily[1]?.fields.memory_total_bytes, { type: 'integer', value: 100_000 });
+    assert.deepEqual(daily[1]?.fields.alerts_cpu_temperature_spike, { type: 'integer', value: 6 });
+    const spikes = await pointsOf('host_temperature_spikes');
+    assert.equal(spikes.length, 6);
+    assert.deepEqual(spikes[0]?.tags, { host: 'node-a' });
+    assert.equal(spikes[0]?.ts, at('08:00:45'));
+    assert.deepEqual(spikes[0]?.fields.from_celsius, { type: 'float', value: 60 });
   });
 
   it('delete the day of every measurement, from midnight to midnight UTC', () => {

@@ -38,6 +38,7 @@ export interface ResultMeasurement {
 
 const GPU_TAGS = { host: 'host', gpu: 'gpu_index', uuid: 'uuid', model: 'model' } as const;
 const SCOPED_TAGS = { scope: 'scope', ...GPU_TAGS } as const;
+const HOST_TAGS = { host: 'host' } as const;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const theDay = (_row: JsonRow, dayStart: number) => dayStart;
@@ -136,6 +137,7 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
         'power_memory',
         'power_sm_clock',
         'memory_sm_clock',
+        'temperature_cpu_temperature',
       ].map((pair) => float(`corr_${pair}`, "Pearson's r, -1..1")),
     ],
   },
@@ -151,6 +153,47 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
       float('idle_holding_memory_seconds', 's'),
       float('wasted_gpu_hours', 'GPU-hours'),
       float('idle_share', 'fraction 0..1'),
+    ],
+  },
+  {
+    analysis: 'host_temperature_spikes',
+    measurement: 'host_temperature_spikes',
+    time: 'the instant that rose (ts)',
+    timeOf: (row) => Number(row.ts),
+    tags: HOST_TAGS,
+    fields: [
+      integer('previous_ts', 'epoch ms'),
+      float('from_celsius', '°C'),
+      float('to_celsius', '°C'),
+      float('rise_celsius', '°C'),
+      float('interval_seconds', 's'),
+    ],
+  },
+  {
+    analysis: 'host_daily_stats',
+    measurement: 'host_daily_stats',
+    time: 'the day, 00:00 UTC',
+    timeOf: theDay,
+    tags: { scope: 'scope', ...HOST_TAGS },
+    fields: [
+      integer('sample_count', 'host samples'),
+      float('cpu_temperature_avg_celsius', '°C'),
+      float('cpu_temperature_min_celsius', '°C'),
+      float('cpu_temperature_max_celsius', '°C'),
+      float('cpu_temperature_stddev_celsius', '°C'),
+      float('cpu_temperature_p50_celsius', '°C'),
+      float('cpu_temperature_p95_celsius', '°C'),
+      float('cpu_temperature_p99_celsius', '°C'),
+      integer('alerts_high_cpu_temperature', 'host samples'),
+      integer('alerts_cpu_temperature_spike', 'spikes'),
+      float('cpu_utilization_avg_percent', '%'),
+      float('cpu_utilization_max_percent', '%'),
+      float('cpu_utilization_p95_percent', '%'),
+      float('memory_used_avg_bytes', 'bytes'),
+      integer('memory_used_max_bytes', 'bytes'),
+      integer('memory_total_bytes', 'bytes'),
+      float('memory_used_avg_share', 'fraction 0..1'),
+      float('memory_used_max_share', 'fraction 0..1'),
     ],
   },
   {
@@ -175,6 +218,10 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
       text('hottest_host', 'host'),
       integer('hottest_gpu_index', 'index'),
       float('hottest_temperature_max_celsius', '°C'),
+      integer('hosts', 'hosts'),
+      float('cpu_temperature_max_celsius', '°C'),
+      integer('cpu_temperature_spikes', 'spikes'),
+      integer('alerts_high_cpu_temperature', 'host samples'),
     ],
   },
 ];

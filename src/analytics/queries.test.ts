@@ -219,6 +219,10 @@ describe('daily_stats', () => {
       hottest_host: 'node-a',
       hottest_gpu_index: 1,
       hottest_temperature_max_celsius: 90,
+      hosts: 0, // no host readings: host_daily_stats has no rows
+      cpu_temperature_max_celsius: null,
+      cpu_temperature_spikes: null,
+      alerts_high_cpu_temperature: null,
     });
   });
 
@@ -425,9 +429,10 @@ describe('correlations', () => {
     assert.equal(rowOf(rows).sample_count, 7);
     assert.equal(
       Object.keys(rowA).filter((k) => k.startsWith('corr_')).length,
-      10,
-      'all 10 pairs of 5 metrics',
+      11,
+      'all 10 pairs of 5 metrics, and the temperature with the host CPU temperature',
     );
+    assert.equal(rowA.corr_temperature_cpu_temperature, null); // the host CPU temperature never read
   });
 });
 

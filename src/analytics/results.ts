@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { GpumonError } from '../errors.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import { ANALYSES, type AnalysisName } from './analyses.ts';
+import { ANALYSES, type AnalysisName, hasGpuRows } from './analyses.ts';
 import { RESULTS_DIR, resultsPath } from './daily-job.ts';
 import type { JsonRow } from './engine.ts';
 import { sqlString, toJsonRow } from './engines/duckdb.ts';
@@ -109,8 +109,8 @@ export class ResultReader {
   async read(date: string, analysis: string, filter: ResultFilter = {}): Promise<JsonRow[] | null> {
     checkDate(date);
     if (!(ANALYSES as readonly string[]).includes(analysis)) return null;
-    if (filter.uuid !== undefined && analysis === 'summary') {
-      throw new GpumonError('USAGE', 'the summary is of the fleet: it cannot be filtered by GPU');
+    if (filter.uuid !== undefined && !hasGpuRows(analysis)) {
+      throw new GpumonError('USAGE', `${analysis} has no rows of GPUs: it cannot be filtered by GPU`);
     }
     const where = filter.uuid === undefined ? '' : ` WHERE uuid = ${sqlString(filter.uuid)}`;
     const limit = filter.limit === undefined ? '' : ` LIMIT ${checkCount('limit', filter.limit)}`;

@@ -58,7 +58,8 @@ export function series(
 
 /**
  * Six hours of a GPU every 20 s: idle holding memory for the first hour, then loaded; a temperature spike
- * every 97 samples; the power limit unknown for a while.
+ * every 97 samples; the power limit unknown for a while. Its samples carry its host's readings too (CPU
+ * temperature with a spike every 89 samples, CPU utilization, system memory), unknown for a while.
  */
 export function sixHoursOf(gpu: TestGpu, date: string, offset: number): GpuSample[] {
   const values = Array.from({ length: 1080 }, (_, i) => {
@@ -70,6 +71,11 @@ export function sixHoursOf(gpu: TestGpu, date: string, offset: number): GpuSampl
       gpu_power_limit_watts: i % 200 < 20 ? null : 300,
       gpu_memory_used_bytes: idle ? 8 * 1024 ** 3 : (2 + (i % 5)) * 1024 ** 3,
       gpu_sm_clock_mhz: idle ? 210 : 1400 + ((i + offset) % 300),
+      host_cpu_temperature_celsius:
+        i % 300 < 10 ? null : 45 + (i % 11) + (i % 89 === 88 ? 14 : 0) + (idle ? 0 : 8.5),
+      host_cpu_utilization_percent: idle ? 3 : 20 + ((i * 11) % 70),
+      host_memory_used_bytes: (40 + (i % 13) + (idle ? 0 : 30)) * 1024 ** 3,
+      host_memory_total_bytes: 256 * 1024 ** 3,
     };
   });
   return series(gpu, at('06:00:00', date) + offset * 1000, 20, values);

@@ -13,6 +13,8 @@ const SPIKES = 'gpu_temperature_spikes';
 const CORR = 'gpu_correlations';
 const IDLE = 'gpu_idle_time';
 const SUMMARY = 'gpu_daily_summary';
+const HOSTS = 'host_daily_stats';
+const HOST_SPIKES = 'host_temperature_spikes';
 
 const gpuScope = `"scope" = 'gpu' AND ${GPU_FILTER} AND $timeFilter`;
 const f = resultField;
@@ -233,8 +235,9 @@ const CORRELATIONS: readonly PanelSpec[] = [
     type: 'table',
     title: 'Correlation matrix per GPU (mean over the range)',
     description:
-      "Pearson's r of each pair of temperature, load, power, memory and SM clock, over each day's samples, " +
-      'averaged over the days of the range (gpu_correlations).',
+      "Pearson's r of each pair of temperature, load, power, memory and SM clock, and of the GPU temperature " +
+      "with its host's CPU temperature, over each day's samples, averaged over the days of the range " +
+      '(gpu_correlations).',
     w: 24,
     h: 9,
     queries: [
@@ -287,6 +290,70 @@ const THROTTLE: readonly PanelSpec[] = [
   },
 ];
 
+const hostScope = `"scope" = 'host' AND "host" =~ /^$host$/ AND $timeFilter`;
+
+/** Each host's daily value of some columns of host_daily_stats, one series per host and column. */
+function hostDailyPanel(title: string, unit: string, columns: readonly [string, string][]): PanelSpec {
+  const select = columns.map(([c, as]) => `${f(HOSTS, c)} AS ${q(as)}`).join(', ');
+  return {
+    type: 'timeseries',
+    title,
+    description:
+      'One point a day per host (the day’s 00:00 UTC); each host reading counted once, not per GPU.',
+    w: 12,
+    queries: [
+      {
+        query: `SELECT ${select} FROM ${q(HOSTS)} WHERE ${hostScope} GROUP BY "host"`,
+        alias: '$tag_host $col',
+      },
+    ],
+    unit,
+    custom: { drawStyle: 'line', showPoints: 'always', pointSize: 6 },
+  };
+}
+
+/** The hosts' CPU temperature and system memory (host_daily_stats, host_temperature_spikes). */
+const HOST_PANELS: readonly PanelSpec[] = [
+  hostDailyPanel('Daily CPU temperature per host: average, p95 and peak', 'celsius', [
+    ['cpu_temperature_avg_celsius', 'avg'],
+    ['cpu_temperature_p95_celsius', 'p95'],
+    ['cpu_temperature_max_celsius', 'peak'],
+  ]),
+  hostDailyPanel('Daily system memory used per host: average and peak share of installed', 'percentunit', [
+    ['memory_used_avg_share', 'avg'],
+    ['memory_used_max_share', 'peak'],
+  ]),
+  {
+    type: 'timeseries',
+    title: 'High-CPU-temperature samples and CPU temperature spikes per host and day',
+    description:
+      'Host samples at or above alerts.highCpuTempCelsius, and rises of more than alerts.tempSpikeCelsius ' +
+      'between consecutive samples of a host (host_daily_stats).',
+    w: 12,
+    queries: [
+      {
+        query:
+          `SELECT ${f(HOSTS, 'alerts_high_cpu_temperature')} AS "high", ` +
+          `${f(HOSTS, 'alerts_cpu_temperature_spike')} AS "spikes" FROM ${q(HOSTS)} WHERE ${hostScope} GROUP BY "host"`,
+        alias: '$tag_host $col',
+      },
+    ],
+    unit: 'short',
+    custom: { drawStyle: 'bars', fillOpacity: 80 },
+  },
+  {
+    type: 'table',
+    title: 'Top CPU temperature spikes',
+    description: 'The 20 largest rises of a host’s CPU temperature in the range.',
+    w: 12,
+    queries: [
+      `SELECT top(${f(HOST_SPIKES, 'rise_celsius')}, 20) AS "rise_celsius", ${f(HOST_SPIKES, 'from_celsius')}, ` +
+        `${f(HOST_SPIKES, 'to_celsius')}, ${f(HOST_SPIKES, 'interval_seconds')}, "host" FROM ${q(HOST_SPIKES)} ` +
+        'WHERE "host" =~ /^$host$/ AND $timeFilter',
+    ],
+  },
+];
+
 const FLEET_SUMMARY: readonly PanelSpec[] = [
   {
     type: 'table',
@@ -323,6 +390,7 @@ export function analyticsRows(): RowSpec[] {
     { row: 'Temperature spikes (gpu_temperature_spikes)', panels: SPIKE_ROWS },
     { row: 'Correlations (gpu_correlations)', panels: CORRELATIONS },
     { row: 'Throttle time (gpu_daily_stats)', panels: THROTTLE },
+    { row: 'Hosts: CPU temperature and system memory (host_daily_stats)', panels: HOST_PANELS },
     { row: 'Fleet (gpu_daily_summary)', panels: FLEET_SUMMARY },
   ];
 }

@@ -82,7 +82,7 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
   function expectedTime(analysis: AnalysisName, row: JsonRow, date: string): number {
     const midnight = Date.parse(`${date}T00:00:00Z`);
     if (analysis === 'hourly_patterns') return midnight + Number(row.hour_utc) * 3_600_000;
-    if (analysis === 'temperature_spikes') return Number(row.ts);
+    if (analysis === 'temperature_spikes' || analysis === 'host_temperature_spikes') return Number(row.ts);
     return midnight;
   }
 
@@ -134,6 +134,9 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
     const [summary] = await points('gpu_daily_summary');
     assert.equal(summary?.partial, false);
     assert.equal(summary?.gpus, 3);
+    assert.equal(summary?.hosts, 2);
+    assert.equal(counts.host_daily_stats, 3); // two hosts and the fleet
+    assert.ok((counts.host_temperature_spikes ?? 0) >= 6, `CPU spikes: ${counts.host_temperature_spikes}`);
     const [fleet] = (await points('gpu_idle_time')).filter((p) => p.scope === 'fleet');
     assert.ok(Number(fleet?.wasted_gpu_hours) > 2.9, `wasted GPU hours ${fleet?.wasted_gpu_hours}`);
   });

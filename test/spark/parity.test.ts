@@ -51,6 +51,43 @@ describe('gpumon analyze --engine spark', () => {
     assert.ok(Number(fleet?.measured_seconds) < 8 * 86_400 - 8 * 600, 'gaps are not measured');
   });
 
+  it('covers the hosts: each counted once per instant, CPU spikes, readings from the newer file only', async () => {
+    const hosts = await readParquet(join(results(duckdbRoot), 'host_daily_stats.parquet'));
+    assert.deepEqual(
+      hosts.rows.map((r) => r.scope),
+      ['fleet', 'host', 'host'],
+    );
+    const fleet = hosts.rows[0] ?? {};
+    // At most one per host and instant (2 hosts, 4320 instants), not one per GPU sample; none read in minute 17.
+    const count = Number(fleet.sample_count);
+    assert.ok(count <= 2 * 4320 * (59 / 60) && count > 2 * 4320 * 0.9, `host samples: ${count}`);
+    assert.ok(
+      Number(fleet.alerts_cpu_temperature_spike) > 10,
+      `CPU spikes: ${fleet.alerts_cpu_temperature_spike}`,
+    );
+    assert.ok(Number(fleet.alerts_high_cpu_temperature) > 10, `alerts: ${fleet.alerts_high_cpu_temperature}`);
+    // GPUs 0 and 1 carry their host's CPU temperature; GPUs 2 and 3 are in the file without host columns.
+    const correlations = await readParquet(join(results(duckdbRoot), 'correlations.parquet'));
+    const gpus = correlations.rows.filter((r) => r.scope === 'gpu');
+    assert.equal(gpus.length, 8);
+    for (const r of gpus) {
+      const r2 = r.corr_temperature_cpu_temperature;
+      assert.equal(typeof r2, Number(r.gpu_index) < 2 ? 'number' : 'object', `${r.uuid}: r ${r2}`);
+    }
+  });
+
+  it('covers pods of two namespaces, the time no pod held a GPU, and a file without the pod columns', async () => {
+    const pods = (await readParquet(join(results(duckdbRoot), 'pod_usage.parquet'))).rows;
+    const scoped = (scope: string) => pods.filter((r) => r.scope === scope);
+    assert.deepEqual(
+      scoped('namespace').map((r) => r.namespace),
+      ['team-a', 'team-b', null],
+    );
+    assert.equal(scoped('pod').length, 16, '2 hosts x 2 GPUs x 4 pods of 6 hours');
+    const free = scoped('namespace').find((r) => r.namespace === null);
+    assert.ok(Number(free?.held_gpu_hours) > 4 * 20, `unattributed GPU-hours: ${free?.held_gpu_hours}`);
+  });
+
   for (const analysis of ANALYSES) {
     it(`gives the rows of ${analysis} that DuckDB gives, with the same columns and types`, async () => {
       const duckdb = await readParquet(join(results(duckdbRoot), `${analysis}.parquet`));

@@ -5,6 +5,10 @@
 -- It is NULL where undefined: fewer than 2 samples, or a metric that did not vary (an idle GPU's constant
 -- clock). Rows: scope 'gpu', one per GPU (UUID), and scope 'fleet' (identity NULL), over all the fleet's
 -- samples.
+--
+-- corr_temperature_cpu_temperature: r of the GPU's temperature and its host's CPU temperature
+-- (host_cpu_temperature_celsius of the same sample: the host's reading at that instant), NULL where the
+-- host's CPU temperature was not read (an archive older than that metric).
 WITH raw AS (
   SELECT
     uuid,
@@ -19,7 +23,8 @@ WITH raw AS (
     corr(gpu_utilization_percent, gpu_sm_clock_mhz) AS load_sm_clock,
     corr(gpu_power_draw_watts, gpu_memory_used_bytes) AS power_memory,
     corr(gpu_power_draw_watts, gpu_sm_clock_mhz) AS power_sm_clock,
-    corr(gpu_memory_used_bytes, gpu_sm_clock_mhz) AS memory_sm_clock
+    corr(gpu_memory_used_bytes, gpu_sm_clock_mhz) AS memory_sm_clock,
+    corr(gpu_temperature_celsius, host_cpu_temperature_celsius) AS temperature_cpu_temperature
   FROM samples
   WHERE uuid IS NOT NULL
   GROUP BY GROUPING SETS ((uuid), ())
@@ -41,7 +46,10 @@ SELECT
   CASE WHEN isnan(r.load_sm_clock) THEN NULL ELSE r.load_sm_clock END AS corr_load_sm_clock,
   CASE WHEN isnan(r.power_memory) THEN NULL ELSE r.power_memory END AS corr_power_memory,
   CASE WHEN isnan(r.power_sm_clock) THEN NULL ELSE r.power_sm_clock END AS corr_power_sm_clock,
-  CASE WHEN isnan(r.memory_sm_clock) THEN NULL ELSE r.memory_sm_clock END AS corr_memory_sm_clock
+  CASE WHEN isnan(r.memory_sm_clock) THEN NULL ELSE r.memory_sm_clock END AS corr_memory_sm_clock,
+  CASE
+    WHEN isnan(r.temperature_cpu_temperature) THEN NULL ELSE r.temperature_cpu_temperature
+  END AS corr_temperature_cpu_temperature
 FROM raw r
 LEFT JOIN gpus g ON g.uuid = r.uuid
 ORDER BY scope, g.host, g.gpu_index, r.uuid

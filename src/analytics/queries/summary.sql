@@ -4,6 +4,8 @@
 -- temperature_max_celsius, temperature_spikes: the fleet row of daily_stats; wasted_gpu_hours: the fleet row
 -- of idle_time. busiest_*: the GPU with the highest average load; hottest_*: the GPU with the highest
 -- temperature; ties go to the smaller UUID.
+-- The hosts' day, from host_daily_stats: hosts (hosts with host readings), cpu_temperature_max_celsius,
+-- cpu_temperature_spikes and alerts_high_cpu_temperature (its fleet row; NULL on a day without host readings).
 WITH fleet AS (
   SELECT * FROM daily_stats WHERE scope = 'fleet'
 ),
@@ -42,7 +44,11 @@ SELECT
   hottest.uuid AS hottest_uuid,
   hottest.host AS hottest_host,
   hottest.gpu_index AS hottest_gpu_index,
-  hottest.temperature_max_celsius AS hottest_temperature_max_celsius
+  hottest.temperature_max_celsius AS hottest_temperature_max_celsius,
+  (SELECT count(*) FROM host_daily_stats WHERE scope = 'host') AS hosts,
+  (SELECT cpu_temperature_max_celsius FROM host_daily_stats WHERE scope = 'fleet') AS cpu_temperature_max_celsius,
+  (SELECT alerts_cpu_temperature_spike FROM host_daily_stats WHERE scope = 'fleet') AS cpu_temperature_spikes,
+  (SELECT alerts_high_cpu_temperature FROM host_daily_stats WHERE scope = 'fleet') AS alerts_high_cpu_temperature
 FROM fleet
 CROSS JOIN idle
 CROSS JOIN gpu_count

@@ -89,6 +89,7 @@ function feedOf(
     alerts: new AlertEvaluator(
       {
         highTempCelsius: 80,
+        highCpuTempCelsius: 80,
         highLoadPercent: 90,
         tempSpikeCelsius: 5,
         highPowerPercent: 95,
