@@ -8,6 +8,7 @@ import { LiveState } from './pipeline/live-state.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { Sampler } from './pipeline/sampler.ts';
 import type { CronJob } from './schedule/cron-job.ts';
+import { AlertEpisodeLog } from './server/alert-episodes.ts';
 import { createApp } from './server/app.ts';
 import { archiveHistory } from './server/archive-history.ts';
 import { type ServerSecurity, serverSecurity } from './server/security-config.ts';
@@ -16,6 +17,7 @@ import { WebAssets } from './server/web-assets.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
 import { archiveSpoolPath, checkArchiveWritable, openStorage } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
+import { withPodAttribution } from './sources/kubernetes/pod-attribution.ts';
 import { selectSource } from './sources/registry.ts';
 import type { Source } from './sources/source.ts';
 import { MemoryTransport } from './transport/memory-transport.ts';
@@ -74,7 +76,8 @@ export async function startEmbedded(
   const journal = await openArchiveSpool(spoolPath, config.archive.spoolMaxBytes, logger);
   let source: Source;
   try {
-    source = await selectSource(config, logger);
+    // On a Kubernetes node, samples carry the pod holding their GPU; elsewhere the absent socket is only noted.
+    source = withPodAttribution(await selectSource(config, logger), config, logger, 'info');
     await source.open();
   } catch (err) {
     await journal.close();
@@ -88,10 +91,16 @@ export async function startEmbedded(
     threads: 1,
     logger,
   });
+  const episodes = new AlertEpisodeLog();
+  const alerts = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000, {
+    repeatMs: 0,
+    onEpisodeEnd: episodes.onEnd,
+  });
+  episodes.watch(alerts);
   const pipeline = new Pipeline({
     transport,
     group: 'embedded',
-    alerts: new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000),
+    alerts,
     live,
     sinks: [
       {
@@ -122,6 +131,7 @@ export async function startEmbedded(
       runs: runsApi(job, history),
       results: resultsApi(storage, reader),
       archive: archiveHistory(storage, reader),
+      episodes: () => episodes.list(),
       health: embeddedHealth({
         source,
         intervalMs: config.source.intervalMs,

@@ -5,6 +5,7 @@
  * form first (login.ts).
  */
 import type { CatalogResponse, HealthResponse } from '../src/server/api-types.ts';
+import { AlertsView } from './alerts-view.ts';
 import { api, whenUnauthorized } from './api.ts';
 import { must, setText } from './dom.ts';
 import { aggregate } from './fleet-model.ts';
@@ -32,6 +33,11 @@ const overview = new FleetOverview(store, (filter, sort) => {
   location.hash = formatRoute({ view: 'fleet', filter, sort });
 });
 let detail: GpuDetail | null = null;
+const alerts = new AlertsView((filter) => {
+  location.hash = formatRoute({ view: 'alerts', filter });
+});
+let currentView: Route['view'] = 'fleet';
+const viewLinks = [...document.querySelectorAll<HTMLAnchorElement>('[data-testid="views"] a')];
 let streamStatus: StreamStatus = 'connecting';
 /** null until /api/health answers; false on a server without a live source. */
 let liveSource: boolean | null = null;
@@ -51,12 +57,19 @@ function loadUnits(): Promise<UnitsByMetric> {
 /** Shows the view the address names. */
 async function route(): Promise<void> {
   const to: Route = parseRoute(location.hash);
-  if (to.view === 'fleet') {
+  if (to.view !== 'gpu') {
     detail?.destroy();
     detail = null;
+  }
+  if (to.view !== 'alerts') alerts.hide();
+  if (to.view === 'fleet') {
     overview.setFilter(to.filter, to.sort);
     if (viewBox.firstChild !== overview.el) viewBox.replaceChildren(overview.el);
     analytics.hidden = false;
+  } else if (to.view === 'alerts') {
+    if (viewBox.firstChild !== alerts.el) viewBox.replaceChildren(alerts.el);
+    alerts.show(to.filter);
+    analytics.hidden = true;
   } else if (detail?.uuid !== to.uuid || !sameRange(detail.range, to.range)) {
     const sameGpu = detail?.uuid === to.uuid;
     detail?.destroy();
@@ -65,6 +78,11 @@ async function route(): Promise<void> {
     viewBox.replaceChildren(next.el);
     analytics.hidden = true;
     if (!sameGpu) window.scrollTo(0, 0);
+  }
+  currentView = to.view;
+  for (const link of viewLinks) {
+    if (link.dataset.view === to.view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
   }
   showState();
 }
@@ -79,6 +97,7 @@ function showState(): void {
   overview.liveSource = liveSource;
   const parts = [state];
   if (detail) parts.push(detail.name);
+  else if (currentView === 'alerts') parts.push('alerts');
   else if (n > 0) {
     const alerting = aggregate(store.rows()).states.alerting;
     parts.push(`${n} GPU${n === 1 ? '' : 's'}${alerting ? `, ${alerting} alerting` : ''}`);
@@ -88,7 +107,7 @@ function showState(): void {
 }
 
 store.onChange(() => {
-  if (!detail) overview.render();
+  if (currentView === 'fleet') overview.render();
   showState();
 });
 
@@ -128,7 +147,7 @@ async function loadHealth(): Promise<void> {
     notice.hidden = false;
     setText(notice, `server unreachable: ${message}`);
   }
-  if (!detail) overview.render();
+  if (currentView === 'fleet') overview.render();
   showState();
 }
 

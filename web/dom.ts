@@ -30,3 +30,22 @@ export function must<T extends Element = HTMLElement>(root: ParentNode, selector
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
+
+/** A select with its visible label. */
+export function select(testid: string, text: string): { label: HTMLLabelElement; el: HTMLSelectElement } {
+  const el = h('select', { 'data-testid': testid });
+  return { el, label: h('label', {}, h('span', { class: 'muted' }, text), el) };
+}
+
+/** Replaces the options of a select with `[value, text]` pairs. */
+export function fill(el: HTMLSelectElement, options: [string, string][]): void {
+  el.replaceChildren(...options.map(([value, text]) => new Option(text, value)));
+}
+
+/** Options `all` (value '') then `values`, replaced only when the values changed. */
+export function setOptions(el: HTMLSelectElement, all: string, values: string[]): void {
+  const key = values.join('\n');
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  fill(el, [['', all], ...values.map((v): [string, string] => [v, v])]);
+}

@@ -1,5 +1,5 @@
 import type { AlertFlags } from '../src/server/api-types.ts';
-import { h, setText } from './dom.ts';
+import { fill, h, select, setOptions, setText } from './dom.ts';
 import {
   aggregate,
   type FleetFilter,
@@ -303,22 +303,6 @@ export class FleetOverview {
     }
     return group;
   }
-}
-
-function select(testid: string, text: string): { label: HTMLLabelElement; el: HTMLSelectElement } {
-  const el = h('select', { 'data-testid': testid });
-  return { el, label: h('label', {}, h('span', { class: 'muted' }, text), el) };
-}
-
-function fill(el: HTMLSelectElement, options: [string, string][]): void {
-  el.replaceChildren(...options.map(([value, text]) => new Option(text, value)));
-}
-
-function setOptions(el: HTMLSelectElement, all: string, values: string[]): void {
-  const key = values.join('\n');
-  if (el.dataset.key === key) return;
-  el.dataset.key = key;
-  fill(el, [['', all], ...values.map((v): [string, string] => [v, v])]);
 }
 
 /** Puts `children` in `parent` in this order, touching the DOM only when the order changed. */

@@ -7,7 +7,15 @@ import { type FleetFilter, GPU_STATES, type GpuState, isSortKey, type SortKey } 
  */
 export type Route =
   | { view: 'fleet'; filter: FleetFilter; sort: SortKey }
-  | { view: 'gpu'; uuid: string; range: TimeRange };
+  | { view: 'gpu'; uuid: string; range: TimeRange }
+  | { view: 'alerts'; filter: EpisodeFilter };
+
+/** The alert episodes shown: of one rule, host, state (ongoing or ended), or all (null). */
+export interface EpisodeFilter {
+  rule: string | null;
+  host: string | null;
+  state: 'ongoing' | 'ended' | null;
+}
 
 /** The named ranges of a GPU's charts, up to now (the server's `range` of /api/gpus/:uuid/history). */
 export const RANGE_NAMES = ['15m', '1h', '6h', '24h', '7d', '30d'] as const;
@@ -51,6 +59,17 @@ export function parseRoute(hash: string): Route {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
   const uuid = params.get('gpu');
   if (uuid) return { view: 'gpu', uuid, range: parseRange(params) };
+  if (params.get('view') === 'alerts') {
+    const episodeState = params.get('state');
+    return {
+      view: 'alerts',
+      filter: {
+        rule: params.get('rule') || null,
+        host: params.get('host') || null,
+        state: episodeState === 'ongoing' || episodeState === 'ended' ? episodeState : null,
+      },
+    };
+  }
   const state = params.get('state');
   const sort = params.get('sort') ?? 'host';
   return {
@@ -76,6 +95,11 @@ export function formatRoute(route: Route): string {
       params.set('from', new Date(range.from).toISOString());
       params.set('to', new Date(range.to).toISOString());
     }
+  } else if (route.view === 'alerts') {
+    params.set('view', 'alerts');
+    if (route.filter.rule) params.set('rule', route.filter.rule);
+    if (route.filter.host) params.set('host', route.filter.host);
+    if (route.filter.state) params.set('state', route.filter.state);
   } else {
     if (route.filter.host) params.set('host', route.filter.host);
     if (route.filter.model) params.set('model', route.filter.model);

@@ -65,7 +65,15 @@ export function serveCommand(): Command {
         const history = analyticsHistory(config);
         const reader = resultReader(config, storage);
         const live = new LiveState(config.live.windowSeconds * 1000);
-        const { feed, says } = await openLiveFeed(config, live, logger);
+        const { AlertEvaluator } = await import('../pipeline/alerts.ts');
+        const { AlertEpisodeLog } = await import('../server/alert-episodes.ts');
+        const episodes = new AlertEpisodeLog();
+        const alerts = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000, {
+          repeatMs: 0,
+          onEpisodeEnd: episodes.onEnd,
+        });
+        episodes.watch(alerts);
+        const { feed, says } = await openLiveFeed(config, live, logger, alerts);
         logger.info({ live: feed?.name ?? 'none' }, says);
         const archiveHealth = serveHealth(storage, history);
         // The newest sample older than this is not live: a few of the agents' intervals and of the polls.
@@ -86,6 +94,7 @@ export function serveCommand(): Command {
             },
             results: resultsApi(storage, reader),
             archive: archiveHistory(storage, reader),
+            ...(feed ? { episodes: () => episodes.list() } : {}),
             health: async () => [
               ...(feed ? [liveFeedCheck(feed.health(), staleMs, Date.now())] : []),
               ...(await archiveHealth()),

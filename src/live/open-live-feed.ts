@@ -33,9 +33,15 @@ export function influxTarget(options: Config['influxdb']): string {
 /**
  * The live feed `serve.live` asks for: `influxdb` always (InfluxDB away at start is a degraded health, polled
  * on); `auto` only if InfluxDB answers a query within AUTO_PROBE_TIMEOUT_MS (the database exists and the
- * credentials may read it); `none` never. Not started: the caller starts it once the server listens.
+ * credentials may read it); `none` never. Not started: the caller starts it once the server listens. `alerts`
+ * evaluates the live samples (the server passes one that reports its alert episodes).
  */
-export async function openLiveFeed(config: Config, live: LiveSink, logger: Logger): Promise<LiveFeedChoice> {
+export async function openLiveFeed(
+  config: Config,
+  live: LiveSink,
+  logger: Logger,
+  alerts: AlertEvaluator = new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000),
+): Promise<LiveFeedChoice> {
   const mode = config.serve.live;
   const target = influxTarget(config.influxdb);
   if (mode === 'none')
@@ -60,7 +66,7 @@ export async function openLiveFeed(config: Config, live: LiveSink, logger: Logge
     client: new InfluxClient(config.influxdb, logger),
     target,
     live,
-    alerts: new AlertEvaluator(config.alerts, config.analytics.maxGapSeconds * 1000),
+    alerts,
     windowMs: config.live.windowSeconds * 1000,
     pollMs: config.serve.pollMs,
     intervalMs: config.source.intervalMs,

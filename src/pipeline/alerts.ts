@@ -18,6 +18,24 @@ export interface AlertEvent {
 
 export type AlertThresholds = Config['alerts'];
 
+/**
+ * A rule's stretch of firing on one GPU (an episode): from its first firing sample to its last, with the worst
+ * value it saw (the highest; for a spike, the largest rise).
+ */
+export interface AlertEpisode {
+  rule: AlertRule;
+  host: string;
+  gpu_index: number;
+  uuid: string;
+  start: number;
+  /** The last firing sample so far (of an ongoing episode: the latest one). */
+  end: number;
+  peak: number;
+  threshold: number;
+  /** False while the rule still fires. */
+  ended: boolean;
+}
+
 /** How often an alert of one GPU's rule is reported while the rule keeps firing. */
 export interface AlertReporting {
   /**
@@ -25,12 +43,19 @@ export interface AlertReporting {
    * starts to fire is reported at once, then again at most once every `repeatMs` while it keeps firing.
    */
   repeatMs: number;
+  /** Told of each episode that ends (a sample on which the rule does not fire, or a gap longer than maxGapMs). */
+  onEpisodeEnd?: (episode: AlertEpisode) => void;
 }
 
-/** A rule firing on one GPU: when it was last seen firing, and when it was last reported. */
+/** A rule firing on one GPU: when it started and was last seen firing, when it was last reported, its peak. */
 interface Episode {
+  start: number;
   lastSeen: number;
   lastReported: number;
+  peak: number;
+  threshold: number;
+  host: string;
+  gpu_index: number;
 }
 
 /** What the evaluator keeps per GPU: its previous temperature (for spikes) and the rules firing. */
@@ -52,6 +77,7 @@ interface GpuState {
 export class AlertEvaluator {
   private readonly gpus = new Map<string, GpuState>();
   private readonly repeatMs: number;
+  private readonly onEpisodeEnd: ((episode: AlertEpisode) => void) | undefined;
 
   constructor(
     private readonly thresholds: AlertThresholds,
@@ -59,6 +85,16 @@ export class AlertEvaluator {
     reporting: AlertReporting = { repeatMs: 0 },
   ) {
     this.repeatMs = reporting.repeatMs;
+    this.onEpisodeEnd = reporting.onEpisodeEnd;
+  }
+
+  /** The episodes firing now, on every GPU. */
+  openEpisodes(): AlertEpisode[] {
+    const open: AlertEpisode[] = [];
+    for (const [uuid, gpu] of this.gpus) {
+      for (const [rule, e] of gpu.firing) open.push(episodeOf(uuid, rule, e, false));
+    }
+    return open;
   }
 
   evaluate(batch: readonly GpuSample[]): AlertEvent[] {
@@ -118,20 +154,38 @@ export class AlertEvaluator {
     const episode = gpu.firing.get(rule);
     if (!fires) {
       // An older sample arriving late does not end what later samples saw firing.
-      if (episode !== undefined && s.ts >= episode.lastSeen) gpu.firing.delete(rule);
+      if (episode !== undefined && s.ts >= episode.lastSeen) {
+        gpu.firing.delete(rule);
+        this.onEpisodeEnd?.(episodeOf(s.uuid, rule, episode, true));
+      }
       return;
     }
     if (episode === undefined || s.ts - episode.lastSeen > this.maxGapMs) {
-      gpu.firing.set(rule, { lastSeen: s.ts, lastReported: s.ts });
+      if (episode !== undefined) this.onEpisodeEnd?.(episodeOf(s.uuid, rule, episode, true));
+      gpu.firing.set(rule, {
+        start: s.ts,
+        lastSeen: s.ts,
+        lastReported: s.ts,
+        peak: value,
+        threshold,
+        host: s.host,
+        gpu_index: s.gpu_index,
+      });
       events.push(event(s, rule, value, threshold));
       return;
     }
+    if (value > episode.peak) episode.peak = value;
     if (this.repeatMs === 0 || s.ts - episode.lastReported >= this.repeatMs) {
       episode.lastReported = Math.max(episode.lastReported, s.ts);
       events.push(event(s, rule, value, threshold));
     }
     if (s.ts > episode.lastSeen) episode.lastSeen = s.ts;
   }
+}
+
+function episodeOf(uuid: string, rule: AlertRule, e: Episode, ended: boolean): AlertEpisode {
+  const { host, gpu_index, start, peak, threshold } = e;
+  return { rule, host, gpu_index, uuid, start, end: e.lastSeen, peak, threshold, ended };
 }
 
 function event(s: GpuSample, rule: AlertRule, value: number, threshold: number): AlertEvent {

@@ -4,7 +4,7 @@
  */
 import type { MetricDef, MetricName } from '../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample } from '../metrics/sample.ts';
-import type { AlertEvent } from '../pipeline/alerts.ts';
+import type { AlertEpisode, AlertEvent } from '../pipeline/alerts.ts';
 import type { Series } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
 
@@ -120,6 +120,13 @@ export interface HistoryResponse {
 
 export interface AlertsResponse {
   alerts: AlertEvent[];
+}
+
+/** GET /api/alerts/episodes: the episodes asked for (latest start first), how many matched, every host seen. */
+export interface AlertEpisodesResponse {
+  episodes: AlertEpisode[];
+  total: number;
+  hosts: string[];
 }
 
 export interface RunsResponse {

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { describeError } from '../errors.ts';
 import { renderPrometheus } from '../metrics/prometheus.ts';
+import { episodeRoutes } from './alert-episodes.ts';
 import { analyticsRoutes, runsRoutes } from './api-analytics.ts';
 import { healthRoutes } from './api-health.ts';
 import { liveRoutes } from './api-live.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   // Reads of the results and of the samples archive share the limit (and the one DuckDB instance).
   const reads = new ReadLimit(limits.maxConcurrentReads, limits.maxQueuedReads);
   app.route('/api', liveRoutes(deps, live));
+  app.route('/api/alerts', episodeRoutes(deps.episodes));
   app.route('/api/gpus', historyRoutes(deps.live, deps.archive, { now: live.now, intervalMs, reads }));
   app.route('/api/runs', runsRoutes(deps.runs));
   app.route('/api/analytics', analyticsRoutes(deps.results, { reads, maxResultRows: limits.maxResultRows }));

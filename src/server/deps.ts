@@ -1,5 +1,6 @@
 import type { Logger } from '../log.ts';
 import type { PrometheusNames } from '../metrics/prometheus.ts';
+import type { AlertEpisode } from '../pipeline/alerts.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import type { HealthCheck } from './api-types.ts';
@@ -72,6 +73,8 @@ export interface ServerDeps {
   runs?: RunsApi;
   /** Absent: the /api/analytics routes answer 404 NOT_CONFIGURED. */
   results?: ResultsApi;
+  /** The alert episodes of the live fleet (AlertEpisodeLog.list); absent: /api/alerts/episodes is 404. */
+  episodes?: () => AlertEpisode[];
   /** The samples archive, for history beyond the live window; absent: history from the live buffer only. */
   archive?: ArchiveHistoryApi;
   /** The checks of the server's health (source, archive, analytics); absent: no checks, always ok. */

@@ -12,7 +12,7 @@ import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { writeHistory } from '../sources/sim/history.ts';
 import { launchBrowser } from '../testing/browser.ts';
-import type { GpusResponse, HistoryResponse } from './api-types.ts';
+import type { AlertEpisodesResponse, GpusResponse, HistoryResponse } from './api-types.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { checkLayout, LAYOUT_WIDTHS } from './web-test-support.ts';
 
@@ -23,6 +23,7 @@ const ARCHIVE_INTERVAL_MS = 60_000;
 const SIM = { hosts: 2, gpusPerHost: 2, seed: 7 };
 
 type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * gpumon up on the simulator, over an archive that already holds the two days before today of the same
@@ -62,6 +63,8 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
         'archive.path': archivePath,
         'server.port': 0,
         'schedule.enabled': false,
+        // Any rise of the temperature is a spike: episodes start and end every few samples.
+        'alerts.tempSpikeCelsius': 0.1,
       },
     });
     gpumon = await startEmbedded(config, silentLogger(), {
@@ -154,6 +157,93 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       .waitFor();
     assert.equal(page.url(), before);
   });
+
+  async function episodesOf(query = ''): Promise<AlertEpisodesResponse> {
+    const res = await fetch(`${url}/api/alerts/episodes?limit=1000${query}`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as AlertEpisodesResponse;
+  }
+
+  test('the alerts view lists the episodes of the API: rule, GPU, start, end, peak in human words', async () => {
+    // Wait for an episode that has ended.
+    const spikes = '&state=ended&rule=temperature_spike';
+    for (let i = 0; i < 60 && !(await episodesOf(spikes)).total; i++) await sleep(500);
+    assert.ok((await episodesOf(spikes)).total > 0, 'a spike episode ended');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${url}/#view=alerts`);
+    await page.locator('[data-testid="alerts-view"][data-loaded]').waitFor({ timeout: 10_000 });
+    const rows = await page.locator('[data-testid="episode"]').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        key: `${(tr as HTMLElement).dataset.uuid} ${(tr as HTMLElement).dataset.rule} ${(tr as HTMLElement).dataset.start}`,
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      })),
+    );
+    const api = await episodesOf();
+    const known = new Set(api.episodes.map((e) => `${e.uuid} ${e.rule} ${e.start}`));
+    assert.ok(rows.length > 0 && rows.every((r) => known.has(r.key)), 'every row is an episode of the API');
+    const ended = api.episodes.find(
+      (e) => e.ended && rows.some((r) => r.key === `${e.uuid} ${e.rule} ${e.start}`),
+    );
+    assert.ok(ended, 'an ended episode is shown');
+    const row = rows.find((r) => r.key === `${ended.uuid} ${ended.rule} ${ended.start}`);
+    assert.deepEqual(row?.cells, [
+      'Temperature spike',
+      `${ended.host} · GPU ${ended.gpu_index}`,
+      new Date(ended.start).toLocaleString('en-US', { hour12: false }),
+      new Date(ended.end).toLocaleString('en-US', { hour12: false }),
+      row?.cells[4],
+      `+${ended.peak.toFixed(1)} °C in one sample`,
+    ]);
+    assert.match(row?.cells[4] ?? '', /^\d+(\.\d)? (s|min)$/);
+    assert.match(await page.title(), /· alerts · gpumon$/);
+  });
+
+  test('filters the episodes by state and host, with the filter in the address', async () => {
+    await page.locator('[data-testid="filter-episode-state"]').selectOption('ended');
+    await page.waitForFunction(() => /view=alerts&state=ended/.test(location.hash));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid="episode"]')].every(
+        (r) => r.dataset.ended === 'true',
+      ),
+    );
+    const host = (await episodesOf('&state=ended')).episodes[0]?.host as string;
+    await page.locator('[data-testid="filter-episode-host"]').selectOption(host);
+    await page.waitForFunction((h) => new URLSearchParams(location.hash.slice(1)).get('host') === h, host);
+    await page.waitForFunction(
+      (h) =>
+        [...document.querySelectorAll('[data-testid="episode"] td:nth-child(2)')].every((td) =>
+          (td.textContent ?? '').startsWith(`${h} ·`),
+        ),
+      host,
+    );
+    assert.ok((await page.locator('[data-testid="episode"]').count()) > 0);
+  });
+
+  test("an episode's GPU link opens the GPU's charts around that moment", async () => {
+    const link = page.locator('[data-testid="episode-link"]').first();
+    const start = Number(await page.locator('[data-testid="episode"]').first().getAttribute('data-start'));
+    await link.click();
+    await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 10_000 });
+    const params = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    const from = Date.parse(params.get('from') ?? '');
+    const to = Date.parse(params.get('to') ?? '');
+    assert.ok(from < start && start < to, `${params} around ${new Date(start).toISOString()}`);
+    assert.ok(Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-points')) > 0);
+  });
+
+  for (const width of LAYOUT_WIDTHS) {
+    test(`the alerts view at ${width} px: no horizontal scroll, nothing over another, a screenshot`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${url}/#view=alerts`);
+      await page.locator('[data-testid="alerts-view"][data-loaded]').waitFor({ timeout: 10_000 });
+      await checkLayout(
+        page,
+        'alerts',
+        ['[data-testid="top"] > *', '.filters > *', '[data-testid="views"] > *'],
+        width === 390 || width === 1440,
+      );
+    });
+  }
 
   for (const width of LAYOUT_WIDTHS) {
     test(`the 30-day detail at ${width} px: no horizontal scroll, the range bar clear, a screenshot`, async () => {
