@@ -15,17 +15,19 @@ export const ANALYSES = [
   'daily_stats',
   'hourly_patterns',
   'correlations',
+  'pod_usage',
   'host_temperature_spikes',
   'host_daily_stats',
   'summary',
 ] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
 
-/** The analyses whose rows are GPUs' (a `uuid` column): not the hosts' nor the summary. */
+/** The analyses whose rows are GPUs' (a `uuid` column): not the hosts', the pods' (pod_usage) nor the summary. */
 export function hasGpuRows(analysis: string): boolean {
   return (
     (ANALYSES as readonly string[]).includes(analysis) &&
     analysis !== 'summary' &&
+    analysis !== 'pod_usage' &&
     !analysis.startsWith('host_')
   );
 }

@@ -156,6 +156,23 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
     ],
   },
   {
+    analysis: 'pod_usage',
+    measurement: 'gpu_pod_usage',
+    time: 'the day, 00:00 UTC',
+    timeOf: theDay,
+    tags: { scope: 'scope', namespace: 'namespace', pod: 'pod' },
+    fields: [
+      integer('gpus', 'GPUs'),
+      integer('containers', 'containers'),
+      float('held_gpu_hours', 'GPU-hours'),
+      float('measured_gpu_hours', 'GPU-hours'),
+      float('idle_gpu_hours', 'GPU-hours'),
+      float('idle_holding_memory_gpu_hours', 'GPU-hours'),
+      float('idle_share', 'fraction 0..1'),
+      float('energy_kwh', 'kWh'),
+    ],
+  },
+  {
     analysis: 'host_temperature_spikes',
     measurement: 'host_temperature_spikes',
     time: 'the instant that rose (ts)',
