@@ -46,6 +46,12 @@ export const COLUMN_MAPPINGS: readonly ColumnMapping[] = [
   { names: ['memory clock', 'gpu memory clock'], metric: 'gpu_memory_clock_mhz', units: mhz },
   { names: ['gpu temperature'], metric: 'gpu_temperature_celsius', units: celsius },
   { names: ['memory temperature'], metric: 'gpu_memory_temperature_celsius', units: celsius },
+  // NVIDIA cards since GPU-Z 2.3x: `Hot Spot`; AMD cards: `GPU Temperature (Hot Spot)` (the junction sensor)
+  {
+    names: ['hot spot', 'gpu temperature (hot spot)'],
+    metric: 'gpu_hotspot_temperature_celsius',
+    units: celsius,
+  },
   { names: ['gpu load'], metric: 'gpu_utilization_percent', units: percent },
   { names: ['memory controller load'], metric: 'gpu_memory_utilization_percent', units: percent },
   {

@@ -112,12 +112,12 @@ describe('GpuzSource replay', () => {
     for (let k = 0; k < 5; k++) await source.read(T0 + k * 1000);
     const reports = lines.filter((l) => /not in the metric catalog/.test(l.msg));
     assert.equal(reports.length, 1);
-    assert.ok(((reports[0]?.columns ?? []) as string[]).includes('Hot Spot [°C]'));
+    assert.ok(((reports[0]?.columns ?? []) as string[]).includes('Fan 1 Speed (RPM) [RPM]'));
     const health = source.health();
-    assert.equal(health.errors.unknown_columns, 11);
-    assert.match(health.notice ?? '', /Hot Spot \[°C\].*PWR_SRC Power Draw \[W\]/);
+    assert.equal(health.errors.unknown_columns, 10); // Hot Spot is the catalog's hot-spot temperature
+    assert.match(health.notice ?? '', /Fan 1 Speed \(RPM\) \[RPM\].*PWR_SRC Power Draw \[W\]/);
     assert.match(health.notice ?? '', /recorded data, not live/);
-    assert.equal(source.unknownColumns()[0], 'Hot Spot [°C]');
+    assert.equal(source.unknownColumns()[0], 'Fan 1 Speed (RPM) [RPM]');
   });
 
   test('every sample of a whole replay of every capture passes parseSample', async () => {
@@ -208,7 +208,7 @@ describe('GpuzSource follow', () => {
     const [s] = await source.read(T0 + 1000);
     assert.equal(s?.ts, T0 + 1000);
     assert.equal(s?.gpu_temperature_celsius, 52);
-    assert.equal(source.current()?.extra['Hot Spot [°C]'], 57);
+    assert.equal(s?.gpu_hotspot_temperature_celsius, 57);
     assert.equal(source.current()?.line, 4);
     assert.deepEqual(await source.read(T0 + 2000), [], 'nothing appended: nothing read, nothing repeated');
     appendFileSync(file, Buffer.from(row(3, 53, 4) + row(4, 54, 5), 'latin1'));
@@ -264,7 +264,7 @@ describe('GpuzSource follow', () => {
     const [s] = await source.read(T0);
     assert.equal(s?.gpu_utilization_percent, 77);
     assert.equal(s?.gpu_temperature_celsius, 44);
-    assert.deepEqual(source.unknownColumns(), ['Hot Spot [°C]', 'Fan 2 Speed (%) [%]']);
+    assert.deepEqual(source.unknownColumns(), ['Fan 2 Speed (%) [%]']);
   });
 
   test('a log that does not exist yet is waited for, then followed from its first line', async () => {

@@ -189,6 +189,19 @@ describe('parseGpuzLog on the real captures', () => {
     });
   });
 
+  test('the hot spot fills gpu_hotspot_temperature_celsius under its NVIDIA and its AMD column name', () => {
+    // nvidia-2024 line 2: GPU Temperature 56.6, Hot Spot 62.5 (columns 4 and 5 of the header on line 1)
+    const nvidia = parseGpuzLog(bytesOf('nvidia-2024-hotspot-crlf.txt'));
+    assert.equal(nvidia.records[0]?.metrics.gpu_temperature_celsius, 56.6);
+    assert.equal(nvidia.records[0]?.metrics.gpu_hotspot_temperature_celsius, 62.5);
+    assert.ok(!nvidia.unknownColumns.includes('Hot Spot [°C]'));
+    // amd-radeon-2020 line 2: GPU Temperature 50.0, GPU Temperature (Hot Spot) 50.0 (columns 6 and 7)
+    const amd = parseGpuzLog(bytesOf('amd-radeon-2020-crlf-repeated-headers.txt'));
+    const column = amd.columns.find((c) => c.name === 'GPU Temperature (Hot Spot) [°C]');
+    assert.equal(column?.metric, 'gpu_hotspot_temperature_celsius');
+    assert.equal(amd.records[0]?.metrics.gpu_hotspot_temperature_celsius, 50);
+  });
+
   test('old (2016) and new (2021) column names fill the same metrics', () => {
     const old = parseGpuzLog(bytesOf('nvidia-2016-old-column-names-lf.txt'));
     const now = parseGpuzLog(bytesOf('nvidia-2021-short-crlf.txt'));

@@ -43,7 +43,8 @@ describe('parseRocmSmiJson on real captures', () => {
         gpu_memory_total_bytes: 12868124672, // "VRAM Total Memory (B)": "12868124672"
         gpu_memory_used_bytes: 1622728704, // "VRAM Total Used Memory (B)": "1622728704"
         gpu_memory_free_bytes: 11245395968, // 12868124672 - 1622728704
-        gpu_temperature_celsius: 45, // "Temperature (Sensor edge) (C)": "45.0" (junction 47.0 not used)
+        gpu_temperature_celsius: 45, // "Temperature (Sensor edge) (C)": "45.0" (junction is the hot spot)
+        gpu_hotspot_temperature_celsius: 47, // "Temperature (Sensor junction) (C)": "47.0" (line 7)
         gpu_memory_temperature_celsius: 46, // "Temperature (Sensor memory) (C)": "46.0" (HBM 0-3 are N/A)
         gpu_power_draw_watts: 6, // "Average Graphics Package Power (W)": "6.0"
         gpu_power_limit_watts: 211, // "Max Graphics Package Power (W)": "211.0"
@@ -70,6 +71,7 @@ describe('parseRocmSmiJson on real captures', () => {
         gpu_memory_used_bytes: 1572757504, // "VRAM Total Used Memory (B)": "1572757504"
         gpu_memory_free_bytes: 11295367168, // 12868124672 - 1572757504
         gpu_temperature_celsius: 45, // "Temperature (Sensor edge) (C)": "45.0"
+        gpu_hotspot_temperature_celsius: 47, // "Temperature (Sensor junction) (C)": "47.0" (line 8)
         gpu_memory_temperature_celsius: 46, // "Temperature (Sensor memory) (C)": "46.0"
         gpu_power_draw_watts: null, // "Average Graphics Package Power (W)": "N/A (Secondary die)"
         gpu_power_limit_watts: 211, // "Max Graphics Package Power (W)": "211.0"
@@ -96,6 +98,7 @@ describe('parseRocmSmiJson on real captures', () => {
         gpu_memory_used_bytes: 1572745216, // "VRAM Total Used Memory (B)": "1572745216"
         gpu_memory_free_bytes: 11295379456, // 12868124672 - 1572745216
         gpu_temperature_celsius: 45, // "Temperature (Sensor edge) (C)": "45.0"
+        gpu_hotspot_temperature_celsius: 47, // "Temperature (Sensor junction) (C)": "47.0" (line 12)
         gpu_memory_temperature_celsius: 46, // "Temperature (Sensor memory) (C)": "46.0"
         gpu_power_draw_watts: 6, // "Average Graphics Package Power (W)": "6.0"
         gpu_power_limit_watts: 211, // "Max Graphics Package Power (W)": "211.0"
@@ -122,6 +125,7 @@ describe('parseRocmSmiJson on real captures', () => {
         gpu_memory_used_bytes: 17776640, // "VRAM Total Used Memory (B)": "17776640"
         gpu_memory_free_bytes: 17145315328, // 17163091968 - 17776640
         gpu_temperature_celsius: 39, // "Temperature (Sensor edge) (C)": "39.0"
+        gpu_hotspot_temperature_celsius: 40, // "Temperature (Sensor junction) (C)": "40.0" (line 7)
         gpu_memory_temperature_celsius: 92, // "Temperature (Sensor memory) (C)": "92.0"
         gpu_power_draw_watts: 15, // "Average Graphics Package Power (W)": "15.0"
         gpu_power_limit_watts: 170, // "Max Graphics Package Power (W)": "170.0"
@@ -154,6 +158,7 @@ describe('parseRocmSmiJson on real captures', () => {
         gpu_memory_used_bytes: 6782976, // "VRAM Total Used Memory (B)" (290)
         gpu_memory_free_bytes: 34336178176, // 34342961152 - 6782976
         gpu_temperature_celsius: 33, // "Temperature (Sensor edge) (C)": "33.0" (247)
+        gpu_hotspot_temperature_celsius: 35, // "Temperature (Sensor junction) (C)": "35.0" (248)
         gpu_memory_temperature_celsius: 36, // "Temperature (Sensor memory) (C)": "36.0" (249)
         gpu_power_draw_watts: 39, // "Average Graphics Package Power (W)": "39.0" (264)
         gpu_power_limit_watts: 290, // "Max Graphics Package Power (W)": "290.0" (263)
@@ -194,6 +199,7 @@ describe('parseRocmSmiJson on variations of the format', () => {
       }),
     ).samples;
     assert.equal(sample?.gpu_temperature_celsius, 52);
+    assert.equal(sample?.gpu_hotspot_temperature_celsius, 52, 'the junction sensor is the hot spot as well');
     assert.equal(sample?.gpu_memory_temperature_celsius, 44);
     assert.equal(sample?.gpu_power_draw_watts, 173);
     assert.equal(sample?.gpu_memory_utilization_percent, null);

@@ -68,6 +68,8 @@ const NUMERIC_KEYS: readonly { metric: MetricName; keys: readonly string[]; divi
     metric: 'gpu_temperature_celsius',
     keys: ['Temperature (Sensor edge) (C)', 'Temperature (Sensor junction) (C)'],
   },
+  // Junction is AMD's hot spot: the hottest of the die's sensors (also the GPU temperature where edge is absent).
+  { metric: 'gpu_hotspot_temperature_celsius', keys: ['Temperature (Sensor junction) (C)'] },
   { metric: 'gpu_memory_temperature_celsius', keys: ['Temperature (Sensor memory) (C)'] },
   {
     metric: 'gpu_power_draw_watts',
