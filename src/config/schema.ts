@@ -411,7 +411,7 @@ export const CONFIG_FIELDS = {
     allowed: 'true | false',
     help:
       'Also write the results of each day to InfluxDB (influxdb.*), as the measurements gpu_daily_stats, ' +
-      'gpu_hourly_patterns, gpu_temperature_spikes, gpu_correlations, gpu_idle_time and gpu_daily_summary ' +
+      'gpu_hourly_patterns, gpu_temperature_spikes, gpu_correlations, gpu_idle_time, gpu_pod_usage and gpu_daily_summary ' +
       '(docs/influxdb.md); a rerun of a day replaces its points. If InfluxDB cannot be reached the run fails ' +
       '(ANALYTICS_INFLUXDB_WRITE_FAILED) and the Parquet results stay. Off by default (influxdb.url has a ' +
       'default, so "when configured" cannot be told apart); `gpumon analyze --write-influxdb` sets it for one run.',
