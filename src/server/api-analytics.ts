@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { ANALYSES, hasGpuRows } from '../analytics/analyses.ts';
 import type {
   AnalyticsDatesResponse,
   AnalyticsResultResponse,
@@ -12,6 +13,11 @@ import { type ReadLimit, ReadLimitFull } from './read-limit.ts';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ANALYSIS = /^[a-z_]+$/;
+
+/** An analysis of the daily job whose rows are not GPUs' (the summary, the hosts'): no `?uuid=` filter. */
+function withoutGpuRows(analysis: string): boolean {
+  return (ANALYSES as readonly string[]).includes(analysis) && !hasGpuRows(analysis);
+}
 
 /** A calendar day as YYYY-MM-DD (2024-02-30 is not one). */
 export function isIsoDate(text: string): boolean {
@@ -38,7 +44,12 @@ export function runsRoutes(runs: RunsApi | undefined): Hono {
 
   api.get('/', async (c) => {
     if (!runs) notConfigured('analytics runs');
-    const body: RunsResponse = { runs: await runs.list(), nextRunAt: runs.nextRunAt() };
+    const body: RunsResponse = {
+      runs: await runs.list(),
+      nextRunAt: runs.nextRunAt(),
+      canRun: runs.cannotRun === undefined,
+      cannotRunReason: runs.cannotRun ?? null,
+    };
     return c.json(body);
   });
 
@@ -105,8 +116,10 @@ export function analyticsRoutes(results: ResultsApi | undefined, limits: Analyti
     const limit = Math.min(intQuery(c, 'limit', Math.min(DEFAULT_RESULT_ROWS, cap), 1, MAX_RESULT_ROWS), cap);
     const offset = intQuery(c, 'offset', 0, 0, MAX_RESULT_OFFSET);
     const uuid = c.req.query('uuid');
-    if (uuid !== undefined && (uuid === '' || analysis === 'summary')) {
-      badRequest('query parameter uuid must name a GPU, and the summary (of the fleet) takes none');
+    if (uuid !== undefined && (uuid === '' || withoutGpuRows(analysis))) {
+      badRequest(
+        'query parameter uuid must name a GPU, and the summary (of the fleet) and the host analyses take none',
+      );
     }
     // One row more than answered tells whether the result goes on.
     const filter = { limit: limit + 1, ...(offset > 0 ? { offset } : {}), ...(uuid ? { uuid } : {}) };

@@ -108,7 +108,7 @@ describe('GET /api/gpus', () => {
 
   test('raises the alert flags of a GPU with recent alerts only', async () => {
     const live = fleet();
-    const base = { host: 'node-b', gpu_index: 0, uuid: 'GPU-node-b-0' };
+    const base = { host: 'node-b', gpu_index: 0, uuid: 'GPU-node-b-0', model: 'NVIDIA H100 80GB HBM3' };
     live.apply(
       [],
       [
@@ -177,7 +177,13 @@ describe('GET /api/gpus/:uuid/series', () => {
 describe('GET /api/alerts', () => {
   test('gives the most recent alerts first, at most limit', async () => {
     const live = fleet();
-    const base = { host: 'node-a', gpu_index: 0, uuid: 'GPU-node-a-0', threshold: 90 } as const;
+    const base = {
+      host: 'node-a',
+      gpu_index: 0,
+      uuid: 'GPU-node-a-0',
+      model: 'NVIDIA H100 80GB HBM3',
+      threshold: 90,
+    } as const;
     live.apply(
       [],
       [1, 2, 3].map((i) => ({ ...base, ts: NOW + i, rule: 'high_load' as const, value: 90 + i })),
@@ -307,6 +313,16 @@ describe('analytics results', () => {
       { uuid: 'GPU-a', hour: 0, avg: 12.5 },
       { uuid: 'GPU-b', hour: 0, avg: 40 },
     ]);
+  });
+
+  test('answer 400 to ?uuid= on the summary and the host analyses, whose rows are not GPUs', async () => {
+    for (const analysis of ['summary', 'host_daily_stats', 'host_temperature_spikes']) {
+      const error = await errorOf(
+        await app().request(`/api/analytics/2025-01-14/${analysis}?uuid=GPU-a`),
+        400,
+      );
+      assert.match(error.message, /uuid must name a GPU/, analysis);
+    }
   });
 
   test('answer 404 for a day or an analysis without results', async () => {
