@@ -168,6 +168,8 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
               gpu_sm_clock_mhz: idle ? 210 : 1400 + ((s + i) % 300),
               gpu_performance_state: idle ? 8 : 0,
               gpu_ecc_errors_corrected_volatile_total: Math.floor(s / 500) * (i + 1),
+              // The host's CPU, the same in each of its GPUs' samples of a step: above 80 °C in its spikes.
+              host_cpu_temperature_celsius: 50 + (s % 11) + (s % 89 === 88 ? 35 : 0),
             },
             g.gpu,
             g.host,
@@ -620,6 +622,50 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       const counted = spikes.filter((r) => day(r.time) === date).reduce((a, r) => a + Number(r.spikes), 0);
       assert.equal(counted, results.length, `spikes of ${date}`);
     }
+  });
+
+  it('analytics: the host panels equal the Parquet results of host_daily_stats and host_temperature_spikes', async () => {
+    const hosts = ((await readResult(storage, DAY, 'host_daily_stats')) ?? []).filter(
+      (r) => r.scope === 'host',
+    );
+    assert.deepEqual(
+      hosts.map((r) => r.host),
+      ['node-0', 'node-1'],
+    );
+    const temperature = await rows(
+      panel('gpumon-analytics.json', 'Daily CPU temperature per host: average, p95 and peak').targets?.[0]
+        ?.query ?? '',
+    );
+    const memory = await rows(
+      panel('gpumon-analytics.json', 'Daily system memory used per host: average and peak share of installed')
+        .targets?.[0]?.query ?? '',
+    );
+    const alerts = await rows(
+      panel(
+        'gpumon-analytics.json',
+        'High-CPU-temperature samples and CPU temperature spikes per host and day',
+      ).targets?.[0]?.query ?? '',
+    );
+    for (const h of hosts) {
+      const of = (x: Record<string, unknown>) => x.host === h.host;
+      close(temperature.find(of)?.avg, h.cpu_temperature_avg_celsius, `${h.host} CPU avg`);
+      close(temperature.find(of)?.p95, h.cpu_temperature_p95_celsius, `${h.host} CPU p95`);
+      close(temperature.find(of)?.peak, h.cpu_temperature_max_celsius, `${h.host} CPU peak`);
+      close(memory.find(of)?.peak, h.memory_used_max_share, `${h.host} memory peak share`);
+      assert.ok(Number(h.alerts_high_cpu_temperature) > 0 && Number(h.alerts_cpu_temperature_spike) > 0);
+      assert.equal(alerts.find(of)?.high, h.alerts_high_cpu_temperature, `${h.host} high CPU temperature`);
+      assert.equal(alerts.find(of)?.spikes, h.alerts_cpu_temperature_spike, `${h.host} CPU spikes`);
+    }
+    const spikes = (await readResult(storage, DAY, 'host_temperature_spikes')) ?? [];
+    const top = await rows(
+      panel('gpumon-analytics.json', 'Top CPU temperature spikes').targets?.[0]?.query ?? '',
+    );
+    assert.equal(top.length, Math.min(20, spikes.length));
+    close(
+      Math.max(...top.map((r) => Number(r.rise_celsius))),
+      Math.max(...spikes.map((r) => Number(r.rise_celsius))),
+      'top CPU rise',
+    );
   });
 
   it('idle versus load: the means per GPU when idle and when loaded equal the archive’s', async () => {
