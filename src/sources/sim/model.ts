@@ -1,6 +1,26 @@
 import { METRIC_NAMES, type MetricName } from '../../metrics/catalog.ts';
+import { HOST_METRICS } from '../host/host-reader.ts';
 import type { SimGpu } from './fleet.ts';
-import { nextNormal, nextUniform, type RngState } from './rng.ts';
+import { hash32, nextNormal, nextUniform, type RngState } from './rng.ts';
+
+/**
+ * What the job on one GPU asks of it: its load and the memory it holds. It has its own random stream, so the
+ * host model (host.ts) can follow the same workload on a copy, through the same times, without the GPU's own
+ * dynamics: the host's CPU load and temperature follow its GPUs' load.
+ */
+export class SimWorkload implements RngState {
+  rng: number;
+  util = 0;
+  memoryShare = 0;
+  /** Seconds left in the current phase: a checkpoint (training) or a burst (bursty). */
+  phaseLeft = 0;
+  /** The load the job asks for now (util moves toward it). */
+  utilTarget = 0;
+
+  constructor(gpu: SimGpu) {
+    this.rng = hash32(gpu.seed, 0x574b) | 0;
+  }
+}
 
 /**
  * The state of one simulated GPU at one instant. `step` moves it forward in time; a sample is read from it
@@ -12,16 +32,13 @@ export class SimGpuState implements RngState {
   /** Epoch ms of the last step. */
   ts: number;
   // Hidden dynamics.
-  util = 0;
-  memoryShare = 0;
+  readonly work: SimWorkload;
   intensity = 1;
   power = 0;
   temperature = 0;
   memoryTemperature = 0;
   fan = 30;
   energyJoules = 0;
-  /** Seconds left in the current phase: a checkpoint (training) or a burst (bursty). */
-  phaseLeft = 0;
   /** Seconds left in a cooling problem, and how many °C it adds to the inlet air. */
   hotLeft = 0;
   hotExtra = 0;
@@ -39,9 +56,10 @@ export class SimGpuState implements RngState {
   eccCorrected = 0;
   eccUncorrected = 0;
 
-  constructor(seed: number, ts: number) {
-    this.rng = seed | 0;
+  constructor(gpu: SimGpu, ts: number) {
+    this.rng = gpu.seed | 0;
     this.ts = ts;
+    this.work = new SimWorkload(gpu);
   }
 }
 
@@ -71,7 +89,7 @@ export const RATES = {
 
 /** The state of `gpu` at `ts`, settled: temperatures and load at their steady values, no transient. */
 export function initialState(gpu: SimGpu, ts: number): SimGpuState {
-  const s = new SimGpuState(gpu.seed, ts);
+  const s = new SimGpuState(gpu, ts);
   s.intensity = gpu.intensity;
   s.energyJoules = gpu.uptimeSeconds * (gpu.spec.idlePowerWatts + 0.4 * gpu.spec.powerLimitWatts);
   if (gpu.spec.ecc) s.eccCorrected = nextUniform(s) < 0.15 ? 1 + Math.floor(nextUniform(s) * 4) : 0;
@@ -85,41 +103,58 @@ export function step(gpu: SimGpu, s: SimGpuState, ts: number): void {
   advance(gpu, s, ts, (ts - s.ts) / 1000, false);
 }
 
-function chance(s: RngState, expected: number): boolean {
+export function chance(s: RngState, expected: number): boolean {
   return nextUniform(s) < (expected < 0.05 ? expected : 1 - Math.exp(-expected));
 }
 
 /** First-order lag: the share of the way to the target covered in `dt` seconds (1 when settling). */
-function lag(dt: number, tau: number, settle: boolean): number {
+export function lag(dt: number, tau: number, settle: boolean): number {
   return settle ? 1 : 1 - Math.exp(-dt / tau);
 }
 
-function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: boolean): void {
-  const spec = gpu.spec;
-  const day = diurnal(ts);
+/** Time constants of a workload's load and held memory, seconds. */
+export const WORKLOAD_TAUS = { util: 4, memory: 10 } as const;
 
-  // Workload: what the job asks of the GPU.
+/** PCIe traffic at full load, bytes per second, by personality. */
+const PCIE_RATE: Record<SimGpu['personality'], number> = {
+  training: 2.5e9,
+  inference: 4e8,
+  bursty: 1.2e9,
+  'idle-holding': 0,
+  idle: 0,
+};
+
+/**
+ * Moves a workload forward by `dt` seconds (`day`: the day cycle at the new time; `settle`: start at the steady
+ * state, no events). The GPU's state and the host model's copy run exactly this, so they stay equal. The lags
+ * depend only on `dt`: a host passes them, computed once for all its GPUs.
+ */
+export function advanceWorkload(
+  gpu: SimGpu,
+  w: SimWorkload,
+  day: number,
+  dt: number,
+  settle: boolean,
+  utilLag = lag(dt, WORKLOAD_TAUS.util, settle),
+  memoryLag = lag(dt, WORKLOAD_TAUS.memory, settle),
+): void {
   let utilTarget = 0;
   let memoryTarget = gpu.memoryShare;
-  let pcieRate = 0;
   switch (gpu.personality) {
     case 'training':
-      if (s.phaseLeft > 0) s.phaseLeft -= dt;
-      else if (!settle && chance(s, dt * RATES.checkpoint)) s.phaseLeft = 20 + 70 * nextUniform(s);
-      utilTarget = s.phaseLeft > 0 ? 3 : 96;
-      pcieRate = 2.5e9;
+      if (w.phaseLeft > 0) w.phaseLeft -= dt;
+      else if (!settle && chance(w, dt * RATES.checkpoint)) w.phaseLeft = 20 + 70 * nextUniform(w);
+      utilTarget = w.phaseLeft > 0 ? 3 : 96;
       break;
     case 'inference':
-      utilTarget = 8 + 80 * day * (0.9 + 0.2 * nextUniform(s));
-      memoryTarget = gpu.memoryShare + 0.3 * (s.util / 100);
-      pcieRate = 4e8;
+      utilTarget = 8 + 80 * day * (0.9 + 0.2 * nextUniform(w));
+      memoryTarget = gpu.memoryShare + 0.3 * (w.util / 100);
       break;
     case 'bursty':
-      if (s.phaseLeft > 0) s.phaseLeft -= dt;
-      else if (!settle && chance(s, dt * RATES.burst * (0.2 + day))) s.phaseLeft = 60 + 540 * nextUniform(s);
-      utilTarget = s.phaseLeft > 0 ? 92 : 0.5;
-      if (s.phaseLeft <= 0) memoryTarget = 0.006;
-      pcieRate = 1.2e9;
+      if (w.phaseLeft > 0) w.phaseLeft -= dt;
+      else if (!settle && chance(w, dt * RATES.burst * (0.2 + day))) w.phaseLeft = 60 + 540 * nextUniform(w);
+      utilTarget = w.phaseLeft > 0 ? 92 : 0.5;
+      if (w.phaseLeft <= 0) memoryTarget = 0.006;
       break;
     case 'idle-holding':
       utilTarget = 1.5;
@@ -128,19 +163,29 @@ function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: bo
       utilTarget = 0;
       break;
   }
-  s.util += (utilTarget - s.util) * lag(dt, 4, settle);
-  s.memoryShare += (memoryTarget - s.memoryShare) * lag(dt, 10, settle);
+  w.utilTarget = utilTarget;
+  w.util += (utilTarget - w.util) * utilLag;
+  w.memoryShare += (memoryTarget - w.memoryShare) * memoryLag;
+}
+
+function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: boolean): void {
+  const spec = gpu.spec;
+  const day = diurnal(ts);
+
+  // Workload: what the job asks of the GPU.
+  const w = s.work;
+  advanceWorkload(gpu, w, day, dt, settle);
   s.intensity += (gpu.intensity - s.intensity) * lag(dt, 600, settle);
   if (!settle)
     s.intensity = Math.min(1.25, Math.max(0.5, s.intensity + 0.004 * nextNormal(s) * Math.sqrt(dt)));
 
   // Power, and the clock events that hold it back: thermal slowdown (from the temperature reached so far),
   // then the power cap.
-  const holding = s.memoryShare > 0.02;
-  const busy = s.util >= 0.75;
+  const holding = w.memoryShare > 0.02;
+  const busy = w.util >= 0.75;
   let demand =
     spec.idlePowerWatts * (holding ? 1.1 : 1) +
-    (spec.powerLimitWatts - spec.idlePowerWatts) * s.intensity * (s.util / 100) ** 0.9;
+    (spec.powerLimitWatts - spec.idlePowerWatts) * s.intensity * (w.util / 100) ** 0.9;
   let clock = 1;
   let throttle = 0;
   if (s.temperature >= spec.slowdownCelsius) {
@@ -171,7 +216,7 @@ function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: bo
   const inlet = gpu.inletCelsius + 3 * day + (s.hotLeft > 0 ? s.hotExtra : 0);
   const target = inlet + (spec.fullLoadRiseCelsius * power) / spec.powerLimitWatts;
   s.temperature += (target - s.temperature) * lag(dt, spec.thermalTauSeconds, settle);
-  if (!settle && chance(s, dt * (s.util > 50 ? RATES.spikeBusy : RATES.spikeQuiet))) {
+  if (!settle && chance(s, dt * (w.util > 50 ? RATES.spikeBusy : RATES.spikeQuiet))) {
     s.temperature += 7 + 5 * nextUniform(s);
   }
   s.temperature += 0.15 * nextNormal(s);
@@ -187,16 +232,16 @@ function advance(gpu: SimGpu, s: SimGpuState, ts: number, dt: number, settle: bo
   }
 
   // What NVML would report.
-  const jitter = utilTarget < 5 ? 0.5 : 2.5;
-  s.reportedUtil = Math.min(100, Math.max(0, Math.round(s.util + jitter * nextNormal(s))));
+  const jitter = w.utilTarget < 5 ? 0.5 : 2.5;
+  s.reportedUtil = Math.min(100, Math.max(0, Math.round(w.util + jitter * nextNormal(s))));
   s.memoryUtil = Math.min(100, Math.round(s.reportedUtil * (holding ? 0.45 : 0)));
-  const memoryShare = Math.min(0.99, Math.max(0.004, s.memoryShare));
+  const memoryShare = Math.min(0.99, Math.max(0.004, w.memoryShare));
   s.memoryUsedBytes = Math.round((memoryShare * spec.memoryTotalBytes) / MiB) * MiB;
   s.pstate = busy || holding ? 0 : 8;
   s.smClock = busy ? Math.round((spec.maxSmClockMhz * clock) / 15) * 15 : spec.idleSmClockMhz;
   s.memoryClock = s.pstate === 0 ? spec.memoryClockMhz : spec.idleMemoryClockMhz;
   s.throttle = throttle;
-  const rx = (pcieRate * s.util) / 100;
+  const rx = (PCIE_RATE[gpu.personality] * w.util) / 100;
   s.pcieRx = Math.round((rx * (0.6 + 0.8 * nextUniform(s)) + 20_000 * nextUniform(s)) / 1024) * 1024;
   s.pcieTx = Math.round((rx * 0.15 * nextUniform(s) + 10_000 * nextUniform(s)) / 1024) * 1024;
   s.decoderUtil = gpu.personality === 'inference' && !spec.hbm ? Math.round(s.reportedUtil * 0.3) : 0;
@@ -216,6 +261,7 @@ const C = {
   memUsed: column('gpu_memory_used_bytes'),
   memFree: column('gpu_memory_free_bytes'),
   temp: column('gpu_temperature_celsius'),
+  hotspot: column('gpu_hotspot_temperature_celsius'),
   memTemp: column('gpu_memory_temperature_celsius'),
   power: column('gpu_power_draw_watts'),
   powerLimit: column('gpu_power_limit_watts'),
@@ -234,20 +280,35 @@ const C = {
 } as const;
 
 /**
- * Catalog metrics the simulator never reports (null), like NVML: host figures come only from GPU-Z logs.
- * Every other catalog metric is written by `writeMetrics`; a test fails when the catalog grows a metric that
- * is in neither list.
+ * Catalog metrics the simulator never reports (null): the link, video-engine and row-remapping details add
+ * nothing to the fleet's behaviour. Every other catalog metric is written by `writeMetrics`, or per host by the
+ * host model; a test fails when the catalog grows a metric that is in neither list.
  */
 export const NULL_METRICS: readonly MetricName[] = [
-  'gpu_hotspot_temperature_celsius',
-  'host_cpu_temperature_celsius',
-  'host_memory_used_bytes',
-  'host_memory_total_bytes',
-  'host_cpu_utilization_percent',
+  'gpu_memory_reserved_bytes',
+  'gpu_video_clock_mhz',
+  'gpu_jpeg_utilization_percent',
+  'gpu_ofa_utilization_percent',
+  'gpu_encoder_sessions',
+  'gpu_encoder_fps',
+  'gpu_encoder_latency_microseconds',
+  'gpu_fbc_sessions',
+  'gpu_fbc_fps',
+  'gpu_fbc_latency_microseconds',
+  'gpu_pcie_link_generation',
+  'gpu_pcie_link_generation_max',
+  'gpu_pcie_link_width_lanes',
+  'gpu_pcie_link_width_max_lanes',
+  'gpu_remapped_rows_correctable_total',
+  'gpu_remapped_rows_uncorrectable_total',
+  'gpu_retired_pages_single_bit_total',
+  'gpu_retired_pages_double_bit_total',
 ];
-export const SIMULATED_METRICS: readonly MetricName[] = Object.values(C).map(
-  (i) => METRIC_NAMES[i] as MetricName,
-);
+export const SIMULATED_METRICS: readonly MetricName[] = [
+  ...Object.values(C).map((i) => METRIC_NAMES[i] as MetricName),
+  // Written per host, the same for all its GPUs, by the host model (host.ts).
+  ...HOST_METRICS,
+];
 
 /** Writes what `s` reports into row `row` of metric columns in catalog order (NaN for null). */
 export function writeMetrics(gpu: SimGpu, s: SimGpuState, out: readonly Float64Array[], row: number): void {
@@ -260,6 +321,10 @@ export function writeMetrics(gpu: SimGpu, s: SimGpuState, out: readonly Float64A
   (out[C.memUsed] as Float64Array)[row] = s.memoryUsedBytes;
   (out[C.memFree] as Float64Array)[row] = spec.memoryTotalBytes - s.memoryUsedBytes;
   (out[C.temp] as Float64Array)[row] = Math.round(s.temperature);
+  // The hot spot runs a few degrees above the edge sensor at idle and 10-15 C above it at full power.
+  (out[C.hotspot] as Float64Array)[row] = Math.round(
+    s.temperature + 3 + 12 * (s.power / spec.powerLimitWatts),
+  );
   (out[C.memTemp] as Float64Array)[row] = spec.hbm ? Math.round(s.memoryTemperature) : Number.NaN;
   (out[C.power] as Float64Array)[row] = Math.round(s.power * 100) / 100;
   (out[C.powerLimit] as Float64Array)[row] = spec.powerLimitWatts;

@@ -26,6 +26,8 @@ export interface GpuModel {
   readonly fan: boolean;
   /** ECC enabled: the ECC counters are reported (null where ECC is off). */
   readonly ecc: boolean;
+  /** System memory installed in a typical server of these GPUs (DGX H100: 2 TiB, DGX A100: 1 TiB), GiB. */
+  readonly hostMemoryGiB: number;
   /** Share of the hosts that have this model. */
   readonly weight: number;
 }
@@ -49,6 +51,7 @@ export const GPU_MODELS: readonly GpuModel[] = [
     hbm: true,
     fan: false,
     ecc: true,
+    hostMemoryGiB: 2048,
     weight: 0.4,
   },
   {
@@ -67,6 +70,7 @@ export const GPU_MODELS: readonly GpuModel[] = [
     hbm: true,
     fan: false,
     ecc: true,
+    hostMemoryGiB: 1024,
     weight: 0.3,
   },
   {
@@ -85,6 +89,7 @@ export const GPU_MODELS: readonly GpuModel[] = [
     hbm: false,
     fan: false,
     ecc: true,
+    hostMemoryGiB: 768,
     weight: 0.15,
   },
   {
@@ -103,6 +108,7 @@ export const GPU_MODELS: readonly GpuModel[] = [
     hbm: false,
     fan: true,
     ecc: false,
+    hostMemoryGiB: 512,
     weight: 0.1,
   },
   {
@@ -121,6 +127,7 @@ export const GPU_MODELS: readonly GpuModel[] = [
     hbm: false,
     fan: false,
     ecc: true,
+    hostMemoryGiB: 512,
     weight: 0.05,
   },
 ];

@@ -75,7 +75,7 @@ describe('SimSource', () => {
           s.gpu_memory_total_bytes,
         );
         assert.equal(s.gpu_xid_last, 0);
-        assert.equal(s.host_cpu_temperature_celsius, null);
+        assert.ok((s.host_memory_used_bytes ?? 0) < (s.host_memory_total_bytes ?? 0));
       }
     }
   });
@@ -166,7 +166,7 @@ describe('the simulation model', () => {
     const gpu = fleet.find((g) => g.personality === 'bursty') as SimGpu;
     const s = initialState(gpu, T0);
     const cold = s.temperature;
-    s.phaseLeft = 3600; // a burst starts now
+    s.work.phaseLeft = 3600; // a burst starts now
     const temps: number[] = [];
     for (let k = 1; k <= 600; k++) {
       step(gpu, s, T0 + k * 1000);
@@ -187,5 +187,93 @@ describe('the simulation model', () => {
     const b = initialState(gpu, T0);
     step(gpu, b, T0 + 2000);
     assert.notEqual(a.energyJoules, b.energyJoules);
+  });
+});
+
+describe('the simulated hosts', () => {
+  const HOST_METRICS = [
+    'host_cpu_temperature_celsius',
+    'host_cpu_utilization_percent',
+    'host_memory_used_bytes',
+    'host_memory_total_bytes',
+  ] as const;
+
+  test('all GPUs of a host carry the same host figures at one instant; other hosts their own', async () => {
+    const source = new SimSource({ hosts: 3, gpusPerHost: 4, seed: 9 });
+    await source.open();
+    for (let k = 0; k < 20; k++) {
+      const samples = await source.read(T0 + k * 1000);
+      const byHost = new Map<string, string>();
+      for (const s of samples) {
+        const figures = JSON.stringify(HOST_METRICS.map((m) => s[m]));
+        assert.equal(byHost.get(s.host) ?? figures, figures, `${s.host} at step ${k}`);
+        byHost.set(s.host, figures);
+      }
+      assert.equal(new Set(byHost.values()).size, 3);
+    }
+  });
+
+  test('the history written in groups that split a host equals the history written at once', () => {
+    const options = { hosts: 2, gpusPerHost: 4, seed: 5 };
+    const whole = run(options, 5000, 200).byGpu;
+    const sim = new Simulator(options);
+    const parts: GpuSample[][] = sim.gpus.map(() => []);
+    for (const [from, to] of [
+      [0, 3],
+      [3, 6],
+      [6, 8],
+    ] as const) {
+      const columns = new SampleColumns(200 * (to - from));
+      sim.writeRows(from, to, T0, 5000, 200, columns, () => {});
+      for (let i = 0; i < columns.length; i++) {
+        parts[from + (columns.gpu[i] as number)]?.push(columns.sample(i, sim.gpus.slice(from, to)));
+      }
+    }
+    assert.deepEqual(parts, whole);
+  });
+
+  test('CPU load and temperature follow the GPUs: a bursty GPU host is hotter and busier during its bursts', () => {
+    // One GPU per host: host 4 of seed 42 has the bursty GPU (the pattern repeats every 8 GPUs).
+    const { gpus, byGpu } = run({ hosts: 8, gpusPerHost: 1, seed: 42 }, 1000, 86_400);
+    const g = gpus.findIndex((gpu) => gpu.personality === 'bursty');
+    const series = byGpu[g] as GpuSample[];
+    const during = series.filter((s) => (s.gpu_utilization_percent ?? 0) > 80);
+    const outside = series.filter((s) => (s.gpu_utilization_percent ?? 0) < 5);
+    assert.ok(
+      during.length > 600 && outside.length > 600,
+      `${during.length} busy, ${outside.length} idle samples`,
+    );
+    const mean = (xs: GpuSample[], m: (typeof HOST_METRICS)[number]) =>
+      xs.reduce((a, s) => a + (s[m] ?? 0), 0) / xs.length;
+    const hotter =
+      mean(during, 'host_cpu_temperature_celsius') - mean(outside, 'host_cpu_temperature_celsius');
+    const busier =
+      mean(during, 'host_cpu_utilization_percent') - mean(outside, 'host_cpu_utilization_percent');
+    assert.ok(hotter > 8, `CPU ${hotter.toFixed(1)} °C warmer during bursts`);
+    assert.ok(busier > 15, `CPU ${busier.toFixed(1)} points busier during bursts`);
+    const heldBytes = (xs: GpuSample[]) => mean(xs, 'host_memory_used_bytes');
+    assert.ok(heldBytes(during) > heldBytes(outside), 'host memory follows the memory the GPU job holds');
+  });
+
+  test('realistic ranges: CPU 30-95 °C, utilization 0-100 % with rare hot bursts, memory total fixed at 0.5-2 TiB and used varying', () => {
+    const { byGpu } = run({ hosts: 6, gpusPerHost: 2, seed: 3 }, 10_000, 8640);
+    let hot = 0;
+    let samples = 0;
+    for (const series of byGpu) {
+      const totals = new Set(series.map((s) => s.host_memory_total_bytes));
+      assert.equal(totals.size, 1);
+      const total = [...totals][0] as number;
+      assert.ok(total >= 500 * 1024 ** 3 && total <= 2 * 1024 ** 4, `total ${total}`);
+      assert.ok(new Set(series.map((s) => s.host_memory_used_bytes)).size > 100, 'used memory varies');
+      for (const s of series) {
+        const t = s.host_cpu_temperature_celsius as number;
+        const u = s.host_cpu_utilization_percent as number;
+        assert.ok(t >= 30 && t <= 95, `CPU temperature ${t}`);
+        assert.ok(u > 0 && u <= 100, `CPU utilization ${u}`);
+        if (t >= 80) hot++;
+        samples++;
+      }
+    }
+    assert.ok(hot / samples < 0.05, `${hot} of ${samples} samples at 80 °C or more`);
   });
 });
