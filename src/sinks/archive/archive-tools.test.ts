@@ -49,8 +49,9 @@ function sample(i: number, gpu: number): GpuSample {
     pod: i % 2 ? `train-${gpu}` : null,
     ...nullMetrics(),
     gpu_utilization_percent: (i * 0.1 + 0.2) % 100,
-    gpu_power_draw_watts: 123.45 + i / 3,
-    gpu_energy_joules_total: 1e9 + i * 700.123 + gpu / 7,
+    gpu_power_draw_watts: 123.45 + i,
+    gpu_power_limit_watts: 700 + i / 3,
+    gpu_energy_joules_total: 1e9 + i * 700.123 + gpu,
     gpu_pcie_rx_bytes_per_second: 1024 * (1_000_003 * i + gpu),
     gpu_temperature_celsius: i % 3 === 0 ? null : 40 + i * 1e-9,
     gpu_memory_used_bytes: Number.MAX_SAFE_INTEGER - i,
@@ -78,11 +79,13 @@ async function mixedArchive(): Promise<{
   const [format2] = await writer.writeSamples(late);
   await writer.close();
   assert.ok(first && format2);
-  // The early file, rewritten as format 1 in place: an archive written before the format changed.
-  const format1 = await storage.localPath(first);
-  await rewriteAsFormat1(format1, `${format1}.v1`);
-  await rm(format1);
-  await run('mv', [`${format1}.v1`, format1]);
+  // The early file, rewritten as format 1 (named as gpumon named files then): an archive written before the
+  // format changed.
+  const written = await storage.localPath(first);
+  const format1 = written.replace(/\.s-[0-9a-f]+\.parquet$/, '.parquet');
+  assert.notEqual(format1, written);
+  await rewriteAsFormat1(written, format1);
+  await rm(written);
   return { root, samples, format1, format2: await storage.localPath(format2) };
 }
 
@@ -164,18 +167,25 @@ describe('the archive read by the tools users point at it', () => {
     await writeFile(
       script,
       [
-        'import json, sys',
-        'import pyarrow.parquet as pq, pandas as pd',
+        'import json, sys, decimal',
+        'import pyarrow as pa, pyarrow.parquet as pq, pandas as pd',
         'table = pq.read_table(sys.argv[1])',
         'frame = pd.read_parquet(sys.argv[1])',
-        'rows = table.to_pylist()',
+        'names = sys.argv[2:]',
+        '# A decimal as its exact text, a double as itself: JSON carries both exactly.',
+        'exact = lambda v: str(v) if isinstance(v, decimal.Decimal) else v',
+        'plain = lambda v: None if pd.isna(v) else getattr(v, "item", lambda: v)()',
+        "# pyarrow's own decimal -> float64 cast is off by one ulp on some values; through the text it is exact.",
+        'as_float = lambda c: c.cast(pa.string()).cast(pa.float64()) if pa.types.is_decimal(c.type) else c',
         'print(json.dumps({',
         "  'arrow_ts': str(table.schema.field('ts').type),",
         "  'pandas_ts': str(frame['ts'].dtype),",
         "  'first_ts': frame['ts'].iloc[0].isoformat(),",
         "  'ts_us': [int(v) for v in table.column('ts').cast('int64').to_pylist()],",
-        "  'values': {k: [r[k] for r in rows] for k in sys.argv[2:]},",
-        "  'pandas_values': {k: [None if pd.isna(v) else getattr(v, 'item', lambda: v)() for v in frame[k]] for k in sys.argv[2:]},",
+        "  'types': {k: str(table.schema.field(k).type) for k in names},",
+        "  'exact': {k: [exact(v) for v in table.column(k).to_pylist()] for k in names},",
+        "  'arrow_float': {k: as_float(table.column(k)).to_pylist() for k in names},",
+        "  'pandas_float': {k: [plain(v) for v in frame[k].astype('float64')] for k in names},",
         '}))',
       ].join('\n'),
     );
@@ -186,24 +196,35 @@ describe('the archive read by the tools users point at it', () => {
       pandas_ts: string;
       first_ts: string;
       ts_us: number[];
-      values: Record<string, (number | null)[]>;
-      pandas_values: Record<string, (number | null)[]>;
+      types: Record<string, string>;
+      exact: Record<string, (number | string | null)[]>;
+      arrow_float: Record<string, (number | null)[]>;
+      pandas_float: Record<string, (number | null)[]>;
     };
     assert.equal(read.arrow_ts, 'timestamp[us, tz=UTC]');
     assert.equal(read.pandas_ts, 'datetime64[us, UTC]');
     assert.equal(read.first_ts, '2026-11-25T10:00:50+00:00');
+    // Decimal places where the values allow them (encoding.ts), doubles where they do not.
+    assert.equal(read.types.gpu_power_draw_watts, 'decimal128(18, 2)');
+    assert.equal(read.types.gpu_energy_joules_total, 'decimal128(18, 3)');
+    assert.equal(read.types.gpu_temperature_celsius, 'decimal128(18, 9)');
+    assert.equal(read.types.gpu_power_limit_watts, 'double');
+    assert.equal(read.types.gpu_pcie_rx_bytes_per_second, 'decimal128(18, 0)');
+    assert.equal(read.types.host_cpu_utilization_percent, 'double');
+    assert.equal(read.types.gpu_memory_used_bytes, 'int64');
     const late = [...samples]
       .filter((s) => s.ts >= t0 + 50_000)
       .sort((a, b) => a.gpu_index - b.gpu_index || a.ts - b.ts);
     assert.deepEqual(
       read.ts_us,
-      late.map((s) => Math.round(s.ts * 1000)),
+      late.map((s) => s.ts * 1000),
     );
     for (const name of names) {
       const want = late.map((s) => s[name as keyof GpuSample]);
-      // JSON carries every double exactly (shortest round-trip form) and Python prints it the same way.
-      assert.deepEqual(read.values[name], want, `${name} through pyarrow`);
-      assert.deepEqual(read.pandas_values[name], want, `${name} through pandas`);
+      const exact = read.exact[name]?.map((v) => (typeof v === 'string' ? Number(v) : v));
+      assert.deepEqual(exact, want, `${name}: the exact values pyarrow reads`);
+      assert.deepEqual(read.arrow_float[name], want, `${name}: pyarrow's float64 through the text`);
+      assert.deepEqual(read.pandas_float[name], want, `${name}: pandas' astype('float64')`);
     }
   });
 });

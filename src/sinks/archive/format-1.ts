@@ -1,4 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import { METRICS } from '../../metrics/catalog.ts';
 import { IN_UTC } from './archive-reader.ts';
 
 /**
@@ -10,18 +11,25 @@ export const FORMAT_1_WRITE_OPTIONS = 'FORMAT parquet, COMPRESSION zstd';
 
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-/** Rewrites an archive file of format 2 as format 1: the same rows and columns, `ts` without time zone. */
+/**
+ * Rewrites an archive file of format 2 as format 1: the same rows and columns, `ts` without time zone, every
+ * metric of its catalog type (decimals back to doubles).
+ */
 export async function rewriteAsFormat1(
   source: string,
   target: string,
   rowGroupSize = 122_880,
 ): Promise<void> {
+  const replaced = [
+    'ts::TIMESTAMP AS ts',
+    ...METRICS.map((m) => `"${m.name}"::${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'} AS "${m.name}"`),
+  ].join(', ');
   const instance = await DuckDBInstance.create(':memory:');
   try {
     const connection = await instance.connect();
     await connection.run(IN_UTC);
     await connection.run(
-      `COPY (SELECT * REPLACE (ts::TIMESTAMP AS ts) FROM read_parquet(${literal(source)})) TO ${literal(target)} ` +
+      `COPY (SELECT * REPLACE (${replaced}) FROM read_parquet(${literal(source)})) TO ${literal(target)} ` +
         `(${FORMAT_1_WRITE_OPTIONS}, ROW_GROUP_SIZE ${rowGroupSize})`,
     );
   } finally {

@@ -1,7 +1,7 @@
 /**
  * Where things live in the archive (paths relative to the storage root, '/'-separated):
  *
- *   gpu-metrics/date=YYYY-MM-DD/part-<firstTs>-<pid>-<counter>-<random>.parquet
+ *   gpu-metrics/date=YYYY-MM-DD/part-<firstTs>-<pid>-<counter>-<random>[.s-<schema>].parquet
  *
  * One directory per UTC date of the sample timestamps (Hive-style partition, so DuckDB and Spark prune by
  * date); a file never holds samples of two dates.
@@ -45,16 +45,29 @@ export function partitionDate(name: string): string | null {
 
 let counter = 0;
 
-/** A file name unique to this process and this call, starting with the time of its first sample. */
-export function partFileName(firstTs: number): string {
+/**
+ * A file name unique to this process and this call, starting with the time of its first sample; `.s-<tag>`
+ * before `.parquet` names the schema of a file that stores metrics as decimals (encoding.ts).
+ */
+export function partFileName(firstTs: number, schemaTag: string | null = null): string {
   counter += 1;
   const random = Math.floor(Math.random() * 0xffffff)
     .toString(16)
     .padStart(6, '0');
-  return `part-${firstTs}-${process.pid}-${counter}-${random}.parquet`;
+  const tag = schemaTag === null ? '' : `.s-${schemaTag}`;
+  return `part-${firstTs}-${process.pid}-${counter}-${random}${tag}.parquet`;
+}
+
+/**
+ * The schema tag in a file's name or URI (null where it has none: every column of its catalog type). Files
+ * with the same tag share one schema; a reader that cannot merge decimals with doubles reads each tag alone.
+ */
+export function schemaTagOf(location: string): string | null {
+  const match = /\.s-([0-9a-f]+)\.parquet$/.exec(location);
+  return match ? (match[1] as string) : null;
 }
 
 /** The storage path of a new samples file for `date`. */
-export function newPartPath(date: string, firstTs: number): string {
-  return `${metricsPartition(date)}/${partFileName(firstTs)}`;
+export function newPartPath(date: string, firstTs: number, schemaTag: string | null = null): string {
+  return `${metricsPartition(date)}/${partFileName(firstTs, schemaTag)}`;
 }

@@ -93,7 +93,11 @@ describe('ParquetWriter', () => {
     ]);
     await writer.close();
     assert.equal(paths.length, 2);
-    assert.match(paths[0] as string, /^gpu-metrics\/date=2026-11-25\/part-\d+-\d+-\d+-[0-9a-f]+\.parquet$/);
+    // The schema tag names the decimals the file stores (encoding.ts).
+    assert.match(
+      paths[0] as string,
+      /^gpu-metrics\/date=2026-11-25\/part-\d+-\d+-\d+-[0-9a-f]+\.s-[0-9a-f]{10}\.parquet$/,
+    );
     assert.match(paths[1] as string, /^gpu-metrics\/date=2026-11-26\/part-/);
     const storage = new LocalStorage(root);
     assert.equal(await countArchiveRows(storage, '2026-11-25'), 2);
@@ -101,7 +105,7 @@ describe('ParquetWriter', () => {
     assert.equal(await countArchiveRows(storage), 3);
   });
 
-  test('files are zstd with the configured row-group size, ts a UTC-adjusted timestamp and every metric of its catalog type', async () => {
+  test('files are zstd with the configured row-group size, ts a UTC-adjusted timestamp, float64 metrics exact decimals where their values allow', async () => {
     const root = await tempDir();
     const writer = new ParquetWriter({ storage: new LocalStorage(root), rowGroupSize: 4096 });
     const samples = Array.from({ length: 10_000 }, (_, i) => sample(t0 + i * 1000, 'h', 0));
@@ -129,9 +133,12 @@ describe('ParquetWriter', () => {
     assert.equal(typeOf.host, 'VARCHAR');
     assert.equal(typeOf.gpu_memory_used_bytes, 'BIGINT');
     assert.equal(typeOf.gpu_clock_throttle_reasons, 'BIGINT');
-    assert.equal(typeOf.gpu_temperature_celsius, 'DOUBLE');
+    // Whole degrees; energy to the millijoule (1e9 + ts / 7 has no short decimal form); all-null columns.
+    assert.equal(typeOf.gpu_temperature_celsius, 'DECIMAL(18,0)');
+    assert.equal(typeOf.gpu_utilization_percent, 'DECIMAL(18,0)');
+    assert.equal(typeOf.gpu_energy_joules_total, 'DOUBLE');
     assert.deepEqual(Object.keys(typeOf).slice(0, 3), ['ts', 'host', 'gpu_index']);
-    // No BYTE_STREAM_SPLIT: Spark 4.0's vectorized reader cannot read it (docs/decisions/0007-archive-encoding.md).
+    // A DOUBLE column is left: version 1 encodings, no BYTE_STREAM_SPLIT, which Spark 4.0 cannot read.
     const [encodings] = await query(
       files,
       'SELECT list(DISTINCT encodings ORDER BY encodings) AS all FROM parquet_metadata($files)',

@@ -17,6 +17,7 @@ import type { Logger } from '../../log.ts';
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import type { GpuIdentity, GpuSample } from '../../metrics/sample.ts';
 import { SampleColumns } from '../../metrics/sample-columns.ts';
+import { ColumnScales, copyOptions } from './encoding.ts';
 import { dateOfTs, datesBetween, newPartPath, nextDate } from './layout.ts';
 import { createExclusive, makePrivateDir } from './private-temp.ts';
 import type { ArchiveStorage } from './storage.ts';
@@ -61,14 +62,9 @@ export interface ParquetWriterOptions {
 export const ABANDONED_AFTER_MS = 3_600_000;
 
 /**
- * How the archive's Parquet files are written (docs/decisions/0007-archive-encoding.md): zstd, with Parquet's
- * version 1 encodings (PLAIN and dictionaries), every value of its catalog type, nothing rounded or rescaled,
- * so a value reads back bit for bit as its source reported it. Not version 2: DuckDB then writes the doubles
- * BYTE_STREAM_SPLIT, which Spark 4.0's vectorized Parquet reader (its default) refuses to read.
+ * The format the writer writes: 2 (`ts` UTC-adjusted, float64 metrics as exact decimals where their values
+ * allow, encoding.ts); 1 before it (`ts` without time zone, every metric of its catalog type).
  */
-export const PARQUET_WRITE_OPTIONS = 'FORMAT parquet, COMPRESSION zstd';
-
-/** The format the writer writes: 2 (`ts` UTC-adjusted); 1 before it (`ts` without time zone). */
 export const ARCHIVE_FORMAT = 2;
 
 const VECTOR_SIZE = duckdb.vector_size();
@@ -77,7 +73,8 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * Writes samples to the archive as Parquet through DuckDB (`PARQUET_WRITE_OPTIONS`), the configured row-group size, rows sorted
+ * Writes samples to the archive as Parquet through DuckDB (zstd, each column encoded as encoding.ts says, which
+ * keeps every value bit for bit), the configured row-group size, rows sorted
  * by (host, gpu_index, ts), one file per UTC date, each written to a temporary file and then moved into place
  * with `storage.put` (atomic), so a reader never sees a partial file and a failed write leaves nothing.
  *
@@ -224,6 +221,8 @@ export class ParquetBatch {
   /** Sort position of each GPU key by (host, gpu_index). */
   private readonly rank: Int32Array;
   private readonly identitySql: string[];
+  /** The decimal places each float64 metric needs so far (encoding.ts). */
+  private readonly scales = new ColumnScales();
   /** Whether the rows arrived ordered by (host, gpu_index, ts): then no sort is needed. */
   private sorted = true;
   private lastRank = -1;
@@ -306,11 +305,13 @@ export class ParquetBatch {
   }
 
   private async writeFile(date: string, where: string): Promise<string | null> {
-    const select = [
-      's.ts::TIMESTAMPTZ AS ts',
-      ...this.identitySql,
-      ...METRICS.map((m) => `s.${quote(m.name)}`),
-    ].join(', ');
+    const encoding = this.scales.layout();
+    const metrics = METRICS.map((m, c) =>
+      encoding.types[c] === (m.type === 'int64' ? 'BIGINT' : 'DOUBLE')
+        ? `s.${quote(m.name)}`
+        : `s.${quote(m.name)}::${encoding.types[c]} AS ${quote(m.name)}`,
+    );
+    const select = ['s.ts::TIMESTAMPTZ AS ts', ...this.identitySql, ...metrics].join(', ');
     const order = this.sorted ? '' : 'ORDER BY host, gpu_index, ts';
     let count: number;
     let firstTs: number;
@@ -328,13 +329,13 @@ export class ParquetBatch {
       try {
         await this.connection.run(
           `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
-            `(${PARQUET_WRITE_OPTIONS}, ROW_GROUP_SIZE ${this.writer.rowGroupSize})`,
+            `(${copyOptions(encoding, this.writer.rowGroupSize)})`,
         );
       } catch (cause) {
         // Writing the local staging file failed (a full or unwritable TMPDIR): not the archive's fault.
         throw new GpumonError('TEMP_FILE_FAILED', `cannot write the samples of ${date} to ${tmp}`, { cause });
       }
-      const path = newPartPath(date, firstTs);
+      const path = newPartPath(date, firstTs, encoding.tag);
       try {
         await this.writer.storage.put(tmp, path);
       } catch (cause) {
@@ -412,6 +413,7 @@ export class ParquetBatch {
         duckdb.copy_data_to_vector(vector, 0, words.buffer, 0, n * 8);
       } else {
         for (let r = 0; r < n; r++) if (Number.isNaN(values[r])) nulls++;
+        this.scales.note(c, values, n);
         duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, n * 8);
       }
       if (nulls > 0) this.writeValidity(vector, values, n);

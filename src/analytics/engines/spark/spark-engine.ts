@@ -1,6 +1,7 @@
 import type { Config } from '../../../config/schema.ts';
 import { describeError, GpumonError } from '../../../errors.ts';
 import { type Logger, silentLogger } from '../../../log.ts';
+import { schemaTagOf } from '../../../sinks/archive/layout.ts';
 import { PARQUET_COLUMNS } from '../../../sinks/archive/parquet-writer.ts';
 import type { Query } from '../../analyses.ts';
 import { SPARK_DIALECT } from '../../dialect.ts';
@@ -98,39 +99,48 @@ class SparkSession implements EngineSession {
       { remote: this.spark.remote.address, files: this.input.files.map((f) => f.location) },
       'Spark Connect session opened; Spark reads the files where they lie',
     );
-    await this.command(
-      {
-        create_dataframe_view: {
-          input: {
-            read: {
-              data_source: {
-                format: 'parquet',
-                // Files of an older catalog lack columns: the union of the files' columns.
-                options: { mergeSchema: 'true' },
-                paths: this.input.files.map((f) => f.location),
+    // Files of one schema tag share a schema (layout.ts): Spark merges files whose columns differ only by
+    // presence, not a DECIMAL with a DOUBLE, so each tag is read alone, cast to the catalog's types, and unioned.
+    const groups = new Map<string, string[]>();
+    for (const file of this.input.files) {
+      const tag = schemaTagOf(file.location) ?? '';
+      groups.set(tag, [...(groups.get(tag) ?? []), file.location]);
+    }
+    const selects: string[] = [];
+    for (const [i, paths] of [...groups.values()].entries()) {
+      const view = `samples_files_${i}`;
+      await this.command(
+        {
+          create_dataframe_view: {
+            input: {
+              read: {
+                data_source: {
+                  format: 'parquet',
+                  // Files of an older catalog lack columns: the union of the files' columns.
+                  options: { mergeSchema: 'true' },
+                  paths,
+                },
               },
             },
+            name: view,
+            is_global: false,
+            replace: true,
           },
-          name: 'samples_files',
-          is_global: false,
-          replace: true,
         },
-      },
-      'reading the Parquet files',
-      true,
-    );
-    const described = await this.query('DESCRIBE samples_files', 'reading the Parquet schema', true);
-    const present = new Set(described.map((row) => String(row.col_name)));
-    const columns = PARQUET_COLUMNS.map((c) => {
-      const type = SPARK_TYPES[c.sqlType] ?? c.sqlType;
-      return present.has(c.name)
-        ? `CAST(${ident(c.name)} AS ${type}) AS ${ident(c.name)}`
-        : `CAST(NULL AS ${type}) AS ${ident(c.name)}`;
-    });
-    await this.sql(
-      `CREATE OR REPLACE TEMPORARY VIEW samples AS SELECT ${columns.join(', ')} FROM samples_files`,
-      'samples',
-    );
+        'reading the Parquet files',
+        true,
+      );
+      const described = await this.query(`DESCRIBE ${view}`, 'reading the Parquet schema', true);
+      const present = new Set(described.map((row) => String(row.col_name)));
+      const columns = PARQUET_COLUMNS.map((c) => {
+        const type = SPARK_TYPES[c.sqlType] ?? c.sqlType;
+        return present.has(c.name)
+          ? `CAST(${ident(c.name)} AS ${type}) AS ${ident(c.name)}`
+          : `CAST(NULL AS ${type}) AS ${ident(c.name)}`;
+      });
+      selects.push(`SELECT ${columns.join(', ')} FROM ${view}`);
+    }
+    await this.sql(`CREATE OR REPLACE TEMPORARY VIEW samples AS ${selects.join(' UNION ALL ')}`, 'samples');
   }
 
   async materialize(query: Query): Promise<number> {
