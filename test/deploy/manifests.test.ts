@@ -317,6 +317,22 @@ describe('the DaemonSet gpumon-agent', () => {
     assert.ok(pod.tolerations?.some((t) => t.key === 'nvidia.com/gpu'));
   });
 
+  it("reads the host metrics from the node's /proc and /sys, mounted read-only at source.hostRoot, not the container's", () => {
+    const config = configOf(agent);
+    assert.equal(config.source.hostRoot, '/host');
+    for (const dir of ['proc', 'sys']) {
+      const mount = agent.volumeMounts?.find((m) => m.mountPath === `${config.source.hostRoot}/${dir}`);
+      assert.equal(mount?.readOnly, true, `the node's /${dir} is mounted read-only`);
+      const volume = volumeAt(pod, agent, `${config.source.hostRoot}/${dir}/stat`);
+      assert.equal(volume?.name, mount?.name);
+      assert.equal(volume?.hostPath?.path, `/${dir}`);
+      assert.ok(
+        !pod.initContainers?.some((c) => c.volumeMounts?.some((m) => m.name === mount?.name)),
+        `no init container sees the node's /${dir}`,
+      );
+    }
+  });
+
   it("mounts the kubelet's pod-resources directory read-only, where the configured socket is", () => {
     const config = configOf(agent);
     assert.equal(config.kubernetes.podResourcesSocket, '/var/lib/kubelet/pod-resources/kubelet.sock');

@@ -294,6 +294,22 @@ describe("gpumon's ConfigMap", () => {
       assert.equal(volume?.hostPath?.path, '/var/lib/kubelet/pod-resources', name);
     }
   });
+
+  it("gives every rendering's agent the node's /proc and /sys, read-only at GPUMON_SOURCE_HOST_ROOT (host metrics)", () => {
+    for (const name of stackRenderings()) {
+      const pod = (
+        find(rendered(name).manifests, 'DaemonSet', 'gpumon-agent').spec as { template: { spec: PodSpec } }
+      ).template.spec;
+      const agent = pod.containers.find((c) => c.args?.[0] === 'agent');
+      const root = agent?.env?.find((e) => e.name === 'GPUMON_SOURCE_HOST_ROOT')?.value;
+      assert.equal(root, '/host', name);
+      for (const dir of ['proc', 'sys']) {
+        const mount = agent?.volumeMounts?.find((m) => m.mountPath === `${root}/${dir}`);
+        assert.equal(mount?.readOnly, true, `${name}: read-only /${dir}`);
+        assert.equal(pod.volumes?.find((v) => v.name === mount?.name)?.hostPath?.path, `/${dir}`, name);
+      }
+    }
+  });
 });
 
 /** The address a host:port of the configuration names is a Service of the stack with that port. */
