@@ -198,6 +198,23 @@ describe('pod attribution: samples carry the pod holding their GPU', () => {
     assert.equal(source.attribution.status().failures, 2);
   });
 
+  it('names the pods again on the first refresh after the kubelet was down and restarted (no reconnection backoff)', async () => {
+    kubelet.behaviour = {
+      kind: 'pods',
+      pods: [gpuPod('team-a', 'trainer-0', 'pytorch', [uuids[0] as string])],
+    };
+    const source = attributed(kubelet.socketPath);
+    await source.open();
+    kubelet.down();
+    for (let i = 0; i < 4; i++) await source.attribution.refresh();
+    assert.equal(source.attribution.status().failures, 4);
+    await kubelet.restart();
+    await source.attribution.refresh();
+    assert.equal(source.attribution.status().ok, true, source.attribution.status().detail);
+    assert.equal((await source.read(Date.now()))[0]?.pod, 'trainer-0');
+    assert.equal(kubelet.lists, 2);
+  });
+
   it('is off when kubernetes.podResourcesSocket is off or empty, and on (the kubelet path) by default', () => {
     const sim = new SimSource(SIM);
     const offByEnv = loadConfig({ env: { GPUMON_KUBERNETES_POD_RESOURCES_SOCKET: 'off' } });

@@ -61,8 +61,9 @@ type ListFn = (
 
 /**
  * A client of `v1.PodResourcesLister` over the kubelet's unix socket, as dcgm-exporter reads it: one channel,
- * kept between calls (grpc reconnects after a kubelet restart); each `List` is bounded by its deadline and
- * fails fast while the kubelet is away (no wait for the channel to be ready).
+ * kept between calls and replaced after a failed one (a restarted kubelet answers the next call, not after
+ * grpc's reconnection backoff); each `List` is bounded by its deadline and fails fast while the kubelet is
+ * away (no wait for the channel to be ready).
  */
 export class PodResourcesClient {
   private client: grpc.Client | undefined;
@@ -80,6 +81,8 @@ export class PodResourcesClient {
     return new Promise<PodResources[]>((resolve, reject) => {
       list({}, { deadline: Date.now() + timeoutMs }, (err, response) => {
         if (err) {
+          // A fresh channel next time: grpc's reconnection backoff (up to 2 min) would outlast a kubelet restart.
+          this.close();
           const why =
             err.code === grpc.status.DEADLINE_EXCEEDED
               ? `no answer within ${timeoutMs} ms`

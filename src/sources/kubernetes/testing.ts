@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { linkSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -20,10 +20,14 @@ export class TestKubelet {
   readonly socketPath = join(this.dir, 'kubelet.sock');
   behaviour: KubeletBehaviour = { kind: 'pods', pods: [] };
   lists = 0;
-  private readonly server = new grpc.Server();
+  private server = new grpc.Server();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor() {
+    this.serve();
+  }
+
+  private serve(): void {
     const unimplemented: grpc.handleUnaryCall<object, object> = (_call, callback) =>
       callback({ code: grpc.status.UNIMPLEMENTED, details: 'not served by the test kubelet' });
     this.server.addService(podResourcesService(), {
@@ -45,6 +49,26 @@ export class TestKubelet {
       GetAllocatableResources: unimplemented,
       Get: unimplemented,
     });
+  }
+
+  /**
+   * Stops serving and leaves its socket file behind, as a kubelet that died does: connecting is refused.
+   * (A hard link keeps the socket's inode while the server removes its name.)
+   */
+  down(): void {
+    const kept = `${this.socketPath}.dead`;
+    linkSync(this.socketPath, kept);
+    this.server.forceShutdown();
+    renameSync(kept, this.socketPath);
+  }
+
+  /** Stops serving and serves again on the same socket, as a kubelet restart does (it recreates the socket). */
+  async restart(): Promise<void> {
+    this.server.forceShutdown();
+    rmSync(this.socketPath, { force: true });
+    this.server = new grpc.Server();
+    this.serve();
+    await this.start();
   }
 
   /** Listens on `socketPath`. */
