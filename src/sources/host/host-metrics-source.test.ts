@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -97,7 +99,7 @@ describe('HostMetricsSource', () => {
     assert.ok(read.some((s) => s.host !== local));
   });
 
-  test('a host that cannot be read never fails the read: nulls, one warning per reason, counted in health', async () => {
+  test('a host that cannot be read never fails the read: nulls, one warning per reason', async () => {
     const logger = recordingLogger();
     const source = new HostMetricsSource(
       sourceOf(() => gpuSamples()),
@@ -117,8 +119,27 @@ describe('HostMetricsSource', () => {
       1,
     );
     const errors = source.health().errors;
-    assert.equal(errors['host:host_memory_used_bytes'], 3);
+    assert.equal(errors['host:host_memory_used_bytes'], undefined, 'a file the machine lacks is no failure');
     assert.equal(errors.timeout, 1, "the source's own counts stay");
+  });
+
+  test('a figure that fails to read (garbage, not absence) is counted in health as host:<metric>, every read', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gpumon-host-source-'));
+    try {
+      await mkdir(join(root, 'proc'));
+      await writeFile(join(root, 'proc/meminfo'), 'MemFree: 12 kB\n');
+      const source = new HostMetricsSource(
+        sourceOf(() => gpuSamples()),
+        { root },
+      );
+      for (let k = 0; k < 3; k++) await source.read(T0 + k * 1000);
+      const errors = source.health().errors;
+      assert.equal(errors['host:host_memory_used_bytes'], 3);
+      assert.equal(errors['host:host_memory_total_bytes'], 3);
+      assert.equal(errors['host:host_cpu_temperature_celsius'], undefined, 'no hwmon tree: absent');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   test("the first read's missing utilization is no failure and no warning", async () => {

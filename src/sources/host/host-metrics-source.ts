@@ -29,7 +29,8 @@ export interface HostMetricsSourceOptions {
  * A live source whose samples also carry the host's CPU temperature, CPU utilization and memory: the host is
  * read once per `read` (not once per GPU), and its four metrics go into every sample of this machine, where the
  * source left them null. A host figure that cannot be read stays null and never fails the read; why it is null
- * is logged once per reason and counted in `health().errors` as `host:<metric>`.
+ * is logged once per reason, and counted in `health().errors` as `host:<metric>` unless the machine simply does
+ * not have it (`HostReading.absent`: no CPU sensor in a VM, no /proc file).
  */
 export class HostMetricsSource implements Source {
   readonly name: string;
@@ -86,8 +87,10 @@ export class HostMetricsSource implements Source {
     for (const [metric, reason] of Object.entries(reading.issues) as [HostMetricName, string][]) {
       // The first read never has a utilization: that is no failure, and no news worth a line.
       if (reason === FIRST_READ) continue;
-      if (reading.metrics[metric] === null)
+      // A figure this machine does not have (no CPU sensor in a VM) is logged once, not counted as a failure.
+      if (reading.metrics[metric] === null && !reading.absent.includes(metric)) {
         this.errors[`host:${metric}`] = (this.errors[`host:${metric}`] ?? 0) + 1;
+      }
       if (this.logged.has(reason) || this.logged.size >= MAX_LOGGED_REASONS) continue;
       this.logged.add(reason);
       this.options.logger?.warn(

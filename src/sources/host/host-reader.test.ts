@@ -77,6 +77,7 @@ describe('CPU temperature from hwmon, on captured trees of real machines', () =>
     assert.equal(t.celsius, null);
     assert.equal(t.sensor, null);
     assert.match(t.issues.join(), /sys\/class\/hwmon: missing/);
+    assert.equal(t.absent, true);
   });
 });
 
@@ -131,6 +132,7 @@ describe('CPU temperature: preference and bad input', () => {
     await writeFile(join(root, 'sys/class/hwmon/hwmon3/temp1_label'), 'Package id 3\n');
     const t = await readCpuTemperature(root);
     assert.equal(t.celsius, 61);
+    assert.equal(t.absent, false);
     assert.deepEqual(
       t.packages.map((p) => p.label),
       ['Package id 2'],
@@ -198,6 +200,11 @@ describe('/proc/stat and /proc/meminfo', () => {
     });
     assert.match(r.issues.host_cpu_utilization_percent ?? '', /proc\/stat: missing/);
     assert.match(r.issues.host_memory_total_bytes ?? '', /proc\/meminfo: missing/);
+    assert.deepEqual(r.absent, [
+      'host_cpu_utilization_percent',
+      'host_memory_used_bytes',
+      'host_memory_total_bytes',
+    ]);
   });
 
   test('an unreadable /proc file (an I/O error: here a directory in its place) is null with the error code', async () => {
@@ -209,6 +216,7 @@ describe('/proc/stat and /proc/meminfo', () => {
     assert.equal(r.metrics.host_memory_used_bytes, null);
     assert.equal(r.metrics.host_memory_total_bytes, null);
     assert.match(r.issues.host_memory_used_bytes ?? '', /proc\/meminfo: EISDIR/);
+    assert.deepEqual(r.absent, ['host_cpu_temperature_celsius'], 'an I/O error is a failure, not an absence');
   });
 
   test('garbage in /proc/stat and /proc/meminfo is a reason, never a number', () => {

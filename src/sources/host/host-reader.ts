@@ -25,6 +25,11 @@ export interface HostReading {
   cpuPackages: CpuPackageTemperature[];
   /** Why a metric is null (or what was skipped), by metric. */
   issues: Partial<Record<HostMetricName, string>>;
+  /**
+   * The metrics null because this machine does not have what they are read from (no hwmon CPU sensor, as in
+   * most VMs; no /proc file): a fact of the machine, not a failure.
+   */
+  absent: HostMetricName[];
 }
 
 export interface HostReaderOptions {
@@ -50,6 +55,7 @@ export class HostReader {
 
   async read(): Promise<HostReading> {
     const issues: HostReading['issues'] = {};
+    const absent: HostMetricName[] = [];
     const [temperature, stat, meminfo] = await Promise.all([
       readCpuTemperature(this.root),
       this.file('proc', 'stat'),
@@ -58,11 +64,13 @@ export class HostReader {
     if (temperature.celsius === null || temperature.issues.length > 0) {
       issues.host_cpu_temperature_celsius = temperature.issues.join('; ');
     }
+    if (temperature.absent) absent.push('host_cpu_temperature_celsius');
 
     let utilization: number | null = null;
     const times = stat.text === null ? stat.reason : parseCpuTimes(stat.text);
     if (typeof times === 'string') {
       issues.host_cpu_utilization_percent = `${stat.path}: ${times}`;
+      if (stat.absent) absent.push('host_cpu_utilization_percent');
       this.previous = null;
     } else {
       const between = this.previous ? utilizationBetween(this.previous, times) : FIRST_READ;
@@ -77,6 +85,7 @@ export class HostReader {
     if (typeof memory === 'string') {
       issues.host_memory_used_bytes = `${meminfo.path}: ${memory}`;
       issues.host_memory_total_bytes = issues.host_memory_used_bytes;
+      if (meminfo.absent) absent.push('host_memory_used_bytes', 'host_memory_total_bytes');
     } else {
       used = memory.usedBytes;
       total = memory.totalBytes;
@@ -95,15 +104,19 @@ export class HostReader {
       cpuSensor: temperature.sensor,
       cpuPackages: temperature.packages,
       issues,
+      absent,
     };
   }
 
-  private async file(...parts: string[]): Promise<{ path: string; text: string | null; reason: string }> {
+  private async file(
+    ...parts: string[]
+  ): Promise<{ path: string; text: string | null; reason: string; absent: boolean }> {
     const path = join(this.root, ...parts);
     try {
-      return { path, text: await readFile(path, 'utf8'), reason: '' };
+      return { path, text: await readFile(path, 'utf8'), reason: '', absent: false };
     } catch (err) {
-      return { path, text: null, reason: reasonOf(err) };
+      const absent = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      return { path, text: null, reason: reasonOf(err), absent };
     }
   }
 }

@@ -22,6 +22,8 @@ export interface CpuTemperature {
   packages: CpuPackageTemperature[];
   /** Why `celsius` is null, or what was skipped on the way (a sensor file that could not be read). */
   issues: string[];
+  /** The machine has no CPU sensor to read (no hwmon tree, or none of CPU_SENSORS): null is no failure. */
+  absent: boolean;
 }
 
 /** A temperature a CPU sensor can plausibly report, °C (the catalog's range of host_cpu_temperature_celsius). */
@@ -51,7 +53,8 @@ export async function readCpuTemperature(root: string): Promise<CpuTemperature> 
   try {
     entries = (await readdir(base)).filter((e) => e.startsWith('hwmon'));
   } catch (err) {
-    return { celsius: null, sensor: null, packages: [], issues: [`${base}: ${reasonOf(err)}`] };
+    const absent = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return { celsius: null, sensor: null, packages: [], issues: [`${base}: ${reasonOf(err)}`], absent };
   }
   entries.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)) || a.localeCompare(b));
 
@@ -67,7 +70,7 @@ export async function readCpuTemperature(root: string): Promise<CpuTemperature> 
       entries.length === 0
         ? 'no hwmon devices'
         : `no ${CPU_SENSORS.join('/')} among ${entries.length} hwmon devices`;
-    return { celsius: null, sensor: null, packages: [], issues: [`${base}: ${found}`] };
+    return { celsius: null, sensor: null, packages: [], issues: [`${base}: ${found}`], absent: true };
   }
 
   for (const sensor of CPU_SENSORS) {
@@ -80,9 +83,9 @@ export async function readCpuTemperature(root: string): Promise<CpuTemperature> 
       continue;
     }
     const celsius = Math.max(...packages.map((p) => p.celsius));
-    return { celsius, sensor, packages, issues };
+    return { celsius, sensor, packages, issues, absent: false };
   }
-  return { celsius: null, sensor: null, packages: [], issues };
+  return { celsius: null, sensor: null, packages: [], issues, absent: false };
 }
 
 /** The package temperatures of one hwmon device of `sensor`. */
