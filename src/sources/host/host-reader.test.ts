@@ -61,6 +61,18 @@ describe('CPU temperature from hwmon, on captured trees of real machines', () =>
     assert.equal(t.celsius, 34.8);
   });
 
+  test('a first-generation EPYC 7351P: one k10temp device per die (four), Tdie of each, the hottest die', async () => {
+    const t = await readCpuTemperature(machine('epyc-7351p-k10temp-4-dies'));
+    assert.equal(t.sensor, 'k10temp');
+    assert.deepEqual(t.packages, [
+      { device: 'hwmon0', label: 'Tdie', celsius: 39.8 },
+      { device: 'hwmon1', label: 'Tdie', celsius: 44.2 },
+      { device: 'hwmon3', label: 'Tdie', celsius: 44.2 },
+      { device: 'hwmon4', label: 'Tdie', celsius: 40.4 },
+    ]);
+    assert.equal(t.celsius, 44.2);
+  });
+
   test('an EPYC 7252 on an older kernel: k10temp labels nothing, temp1 is Tctl', async () => {
     const t = await readCpuTemperature(machine('epyc-7252-k10temp-no-label'));
     assert.deepEqual(t.packages, [{ device: 'hwmon0', label: 'temp1', celsius: 58 }]);
