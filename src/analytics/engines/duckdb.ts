@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Config } from '../../config/schema.ts';
 import { GpumonError } from '../../errors.ts';
+import { archiveColumnSql } from '../../sinks/archive/archive-reader.ts';
 import { PARQUET_COLUMNS } from '../../sinks/archive/parquet-writer.ts';
 import type { Query } from '../analyses.ts';
 import { DUCKDB_DIALECT } from '../dialect.ts';
@@ -71,12 +72,8 @@ class DuckDbSession implements EngineSession {
       'reading the Parquet schema',
       true,
     );
-    const present = new Set(described.map((row) => String(row.column_name)));
-    const columns = PARQUET_COLUMNS.map((c) =>
-      present.has(c.name)
-        ? `CAST(${ident(c.name)} AS ${c.sqlType}) AS ${ident(c.name)}`
-        : `CAST(NULL AS ${c.sqlType}) AS ${ident(c.name)}`,
-    );
+    const stored = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
+    const columns = PARQUET_COLUMNS.map((c) => archiveColumnSql(c, stored.get(c.name)));
     await this.exec(`CREATE TEMP VIEW samples AS SELECT ${columns.join(', ')} FROM ${source}`, 'samples');
   }
 

@@ -12,6 +12,24 @@ import type { ArchiveStorage } from './storage.ts';
  */
 export const IN_UTC = "SET TimeZone = 'UTC'";
 
+/**
+ * A column of the archive as the analytics read it, in DuckDB SQL: cast to its catalog type (`sqlType`), NULL
+ * where no file has it (`stored` undefined: files of an older catalog), decimals as the double they carry.
+ * A UTC-adjusted `ts` becomes a TIMESTAMP through its microseconds, not a cast: DuckDB casts TIMESTAMPTZ
+ * through ICU's calendar, six times slower for the same value in a UTC session.
+ */
+export function archiveColumnSql(
+  column: { name: string; sqlType: string },
+  stored: string | undefined,
+): string {
+  const name = `"${column.name.replaceAll('"', '""')}"`;
+  if (stored === undefined) return `CAST(NULL AS ${column.sqlType}) AS ${name}`;
+  if (stored === 'TIMESTAMP WITH TIME ZONE' && column.sqlType === 'TIMESTAMP') {
+    return `make_timestamp(epoch_us(${name})) AS ${name}`;
+  }
+  return `CAST(${name} AS ${column.sqlType}) AS ${name}`;
+}
+
 /** The Parquet files of the samples archive, for one date or all dates, as paths DuckDB can read. */
 export async function archiveFiles(storage: ArchiveStorage, date?: string): Promise<string[]> {
   const dates = date

@@ -29,7 +29,7 @@ export async function rewriteAsFormat1(
     const connection = await instance.connect();
     await connection.run(IN_UTC);
     await connection.run(
-      `COPY (SELECT * REPLACE (${replaced}) FROM read_parquet(${literal(source)})) TO ${literal(target)} ` +
+      `COPY (SELECT * REPLACE (${replaced}) FROM read_parquet(${literal(source)}, hive_partitioning = false)) TO ${literal(target)} ` +
         `(${FORMAT_1_WRITE_OPTIONS}, ROW_GROUP_SIZE ${rowGroupSize})`,
     );
   } finally {

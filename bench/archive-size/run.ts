@@ -1,0 +1,189 @@
+/**
+ * bench/archive-size: what a sample costs on disk in the archive, format 1 against format 2, in one run.
+ *
+ * 1. `gpumon simulate` writes one day of the simulated fleet (format 2: float64 metrics as exact decimals,
+ *    version 2 encodings, src/sinks/archive/encoding.ts);
+ * 2. each file is rewritten as format 1 (every metric of its catalog type, version 1 encodings, `ts` without
+ *    time zone: what gpumon wrote before), the same rows in the same order;
+ * 3. bytes per sample of each column and in all, from the Parquet footers (compressed column chunks);
+ * 4. `gpumon analyze` of the day on each format, interleaved (1, 2, 1, 2, ...): wall time and peak RSS, the
+ *    median of each; and a check that both formats give the same analyses, result for result.
+ *
+ *   npx tsx bench/archive-size/run.ts [--hosts 1] [--gpus 8] [--runs 3] [--keep DIR]
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { rewriteAsFormat1 } from '../../src/sinks/archive/format-1.ts';
+import { fmt, measureNode } from '../harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '1' },
+    gpus: { type: 'string', default: '8' },
+    runs: { type: 'string', default: '3' },
+    keep: { type: 'string' },
+  },
+});
+const hosts = Number(values.hosts);
+const gpus = Number(values.gpus);
+const runs = Number(values.runs);
+const date = '2026-11-25';
+const samples = hosts * gpus * 86_400;
+const root = values.keep ?? mkdtempSync(join(tmpdir(), 'gpumon-bench-archive-size-'));
+const dirs = { 1: join(root, 'format-1'), 2: join(root, 'format-2') } as const;
+const partition = (dir: string) => join(dir, 'gpu-metrics', `date=${date}`);
+
+console.log(
+  `bench/archive-size: ${hosts} hosts x ${gpus} GPUs x 86,400 s = ${samples.toLocaleString('en-US')} samples`,
+);
+console.log(`archive: ${root}\n`);
+
+const simulate = await measureNode([
+  'src/cli/main.ts',
+  'simulate',
+  '--days',
+  '1',
+  '--end',
+  date,
+  '--hosts',
+  String(hosts),
+  '--gpus',
+  String(gpus),
+  '--out',
+  dirs[2],
+]);
+mkdirSync(partition(dirs[1]), { recursive: true });
+for (const name of readdirSync(partition(dirs[2]))) {
+  await rewriteAsFormat1(
+    join(partition(dirs[2]), name),
+    join(partition(dirs[1]), name.replace(/\.s-[0-9a-f]+\.parquet$/, '.parquet')),
+  );
+}
+
+interface Column {
+  bytes: number;
+  type: string;
+  encodings: string;
+}
+
+async function columns(dir: string): Promise<Map<string, Column>> {
+  const db = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await db.connect();
+    const reader = await connection.runAndReadAll(
+      `SELECT path_in_schema, sum(total_compressed_size)::DOUBLE, any_value(type), ` +
+        `string_agg(DISTINCT encodings, ',') FROM parquet_metadata('${partition(dir)}/*.parquet') GROUP BY 1`,
+    );
+    const out = new Map<string, Column>();
+    for (const [name, bytes, type, encodings] of reader.getRowsJS() as [string, number, string, string][]) {
+      out.set(name, { bytes, type, encodings: [...new Set(encodings.split(','))].join(',') });
+    }
+    return out;
+  } finally {
+    db.closeSync();
+  }
+}
+
+const [one, two] = [await columns(dirs[1]), await columns(dirs[2])];
+const total = (cols: Map<string, Column>) => [...cols.values()].reduce((sum, c) => sum + c.bytes, 0);
+const perSample = (bytes: number) => fmt(bytes / samples, 3);
+const fileBytes = (dir: string) =>
+  readdirSync(partition(dir)).reduce((sum, f) => sum + statSync(join(partition(dir), f)).size, 0);
+
+console.log(`${'column'.padEnd(42)} ${'format 1'.padStart(9)} ${'format 2'.padStart(9)}  format 2 stored as`);
+const names = [...one.keys()].sort((a, b) => (two.get(b)?.bytes ?? 0) - (two.get(a)?.bytes ?? 0));
+for (const name of names) {
+  const a = one.get(name) as Column;
+  const b = two.get(name) as Column;
+  if (a.bytes / samples < 0.0005 && b.bytes / samples < 0.0005) continue;
+  console.log(
+    `${name.padEnd(42)} ${perSample(a.bytes).padStart(9)} ${perSample(b.bytes).padStart(9)}  ${b.type} ${b.encodings}`,
+  );
+}
+console.log(
+  `${'(columns under 0.0005 B each)'.padEnd(42)} ${perSample(
+    names
+      .filter((n) => (one.get(n)?.bytes ?? 0) / samples < 0.0005)
+      .reduce((s, n) => s + (one.get(n)?.bytes ?? 0), 0),
+  ).padStart(9)} ${perSample(
+    names
+      .filter((n) => (one.get(n)?.bytes ?? 0) / samples < 0.0005)
+      .reduce((s, n) => s + (two.get(n)?.bytes ?? 0), 0),
+  ).padStart(9)}`,
+);
+console.log(
+  `${'all columns (bytes per sample)'.padEnd(42)} ${perSample(total(one)).padStart(9)} ${perSample(total(two)).padStart(9)}  ` +
+    `${fmt(total(two) / total(one), 3)}x`,
+);
+console.log(
+  `${'files on disk (bytes per sample)'.padEnd(42)} ${perSample(fileBytes(dirs[1])).padStart(9)} ${perSample(fileBytes(dirs[2])).padStart(9)}`,
+);
+console.log(
+  `\ngpumon simulate (writes format 2): ${fmt(simulate.seconds)} s, ${fmt(simulate.peakRssMiB, 0)} MiB peak RSS`,
+);
+
+// Reading: the whole analyze job on each format, interleaved.
+const times: Record<1 | 2, { seconds: number; peakRssMiB: number }[]> = { 1: [], 2: [] };
+for (let r = 0; r < runs; r++) {
+  for (const format of [1, 2] as const) {
+    times[format].push(
+      await measureNode(['src/cli/main.ts', 'analyze', '--date', date, '--archive', dirs[format]], {
+        GPUMON_LOG_LEVEL: 'warn',
+      }),
+    );
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+for (const format of [1, 2] as const) {
+  const secs = times[format].map((t) => t.seconds);
+  console.log(
+    `gpumon analyze, format ${format}: median ${fmt(median(secs))} s (${secs.map((s) => fmt(s)).join(', ')}), ` +
+      `${fmt(median(times[format].map((t) => t.peakRssMiB)), 0)} MiB peak RSS`,
+  );
+}
+console.log(
+  `analyze on format 2 / format 1: ${fmt(median(times[2].map((t) => t.seconds)) / median(times[1].map((t) => t.seconds)), 3)}x`,
+);
+console.log(`the analyses of both formats agree (doubles to 1e-9): ${await sameResults(dirs[1], dirs[2])}`);
+
+/**
+ * Whether every result file of the day holds the same rows in both archives: the same values, doubles to 1e-9
+ * relative (sums of doubles in another order differ in their last bits from one run to the next).
+ */
+async function sameResults(a: string, b: string): Promise<boolean> {
+  const db = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await db.connect();
+    const results = (dir: string) =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.parquet') && !f.startsWith('gpu-metrics'))
+        .sort();
+    const files = results(a);
+    if (files.length === 0 || files.join() !== results(b).join()) return false;
+    const rows = async (file: string) =>
+      (await connection.runAndReadAll(`SELECT * FROM '${file}'`)).getRowsJS().flat();
+    for (const file of files) {
+      const [x, y] = [await rows(join(a, file)), await rows(join(b, file))];
+      if (x.length !== y.length) return false;
+      for (const [i, v] of x.entries()) {
+        const w = y[i];
+        const close =
+          typeof v === 'number' && typeof w === 'number'
+            ? Math.abs(v - w) <= 1e-9 * Math.max(Math.abs(v), Math.abs(w))
+            : String(v) === String(w);
+        if (!close) {
+          console.log(`  ${file}: value ${i} differs: ${String(v)} against ${String(w)}`);
+          return false;
+        }
+      }
+    }
+    return true;
+  } finally {
+    db.closeSync();
+  }
+}
+
+if (!values.keep) rmSync(root, { recursive: true, force: true });
