@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as Grpc from '@grpc/grpc-js';
 import { GpumonError } from '../../errors.ts';
 import { projectPath } from '../../paths.ts';
 
@@ -31,23 +30,33 @@ export interface ContainerDevices {
   device_ids: string[];
 }
 
-let definition: protoLoader.PackageDefinition | undefined;
-
-/** The loaded protocol: messages keep their .proto field names; absent fields get their defaults. */
-export function podResourcesDefinition(): protoLoader.PackageDefinition {
-  definition ??= protoLoader.loadSync(POD_RESOURCES_PROTO, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  return definition;
+/** The gRPC library and the service, loaded together. */
+export interface PodResourcesProtocol {
+  readonly grpc: typeof Grpc;
+  readonly service: Grpc.ServiceDefinition;
 }
 
-/** The service definition, for a server (the tests serve it) or a client. */
-export function podResourcesService(): grpc.ServiceDefinition {
-  return podResourcesDefinition()[POD_RESOURCES_SERVICE] as grpc.ServiceDefinition;
+let protocol: Promise<PodResourcesProtocol> | undefined;
+
+/**
+ * The gRPC library and the loaded service (messages keep their .proto field names; absent fields get their
+ * defaults), for the client and for the tests' server. Imported on first use only: @grpc/grpc-js and the
+ * .proto loader add about 17 MiB to a process, which an agent off Kubernetes, or refused the socket, never
+ * pays (docs/decisions/0001-agent-memory.md).
+ */
+export function podResourcesProtocol(): Promise<PodResourcesProtocol> {
+  protocol ??= (async () => {
+    const [grpc, protoLoader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+    const definition = protoLoader.loadSync(POD_RESOURCES_PROTO, {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    return { grpc, service: definition[POD_RESOURCES_SERVICE] as Grpc.ServiceDefinition };
+  })();
+  return protocol;
 }
 
 /** The responses of a kubelet on a busy node stay far below this; grpc's default (4 MiB) could be reached. */
@@ -55,9 +64,9 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 type ListFn = (
   request: object,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, response?: { pod_resources?: PodResources[] }) => void,
-) => grpc.ClientUnaryCall;
+  options: Grpc.CallOptions,
+  callback: (err: Grpc.ServiceError | null, response?: { pod_resources?: PodResources[] }) => void,
+) => Grpc.ClientUnaryCall;
 
 /**
  * A client of `v1.PodResourcesLister` over the kubelet's unix socket, as dcgm-exporter reads it: one channel,
@@ -66,7 +75,7 @@ type ListFn = (
  * away (no wait for the channel to be ready).
  */
 export class PodResourcesClient {
-  private client: grpc.Client | undefined;
+  private client: Grpc.Client | undefined;
 
   constructor(readonly socketPath: string) {}
 
@@ -76,7 +85,8 @@ export class PodResourcesClient {
    */
   async list(timeoutMs: number): Promise<PodResources[]> {
     await this.checkSocket();
-    const client = this.connect();
+    const { grpc, service } = await podResourcesProtocol();
+    const client = this.connect(grpc, service);
     const list = (client as unknown as { List: ListFn }).List.bind(client);
     return new Promise<PodResources[]>((resolve, reject) => {
       list({}, { deadline: Date.now() + timeoutMs }, (err, response) => {
@@ -139,9 +149,9 @@ export class PodResourcesClient {
     }
   }
 
-  private connect(): grpc.Client {
+  private connect(grpc: typeof Grpc, service: Grpc.ServiceDefinition): Grpc.Client {
     if (!this.client) {
-      const Client = grpc.makeGenericClientConstructor(podResourcesService(), 'PodResourcesLister');
+      const Client = grpc.makeGenericClientConstructor(service, 'PodResourcesLister');
       this.client = new Client(`unix://${this.socketPath}`, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
         // The kubelet serves one local socket: the authority is never looked up.

@@ -2,7 +2,7 @@ import { linkSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { type PodResources, podResourcesService } from './pod-resources-client.ts';
+import { type PodResources, podResourcesProtocol } from './pod-resources-client.ts';
 
 /** How the test kubelet answers List. */
 export type KubeletBehaviour =
@@ -23,14 +23,11 @@ export class TestKubelet {
   private server = new grpc.Server();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor() {
-    this.serve();
-  }
-
-  private serve(): void {
+  private async serve(): Promise<void> {
+    const { service } = await podResourcesProtocol();
     const unimplemented: grpc.handleUnaryCall<object, object> = (_call, callback) =>
       callback({ code: grpc.status.UNIMPLEMENTED, details: 'not served by the test kubelet' });
-    this.server.addService(podResourcesService(), {
+    this.server.addService(service, {
       List: (_call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
         this.lists++;
         const b = this.behaviour;
@@ -67,12 +64,12 @@ export class TestKubelet {
     this.server.forceShutdown();
     rmSync(this.socketPath, { force: true });
     this.server = new grpc.Server();
-    this.serve();
     await this.start();
   }
 
-  /** Listens on `socketPath`. */
-  start(): Promise<this> {
+  /** Serves the API on `socketPath`. */
+  async start(): Promise<this> {
+    await this.serve();
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
         err ? reject(err) : resolve(this),
