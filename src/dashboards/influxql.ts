@@ -26,6 +26,13 @@ const GRAFANA_UNITS: Readonly<Record<string, string>> = {
   'bytes per second': 'Bps',
   errors: 'short',
   xid: 'none',
+  sessions: 'short',
+  'frames per second': 'suffix: fps',
+  microseconds: 'µs',
+  generation: 'none',
+  lanes: 'none',
+  rows: 'short',
+  pages: 'short',
 };
 
 export function grafanaUnit(def: MetricDef): string {
@@ -65,7 +72,7 @@ export function resultFields(measurement: string, pattern: RegExp): string[] {
 
 /** The template variables' filter on a measurement tagged host, gpu and model. */
 export const GPU_FILTER = `"host" =~ /^$host$/ AND "gpu" =~ /^$gpu$/ AND "model" =~ /^$model$/`;
-/** gpu_alerts has no model tag: host and GPU only. */
-export const ALERT_FILTER = `"host" =~ /^$host$/ AND "gpu" =~ /^$gpu$/`;
+/** gpu_alerts is tagged host, gpu and model like the samples: the same filter. */
+export const ALERT_FILTER = GPU_FILTER;
 export const PER_GPU = `"host", "gpu"`;
 export const BUCKET = 'time($__interval)';

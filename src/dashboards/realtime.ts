@@ -46,7 +46,8 @@ const GROUPS: readonly Group[] = [
   {
     title: 'GPU and memory utilization',
     description: 'Percent of time a kernel ran / the memory was read or written, mean per interval.',
-    takes: (m) => m.name.startsWith('gpu_') && /utilization/.test(m.name) && !/encoder|decoder/.test(m.name),
+    takes: (m) =>
+      m.name.startsWith('gpu_') && /utilization/.test(m.name) && !/encoder|decoder|jpeg|ofa/.test(m.name),
   },
   {
     title: 'Memory used of total',
@@ -66,7 +67,7 @@ const GROUPS: readonly Group[] = [
   },
   {
     title: 'Clocks',
-    description: 'Graphics, SM and memory clocks, MHz.',
+    description: 'Graphics, SM, memory and video clocks, MHz.',
     takes: (m) => m.unit === 'megahertz',
   },
   {
@@ -80,9 +81,33 @@ const GROUPS: readonly Group[] = [
     takes: (m) => m.unit === 'bytes per second',
   },
   {
-    title: 'Encoder and decoder use',
-    description: 'Percent of time the video encoder / decoder was busy.',
-    takes: (m) => /encoder|decoder/.test(m.name),
+    title: 'PCIe link generation and width',
+    description:
+      'PCIe link generation and lanes, current and the most the GPU and its slot support; the generation drops ' +
+      'at idle to save power, a width below its maximum under load is a badly seated card or a bad slot.',
+    takes: (m) => m.unit === 'generation' || m.unit === 'lanes',
+    aggregate: 'last',
+  },
+  {
+    title: 'Video engines use: encoder, decoder, JPEG, OFA',
+    description: 'Percent of time the video encoder / decoder / JPEG decoder / optical flow engine was busy.',
+    takes: (m) => m.unit === 'percent' && /encoder|decoder|jpeg|ofa/.test(m.name),
+  },
+  {
+    title: 'Encoder and frame capture sessions',
+    description: 'Active NVENC encoder sessions and NvFBC frame buffer capture sessions.',
+    takes: (m) => m.unit === 'sessions',
+    aggregate: 'max',
+  },
+  {
+    title: 'Encoder and frame capture frame rate',
+    description: 'Average frames per second over the active encoder / frame capture sessions.',
+    takes: (m) => m.unit === 'frames per second',
+  },
+  {
+    title: 'Encoder and frame capture latency',
+    description: 'Average latency over the active encoder / frame capture sessions, µs.',
+    takes: (m) => m.unit === 'microseconds',
   },
   {
     title: 'P-state over time',
@@ -112,6 +137,14 @@ const GROUPS: readonly Group[] = [
     takes: (m) => m.unit === 'xid',
     type: 'state-timeline',
     aggregate: 'last',
+  },
+  {
+    title: 'Memory repairs: remapped rows and retired pages',
+    description:
+      'Rows remapped (Ampere and later) and pages retired (before Ampere) over the GPU’s life: a rise of the ' +
+      'uncorrectable ones, or rows pending, calls for a reset; many calls for a replacement.',
+    takes: (m) => m.unit === 'rows' || m.unit === 'pages',
+    aggregate: 'max',
   },
   {
     title: 'Energy counter',
@@ -271,12 +304,17 @@ const NOW: readonly PanelSpec[] = [
   {
     type: 'gauge',
     title: 'GPU temperature now',
+    description: 'The GPU (edge) temperature and, where the source reads it, the hot spot.',
     w: 4,
     h: 5,
     queries: [
       {
         query: lastPerGpu(`last(${field('gpu_temperature_celsius')})`, 'temperature'),
         alias: '$tag_host/$tag_gpu',
+      },
+      {
+        query: lastPerGpu(`last(${field('gpu_hotspot_temperature_celsius')})`, 'hot spot'),
+        alias: '$tag_host/$tag_gpu hot spot',
       },
     ],
     unit: 'celsius',

@@ -1,4 +1,14 @@
-import { type DcgmField, type DcgmMapping, IDENTITY, METRICS } from './catalog.ts';
+import {
+  DCGM_EXPORTER_DEFAULT_COUNTERS,
+  DCGM_EXPORTER_NOT_KEPT,
+  gpuzColumns,
+  rocmKeys,
+  TELEGRAF_NVIDIA_SMI,
+  telegrafFieldsOf,
+  XML_IDENTITY_PATHS,
+  XML_PATHS,
+} from '../sources/coverage.ts';
+import { type DcgmField, type DcgmMapping, dcgmFields, IDENTITY, METRICS } from './catalog.ts';
 
 const cell = (text: string) => (text === '' ? '—' : `\`${text}\``);
 /** A DCGM field, with its unit where dcgm-exporter's differs from the catalog's. */
@@ -53,6 +63,79 @@ export function renderMetricsDoc(): string {
     '- MIG: processes are attributed to the MIG instance they run in (its `MIG-` UUID from `nvidia-smi -L`);',
     "  dcgm-exporter's instances are samples of their own (`<GPU uuid>/mig-<GPU_I_ID>`).",
     '',
+    ...coverage(),
   ];
   return lines.join('\n');
+}
+
+const list = (items: readonly string[], separator = ', ') =>
+  items.length === 0 ? '—' : items.map((i) => `\`${i}\``).join(separator);
+
+/** The coverage section: each source per field, and the peers' fields in gpumon (src/sources/coverage.ts). */
+function coverage(): string[] {
+  const byDefault = new Set(DCGM_EXPORTER_DEFAULT_COUNTERS);
+  const dcgmOf = (m: (typeof METRICS)[number]) => {
+    const d: DcgmMapping | null = m.dcgm;
+    if (!d) return '—';
+    const fields = [d, ...(d.also ?? [])];
+    const shown = fields.map((f) => `\`${f.field}\`${byDefault.has(f.field) ? ' (default)' : ''}`);
+    return shown.join(', else ');
+  };
+  const telegraf = TELEGRAF_NVIDIA_SMI.filter((t) => !t.tag);
+  const tags = TELEGRAF_NVIDIA_SMI.filter((t) => t.tag);
+  const kept = TELEGRAF_NVIDIA_SMI.filter((t) => t.gpumon !== '');
+  const dcgmKept = new Map(dcgmFields().map((f) => [f.field.field, f.metric.name]));
+  return [
+    '## Coverage beside the peers',
+    '',
+    "<!-- From src/sources/coverage.ts, checked against the sources' tables by src/sources/coverage.test.ts. -->",
+    '',
+    "Telegraf's `nvidia_smi` input (1.37, schema_v11 and schema_v12 parsers) reads up to " +
+      `${telegraf.length} fields and ${tags.length} tags of nvidia-smi's XML (a capture fills those of its ` +
+      `schema and GPU); gpumon keeps ${kept.length} of them as metrics or identity, the others are settings, ` +
+      'Yes/No flags or per-device details (below). dcgm-exporter exports ' +
+      `${byDefault.size} DCGM fields by default (\`etc/default-counters.csv\`); gpumon maps ` +
+      `${DCGM_EXPORTER_DEFAULT_COUNTERS.filter((f) => dcgmKept.has(f)).length} of them. gpumon also keeps what ` +
+      'neither reads on these GPUs: energy, PCIe throughput, the enforced power limit (Telegraf v12), clock event ' +
+      'reasons, the maximum PCIe link, the hot spot (GPU-Z, rocm-smi), the host.',
+    '',
+    '### Each field per source',
+    '',
+    'NVML, nvidia-smi `--query-gpu` and DCGM as in the tables above (`(default)`: a field dcgm-exporter exports',
+    'unless configured otherwise); the XML element (`-q -x`), the rocm-smi `--json` key and the GPU-Z log column',
+    '(compared without case); `—` where the source has none (the field is null there). Host fields come from the',
+    'host itself (`src/sources/host/`) in every live source. NVML and nvidia-smi have no hot-spot sensor',
+    '(`nvmlTemperatureSensors_t` has only `NVML_TEMPERATURE_GPU`).',
+    '',
+    '| field | NVML | nvidia-smi CSV | nvidia-smi XML | dcgm-exporter | rocm-smi | GPU-Z | Telegraf nvidia_smi |',
+    '|---|---|---|---|---|---|---|---|',
+    ...METRICS.map(
+      (m) =>
+        `| \`${m.name}\` | ${cell(m.nvml)} | ${cell(m.smi)} | ${cell(XML_PATHS[m.name] ?? '')} | ${dcgmOf(m)} | ` +
+        `${list(rocmKeys(m.name), ', else ')} | ${list(gpuzColumns(m.name))} | ${list(telegrafFieldsOf(m.name))} |`,
+    ),
+    ...IDENTITY.map(
+      (i) =>
+        `| \`${i.name}\` (identity) | ${cell(i.nvml)} | ${cell(i.smi)} | ${cell(XML_IDENTITY_PATHS[i.name] ?? '')} | ` +
+        `${cell(i.dcgm)} | — | — | ${list(telegrafFieldsOf(i.name))} |`,
+    ),
+    '',
+    "### Telegraf's nvidia_smi fields in gpumon",
+    '',
+    '| Telegraf | tag | schemas | gpumon | why not |',
+    '|---|---|---|---|---|',
+    ...TELEGRAF_NVIDIA_SMI.map(
+      (t) =>
+        `| \`${t.field}\` | ${t.tag ? 'tag' : ''} | ${t.schemas} | ${cell(t.gpumon)} | ${esc(t.why ?? '')} |`,
+    ),
+    '',
+    "### dcgm-exporter's default fields in gpumon",
+    '',
+    '| DCGM field | gpumon | why not |',
+    '|---|---|---|',
+    ...DCGM_EXPORTER_DEFAULT_COUNTERS.map(
+      (f) => `| \`${f}\` | ${cell(dcgmKept.get(f) ?? '')} | ${esc(DCGM_EXPORTER_NOT_KEPT[f] ?? '')} |`,
+    ),
+    '',
+  ];
 }

@@ -11,6 +11,8 @@ export interface AlertEvent {
   host: string;
   gpu_index: number;
   uuid: string;
+  /** The GPU's model: dashboards filter alerts by it as they filter samples. */
+  model: string;
   /** The value that crossed the threshold (°C, %, % of power limit, or °C of rise). */
   value: number;
   threshold: number;
@@ -189,5 +191,14 @@ function episodeOf(uuid: string, rule: AlertRule, e: Episode, ended: boolean): A
 }
 
 function event(s: GpuSample, rule: AlertRule, value: number, threshold: number): AlertEvent {
-  return { ts: s.ts, host: s.host, gpu_index: s.gpu_index, uuid: s.uuid, rule, value, threshold };
+  return {
+    ts: s.ts,
+    host: s.host,
+    gpu_index: s.gpu_index,
+    uuid: s.uuid,
+    model: s.model,
+    rule,
+    value,
+    threshold,
+  };
 }

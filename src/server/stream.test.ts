@@ -123,6 +123,7 @@ describe('GET /api/stream', () => {
       host: 'node-a',
       gpu_index: 0,
       uuid: 'GPU-node-a-0',
+      model: 'NVIDIA H100 80GB HBM3',
       value: 99,
       threshold: 90,
     } as const;

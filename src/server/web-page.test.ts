@@ -40,6 +40,7 @@ function feed(live: LiveState): () => void {
             host: first.host,
             gpu_index: 0,
             uuid: first.uuid,
+            model: first.model,
             value: 95,
             threshold: 90,
           },

@@ -405,6 +405,12 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       last.reduce((s, e) => s + Number(e.p), 0),
       'fleet power now',
     );
+    const hot = await duck('SELECT host, gpu_index, arg_max(gpu_hotspot_temperature_celsius, ts) AS t FROM s GROUP BY ALL');
+    const hotNow = await rows(panel('gpumon.json', 'GPU temperature now').targets?.[1]?.query ?? '');
+    assert.equal(hotNow.length, 3, 'the hot spot of each GPU');
+    for (const e of hot) {
+      close(hotNow.find((r) => r.host === e.host && r.gpu === String(e.gpu_index))?.['hot spot'], e.t, 'hot spot now');
+    }
     const [gpus] = await rows(panel('gpumon.json', 'GPUs reporting').targets?.[0]?.query ?? '');
     assert.equal(gpus?.gpus, 3);
     const [fleet] = await rows(panel('gpumon.json', 'Fleet: power draw and limit').targets?.[0]?.query ?? '');
@@ -432,7 +438,7 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
     }
   });
 
-  it('real-time: alerts per rule are counts per interval, and the annotations carry the host and GPU', async () => {
+  it('real-time: alerts per rule are counts per interval, the annotations carry the host and GPU, the Model variable filters them', async () => {
     const query = panel('gpumon.json', 'Alerts per rule').targets?.[0]?.query ?? '';
     const hourly = await run(query, { interval: '1h' });
     const rules = hourly.map((s) => s.tags?.rule).sort();
@@ -445,6 +451,13 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
     const [series] = await run(annotation?.query ?? '');
     for (const column of ['rule', 'host', 'gpu']) assert.ok(series?.columns.includes(column), column);
     assert.deepEqual(annotation?.tagsColumn?.split(','), ['host', 'gpu', 'rule']);
+    // The Model variable filters alerts as it filters samples: node-1's GPU is the only "Other GPU".
+    const table = panel('gpumon.json', 'Alerts').targets?.[0]?.query ?? '';
+    const other = await rows(table, { model: ['Other GPU'] });
+    assert.ok(other.length > 0, 'alerts of the Other GPU');
+    assert.deepEqual([...new Set(other.map((r) => `${r.host}/${r.gpu}`))], ['node-1/0']);
+    const annotated = await rows(annotation?.query ?? '', { model: ['Test GPU'] });
+    assert.deepEqual([...new Set(annotated.map((r) => r.host))].sort(), ['node-0']);
     for (const f of FILES)
       assert.ok(
         committed[f]?.annotations.list.some((a) => a.query?.includes('gpu_alerts')),

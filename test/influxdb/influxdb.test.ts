@@ -18,6 +18,8 @@ import { influxQuery, influxUrl, influxWrite } from '../../src/testing/services.
 
 const config = loadConfig();
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+/** The model of testSample's GPUs. */
+const MODEL = testSample({ ts: T0 }).model;
 const databases: string[] = [];
 
 /** Options for a fresh database (not created: the sink creates it on its first write). */
@@ -219,14 +221,15 @@ describe('the stream sink of gpumon consume against InfluxDB 1.x', () => {
     ]);
     const series = await select(
       options,
-      'SELECT "value", "threshold" FROM "gpu_alerts" GROUP BY "host", "gpu", "uuid", "rule"',
+      'SELECT "value", "threshold" FROM "gpu_alerts" GROUP BY "host", "gpu", "uuid", "model", "rule"',
     );
     assert.deepEqual(
       series.map((x) => [x.tags, x.values]),
       [
-        [{ gpu: '0', host: 'node-1', rule: 'high_temperature', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 85, 80]]],
-        [{ gpu: '0', host: 'node-1', rule: 'temperature_spike', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 35, 5]]],
-        [{ gpu: '1', host: 'node-2', rule: 'high_load', uuid: 'GPU-node-2-1' }, [[T0 + 1000, 95, 90]]],
+        // model: testSample's, the same tag as on gpu_metrics, so the dashboards' Model variable filters alerts
+        [{ gpu: '0', host: 'node-1', model: MODEL, rule: 'high_temperature', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 85, 80]]],
+        [{ gpu: '0', host: 'node-1', model: MODEL, rule: 'temperature_spike', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 35, 5]]],
+        [{ gpu: '1', host: 'node-2', model: MODEL, rule: 'high_load', uuid: 'GPU-node-2-1' }, [[T0 + 1000, 95, 90]]],
       ],
     );
   });

@@ -4,14 +4,21 @@ import type { AlertEvent } from '../../pipeline/alerts.ts';
 export const ALERT_MEASUREMENT = 'gpu_alerts';
 
 /**
- * One alert as a point of `gpu_alerts`: tags host, gpu, uuid, rule; fields value and threshold (floats, in
- * the rule's unit); timestamp = the sample's. Each rule reports at most once per sample, so a replayed alert
+ * One alert as a point of `gpu_alerts`: tags host, gpu, uuid, model (as on gpu_metrics, so that the dashboards'
+ * Model variable filters alerts too), rule; fields value and threshold (floats, in the rule's unit); timestamp =
+ * the sample's. Each rule reports at most once per sample, so a replayed alert
  * overwrites itself.
  */
 export function alertPoint(event: AlertEvent): Point {
   return {
     measurement: ALERT_MEASUREMENT,
-    tags: { host: event.host, gpu: String(event.gpu_index), uuid: event.uuid, rule: event.rule },
+    tags: {
+      host: event.host,
+      gpu: String(event.gpu_index),
+      uuid: event.uuid,
+      model: event.model,
+      rule: event.rule,
+    },
     fields: {
       value: { type: 'float', value: event.value },
       threshold: { type: 'float', value: event.threshold },
@@ -30,7 +37,7 @@ const seriesKeys = new Map<string, string>();
 export function alertLine(event: AlertEvent): string | null {
   if (!Number.isFinite(event.value) || !Number.isFinite(event.threshold))
     return encodePoint(alertPoint(event));
-  const id = `${event.host}\0${event.gpu_index}\0${event.uuid}\0${event.rule}`;
+  const id = `${event.host}\0${event.gpu_index}\0${event.uuid}\0${event.model}\0${event.rule}`;
   let key = seriesKeys.get(id);
   if (key === undefined) {
     key = seriesKeyOf(ALERT_MEASUREMENT, alertPoint(event).tags);

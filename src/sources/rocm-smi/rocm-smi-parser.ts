@@ -53,7 +53,7 @@ export interface RocmSmiParseResult {
 }
 
 /** Numeric keys, each mapped to a catalog metric; the first key present (not N/A) wins. */
-const NUMERIC_KEYS: readonly { metric: MetricName; keys: readonly string[]; divisor?: number }[] = [
+export const NUMERIC_KEYS: readonly { metric: MetricName; keys: readonly string[]; divisor?: number }[] = [
   { metric: 'gpu_utilization_percent', keys: ['GPU use (%)'] },
   // Activity, like NVML's memory utilization. `GPU Memory Allocated (VRAM%)` (6.1) is an allocation share:
   // not this metric (the VRAM byte counts carry it).
