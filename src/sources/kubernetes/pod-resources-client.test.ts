@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isGpumonError } from '../../errors.ts';
+import { PROJECT_ROOT as ROOT } from '../../paths.ts';
 import { PodResourcesClient } from './pod-resources-client.ts';
 import { gpuPod, TestKubelet } from './testing.ts';
 
@@ -57,6 +59,46 @@ describe("the kubelet's pod-resources client (gRPC over a unix socket)", () => {
     const file = join(kubelet.dir, 'not-a-socket');
     writeFileSync(file, 'x');
     await assert.rejects(new PodResourcesClient(file).list(1000), /is not a socket/);
+  });
+
+  it("names the uid when the socket is the kubelet's (root's, 0755) and the agent's user may not connect", async () => {
+    kubelet.behaviour = { kind: 'pods', pods: [] };
+    chmodSync(kubelet.dir, 0o755); // as /var/lib/kubelet/pod-resources is
+    chmodSync(kubelet.socketPath, 0o755);
+    if (process.getuid?.() === 0) {
+      // Root may connect anyway: ask as nobody (uid 65534), in a child process.
+      const child = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import('./src/sources/kubernetes/pod-resources-client.ts').then((m) => new m.PodResourcesClient(${JSON.stringify(kubelet.socketPath)}).list(1000)).then(() => console.log('listed'), (e) => console.log(e.code, e.message))`,
+        ],
+        {
+          uid: 65534,
+          gid: 65534,
+          encoding: 'utf8',
+          cwd: ROOT,
+          env: { ...process.env, TSX_TSCONFIG_PATH: '' },
+        },
+      );
+      assert.match(
+        child.stdout,
+        /^POD_RESOURCES_FAILED .*is not writable by uid 65534.*root only/m,
+        child.stderr,
+      );
+    } else {
+      chmodSync(kubelet.socketPath, 0o555);
+      try {
+        await assert.rejects(
+          new PodResourcesClient(kubelet.socketPath).list(1000),
+          /is not writable by uid \d+/,
+        );
+      } finally {
+        chmodSync(kubelet.socketPath, 0o755);
+      }
+    }
   });
 
   it('gives up on a kubelet that does not answer within the timeout', async () => {

@@ -123,6 +123,7 @@ export class PodResourcesClient {
     try {
       isSocket = (await stat(this.socketPath)).isSocket();
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') throw this.notAllowed(err);
       throw new GpumonError(
         'POD_RESOURCES_FAILED',
         `no kubelet pod-resources socket at ${this.socketPath} (kubernetes.podResourcesSocket; on Kubernetes, ` +
@@ -140,13 +141,17 @@ export class PodResourcesClient {
       // Connecting to a unix socket needs write permission on it; the kubelet makes it root's (0755).
       await access(this.socketPath, constants.W_OK);
     } catch (err) {
-      throw new GpumonError(
-        'POD_RESOURCES_FAILED',
-        `the kubelet pod-resources socket ${this.socketPath} is not writable by uid ${process.getuid?.() ?? '?'}: ` +
-          'the kubelet serves it to root only (docs/deployment.md, pod attribution)',
-        { cause: err },
-      );
+      throw this.notAllowed(err);
     }
+  }
+
+  private notAllowed(cause: unknown): GpumonError {
+    return new GpumonError(
+      'POD_RESOURCES_FAILED',
+      `the kubelet pod-resources socket ${this.socketPath} is not writable by uid ${process.getuid?.() ?? '?'}: ` +
+        'the kubelet serves it to root only (docs/deployment.md, pod attribution)',
+      { cause },
+    );
   }
 
   private connect(grpc: typeof Grpc, service: Grpc.ServiceDefinition): Grpc.Client {
