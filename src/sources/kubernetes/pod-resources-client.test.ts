@@ -80,7 +80,6 @@ describe("the kubelet's pod-resources client (gRPC over a unix socket)", () => {
           gid: 65534,
           encoding: 'utf8',
           cwd: ROOT,
-          env: { ...process.env, TSX_TSCONFIG_PATH: '' },
         },
       );
       assert.match(
