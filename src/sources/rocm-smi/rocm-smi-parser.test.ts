@@ -38,6 +38,7 @@ describe('parseRocmSmiJson on real captures', () => {
         model: 'AMD GPU 0x73df', // "Card series": "0x1002" is a PCI id, "GPU ID": "0x73df"
         pci_bus_id: '0000:07:00.0', // "PCI Bus": "0000:07:00.0"
         driver_version: '6.3.6', // system "Driver version": "6.3.6"
+        vbios_version: '113-67XA6SSB1-D01', // "VBIOS version" (line 5)
         gpu_utilization_percent: 0, // "GPU use (%)": "0"
         gpu_memory_utilization_percent: 0, // "GPU memory use (%)": "0"
         gpu_memory_total_bytes: 12868124672, // "VRAM Total Memory (B)": "12868124672"
@@ -65,6 +66,7 @@ describe('parseRocmSmiJson on real captures', () => {
         model: 'Navi 22 [Radeon RX 6700/6700 XT / 6800M]', // "Card series"
         pci_bus_id: '0000:07:00.0',
         driver_version: '6.3.6', // system "Driver version"
+        vbios_version: '113-67XA6SSB1-D01', // "VBIOS version" (line 6)
         gpu_utilization_percent: 0, // "GPU use (%)": "0"
         gpu_memory_utilization_percent: 0, // "GPU memory use (%)": "0"
         gpu_memory_total_bytes: 12868124672, // "VRAM Total Memory (B)"
@@ -92,6 +94,7 @@ describe('parseRocmSmiJson on real captures', () => {
         model: 'Navi 22 [Radeon RX 6700/6700 XT / 6800M]', // "Device Name" (also "Card Series")
         pci_bus_id: '0000:07:00.0',
         driver_version: '6.3.6', // system "Driver version"
+        vbios_version: '113-67XA6SSB1-D01', // "VBIOS version" (line 10)
         gpu_utilization_percent: 0, // "GPU use (%)": "0"
         gpu_memory_utilization_percent: 0, // "GPU Memory Read/Write Activity (%)": "0" (not "Allocated (VRAM%)": "12")
         gpu_memory_total_bytes: 12868124672, // "VRAM Total Memory (B)"
@@ -119,6 +122,7 @@ describe('parseRocmSmiJson on real captures', () => {
         model: 'AMD GPU 0x6861', // no "Card series"; "Card model": "0xc1e" is an id; "GPU ID": "0x6861"
         pci_bus_id: '0000:04:00.0', // "PCI Bus": "0000:04:00.0"
         driver_version: '5.9.25', // system "Driver version": "5.9.25"
+        vbios_version: '113-D0510100-106', // "VBIOS version" (line 5)
         gpu_utilization_percent: 0, // "GPU use (%)": "0"
         gpu_memory_utilization_percent: null, // no "GPU memory use (%)" key
         gpu_memory_total_bytes: 17163091968, // "VRAM Total Memory (B)": "17163091968"
@@ -152,6 +156,7 @@ describe('parseRocmSmiJson on real captures', () => {
         model: 'Arcturus GL-XL [Instinct MI100]', // "Card series" (line 316)
         pci_bus_id: '0000:43:00.0',
         driver_version: '6.2.4', // system "Driver version": "6.2.4" (line 484)
+        vbios_version: '113-D3430400-037', // "VBIOS version" (line 246)
         gpu_utilization_percent: 0, // "GPU use (%)": "0" (281)
         gpu_memory_utilization_percent: 0, // "GPU memory use (%)": "0" (282)
         gpu_memory_total_bytes: 34342961152, // "VRAM Total Memory (B)" (289)

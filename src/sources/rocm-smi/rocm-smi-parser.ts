@@ -123,6 +123,7 @@ export function parseRocmSmiJson(text: string, options: RocmSmiParseOptions): Ro
       model: device.model,
       pci_bus_id: device.pciBusId,
       driver_version: driver,
+      vbios_version: device.vbiosVersion,
       ...values,
     };
     try {
