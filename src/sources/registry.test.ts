@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -111,6 +113,37 @@ describe('source selection', () => {
       assert.equal(s.host_cpu_temperature_celsius, 55);
       assert.equal(s.host_memory_total_bytes, 3_742_148 * 1024);
       assert.equal(s.host_cpu_utilization_percent, null, 'the first read has no utilization yet');
+    }
+  });
+
+  it("gives a dcgm scrape's samples of this machine the host figures, and those of other nodes none", async () => {
+    const capture = readFileSync(
+      fileURLToPath(
+        new URL('./dcgm/testdata/tesla-t4-x2-scrapes-datadog-serve-metrics.prom', import.meta.url),
+      ),
+    );
+    const server = createServer((_, res) => res.end(capture));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const source = await selectSource(
+        config({
+          'source.type': 'dcgm',
+          'source.dcgm.url': `http://127.0.0.1:${port}/metrics`,
+          'source.host': '424773df46e0',
+          'source.hostRoot': fileURLToPath(new URL('./host/testdata/atom-c3758-coretemp/', import.meta.url)),
+        }),
+      );
+      await source.open();
+      const samples = await source.read(Date.now());
+      await source.close();
+      const local = samples.filter((s) => s.host === '424773df46e0');
+      const other = samples.filter((s) => s.host === '551bdf382151');
+      assert.ok(local.length > 0 && other.length > 0);
+      for (const s of local) assert.equal(s.host_cpu_temperature_celsius, 54);
+      for (const s of other) assert.equal(s.host_cpu_temperature_celsius, null);
+    } finally {
+      server.close();
     }
   });
 

@@ -4,6 +4,7 @@ import { METRIC_NAMES, type MetricName } from '../../metrics/catalog.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
 import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { buildFleet, type SimGpu } from './fleet.ts';
+import { buildHosts, initialHostState, type SimHost, stepHost } from './host.ts';
 import { initialState, NULL_METRICS, SIMULATED_METRICS, step } from './model.ts';
 import { DEFAULT_SIM_NOTICE, SimSource } from './sim-source.ts';
 import { Simulator } from './simulator.ts';
@@ -275,5 +276,22 @@ describe('the simulated hosts', () => {
       }
     }
     assert.ok(hot / samples < 0.05, `${hot} of ${samples} samples at 80 °C or more`);
+  });
+});
+
+describe('the host model', () => {
+  test('CPU temperature follows the inlet air: the same host 10 °C warmer inlet runs about 10 °C warmer', () => {
+    const gpus = buildFleet({ hosts: 1, gpusPerHost: 4, seed: 21 });
+    const [host] = buildHosts(gpus, 4, 21) as [SimHost];
+    const warm: SimHost = { ...host, inletCelsius: host.inletCelsius + 10 };
+    const a = initialHostState(host, gpus, T0);
+    const b = initialHostState(warm, gpus, T0);
+    for (let k = 1; k <= 600; k++) {
+      stepHost(host, gpus, a, T0 + k * 1000);
+      stepHost(warm, gpus, b, T0 + k * 1000);
+      const gap = b.reportedTemperature - a.reportedTemperature;
+      assert.ok(gap >= 9 && gap <= 11, `step ${k}: ${gap} °C warmer`);
+      assert.equal(b.reportedUtil, a.reportedUtil, 'the load does not depend on the air');
+    }
   });
 });
