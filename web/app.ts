@@ -6,6 +6,7 @@
  */
 import type { CatalogResponse, HealthResponse } from '../src/server/api-types.ts';
 import { AlertsView } from './alerts-view.ts';
+import { AnalyticsView } from './analytics-view.ts';
 import { api, whenUnauthorized } from './api.ts';
 import { must, setText } from './dom.ts';
 import { aggregate } from './fleet-model.ts';
@@ -36,6 +37,7 @@ let detail: GpuDetail | null = null;
 const alerts = new AlertsView((filter) => {
   location.hash = formatRoute({ view: 'alerts', filter });
 });
+const analyticsView = new AnalyticsView();
 let currentView: Route['view'] = 'fleet';
 const viewLinks = [...document.querySelectorAll<HTMLAnchorElement>('[data-testid="views"] a')];
 let streamStatus: StreamStatus = 'connecting';
@@ -62,10 +64,15 @@ async function route(): Promise<void> {
     detail = null;
   }
   if (to.view !== 'alerts') alerts.hide();
+  if (to.view !== 'analytics') analyticsView.hide();
   if (to.view === 'fleet') {
     overview.setFilter(to.filter, to.sort);
     if (viewBox.firstChild !== overview.el) viewBox.replaceChildren(overview.el);
     analytics.hidden = false;
+  } else if (to.view === 'analytics') {
+    if (viewBox.firstChild !== analyticsView.el) viewBox.replaceChildren(analyticsView.el);
+    analyticsView.show(to);
+    analytics.hidden = true;
   } else if (to.view === 'alerts') {
     if (viewBox.firstChild !== alerts.el) viewBox.replaceChildren(alerts.el);
     alerts.show(to.filter);
@@ -98,6 +105,7 @@ function showState(): void {
   const parts = [state];
   if (detail) parts.push(detail.name);
   else if (currentView === 'alerts') parts.push('alerts');
+  else if (currentView === 'analytics') parts.push('analytics');
   else if (n > 0) {
     const alerting = aggregate(store.rows()).states.alerting;
     parts.push(`${n} GPU${n === 1 ? '' : 's'}${alerting ? `, ${alerting} alerting` : ''}`);

@@ -8,7 +8,32 @@ import { type FleetFilter, GPU_STATES, type GpuState, isSortKey, type SortKey } 
 export type Route =
   | { view: 'fleet'; filter: FleetFilter; sort: SortKey }
   | { view: 'gpu'; uuid: string; range: TimeRange }
-  | { view: 'alerts'; filter: EpisodeFilter };
+  | { view: 'alerts'; filter: EpisodeFilter }
+  | { view: 'analytics'; tab: AnalyticsTab; from: string | null; to: string | null };
+
+/** The pages of the daily analytics. */
+export const ANALYTICS_TABS = [
+  'daily',
+  'heatmap',
+  'spikes',
+  'correlations',
+  'idle',
+  'energy',
+  'throttle',
+  'runs',
+] as const;
+export type AnalyticsTab = (typeof ANALYTICS_TABS)[number];
+export const ANALYTICS_TAB_LABELS: Record<AnalyticsTab, string> = {
+  daily: 'Daily statistics',
+  heatmap: 'Hour of day',
+  spikes: 'Temperature spikes',
+  correlations: 'Correlations',
+  idle: 'Idle and wasted',
+  energy: 'Energy',
+  throttle: 'Throttling',
+  runs: 'Runs',
+};
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The alert episodes shown: of one rule, host, state (ongoing or ended), or all (null). */
 export interface EpisodeFilter {
@@ -59,6 +84,19 @@ export function parseRoute(hash: string): Route {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
   const uuid = params.get('gpu');
   if (uuid) return { view: 'gpu', uuid, range: parseRange(params) };
+  if (params.get('view') === 'analytics') {
+    const tab = params.get('tab') ?? 'daily';
+    const day = (name: string) => {
+      const value = params.get(name);
+      return value && DAY.test(value) ? value : null;
+    };
+    return {
+      view: 'analytics',
+      tab: (ANALYTICS_TABS as readonly string[]).includes(tab) ? (tab as AnalyticsTab) : 'daily',
+      from: day('from'),
+      to: day('to'),
+    };
+  }
   if (params.get('view') === 'alerts') {
     const episodeState = params.get('state');
     return {
@@ -95,6 +133,11 @@ export function formatRoute(route: Route): string {
       params.set('from', new Date(range.from).toISOString());
       params.set('to', new Date(range.to).toISOString());
     }
+  } else if (route.view === 'analytics') {
+    params.set('view', 'analytics');
+    if (route.tab !== 'daily') params.set('tab', route.tab);
+    if (route.from) params.set('from', route.from);
+    if (route.to) params.set('to', route.to);
   } else if (route.view === 'alerts') {
     params.set('view', 'alerts');
     if (route.filter.rule) params.set('rule', route.filter.rule);

@@ -91,6 +91,8 @@ export function serveCommand(): Command {
                   'gpumon serve does not run analytics: run `gpumon analyze` (or a CronJob), or use `gpumon up`',
               }),
               nextRunAt: () => null,
+              cannotRun:
+                'gpumon serve does not run analytics: run `gpumon analyze` (or a CronJob), or use `gpumon up`',
             },
             results: resultsApi(storage, reader),
             archive: archiveHistory(storage, reader),

@@ -132,6 +132,9 @@ export interface AlertEpisodesResponse {
 export interface RunsResponse {
   runs: unknown[];
   nextRunAt: number | null;
+  /** Whether POST /api/runs can start a run on this server; if not, `cannotRunReason` says why. */
+  canRun: boolean;
+  cannotRunReason: string | null;
 }
 
 export interface TriggerResponse {

@@ -26,6 +26,8 @@ export interface RunsApi {
   }>;
   /** Epoch ms of the next scheduled run, or null when none is scheduled. */
   nextRunAt(): number | null;
+  /** Why this server cannot start runs at all (`gpumon serve`); absent: it can. The page shows it. */
+  cannotRun?: string;
 }
 
 /** The results of the daily analytics, by day (YYYY-MM-DD) and analysis name (`[a-z_]+`). */

@@ -4,16 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { runDailyAnalytics } from '../analytics/daily-job.ts';
+import { testConfig } from '../analytics/testing.ts';
 import { loadConfig } from '../config/load.ts';
 import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
 import { silentLogger } from '../log.ts';
+import { LiveState } from '../pipeline/live-state.ts';
 import { dateOfTs } from '../sinks/archive/layout.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { writeHistory } from '../sources/sim/history.ts';
 import { launchBrowser } from '../testing/browser.ts';
-import type { AlertEpisodesResponse, GpusResponse, HistoryResponse } from './api-types.ts';
+import type {
+  AlertEpisodesResponse,
+  AnalyticsResultResponse,
+  GpusResponse,
+  HistoryResponse,
+  RunsResponse,
+} from './api-types.ts';
+import { createApp } from './app.ts';
+import type { RunsApi } from './deps.ts';
 import { OPEN_LOOPBACK } from './security.ts';
+import { type RunningServer, startServer } from './serve.ts';
+import { depsOf } from './test-support.ts';
 import { checkLayout, LAYOUT_WIDTHS } from './web-test-support.ts';
 
 const DAY = 86_400_000;
@@ -52,6 +65,14 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       });
     } finally {
       await writer.close();
+    }
+    // The daily analytics of the two archived days, as gpumon analyze would write them.
+    for (const date of [dateOfTs(Date.now() - 2 * DAY), yesterday]) {
+      await runDailyAnalytics({
+        config: testConfig({ 'archive.path': archivePath }),
+        date,
+        storage: new LocalStorage(archivePath),
+      });
     }
     const config = loadConfig({
       flags: {
@@ -231,6 +252,238 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     assert.ok(Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-points')) > 0);
   });
 
+  const twoDaysAgo = dateOfTs(Date.now() - 2 * DAY);
+
+  async function rowsOf(date: string, analysis: string): Promise<Record<string, unknown>[]> {
+    const res = await fetch(`${url}/api/analytics/${date}/${analysis}`);
+    assert.equal(res.status, 200);
+    return ((await res.json()) as AnalyticsResultResponse).rows;
+  }
+  const fleetRow = async (date: string, analysis: string) =>
+    (await rowsOf(date, analysis)).find((r) => r.scope === 'fleet') as Record<string, number>;
+
+  async function openAnalytics(hash: string, tab: string): Promise<void> {
+    await page.goto(`${url}/#view=analytics${hash}`);
+    await page.locator(`[data-testid="analytics-view"][data-loaded="${tab}"]`).waitFor({ timeout: 15_000 });
+  }
+
+  /** Text a person reads must not show result keys or JSON. */
+  async function assertNoRawKeys(): Promise<void> {
+    const text = (await page.locator('[data-testid="analytics-page"]').innerText()) ?? '';
+    assert.doesNotMatch(
+      text,
+      /_(percent|celsius|watts|kwh|bytes|seconds|share)\b|[{}]|\bnull\b|undefined/,
+      text.slice(0, 400),
+    );
+  }
+
+  test('daily statistics: a row per day of the fleet, equal to the API, sortable, and per GPU', async () => {
+    await openAnalytics('', 'daily');
+    assert.equal(await page.locator('[data-testid="tab-daily"]').getAttribute('aria-current'), 'page');
+    const table = page.locator('[data-testid="daily-table"]');
+    const cells = async () =>
+      table
+        .locator('tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) =>
+            Object.fromEntries(
+              [...tr.querySelectorAll('td')].map((td) => [td.dataset.label, td.textContent]),
+            ),
+          ),
+        );
+    const rows = await cells();
+    assert.deepEqual(
+      rows.map((r) => r.Date),
+      [twoDaysAgo, yesterday],
+    );
+    const api = await fleetRow(yesterday, 'daily_stats');
+    const shown = rows[1] as Record<string, string>;
+    assert.equal(shown.GPU, 'Fleet');
+    assert.equal(shown['Energy (kWh)'], api.energy_kwh?.toFixed(2));
+    assert.equal(shown['Utilization, mean (%)'], `${api.load_avg_percent?.toFixed(1)}`);
+    assert.equal(shown['Temperature, max (°C)'], `${api.temperature_max_celsius?.toFixed(0)}`);
+    assert.equal(
+      shown['Memory used, max (GiB)'],
+      `${((api.memory_used_max_bytes ?? 0) / 1024 ** 3).toFixed(1)}`,
+    );
+    await assertNoRawKeys();
+    // A click on a heading sorts by it, highest first; again, lowest first.
+    const energy = table.locator('th[data-key="energy_kwh"]');
+    await energy.locator('button').click();
+    assert.equal(await energy.getAttribute('aria-sort'), 'descending');
+    const sorted = (await cells()).map((r) => Number.parseFloat(r['Energy (kWh)'] ?? ''));
+    assert.deepEqual(
+      sorted,
+      [...sorted].sort((a, b) => b - a),
+    );
+    await energy.locator('button').click();
+    assert.equal(await energy.getAttribute('aria-sort'), 'ascending');
+    await page.locator('[data-testid="daily-scope"]').selectOption('gpu');
+    assert.equal(await table.locator('tbody tr').count(), 2 * SIM.hosts * SIM.gpusPerHost);
+  });
+
+  test('any range of days: one day in the address shows that day alone', async () => {
+    await page.locator('[data-testid="analytics-from"]').fill(yesterday);
+    await page.locator('[data-testid="analytics-to"]').fill(yesterday);
+    await page.locator('[data-testid="analytics-apply"]').click();
+    await page.waitForFunction((d) => location.hash.includes(`from=${d}&to=${d}`), yesterday);
+    await page.locator('[data-testid="analytics-view"][data-loaded="daily"]').waitFor();
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="daily-table"] tbody tr').length === 1,
+    );
+    assert.match(
+      (await page.locator('[data-testid="analytics-range"]').textContent()) ?? '',
+      /^1 day with results \(of 2/,
+    );
+  });
+
+  test('the hour-of-day heatmap: a row per day, a cell per UTC hour, the fleet means of the API', async () => {
+    await openAnalytics('&tab=heatmap', 'heatmap');
+    const grid = page.locator('[data-testid="heatmap"]');
+    assert.equal(await grid.locator('tbody tr').count(), 2);
+    assert.equal(await grid.locator('tbody tr').first().locator('td').count(), 24);
+    const hour5 = (await rowsOf(yesterday, 'hourly_patterns')).find(
+      (r) => r.scope === 'fleet' && r.hour_utc === 5,
+    );
+    const cell = grid.locator('tbody tr').nth(1).locator('td').nth(5);
+    assert.equal(await cell.textContent(), (hour5?.load_avg_percent as number).toFixed(0));
+    await page.locator('[data-testid="heatmap-metric"]').selectOption('temperature_avg_celsius');
+    assert.equal(await cell.textContent(), (hour5?.temperature_avg_celsius as number).toFixed(0));
+    await assertNoRawKeys();
+  });
+
+  test('temperature spikes: every spike of the days, each linked to its GPU chart at that moment', async () => {
+    await openAnalytics('&tab=spikes', 'spikes');
+    const expected =
+      (await rowsOf(twoDaysAgo, 'temperature_spikes')).length +
+      (await rowsOf(yesterday, 'temperature_spikes')).length;
+    assert.ok(expected > 0, 'the simulator has spikes');
+    assert.equal(await page.locator('[data-testid="spikes-table"] tbody tr').count(), expected);
+    assert.match(
+      (await page.locator('[data-testid="spikes-count"]').textContent()) ?? '',
+      new RegExp(`^${expected} spikes`),
+    );
+    await assertNoRawKeys();
+    const first = page.locator('[data-testid="spike-link"]').first();
+    await first.click();
+    await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-sources'), 'archive');
+    assert.match(decodeURIComponent(new URL(page.url()).hash), /^#gpu=GPU-[^&]+&from=.+&to=.+/);
+  });
+
+  test('the correlation matrix of the latest day, symmetric, with the values of the API', async () => {
+    await openAnalytics('&tab=correlations', 'correlations');
+    const api = await fleetRow(yesterday, 'correlations');
+    const pair = async (a: string, b: string) =>
+      page.locator(`[data-testid="corr-matrix"] td[data-pair="${a} ${b}"]`).textContent();
+    assert.equal(await pair('temperature', 'load'), api.corr_temperature_load?.toFixed(2));
+    assert.equal(await pair('load', 'temperature'), api.corr_temperature_load?.toFixed(2));
+    assert.equal(await pair('power', 'power'), '1.00');
+    assert.match(
+      (await page.locator('[data-testid="corr-cpu"]').textContent()) ?? '',
+      new RegExp(`CPU temperature: ${api.corr_temperature_cpu_temperature?.toFixed(2)}`),
+    );
+    await assertNoRawKeys();
+  });
+
+  test('idle and wasted GPU-hours, energy per day and throttle time, as the API gives them', async () => {
+    await openAnalytics('&tab=idle', 'idle');
+    const idle = await fleetRow(yesterday, 'idle_time');
+    const idleRow = page.locator('[data-testid="idle-table"] tbody tr').nth(1);
+    assert.equal(
+      await idleRow.locator('td[data-label="Wasted (GPU-h)"]').textContent(),
+      idle.wasted_gpu_hours?.toFixed(1),
+    );
+    assert.equal(
+      await idleRow.locator('td[data-label="Idle share (%)"]').textContent(),
+      ((idle.idle_share ?? 0) * 100).toFixed(1),
+    );
+    assert.equal(
+      await page.locator('[data-testid="idle-gpus-table"] tbody tr').count(),
+      SIM.hosts * SIM.gpusPerHost,
+    );
+    await assertNoRawKeys();
+
+    await openAnalytics('&tab=energy', 'energy');
+    const kwh = [
+      (await fleetRow(twoDaysAgo, 'daily_stats')).energy_kwh ?? 0,
+      (await fleetRow(yesterday, 'daily_stats')).energy_kwh ?? 0,
+    ];
+    assert.equal(
+      await page.locator('[data-testid="energy-total"]').textContent(),
+      `The fleet used ${kwh.reduce((a, b) => a + b, 0).toFixed(1)} kWh over 2 days.`,
+    );
+    assert.deepEqual(
+      await page
+        .locator('[data-testid="energy-bars"] li')
+        .evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.date)),
+      [twoDaysAgo, yesterday],
+    );
+    await assertNoRawKeys();
+
+    await openAnalytics('&tab=throttle', 'throttle');
+    const stats = await fleetRow(yesterday, 'daily_stats');
+    const throttled = page
+      .locator('[data-testid="throttle-table"] tbody tr')
+      .nth(1)
+      .locator('td[data-label="Throttled (h)"]');
+    assert.equal(await throttled.textContent(), ((stats.throttled_seconds ?? 0) / 3600).toFixed(2));
+    await assertNoRawKeys();
+  });
+
+  test('runs: "Run now" on gpumon up starts a run; the page follows it until its record shows, in words', async () => {
+    await openAnalytics('&tab=runs', 'runs');
+    const button = page.locator('[data-testid="run-start"]');
+    assert.equal(await button.isEnabled(), true);
+    await button.click();
+    await page
+      .locator('[data-testid="runs-table"] td[data-label="Status"]', { hasText: 'Succeeded' })
+      .first()
+      .waitFor({ timeout: 60_000 });
+    const runs = ((await (await fetch(`${url}/api/runs`)).json()) as RunsResponse).runs as {
+      status: string;
+    }[];
+    assert.equal(runs[0]?.status, 'succeeded');
+    const row = page.locator('[data-testid="runs-table"] tbody tr').first();
+    assert.equal(await row.locator('td[data-label="Started by"]').textContent(), 'Run now');
+    assert.equal(await row.locator('td[data-label="Day analysed"]').textContent(), yesterday);
+    assert.match(
+      (await row.locator('td[data-label="Duration"]').textContent()) ?? '',
+      /^\d+(\.\d)? (s|min)$/,
+    );
+    await assertNoRawKeys();
+  });
+
+  for (const width of LAYOUT_WIDTHS) {
+    test(`every analytics page at ${width} px: no horizontal scroll, nothing over another, screenshots`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      for (const tab of [
+        'daily',
+        'heatmap',
+        'spikes',
+        'correlations',
+        'idle',
+        'energy',
+        'throttle',
+        'runs',
+      ]) {
+        await openAnalytics(`&tab=${tab}`, tab);
+        await checkLayout(
+          page,
+          `analytics-${tab}`,
+          [
+            '[data-testid="top"] > *',
+            '[data-testid="analytics-tabs"] > *',
+            '.range-custom > *',
+            '.filters > *',
+            '.bars li > *',
+          ],
+          width === 390 || width === 1440,
+        );
+      }
+    });
+  }
+
   for (const width of LAYOUT_WIDTHS) {
     test(`the alerts view at ${width} px: no horizontal scroll, nothing over another, a screenshot`, async () => {
       await page.setViewportSize({ width, height: 900 });
@@ -257,4 +510,60 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       );
     });
   }
+});
+
+describe('the runs page of a server that cannot run analytics (gpumon serve)', () => {
+  let server: RunningServer;
+  let browser: Browser | undefined;
+  let page: Page;
+  const reason =
+    'gpumon serve does not run analytics: run `gpumon analyze` (or a CronJob), or use `gpumon up`';
+  const started = Date.parse('2026-12-01T02:00:00Z');
+
+  before(async () => {
+    const runs: RunsApi = {
+      list: async () => [
+        {
+          id: 'analytics-schedule-1',
+          trigger: 'schedule',
+          scheduledAt: started,
+          startedAt: started,
+          finishedAt: started + 95_000,
+          status: 'failed',
+          attempts: [{ startedAt: started }, { startedAt: started + 60_000 }],
+          error: 'no samples for 2026-11-30 in the archive',
+        },
+      ],
+      trigger: async () => ({ started: false, refusal: 'RUNS_NOT_AVAILABLE', reason }),
+      nextRunAt: () => null,
+      cannotRun: reason,
+    };
+    server = await startServer(createApp(depsOf(new LiveState(60_000), { sources: () => [], runs })), {
+      host: '127.0.0.1',
+      port: 0,
+    });
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 390, height: 800 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('says why there is no "Run now", and shows a failed run with its error text and duration', async () => {
+    await page.goto(`${server.url}#view=analytics&tab=runs`);
+    await page.locator('[data-testid="analytics-view"][data-loaded="runs"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="run-start"]').count(), 0);
+    assert.equal(await page.locator('[data-testid="cannot-run"]').textContent(), reason);
+    const row = page.locator('[data-testid="runs-table"] tbody tr').first();
+    const cell = (label: string) => row.locator(`td[data-label="${label}"]`).textContent();
+    assert.equal(await cell('Status'), 'Failed');
+    assert.equal(await cell('Started by'), 'Schedule');
+    assert.equal(await cell('Duration'), '1.6 min');
+    assert.equal(await cell('Attempts'), '2');
+    assert.equal(await cell('Error'), 'no samples for 2026-11-30 in the archive');
+    await checkLayout(page, 'analytics-runs-serve', ['[data-testid="analytics-tabs"] > *'], true);
+  });
 });
