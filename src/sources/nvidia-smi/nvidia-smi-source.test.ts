@@ -94,6 +94,9 @@ describe('NvidiaSmiSource', () => {
     assert.equal(samples[0]?.gpu_power_draw_watts, 631.95);
     assert.equal(samples[0]?.gpu_sm_clock_mhz, 1980);
     assert.equal(samples[0]?.gpu_performance_state, 0);
+    assert.equal(samples[0]?.vbios_version, '96.00.A5.00.01'); // the capture's vbios_version column
+    assert.equal(samples[0]?.gpu_pcie_link_generation, 5); // pcie.link.gen.current
+    assert.equal(samples[0]?.cuda_version, null, '-q -x failed here: --query-gpu has no CUDA version');
     await new Promise((r) => setTimeout(r, 300));
     await smi.read(now + 1000);
     assert.equal(fake.starts().length, 1, 'one child, not one per read');
@@ -120,6 +123,8 @@ describe('NvidiaSmiSource', () => {
       'serial from the XML',
     );
     assert.equal(devices.filter((d) => d.parentUuid !== null).length, 4, 'MIG instances with their parent');
+    const [sample] = await smi.read(Date.now());
+    assert.equal(sample?.cuda_version, '12.2', "the XML's <cuda_version> (line 6), on every sample");
     assert.ok(
       devices.some((d) => d.uuid === 'GPU-00000000-0000-0000-0000-000000000000'),
       'GPUs seen on the loop',

@@ -54,6 +54,8 @@ export class NvidiaSmiSource implements Source {
   private readonly dropped: string[] = [];
   private listed: ListedDevice[] = [];
   private xmlDevices: GpuDevice[] = [];
+  /** `<cuda_version>` of `-q -x` at open: `--query-gpu` has no field for it. */
+  private cudaVersion: string | null = null;
   private readonly latest = new Map<string, Latest>();
   private child: ChildProcess | null = null;
   private lastActivity = 0;
@@ -121,6 +123,7 @@ export class NvidiaSmiSource implements Source {
       });
       if (xml.code !== 0 || parsed.errors.length > 0) this.tracker.count('xml');
       this.xmlDevices = parsed.devices;
+      this.cudaVersion = parsed.samples[0]?.cuda_version ?? null;
     } catch (err) {
       this.tracker.count('xml');
       this.options.logger?.warn({ err }, 'nvidia-smi -q -x failed: serials, VBIOS and MIG instances unknown');
@@ -226,6 +229,7 @@ export class NvidiaSmiSource implements Source {
     }
     const known = this.listed.find((d) => d.uuid === sample.uuid);
     if (sample.model === 'unknown' && known) sample.model = known.name;
+    sample.cuda_version = this.cudaVersion;
     this.latest.set(sample.uuid, { sample, at: performance.now() });
     this.failuresInRow = 0;
     for (const wake of [...this.waiters]) wake();
