@@ -6,8 +6,8 @@
  * 2. each file is rewritten as format 1 (every metric of its catalog type, version 1 encodings, `ts` without
  *    time zone: what gpumon wrote before), the same rows in the same order;
  * 3. bytes per sample of each column and in all, from the Parquet footers (compressed column chunks);
- * 4. `gpumon analyze` of the day on each format, interleaved (1, 2, 1, 2, ...): wall time and peak RSS, the
- *    median of each; and a check that both formats give the same analyses, result for result.
+ * 4. `gpumon analyze` of the day on each format, interleaved (1, 2, 1, 2, ...): wall time, CPU time and peak
+ *    RSS, the median of each; and a check that both formats give the same analyses, result for result.
  *
  *   npx tsx bench/archive-size/run.ts [--hosts 1] [--gpus 8] [--runs 3] [--keep DIR]
  */
@@ -125,27 +125,38 @@ console.log(
   `\ngpumon simulate (writes format 2): ${fmt(simulate.seconds)} s, ${fmt(simulate.peakRssMiB, 0)} MiB peak RSS`,
 );
 
-// Reading: the whole analyze job on each format, interleaved.
-const times: Record<1 | 2, { seconds: number; peakRssMiB: number }[]> = { 1: [], 2: [] };
+// Reading: the whole analyze job on each format, interleaved; wall time, CPU time (all threads) and peak RSS.
+interface Run {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMiB: number;
+}
+const times: Record<1 | 2, Run[]> = { 1: [], 2: [] };
 for (let r = 0; r < runs; r++) {
   for (const format of [1, 2] as const) {
-    times[format].push(
-      await measureNode(['src/cli/main.ts', 'analyze', '--date', date, '--archive', dirs[format]], {
-        GPUMON_LOG_LEVEL: 'warn',
-      }),
+    const m = await measureNode(
+      ['src/cli/main.ts', 'analyze', '--date', date, '--archive', dirs[format]],
+      { GPUMON_LOG_LEVEL: 'warn' },
+      { nodeFlags: ['--import', './bench/archive-size/cpu-time.mjs'] },
     );
+    const cpuSeconds = Number(/CPU_MS=([\d.]+)/.exec(m.stderr)?.[1] ?? Number.NaN) / 1000;
+    times[format].push({ seconds: m.seconds, cpuSeconds, peakRssMiB: m.peakRssMiB });
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const medianOf = (format: 1 | 2, key: keyof Run) => median(times[format].map((t) => t[key]));
 for (const format of [1, 2] as const) {
-  const secs = times[format].map((t) => t.seconds);
+  const list = (key: keyof Run) => times[format].map((t) => fmt(t[key])).join(', ');
   console.log(
-    `gpumon analyze, format ${format}: median ${fmt(median(secs))} s (${secs.map((s) => fmt(s)).join(', ')}), ` +
-      `${fmt(median(times[format].map((t) => t.peakRssMiB)), 0)} MiB peak RSS`,
+    `gpumon analyze, format ${format}: median wall ${fmt(medianOf(format, 'seconds'))} s (${list('seconds')}), ` +
+      `median CPU ${fmt(medianOf(format, 'cpuSeconds'))} s (${list('cpuSeconds')}), ` +
+      `${fmt(medianOf(format, 'peakRssMiB'), 0)} MiB peak RSS`,
   );
 }
 console.log(
-  `analyze on format 2 / format 1: ${fmt(median(times[2].map((t) => t.seconds)) / median(times[1].map((t) => t.seconds)), 3)}x`,
+  `analyze on format 2 / format 1: wall ${fmt(medianOf(2, 'seconds') / medianOf(1, 'seconds'), 3)}x, ` +
+    `CPU ${fmt(medianOf(2, 'cpuSeconds') / medianOf(1, 'cpuSeconds'), 3)}x, ` +
+    `peak RSS ${fmt(medianOf(2, 'peakRssMiB') / medianOf(1, 'peakRssMiB'), 3)}x`,
 );
 console.log(`the analyses of both formats agree (doubles to 1e-9): ${await sameResults(dirs[1], dirs[2])}`);
 

@@ -253,7 +253,8 @@ export class ParquetBatch {
     this.identitySql = IDENTITY.map((i) => {
       const items = gpus.map((g) => {
         const value = g[i.name];
-        if (value === null) return 'NULL';
+        // undefined: a sample built before the catalog gained the field.
+        if (value === null || value === undefined) return 'NULL';
         return typeof value === 'number' ? String(value) : literal(value);
       });
       const cast = i.type === 'int32' ? 'INTEGER' : 'VARCHAR';
