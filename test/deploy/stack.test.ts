@@ -304,9 +304,12 @@ describe("gpumon's ConfigMap", () => {
       const root = agent?.env?.find((e) => e.name === 'GPUMON_SOURCE_HOST_ROOT')?.value;
       assert.equal(root, '/host', name);
       for (const dir of ['proc', 'sys']) {
-        const mount = agent?.volumeMounts?.find((m) => m.mountPath === `${root}/${dir}`);
+        const mount: { name: string; readOnly?: boolean } | undefined = agent?.volumeMounts?.find(
+          (m) => m.mountPath === `${root}/${dir}`,
+        );
         assert.equal(mount?.readOnly, true, `${name}: read-only /${dir}`);
-        assert.equal(pod.volumes?.find((v) => v.name === mount?.name)?.hostPath?.path, `/${dir}`, name);
+        const volume = pod.volumes?.find((v) => v.name === mount?.name);
+        assert.equal(volume?.hostPath?.path, `/${dir}`, name);
       }
     }
   });
