@@ -96,8 +96,9 @@ function coverage(): string[] {
       'Yes/No flags or per-device details (below). dcgm-exporter exports ' +
       `${byDefault.size} DCGM fields by default (\`etc/default-counters.csv\`); gpumon maps ` +
       `${DCGM_EXPORTER_DEFAULT_COUNTERS.filter((f) => dcgmKept.has(f)).length} of them. gpumon also keeps what ` +
-      'neither reads on these GPUs: energy, PCIe throughput, the enforced power limit (Telegraf v12), clock event ' +
-      'reasons, the maximum PCIe link, the hot spot (GPU-Z, rocm-smi), the host.',
+      'Telegraf does not read: energy, PCIe throughput, clock event reasons, the memory temperature, the maximum ' +
+      'PCIe link (neither peer by default), the hot spot (GPU-Z, rocm-smi), the host; and the enforced power ' +
+      'limit in every schema (Telegraf: v11 files only).',
     '',
     '### Each field per source',
     '',
