@@ -15,6 +15,7 @@ const IDLE = 'gpu_idle_time';
 const SUMMARY = 'gpu_daily_summary';
 const HOSTS = 'host_daily_stats';
 const HOST_SPIKES = 'host_temperature_spikes';
+const PODS = 'gpu_pod_usage';
 
 const gpuScope = `"scope" = 'gpu' AND ${GPU_FILTER} AND $timeFilter`;
 const f = resultField;
@@ -354,6 +355,29 @@ const HOST_PANELS: readonly PanelSpec[] = [
   },
 ];
 
+/** Which namespaces (teams) held the GPUs and left them idle (gpu_pod_usage; not filtered by host or GPU). */
+const POD_PANELS: readonly PanelSpec[] = [
+  {
+    type: 'timeseries',
+    title: 'GPU-hours held and idle per Kubernetes namespace per day',
+    description:
+      'gpu_pod_usage: the GPU time each namespace’s pods held, and of it the time idle (below ' +
+      'analytics.idleLoadPercent); the series without a namespace is the time no pod held the GPUs. Not ' +
+      'filtered by host, GPU or model.',
+    w: 24,
+    queries: [
+      {
+        query:
+          `SELECT sum(${f(PODS, 'held_gpu_hours')}) AS "held", sum(${f(PODS, 'idle_gpu_hours')}) AS "idle" ` +
+          `FROM ${q(PODS)} WHERE "scope" = 'namespace' AND $timeFilter GROUP BY time(1d), "namespace" fill(none)`,
+        alias: '$tag_namespace $col',
+      },
+    ],
+    unit: 'none',
+    custom: { drawStyle: 'bars', fillOpacity: 80 },
+  },
+];
+
 const FLEET_SUMMARY: readonly PanelSpec[] = [
   {
     type: 'table',
@@ -391,6 +415,7 @@ export function analyticsRows(): RowSpec[] {
     { row: 'Correlations (gpu_correlations)', panels: CORRELATIONS },
     { row: 'Throttle time (gpu_daily_stats)', panels: THROTTLE },
     { row: 'Hosts: CPU temperature and system memory (host_daily_stats)', panels: HOST_PANELS },
+    { row: 'Kubernetes: GPUs held by namespace (gpu_pod_usage)', panels: POD_PANELS },
     { row: 'Fleet (gpu_daily_summary)', panels: FLEET_SUMMARY },
   ];
 }

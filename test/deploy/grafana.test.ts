@@ -405,11 +405,17 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       last.reduce((s, e) => s + Number(e.p), 0),
       'fleet power now',
     );
-    const hot = await duck('SELECT host, gpu_index, arg_max(gpu_hotspot_temperature_celsius, ts) AS t FROM s GROUP BY ALL');
+    const hot = await duck(
+      'SELECT host, gpu_index, arg_max(gpu_hotspot_temperature_celsius, ts) AS t FROM s GROUP BY ALL',
+    );
     const hotNow = await rows(panel('gpumon.json', 'GPU temperature now').targets?.[1]?.query ?? '');
     assert.equal(hotNow.length, 3, 'the hot spot of each GPU');
     for (const e of hot) {
-      close(hotNow.find((r) => r.host === e.host && r.gpu === String(e.gpu_index))?.['hot spot'], e.t, 'hot spot now');
+      close(
+        hotNow.find((r) => r.host === e.host && r.gpu === String(e.gpu_index))?.['hot spot'],
+        e.t,
+        'hot spot now',
+      );
     }
     const [gpus] = await rows(panel('gpumon.json', 'GPUs reporting').targets?.[0]?.query ?? '');
     assert.equal(gpus?.gpus, 3);
@@ -679,6 +685,23 @@ describe('the Grafana dashboards against InfluxDB 1.x filled by Kafka -> gpumon 
       Math.max(...spikes.map((r) => Number(r.rise_celsius))),
       'top CPU rise',
     );
+  });
+
+  it('analytics: GPU-hours held and idle per namespace equal the Parquet results of pod_usage', async () => {
+    const namespaces = ((await readResult(storage, DAY, 'pod_usage')) ?? []).filter(
+      (r) => r.scope === 'namespace',
+    );
+    assert.ok(namespaces.length > 0, 'pod_usage has namespace rows (the time no pod held the GPUs at least)');
+    const perDay = await rows(
+      panel('gpumon-analytics.json', 'GPU-hours held and idle per Kubernetes namespace per day').targets?.[0]
+        ?.query ?? '',
+    );
+    for (const n of namespaces) {
+      // A NULL namespace is a point without the tag: InfluxDB groups it under "".
+      const of = (x: Record<string, unknown>) => (x.namespace ?? '') === (n.namespace ?? '');
+      close(perDay.find(of)?.held, n.held_gpu_hours, `${n.namespace} held`);
+      close(perDay.find(of)?.idle, n.idle_gpu_hours, `${n.namespace} idle`);
+    }
   });
 
   it('idle versus load: the means per GPU when idle and when loaded equal the archive’s', async () => {
