@@ -205,7 +205,7 @@ describe('the archive read by the tools users point at it', () => {
     assert.equal(read.pandas_ts, 'datetime64[us, UTC]');
     assert.equal(read.first_ts, '2026-11-25T10:00:50+00:00');
     // Decimal places where the values allow them (encoding.ts), doubles where they do not.
-    assert.equal(read.types.gpu_power_draw_watts, 'decimal128(18, 2)');
+    assert.equal(read.types.gpu_power_draw_watts, 'decimal128(9, 2)');
     assert.equal(read.types.gpu_energy_joules_total, 'decimal128(18, 3)');
     assert.equal(read.types.gpu_temperature_celsius, 'decimal128(18, 9)');
     assert.equal(read.types.gpu_power_limit_watts, 'double');

@@ -37,9 +37,14 @@ describe('a file of float64 metrics', () => {
     scales.note(energy, Float64Array.of(1_000.001, 1 / 3, 2.5), 3);
     scales.note(util, Float64Array.of(Number.NaN, Number.NaN), 2);
     const { types, version2, tag } = scales.layout();
-    assert.equal(types[power], 'DECIMAL(18,2)');
+    assert.equal(types[power], 'DECIMAL(9,2)', 'a 32-bit decimal holds 12340 hundredths');
     assert.equal(types[energy], 'DOUBLE');
-    assert.equal(types[util], 'DECIMAL(18,0)', 'a column of nulls only');
+    assert.equal(types[util], 'DECIMAL(9,0)', 'a column of nulls only');
+    assert.equal(
+      fileEncoding([2], [10_000_000]).types[0],
+      'DECIMAL(18,2)',
+      'a billion hundredths need 64 bits',
+    );
     assert.equal(types[column('gpu_memory_used_bytes')], 'BIGINT', 'int64 metrics as the catalog says');
     assert.equal(
       version2,

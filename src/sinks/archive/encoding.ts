@@ -6,7 +6,8 @@ import { METRICS } from '../../metrics/catalog.ts';
  * file from the catalog and the values themselves, never losing a bit:
  *
  * - an `int64` metric is a BIGINT, as the catalog says;
- * - a `float64` metric is an exact decimal, DECIMAL(18, s) (a 64-bit integer of units of 10^-s), with `s` the
+ * - a `float64` metric is an exact decimal, DECIMAL(p, s) (an integer of units of 10^-s: 32-bit for p = 9,
+ *   64-bit for p = 18, the fewer digits that hold the column's largest value), with `s` the
  *   fewest decimal places that carry every value of the file exactly: a value v is stored as m = round(v x 10^s)
  *   only where m / 10^s is v again, bit for bit (the double a reader gets back from the decimal), and |m| stays
  *   below 2^53. Sources report decimals (nvidia-smi's "123.45" W, NVML's mW / 1000, DCGM's mJ / 1000), so their
@@ -44,15 +45,19 @@ export function scaleOf(v: number, from = 0): number {
 export class ColumnScales {
   /** By metric position: the scale so far (0 while a column holds only nulls), -1 for DOUBLE. */
   readonly scales = new Int8Array(METRICS.length);
+  /** By metric position: the largest magnitude so far. */
+  readonly largest = new Float64Array(METRICS.length);
 
   /** Notes values `0 .. n-1` of metric column `c` (NaN for null). */
   note(c: number, values: Float64Array, n: number): void {
     if (!FLOAT[c]) return;
     let scale = this.scales[c] as number;
     if (scale < 0) return;
+    let largest = this.largest[c] as number;
     for (let r = 0; r < n; r++) {
       const v = values[r] as number;
       if (Number.isNaN(v)) continue;
+      if (Math.abs(v) > largest) largest = Math.abs(v);
       const p = POW10[scale] as number;
       const m = Math.round(v * p);
       if (m / p === v && Math.abs(m) <= MAX_UNITS && !Object.is(v, -0)) continue;
@@ -60,11 +65,12 @@ export class ColumnScales {
       if (scale < 0) break;
     }
     this.scales[c] = scale;
+    this.largest[c] = largest;
   }
 
   /** How a file of these values is written. */
   layout(): FileEncoding {
-    return fileEncoding(this.scales);
+    return fileEncoding(this.scales, this.largest);
   }
 }
 
@@ -81,12 +87,17 @@ export interface FileEncoding {
   readonly tag: string | null;
 }
 
-/** The encoding of a file whose float64 columns have `scales` (-1: DOUBLE). */
-export function fileEncoding(scales: ArrayLike<number>): FileEncoding {
+/**
+ * The encoding of a file whose float64 columns have `scales` (-1: DOUBLE) and `largest` magnitudes: a decimal
+ * of at most 9 digits is a 32-bit integer in Parquet (DECIMAL(9, s)), faster to read than a 64-bit one.
+ */
+export function fileEncoding(scales: ArrayLike<number>, largest: ArrayLike<number> = []): FileEncoding {
   const types = METRICS.map((m, c) => {
     if (m.type === 'int64') return 'BIGINT';
     const scale = scales[c] as number;
-    return scale < 0 ? 'DOUBLE' : `DECIMAL(18,${scale})`;
+    if (scale < 0) return 'DOUBLE';
+    const units = Math.round((largest[c] ?? 0) * (POW10[scale] as number));
+    return `DECIMAL(${units < 1e9 ? 9 : 18},${scale})`;
   });
   const decimals = types.some((t) => t.startsWith('DECIMAL'));
   const version2 = !types.includes('DOUBLE');

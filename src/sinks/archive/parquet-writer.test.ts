@@ -134,8 +134,8 @@ describe('ParquetWriter', () => {
     assert.equal(typeOf.gpu_memory_used_bytes, 'BIGINT');
     assert.equal(typeOf.gpu_clock_throttle_reasons, 'BIGINT');
     // Whole degrees; energy to the millijoule (1e9 + ts / 7 has no short decimal form); all-null columns.
-    assert.equal(typeOf.gpu_temperature_celsius, 'DECIMAL(18,0)');
-    assert.equal(typeOf.gpu_utilization_percent, 'DECIMAL(18,0)');
+    assert.equal(typeOf.gpu_temperature_celsius, 'DECIMAL(9,0)');
+    assert.equal(typeOf.gpu_utilization_percent, 'DECIMAL(9,0)');
     assert.equal(typeOf.gpu_energy_joules_total, 'DOUBLE');
     assert.deepEqual(Object.keys(typeOf).slice(0, 3), ['ts', 'host', 'gpu_index']);
     // A DOUBLE column is left: version 1 encodings, no BYTE_STREAM_SPLIT, which Spark 4.0 cannot read.
