@@ -122,14 +122,29 @@ describe('dcgm-exporter names', () => {
     );
   });
 
-  it('labels a MIG instance with its parent UUID and GPU_I_ID, and escapes label values', () => {
+  it('labels a MIG instance as dcgm-exporter does: its GPU UUID and model, GPU_I_PROFILE and GPU_I_ID', () => {
     const text = renderDcgmExporter([
-      testSample({ ts: 1, uuid: 'GPU-abc/mig-3', model: 'A "quoted" \\ model', gpu_temperature_celsius: 50 }),
+      testSample({
+        ts: 1,
+        uuid: 'MIG-aaaaaaaa-0000-0000-0000-000000000000',
+        model: 'NVIDIA A100-SXM4-80GB MIG 3g.40gb',
+        parent_uuid: 'GPU-abc',
+        mig_gpu_instance_id: 3,
+        mig_compute_instance_id: 0,
+        gpu_memory_used_bytes: 2 * 1024 * 1024,
+      }),
     ]);
     assert.match(
       text,
-      /DCGM_FI_DEV_GPU_TEMP\{gpu="0",UUID="GPU-abc",device="nvidia0",modelName="A \\"quoted\\" \\\\ model",Hostname="node-1",GPU_I_ID="3"\} 50/,
+      /DCGM_FI_DEV_FB_USED\{gpu="0",UUID="GPU-abc",device="nvidia0",modelName="NVIDIA A100-SXM4-80GB",Hostname="node-1",GPU_I_PROFILE="3g.40gb",GPU_I_ID="3"\} 2/,
     );
+  });
+
+  it('escapes label values', () => {
+    const text = renderDcgmExporter([
+      testSample({ ts: 1, model: 'A "quoted" \\ model', gpu_temperature_celsius: 50 }),
+    ]);
+    assert.match(text, /modelName="A \\"quoted\\" \\\\ model"/);
   });
 
   it('labels a GPU held by a pod with its pod, namespace and container, as dcgm-exporter does on Kubernetes', () => {

@@ -14,7 +14,9 @@ export type MetricValues = { [K in MetricName]: number | null };
 
 type IdentityDefs = (typeof IDENTITY)[number];
 type IdentityValue<D extends IdentityDefs> = D['type'] extends 'int32'
-  ? number
+  ? D['nullable'] extends true
+    ? number | null
+    : number
   : D['nullable'] extends true
     ? string | null
     : string;
@@ -74,6 +76,11 @@ function intIn(min: number, max: number): Check {
       : null;
 }
 
+/** `check`, and null too where the field is nullable. */
+function orNull(nullable: boolean, check: Check): Check {
+  return (v) => (v === null && nullable ? null : check(v));
+}
+
 function text(nullable: boolean): Check {
   return (v) => {
     if (v === null) return nullable ? null : 'expected a string, got null';
@@ -84,7 +91,10 @@ function text(nullable: boolean): Check {
 /** One check per field, built from the catalog: the runtime validation of a sample. */
 const CHECKS: ReadonlyMap<string, Check> = new Map<string, Check>([
   ['ts', intIn(0, Number.MAX_SAFE_INTEGER)],
-  ...IDENTITY.map((i): [string, Check] => [i.name, i.type === 'int32' ? intIn(0, 65535) : text(i.nullable)]),
+  ...IDENTITY.map((i): [string, Check] => [
+    i.name,
+    i.type === 'int32' ? orNull(i.nullable, intIn(0, 65535)) : text(i.nullable),
+  ]),
   ...METRICS.map((m): [string, Check] => [
     m.name,
     (v) => {

@@ -64,6 +64,8 @@ export function seriesOf(results: readonly unknown[], where: string): InfluxSeri
   return series;
 }
 
+const UNTAGGED_INTS = UNTAGGED.filter((i) => i.type === 'int32').map((i) => i.name);
+
 /** The sample key each column of a series fills: `time` the timestamp, each field its metric or identity. */
 const COLUMN_KEYS: ReadonlyMap<string, string> = new Map<string, string>([
   ['time', 'ts'],
@@ -102,6 +104,11 @@ export function decodeSeries(series: readonly InfluxSeries[]): DecodedRows {
           const key = keys[c];
           if (key !== undefined) sample[key] = row[c] ?? null;
         }
+      }
+      // Untagged int32 identity fields (MIG instance ids) are written as string fields: "3" is 3.
+      for (const i of UNTAGGED_INTS) {
+        const value = sample[i];
+        if (typeof value === 'string' && /^\d+$/.test(value)) sample[i] = Number(value);
       }
       try {
         decoded.samples.push(parseSample(sample, `${where} at ${String(sample.ts)}`));

@@ -135,10 +135,19 @@ describe('parseDcgmMetrics on variations of the format', () => {
     ].join('\n');
     const result = parse(text);
     assert.deepEqual(
-      result.samples.map((s) => [s.host, s.uuid, s.gpu_utilization_percent]),
+      result.samples.map((s) => [
+        s.host,
+        s.uuid,
+        s.model,
+        s.parent_uuid,
+        s.mig_gpu_instance_id,
+        s.mig_compute_instance_id,
+        s.gpu_utilization_percent,
+      ]),
       [
-        ['fallback-host', 'GPU-1/mig-1', 40],
-        ['fallback-host', 'GPU-1/mig-9', 5],
+        // MIG-<UUID>/<GPU_I_ID>; the model as NVML names a MIG device; no compute instance in the labels
+        ['fallback-host', 'MIG-GPU-1/1', 'NVIDIA A100-SXM4-80GB MIG 3g.40gb', 'GPU-1', 1, null, 40],
+        ['fallback-host', 'MIG-GPU-1/9', 'NVIDIA A100-SXM4-80GB MIG 1g.10gb', 'GPU-1', 9, null, 5],
       ],
     );
     assert.deepEqual(

@@ -1,4 +1,5 @@
 import { dcgmFields, METRICS, type MetricDef, type MetricName, metricDef } from '../../metrics/catalog.ts';
+import { legacyMigUuid, migId, migModel } from '../../metrics/mig.ts';
 import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import { cudaVersionText } from '../cuda-version.ts';
 import type { GpuDevice } from '../source.ts';
@@ -118,8 +119,10 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
       });
       continue;
     }
+    // A MIG instance (GPU_I_ID): dcgm-exporter names no MIG UUID and no compute instance, only the GPU
+    // instance of the GPU (UUID): MIG-<GPU uuid>/<GI> (docs/metrics.md, "MIG instances").
     const instance = s.labels.GPU_I_ID;
-    const uuid = instance ? `${uuidLabel}/mig-${instance}` : uuidLabel;
+    const uuid = instance ? legacyMigUuid(uuidLabel, migId(instance), null) : uuidLabel;
     const key = JSON.stringify([s.labels.Hostname ?? '', gpuLabel, uuid]);
     let gpu = gpus.get(key);
     if (!gpu) {
@@ -161,6 +164,8 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
       driver_version: device.driverVersion,
       vbios_version: device.vbiosVersion,
       cuda_version: cudaVersionText(gpu.labels.DCGM_FI_CUDA_DRIVER_VERSION),
+      parent_uuid: device.parentUuid,
+      mig_gpu_instance_id: device.parentUuid === null ? null : migId(gpu.labels.GPU_I_ID),
       ...metricsOf(gpu, result.errors),
     };
     try {
@@ -227,10 +232,11 @@ function workloadOf(gpu: GpuSeries): DcgmWorkload | null {
 function deviceOf(gpu: GpuSeries): GpuDevice {
   const l = gpu.labels;
   const text = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : null);
+  const model = text(l.modelName) ?? text(l.DCGM_FI_DEV_NAME) ?? 'NVIDIA GPU';
   return {
     uuid: gpu.uuid,
     index: gpu.index,
-    model: text(l.modelName) ?? text(l.DCGM_FI_DEV_NAME) ?? 'NVIDIA GPU',
+    model: l.GPU_I_ID ? migModel(model, text(l.GPU_I_PROFILE)) : model,
     pciBusId: text(l.pci_bus_id),
     serial: text(l.DCGM_FI_DEV_SERIAL),
     vbiosVersion: text(l.DCGM_FI_DEV_VBIOS_VERSION),

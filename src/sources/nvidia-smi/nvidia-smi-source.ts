@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { migModel } from '../../metrics/mig.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
 import type { GpuDevice, GpuProcess, Source, SourceHealth } from '../source.ts';
@@ -339,7 +340,7 @@ export class NvidiaSmiSource implements Source {
       out.push({
         uuid: d.uuid,
         index: d.index,
-        model: parent?.model ?? 'unknown',
+        model: migModel(parent?.model ?? 'unknown', d.name),
         pciBusId: parent?.pciBusId ?? null,
         serial: null,
         vbiosVersion: null,

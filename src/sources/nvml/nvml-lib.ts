@@ -275,6 +275,8 @@ export const NVML_PROTOTYPES = {
     'nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, _Out_ nvmlDevice_t *migDevice)',
   nvmlDeviceGetGpuInstanceId:
     'nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id)',
+  nvmlDeviceGetComputeInstanceId:
+    'nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)',
 } as const;
 
 export type NvmlFunctionName = keyof typeof NVML_PROTOTYPES;

@@ -401,7 +401,56 @@ describe('NvmlSource', () => {
     assert.equal(fake.deviceCalls('nvmlDeviceGetMaxMigDeviceCount', 1), 0, 'MIG off: no slots looked at');
     const samples = await source.read(T0);
     validated.push(...samples);
-    assert.equal(samples.length, 2, 'one sample per physical GPU');
+    assert.deepEqual(
+      samples.map((s) => s.uuid),
+      source.devices().map((d) => d.uuid),
+      'a sample per GPU and per MIG instance, each instance after its GPU',
+    );
+    await source.close();
+  });
+
+  test('a MIG instance sample carries its own memory and ids, its GPU as parent, and none of the GPU readings', async () => {
+    const source = await openOn('a100-mig');
+    const samples = await source.read(T0);
+    validated.push(...samples);
+    const parent = 'GPU-5d1c3b2a-0000-4c5d-9e8f-a1b2c3d4e5f6';
+    const mig = samples.find((s) => s.uuid === 'MIG-1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d');
+    assert.deepEqual(
+      mig && {
+        gpu_index: mig.gpu_index,
+        model: mig.model,
+        parent_uuid: mig.parent_uuid,
+        gi: mig.mig_gpu_instance_id,
+        ci: mig.mig_compute_instance_id,
+        total: mig.gpu_memory_total_bytes,
+        used: mig.gpu_memory_used_bytes,
+        free: mig.gpu_memory_free_bytes,
+        reserved: mig.gpu_memory_reserved_bytes,
+      },
+      {
+        gpu_index: 0, // its GPU's index
+        model: 'NVIDIA A100-SXM4-80GB MIG 3g.40gb', // NVML's name of the MIG device
+        parent_uuid: parent,
+        gi: 1, // the scenario's device.0.mig.0.gpu_instance_id
+        ci: 0,
+        total: 42_949_672_960, // device.0.mig.0.mem_*: the instance's, not the GPU's 80 GiB
+        used: 20_971_520_000,
+        free: 21_978_152_960,
+        reserved: 0,
+      },
+    );
+    const gpu = samples.find((s) => s.uuid === parent);
+    assert.equal(gpu?.gpu_temperature_celsius, 30, 'the GPU reads its temperature');
+    assert.equal(gpu?.parent_uuid, null);
+    for (const metric of [
+      'gpu_temperature_celsius',
+      'gpu_utilization_percent',
+      'gpu_power_draw_watts',
+      'gpu_sm_clock_mhz',
+      'gpu_xid_last',
+    ] as const) {
+      assert.equal(mig?.[metric], null, `${metric}: the GPU's, not the instance's`);
+    }
     await source.close();
   });
 

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { METRICS } from '../../metrics/catalog.ts';
+import { migModel, migProfile } from '../../metrics/mig.ts';
 import type { GpuIdentity, GpuSample, MetricValues } from '../../metrics/sample.ts';
 import { nullIdentity } from '../../metrics/sample.ts';
 import { cudaVersionText } from '../cuda-version.ts';
@@ -60,12 +61,30 @@ export interface NvmlUnsupported {
   error: string;
 }
 
+/** A MIG instance of a GPU: a sample of its own (docs/metrics.md, "MIG instances"). */
+interface MigState {
+  readonly handle: NvmlHandle;
+  readonly identity: GpuIdentity;
+  /** Per reader (index in MIG_READERS): true once it failed for this instance. */
+  readonly disabled: boolean[];
+}
+
+/**
+ * What NVML answers for a MIG device handle: its own memory. Utilization, temperature, power and clocks are
+ * the parent GPU's (NOT_SUPPORTED, or the GPU's values, depending on the call): a MIG sample leaves them null.
+ */
+const MIG_READERS = READERS.filter(
+  (r) => r.call === 'nvmlDeviceGetMemoryInfo' || r.call === 'nvmlDeviceGetMemoryInfo_v2',
+);
+
 interface DeviceState {
   readonly handle: NvmlHandle;
   readonly address: bigint;
   readonly identity: GpuIdentity;
   readonly device: GpuDevice;
   readonly migs: GpuDevice[];
+  /** The MIG instances, same order as `migs`, read after their GPU at each read. */
+  readonly migStates: MigState[];
   /** MIG device UUID by GPU instance id, to attribute processes. */
   readonly migByInstance: Map<number, string>;
   /** Per reader (index in READERS): true once it failed for this GPU. */
@@ -167,6 +186,10 @@ export class NvmlSource implements Source {
       const values = state.lost ? nullMetrics() : this.readMetrics(nvml, state);
       values.gpu_xid_last = state.lost ? null : state.xidLast;
       samples.push({ ts: now, ...state.identity, ...values });
+      for (const mig of state.migStates) {
+        const own = state.lost ? nullMetrics() : this.readMetrics(nvml, state, mig);
+        samples.push({ ts: now, ...mig.identity, ...own });
+      }
     }
     this.tracker.lastReadDurationMs = performance.now() - started;
     if (this.states.length > 0 && this.states.every((s) => s.lost)) {
@@ -301,6 +324,7 @@ export class NvmlSource implements Source {
       },
       device,
       migs: [],
+      migStates: [],
       migByInstance: new Map(),
       disabled: READERS.map(() => false),
       lost: false,
@@ -347,16 +371,35 @@ export class NvmlSource implements Source {
         NVML_BUFFER_SIZE.NAME,
       ).value;
       const instance = Buffer.alloc(4);
+      let gi: number | null = null;
       if ((fn.nvmlDeviceGetGpuInstanceId?.(mig, instance) ?? -1) === NVML_RETURN.SUCCESS) {
-        state.migByInstance.set(instance.readUInt32LE(0), uuid.value);
+        gi = instance.readUInt32LE(0);
+        state.migByInstance.set(gi, uuid.value);
       }
+      const ci =
+        (fn.nvmlDeviceGetComputeInstanceId?.(mig, instance) ?? -1) === NVML_RETURN.SUCCESS
+          ? instance.readUInt32LE(0)
+          : null;
+      const model = name ?? migModel(state.device.model, null);
       state.migs.push({
         ...state.device,
         uuid: uuid.value,
         index: i,
-        model: name ?? state.device.model,
+        model,
         parentUuid: state.device.uuid,
         migProfile: migProfile(name),
+      });
+      state.migStates.push({
+        handle: mig,
+        identity: {
+          ...state.identity,
+          uuid: uuid.value,
+          model,
+          parent_uuid: state.device.uuid,
+          mig_gpu_instance_id: gi !== null && gi <= 65535 ? gi : null,
+          mig_compute_instance_id: ci !== null && ci <= 65535 ? ci : null,
+        },
+        disabled: MIG_READERS.map(() => false),
       });
     }
   }
@@ -416,12 +459,15 @@ export class NvmlSource implements Source {
     }
   }
 
-  private readMetrics(nvml: NvmlLib, state: DeviceState): MetricValues {
+  /** The readings of a GPU, or (with `mig`) of one of its MIG instances: its memory (MIG_READERS). */
+  private readMetrics(nvml: NvmlLib, state: DeviceState, mig?: MigState): MetricValues {
     const values = nullMetrics();
-    for (let i = 0; i < READERS.length; i++) {
-      if (state.disabled[i]) continue;
-      const reader = READERS[i] as (typeof READERS)[number];
-      const rc = reader.read(nvml.fn, state.handle, values);
+    const readers = mig ? MIG_READERS : READERS;
+    const disabled = mig ? mig.disabled : state.disabled;
+    for (let i = 0; i < readers.length; i++) {
+      if (disabled[i]) continue;
+      const reader = readers[i] as (typeof READERS)[number];
+      const rc = reader.read(nvml.fn, mig ? mig.handle : state.handle, values);
       if (rc === NVML_RETURN.SUCCESS) {
         for (const metric of reader.metrics) {
           const value = values[metric];
@@ -440,8 +486,9 @@ export class NvmlSource implements Source {
         this.markLost(state, reader.call);
         return nullMetrics();
       }
-      state.disabled[i] = true;
-      this.report(state, reader.call, rc);
+      disabled[i] = true;
+      if (mig) this.reportOpen(mig.identity.uuid, state.identity.gpu_index, `${reader.call}(MIG)`, rc);
+      else this.report(state, reader.call, rc);
     }
     return values;
   }
@@ -536,10 +583,7 @@ export class NvmlSource implements Source {
   }
 }
 
-/** `3g.40gb` out of a MIG device name such as `NVIDIA A100-SXM4-80GB MIG 3g.40gb`. */
-export function migProfile(name: string | null): string | null {
-  return (name && /\bMIG\s+(\S+)$/.exec(name)?.[1]) || null;
-}
+export { migProfile };
 
 /**
  * Loads the library and initializes NVML; throws SOURCE_UNAVAILABLE naming the library and NVML's error.

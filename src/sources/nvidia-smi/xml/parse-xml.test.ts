@@ -125,7 +125,7 @@ describe('parseSmiXml', () => {
   test('A100 80GB on 535 (DTD v12, MIG): gpu_power_readings, MIG devices listed with their parent', () => {
     const result = parse('a100-sxm4-80gb-x4-mig-driver-535.54.03.xml');
     assert.equal(result.schema, 'v12');
-    assert.equal(result.samples.length, 1);
+    assert.equal(result.samples.length, 5, 'the GPU, then its 4 MIG instances (parse-xml-mig.test.ts)');
     const parent = 'GPU-513536b6-7d19-9063-b049-1e69664bb298'; // line 153
     assertSample(result.samples[0], {
       ...nullMetrics(),

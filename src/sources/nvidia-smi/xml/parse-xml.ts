@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Logger } from '../../../log.ts';
 import type { MetricName } from '../../../metrics/catalog.ts';
+import { legacyMigUuid, migId, migModel } from '../../../metrics/mig.ts';
 import { type GpuSample, nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
 import type { GpuDevice, GpuProcess } from '../../source.ts';
 import type { ParseProblem } from '../csv.ts';
@@ -62,7 +63,10 @@ export interface XmlResult {
   samples: GpuSample[];
   devices: GpuDevice[];
   processes: GpuProcess[];
-  /** `<gpu>` blocks found: each gives a sample or an error (`samples.length + errors.length === gpuBlocks`). */
+  /**
+   * `<gpu>` blocks found: each gives a sample (followed by one per MIG instance, with its `parent_uuid`) or an
+   * error (GPU samples + `errors.length === gpuBlocks`).
+   */
   gpuBlocks: number;
   /** Rejected `<gpu>` blocks, or the whole document when it is not well-formed XML (then `gpuBlocks` is 0). */
   errors: ParseProblem[];
@@ -86,7 +90,7 @@ const parser = new XMLParser({
 });
 
 /**
- * Parses `nvidia-smi -q -x` into samples (one per `<gpu>`), devices (GPUs, then each one's MIG instances) and
+ * Parses `nvidia-smi -q -x` into samples (one per `<gpu>`, then one per MIG instance of it), devices (GPUs, then each one's MIG instances) and
  * processes. The DOCTYPE picks the parser (see schemaFor): v10 for DTD v10 and older, v11 without a DOCTYPE; an
  * unknown version (newer than v13) warns once and uses the newest. Every parser falls back to the other
  * generations' spellings where its own are absent. Never throws.
@@ -184,6 +188,28 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     });
     const migs = migDevices(gpu, uuid, model, pciBusId, driverVersion, options.listed ?? []);
     result.devices.push(...migs.map((m) => m.device));
+    // Each MIG instance is a sample of its own, after its GPU: its memory; utilization, power, clocks and
+    // temperature are the GPU's, which nvidia-smi does not split per instance (null, never the GPU's).
+    for (const mig of migs) {
+      result.samples.push({
+        ...nullIdentity(),
+        ts,
+        host: options.host,
+        gpu_index: position,
+        uuid: mig.device.uuid,
+        model: mig.device.model,
+        pci_bus_id: pciBusId,
+        driver_version: driverVersion,
+        vbios_version: vbiosVersion,
+        cuda_version: cudaVersion,
+        parent_uuid: uuid,
+        mig_gpu_instance_id: migId(mig.gi),
+        mig_compute_instance_id: migId(mig.ci),
+        ...readMigMetrics(mig.node, (reason) =>
+          result.warnings.push({ reason: `${where} MIG ${mig.device.uuid}: ${reason}` }),
+        ),
+      });
+    }
     for (const p of children(child(gpu, 'processes'), 'process_info')) {
       const pid = Number(leaf(p, 'pid'));
       if (!Number.isSafeInteger(pid) || pid < 0) {
@@ -203,6 +229,28 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     }
   });
   return result;
+}
+
+/**
+ * A MIG instance's own readings in its `<mig_device>` (the same elements from DTD v11 to v13): its framebuffer
+ * (total, reserved, used, free) and its volatile uncorrectable SRAM ECC errors. Everything else null.
+ */
+function readMigMetrics(mig: XmlNode, warn: (reason: string) => void) {
+  const metrics = nullMetrics();
+  const set = (name: MetricName, raw: string | undefined, kind: ValueKind = 'number') => {
+    const reading = checkMetric(name, readNumber(raw, kind));
+    if (reading.problem) warn(`${name}: ${reading.problem}`);
+    metrics[name] = reading.value;
+  };
+  set('gpu_memory_total_bytes', leaf(mig, 'fb_memory_usage', 'total'), 'mebibytes');
+  set('gpu_memory_used_bytes', leaf(mig, 'fb_memory_usage', 'used'), 'mebibytes');
+  set('gpu_memory_free_bytes', leaf(mig, 'fb_memory_usage', 'free'), 'mebibytes');
+  set('gpu_memory_reserved_bytes', leaf(mig, 'fb_memory_usage', 'reserved'), 'mebibytes');
+  set(
+    'gpu_ecc_errors_uncorrected_volatile_total',
+    leaf(mig, 'ecc_error_count', 'volatile_count', 'sram_uncorrectable'),
+  );
+  return metrics;
 }
 
 function readMetrics(gpu: XmlNode, schema: XmlSchema, warn: (reason: string) => void) {
@@ -309,6 +357,7 @@ function eccTotal(gpu: XmlNode, old: string, parts: readonly string[]): Reading 
 interface MigFound {
   gi: string | null;
   ci: string | null;
+  node: XmlNode;
   device: GpuDevice;
 }
 
@@ -325,20 +374,22 @@ function migDevices(
     const gi = text(leaf(mig, 'gpu_instance_id'));
     const ci = text(leaf(mig, 'compute_instance_id'));
     const known = listed.find((d) => d.parentUuid === parentUuid && d.index === index);
+    const profile = known?.name ?? null;
     return {
       gi,
       ci,
+      node: mig,
       device: {
         // Without `nvidia-smi -L`, the MIG device name CUDA accepted before 470: MIG-<GPU uuid>/<GI>/<CI>.
-        uuid: known?.uuid ?? `MIG-${parentUuid}/${gi ?? '?'}/${ci ?? '?'}`,
+        uuid: known?.uuid ?? legacyMigUuid(parentUuid, migId(gi), migId(ci)),
         index: Number.isInteger(index) ? index : position,
-        model,
+        model: migModel(model, profile),
         pciBusId,
         serial: null,
         vbiosVersion: null,
         driverVersion,
         parentUuid,
-        migProfile: known?.name ?? null,
+        migProfile: profile,
       },
     };
   });

@@ -18,7 +18,10 @@
  *   device.N.process.K.gpu_instance_id=1     .gpu_instance_id (default 0xFFFFFFFF, no MIG)
  *   device.N.lost=1                        every call on GPU N (and its MIG devices) returns GPU_IS_LOST
  *   device.N.xid=79                        queues one XID critical error event for device N
- *   device.N.mig.M.uuid=MIG-...            MIG device in slot M (M < max_mig) of GPU N; .name, .gpu_instance_id
+ *   device.N.mig.M.uuid=MIG-...            MIG device in slot M (M < max_mig) of GPU N; .name, .gpu_instance_id,
+ *                                          .compute_instance_id, .mem_total/.mem_used/.mem_free/.mem_reserved
+ *                                          (other calls on a MIG handle answer from its fields too: set them
+ *                                          to NOT_SUPPORTED, as the driver answers, where a test needs it)
  *
  * Test hooks (not NVML): fake_set(key, value) applies one line at run time (fake_set("device.0.xid", "43")
  * queues an event); fake_calls(function) and fake_device_calls(function, device) count calls since the
@@ -171,7 +174,7 @@ typedef int nvmlPageRetirementCause_t; /* MULTIPLE_SINGLE_BIT_ECC_ERRORS 0, DOUB
   X(mig_mode) X(max_mig) X(gpu_instance_id) X(lost) X(mem_reserved) X(clock_video) X(jpeg) X(ofa)               \
   X(enc_sessions) X(enc_fps) X(enc_latency) X(fbc_sessions) X(fbc_fps) X(fbc_latency) X(pcie_gen)             \
   X(pcie_gen_max) X(pcie_width) X(pcie_width_max) X(remapped_corr) X(remapped_unc) X(retired_sbe)              \
-  X(retired_dbe)
+  X(retired_dbe) X(compute_instance_id)
 
 #define AS_ENUM(name) F_##name,
 enum field { FIELDS(AS_ENUM) F_COUNT };
@@ -233,7 +236,7 @@ static unsigned long long registered[MAX_DEVICES];
   X(nvmlDeviceGetMemoryInfo_v2) X(nvmlDeviceGetJpgUtilization) X(nvmlDeviceGetOfaUtilization)                  \
   X(nvmlDeviceGetEncoderStats) X(nvmlDeviceGetFBCStats) X(nvmlDeviceGetCurrPcieLinkGeneration)                 \
   X(nvmlDeviceGetMaxPcieLinkGeneration) X(nvmlDeviceGetCurrPcieLinkWidth) X(nvmlDeviceGetMaxPcieLinkWidth)     \
-  X(nvmlDeviceGetRemappedRows) X(nvmlDeviceGetRetiredPages)
+  X(nvmlDeviceGetRemappedRows) X(nvmlDeviceGetRetiredPages) X(nvmlDeviceGetComputeInstanceId)
 
 #define AS_FN_ENUM(name) FN_##name,
 enum function { FUNCTIONS(AS_FN_ENUM) FN_COUNT };
@@ -401,6 +404,7 @@ static void reset_state(void) {
       d->f[F_pcie_width_max].num = 16;
       d->f[F_max_mig].num = MAX_MIG - 1;
       d->f[F_gpu_instance_id].rc = NVML_ERROR_INVALID_ARGUMENT;
+      d->f[F_compute_instance_id].rc = NVML_ERROR_INVALID_ARGUMENT;
     } else {
       d->f[F_index].rc = NVML_ERROR_NOT_SUPPORTED;
     }
@@ -921,6 +925,13 @@ nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id) {
   ENTER(nvmlDeviceGetGpuInstanceId, device);
   FIELD(gpu_instance_id);
   *id = (unsigned int)d->f[F_gpu_instance_id].num;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id) {
+  ENTER(nvmlDeviceGetComputeInstanceId, device);
+  FIELD(compute_instance_id);
+  *id = (unsigned int)d->f[F_compute_instance_id].num;
   return NVML_SUCCESS;
 }
 
