@@ -211,6 +211,9 @@ export const XML_IDENTITY_PATHS: Readonly<Record<string, string>> = {
   driver_version: 'kmd_version (610+), else driver_version (root)',
   vbios_version: 'vbios_version',
   cuda_version: 'cuda_version (root)',
+  parent_uuid: 'uuid of the `<gpu>` holding the `<mig_device>`',
+  mig_gpu_instance_id: 'mig_devices/mig_device/gpu_instance_id',
+  mig_compute_instance_id: 'mig_devices/mig_device/compute_instance_id',
 };
 
 /** The rocm-smi `--json` keys of each metric, in order (the first present wins), from the parser's table. */
