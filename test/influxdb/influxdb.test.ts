@@ -227,9 +227,18 @@ describe('the stream sink of gpumon consume against InfluxDB 1.x', () => {
       series.map((x) => [x.tags, x.values]),
       [
         // model: testSample's, the same tag as on gpu_metrics, so the dashboards' Model variable filters alerts
-        [{ gpu: '0', host: 'node-1', model: MODEL, rule: 'high_temperature', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 85, 80]]],
-        [{ gpu: '0', host: 'node-1', model: MODEL, rule: 'temperature_spike', uuid: 'GPU-node-1-0' }, [[T0 + 1000, 35, 5]]],
-        [{ gpu: '1', host: 'node-2', model: MODEL, rule: 'high_load', uuid: 'GPU-node-2-1' }, [[T0 + 1000, 95, 90]]],
+        [
+          { gpu: '0', host: 'node-1', model: MODEL, rule: 'high_temperature', uuid: 'GPU-node-1-0' },
+          [[T0 + 1000, 85, 80]],
+        ],
+        [
+          { gpu: '0', host: 'node-1', model: MODEL, rule: 'temperature_spike', uuid: 'GPU-node-1-0' },
+          [[T0 + 1000, 35, 5]],
+        ],
+        [
+          { gpu: '1', host: 'node-2', model: MODEL, rule: 'high_load', uuid: 'GPU-node-2-1' },
+          [[T0 + 1000, 95, 90]],
+        ],
       ],
     );
   });
