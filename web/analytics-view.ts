@@ -471,12 +471,13 @@ function heatmapPage(days: string[], rows: Row[]): HTMLElement {
                     {
                       'data-value': v === null ? '' : v,
                       title: `${day} ${String(hour).padStart(2, '0')}:00 UTC: ${fixed(v, 1)}`,
-                      class: v === null ? 'none' : share > 55 ? 'hot' : undefined,
+                      class: v === null ? 'none' : undefined,
                     },
                     fixed(v, HEAT_METRICS[key].digits),
                   ),
                   '--heat',
-                  `${share}%`,
+                  // At most 55 % of the colour under the text: the text keeps its contrast in both themes.
+                  `${Math.round(share * 0.55)}%`,
                 );
               }),
             ),
@@ -602,7 +603,7 @@ function correlationsPage(days: string[], rows: Row[]): HTMLElement {
                     fixed(v, 2),
                   ),
                   '--corr',
-                  `${Math.round(Math.abs(v ?? 0) * 100)}%`,
+                  `${Math.round(Math.abs(v ?? 0) * 55)}%`,
                 );
               }),
             ),

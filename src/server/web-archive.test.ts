@@ -27,7 +27,7 @@ import type { RunsApi } from './deps.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
-import { checkLayout, LAYOUT_WIDTHS } from './web-test-support.ts';
+import { axeViolations, checkLayout, LAYOUT_WIDTHS } from './web-test-support.ts';
 
 const DAY = 86_400_000;
 /** The live simulator's interval; the archive's history is sampled every minute. */
@@ -269,7 +269,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
 
   /** Text a person reads must not show result keys or JSON. */
   async function assertNoRawKeys(): Promise<void> {
-    const text = (await page.locator('[data-testid="analytics-page"]').innerText()) ?? '';
+    const text = (await page.locator('[data-testid="analytics-page"]').textContent()) ?? '';
     assert.doesNotMatch(
       text,
       /_(percent|celsius|watts|kwh|bytes|seconds|share)\b|[{}]|\bnull\b|undefined/,
@@ -345,10 +345,11 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     const hour5 = (await rowsOf(yesterday, 'hourly_patterns')).find(
       (r) => r.scope === 'fleet' && r.hour_utc === 5,
     );
+    assert.ok(hour5, 'the fleet row of 05:00');
     const cell = grid.locator('tbody tr').nth(1).locator('td').nth(5);
-    assert.equal(await cell.textContent(), (hour5?.load_avg_percent as number).toFixed(0));
+    assert.equal(await cell.textContent(), (hour5.load_avg_percent as number).toFixed(0));
     await page.locator('[data-testid="heatmap-metric"]').selectOption('temperature_avg_celsius');
-    assert.equal(await cell.textContent(), (hour5?.temperature_avg_celsius as number).toFixed(0));
+    assert.equal(await cell.textContent(), (hour5.temperature_avg_celsius as number).toFixed(0));
     await assertNoRawKeys();
   });
 
@@ -452,6 +453,86 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       /^\d+(\.\d)? (s|min)$/,
     );
     await assertNoRawKeys();
+  });
+
+  /** Every view of the page, with what shows it is ready. */
+  const VIEWS = (): [string, string, string][] => [
+    ['fleet', '', '[data-testid="gpu-card"]'],
+    ['gpu-15m', `#gpu=${encodeURIComponent(uuid)}`, '[data-testid="gpu-detail"][data-points]'],
+    ['gpu-30d', `#gpu=${encodeURIComponent(uuid)}&range=30d`, '[data-testid="gpu-detail"][data-points]'],
+    ['alerts', '#view=alerts', '[data-testid="alerts-view"][data-loaded]'],
+    ...['daily', 'heatmap', 'spikes', 'correlations', 'idle', 'energy', 'throttle', 'runs'].map(
+      (tab): [string, string, string] => [
+        `analytics-${tab}`,
+        `#view=analytics&tab=${tab}`,
+        `[data-testid="analytics-view"][data-loaded="${tab}"]`,
+      ],
+    ),
+  ];
+
+  for (const scheme of ['light', 'dark'] as const) {
+    test(`axe-core finds no serious or critical violation on any view, ${scheme} theme`, async () => {
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await page.emulateMedia({ colorScheme: scheme });
+      const found: string[] = [];
+      for (const [name, hash, ready] of VIEWS()) {
+        await page.goto(`${url}/${hash}`);
+        await page.locator(ready).first().waitFor({ timeout: 15_000 });
+        for (const v of await axeViolations(page)) {
+          found.push(`${name}: ${v.id} (${v.impact}): ${v.help} at ${v.targets.join(', ')}`);
+        }
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
+      assert.deepEqual(found, []);
+    });
+  }
+
+  /** The element that has the focus: its test id, tag and outline (the visible focus). */
+  const focused = () =>
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      const style = el ? getComputedStyle(el) : null;
+      return {
+        testid: el?.dataset.testid ?? el?.closest<HTMLElement>('[data-testid]')?.dataset.testid ?? '',
+        tag: el?.tagName ?? '',
+        outline: style ? Number.parseFloat(style.outlineWidth) * Number(style.outlineStyle !== 'none') : 0,
+      };
+    });
+
+  async function tabUntil(testid: string, most = 60): Promise<number> {
+    for (let presses = 1; presses <= most; presses++) {
+      await page.keyboard.press('Tab');
+      if ((await focused()).testid === testid) return presses;
+    }
+    assert.fail(`${testid} never took the focus in ${most} presses of Tab`);
+  }
+
+  test('keyboard: Tab reaches the views, the filters and a GPU tile, with a visible focus; Enter opens it', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${url}/`);
+    await page.locator('[data-testid="gpu-card"]').first().waitFor();
+    await tabUntil('home');
+    assert.ok((await focused()).outline >= 2, 'the focus is drawn');
+    await tabUntil('filter-host');
+    await tabUntil('gpu-card');
+    const tile = await focused();
+    assert.ok(tile.outline >= 2, `a focused tile has an outline: ${JSON.stringify(tile)}`);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 10_000 });
+    // In the detail: Tab to a range, Enter shows it.
+    await tabUntil('range-6h');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /range=6h/.test(location.hash));
+  });
+
+  test('keyboard: an analytics table sorts from its heading with Enter; the tabs are links', async () => {
+    await page.goto(`${url}/#view=analytics`);
+    await page.locator('[data-testid="analytics-view"][data-loaded="daily"]').waitFor();
+    await tabUntil('tab-heatmap');
+    assert.ok((await focused()).outline >= 2);
+    await page.locator('th[data-key="energy_kwh"] button').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('th[data-key="energy_kwh"]').getAttribute('aria-sort'), 'descending');
   });
 
   for (const width of LAYOUT_WIDTHS) {

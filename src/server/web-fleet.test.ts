@@ -15,6 +15,7 @@ import { createApp } from './app.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
+import { axeViolations } from './web-test-support.ts';
 
 /** Where the screenshots of each view and size go, for a person to look at. */
 const SCREENSHOTS = projectPath('.tmp', 'screenshots');
@@ -425,6 +426,7 @@ describe('the page of a server without a live source (gpumon serve without serve
     await empty.waitFor({ timeout: 5000 });
     assert.match((await empty.textContent()) ?? '', /^No live source/);
     assert.match(await page.title(), /^no live source · gpumon$/);
+    assert.deepEqual(await axeViolations(page), [], 'no serious or critical accessibility violation');
     await page.screenshot({ path: join(SCREENSHOTS, 'no-live-source-390.png'), fullPage: true });
   });
 });
