@@ -139,6 +139,28 @@ describe('pod attribution: samples carry the pod holding their GPU', () => {
     assert.equal(attribution.attribute([first])[0]?.pod, 'trainer-0');
   });
 
+  it('matches devices listed by index (deviceIDStrategy: index) to whole GPUs, never to the MIG devices of that index', async () => {
+    kubelet.behaviour = { kind: 'pods', pods: [gpuPod('team-a', 'trainer-0', 'pytorch', ['2'])] };
+    const attribution = new PodAttribution({
+      socketPath: kubelet.socketPath,
+      refreshMs: 60_000,
+      timeoutMs: 500,
+    });
+    opened.push(attribution);
+    await attribution.start();
+    const sim = new SimSource(SIM);
+    await sim.open();
+    const samples = await sim.read(Date.now());
+    await sim.close();
+    const gpu2 = samples[2];
+    assert.ok(gpu2);
+    const mig = { ...gpu2, uuid: 'MIG-5c3e1f0a-7b2d-5e4f-9a1b-2c3d4e5f6a7b' };
+    assert.deepEqual(
+      attribution.attribute([gpu2, mig]).map((s) => s.pod),
+      ['trainer-0', null],
+    );
+  });
+
   it('without a socket: samples carry no pod, one warning however many reads, and sampling goes on', async () => {
     const { logger, lines } = capturingLogger();
     const source = attributed(join(kubelet.dir, 'absent.sock'), logger);

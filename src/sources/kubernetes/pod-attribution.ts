@@ -75,10 +75,15 @@ export class PodAttribution {
     return this.inFlight;
   }
 
-  /** The pod holding the GPU of a sample (by UUID or MIG device id, else by index), or null. */
+  /**
+   * The pod holding the GPU of a sample (by UUID or MIG device id, else, for a whole GPU, by index), or null.
+   * A MIG device's sample carries its parent's index: an index names the whole GPU, never one of its devices.
+   */
   holderOf(sample: Pick<GpuSample, 'uuid' | 'gpu_index'>): PodHolder | null {
     if (!this.holders) return null;
-    return this.holders.get(holderKey(sample.uuid)) ?? this.holders.get(`index:${sample.gpu_index}`) ?? null;
+    const byId = this.holders.get(holderKey(sample.uuid));
+    if (byId || sample.uuid.startsWith('MIG-')) return byId ?? null;
+    return this.holders.get(`index:${sample.gpu_index}`) ?? null;
   }
 
   /**
