@@ -136,7 +136,7 @@ describe('dcgm-exporter names', () => {
     ]);
     assert.match(
       text,
-      /DCGM_FI_DEV_FB_USED\{gpu="0",UUID="GPU-abc",device="nvidia0",modelName="NVIDIA A100-SXM4-80GB",Hostname="node-1",GPU_I_PROFILE="3g.40gb",GPU_I_ID="3"\} 2/,
+      /DCGM_FI_DEV_FB_USED\{gpu="0",UUID="GPU-abc",device="nvidia0",modelName="NVIDIA A100-SXM4-80GB",GPU_I_PROFILE="3g.40gb",GPU_I_ID="3",Hostname="node-1"\} 2/,
     );
   });
 

@@ -7,7 +7,8 @@ import type { GpuSample } from './sample.ts';
  * The labels dcgm-exporter puts on every series of a GPU, in its order and its case: `gpu` (index), `UUID`,
  * `pci_bus_id`, `device` (`nvidia<index>`), `modelName`, `Hostname`, `DCGM_FI_DRIVER_VERSION`; a MIG instance
  * (a sample with a `parent_uuid`) is named as dcgm-exporter names it: `UUID` its GPU's, `modelName` the GPU's
- * model, plus `GPU_I_PROFILE` and `GPU_I_ID`; the pod holding the GPU, where known, comes last
+ * model, and `GPU_I_PROFILE`, `GPU_I_ID` after `modelName` (its template's order); the pod holding the GPU,
+ * where known, comes last
  * as `pod`, `namespace`, `container` (dcgm-exporter's Kubernetes labels). A label whose value gpumon does not
  * know is left out.
  */
@@ -19,10 +20,10 @@ export function dcgmLabels(sample: GpuSample): string {
     ['pci_bus_id', sample.pci_bus_id],
     ['device', `nvidia${sample.gpu_index}`],
     ['modelName', mig ? sample.model.replace(/\s+MIG(\s+\S+)?$/, '') : sample.model],
-    ['Hostname', sample.host],
-    ['DCGM_FI_DRIVER_VERSION', sample.driver_version],
     ['GPU_I_PROFILE', mig ? migProfile(sample.model) : null],
     ['GPU_I_ID', mig && sample.mig_gpu_instance_id !== null ? String(sample.mig_gpu_instance_id) : null],
+    ['Hostname', sample.host],
+    ['DCGM_FI_DRIVER_VERSION', sample.driver_version],
     ['pod', sample.pod],
     ['namespace', sample.namespace],
     ['container', sample.container],

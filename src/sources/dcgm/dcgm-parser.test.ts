@@ -159,6 +159,23 @@ describe('parseDcgmMetrics on variations of the format', () => {
     );
   });
 
+  test('a GPU_I_ID that is not an instance id costs its series, counted as bad-gpu-label', () => {
+    const result = parse(
+      [
+        'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1",GPU_I_PROFILE="1g.10gb",GPU_I_ID="first"} 10',
+        'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-1",GPU_I_PROFILE="1g.10gb",GPU_I_ID="2"} 20',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      result.errors.map((e) => [e.reason, e.line]),
+      [['bad-gpu-label', 1]],
+    );
+    assert.deepEqual(
+      result.samples.map((s) => [s.uuid, s.gpu_memory_used_bytes]),
+      [['MIG-GPU-1/2', 20 * 2 ** 20]],
+    );
+  });
+
   test('escaped label values, CRLF, a timestamp and exponent values are read', () => {
     const text = [
       'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-2",modelName="A \\"quoted\\" \\\\ name",} 1.5e2 1718000000000\r',

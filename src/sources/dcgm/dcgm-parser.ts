@@ -122,6 +122,14 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
     // A MIG instance (GPU_I_ID): dcgm-exporter names no MIG UUID and no compute instance, only the GPU
     // instance of the GPU (UUID): MIG-<GPU uuid>/<GI> (docs/metrics.md, "MIG instances").
     const instance = s.labels.GPU_I_ID;
+    if (instance && migId(instance) === null) {
+      result.errors.push({
+        reason: 'bad-gpu-label',
+        line: s.line,
+        detail: `GPU_I_ID="${instance}" is not a GPU instance id`,
+      });
+      continue;
+    }
     const uuid = instance ? legacyMigUuid(uuidLabel, migId(instance), null) : uuidLabel;
     const key = JSON.stringify([s.labels.Hostname ?? '', gpuLabel, uuid]);
     let gpu = gpus.get(key);
