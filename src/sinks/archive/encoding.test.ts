@@ -37,13 +37,15 @@ describe('a file of float64 metrics', () => {
     scales.note(energy, Float64Array.of(1_000.001, 1 / 3, 2.5), 3);
     scales.note(util, Float64Array.of(Number.NaN, Number.NaN), 2);
     const { types, version2, tag } = scales.layout();
-    assert.equal(types[power], 'DECIMAL(9,2)', 'a 32-bit decimal holds 12340 hundredths');
+    assert.equal(types[power], 'DECIMAL(9,2)', 'up to 5000 W in hundredths: 32 bits');
     assert.equal(types[energy], 'DOUBLE');
     assert.equal(types[util], 'DECIMAL(9,0)', 'a column of nulls only');
+    const pcie = column('gpu_pcie_rx_bytes_per_second');
+    assert.equal(fileEncoding(METRICS.map(() => 0)).types[pcie], 'DECIMAL(18,0)', 'up to 1e12 B/s: 64 bits');
     assert.equal(
-      fileEncoding([2], [10_000_000]).types[0],
-      'DECIMAL(18,2)',
-      'a billion hundredths need 64 bits',
+      fileEncoding(METRICS.map(() => 7)).types[power],
+      'DECIMAL(18,7)',
+      '5000 W to 7 places: 64 bits',
     );
     assert.equal(types[column('gpu_memory_used_bytes')], 'BIGINT', 'int64 metrics as the catalog says');
     assert.equal(

@@ -7,7 +7,7 @@ import { METRICS } from '../../metrics/catalog.ts';
  *
  * - an `int64` metric is a BIGINT, as the catalog says;
  * - a `float64` metric is an exact decimal, DECIMAL(p, s) (an integer of units of 10^-s: 32-bit for p = 9,
- *   64-bit for p = 18, the fewer digits that hold the column's largest value), with `s` the
+ *   64-bit for p = 18, the fewer digits that hold the catalog's range of the metric), with `s` the
  *   fewest decimal places that carry every value of the file exactly: a value v is stored as m = round(v x 10^s)
  *   only where m / 10^s is v again, bit for bit (the double a reader gets back from the decimal), and |m| stays
  *   below 2^53. Sources report decimals (nvidia-smi's "123.45" W, NVML's mW / 1000, DCGM's mJ / 1000), so their
@@ -45,19 +45,15 @@ export function scaleOf(v: number, from = 0): number {
 export class ColumnScales {
   /** By metric position: the scale so far (0 while a column holds only nulls), -1 for DOUBLE. */
   readonly scales = new Int8Array(METRICS.length);
-  /** By metric position: the largest magnitude so far. */
-  readonly largest = new Float64Array(METRICS.length);
 
   /** Notes values `0 .. n-1` of metric column `c` (NaN for null). */
   note(c: number, values: Float64Array, n: number): void {
     if (!FLOAT[c]) return;
     let scale = this.scales[c] as number;
     if (scale < 0) return;
-    let largest = this.largest[c] as number;
     for (let r = 0; r < n; r++) {
       const v = values[r] as number;
       if (Number.isNaN(v)) continue;
-      if (Math.abs(v) > largest) largest = Math.abs(v);
       const p = POW10[scale] as number;
       const m = Math.round(v * p);
       if (m / p === v && Math.abs(m) <= MAX_UNITS && !Object.is(v, -0)) continue;
@@ -65,12 +61,11 @@ export class ColumnScales {
       if (scale < 0) break;
     }
     this.scales[c] = scale;
-    this.largest[c] = largest;
   }
 
   /** How a file of these values is written. */
   layout(): FileEncoding {
-    return fileEncoding(this.scales, this.largest);
+    return fileEncoding(this.scales);
   }
 }
 
@@ -88,15 +83,16 @@ export interface FileEncoding {
 }
 
 /**
- * The encoding of a file whose float64 columns have `scales` (-1: DOUBLE) and `largest` magnitudes: a decimal
- * of at most 9 digits is a 32-bit integer in Parquet (DECIMAL(9, s)), faster to read than a 64-bit one.
+ * The encoding of a file whose float64 columns have `scales` (-1: DOUBLE). A decimal whose catalog range
+ * (`min`, `max`) fits 9 digits at its scale is a 32-bit integer in Parquet, DECIMAL(9, s), faster to read than
+ * a 64-bit one; the range, not the file's values, decides, so files differ only where their scales do.
  */
-export function fileEncoding(scales: ArrayLike<number>, largest: ArrayLike<number> = []): FileEncoding {
+export function fileEncoding(scales: ArrayLike<number>): FileEncoding {
   const types = METRICS.map((m, c) => {
     if (m.type === 'int64') return 'BIGINT';
     const scale = scales[c] as number;
     if (scale < 0) return 'DOUBLE';
-    const units = Math.round((largest[c] ?? 0) * (POW10[scale] as number));
+    const units = Math.max(Math.abs(m.min), Math.abs(m.max)) * (POW10[scale] as number);
     return `DECIMAL(${units < 1e9 ? 9 : 18},${scale})`;
   });
   const decimals = types.some((t) => t.startsWith('DECIMAL'));
