@@ -228,6 +228,34 @@ describe('NvidiaSmiSource', () => {
     await smi.close();
   });
 
+  test('in MIG mode, each read carries a sample per MIG instance from -q -x, after its GPU', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpumon-mig-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'list.txt'), A100_MIG_LIST);
+    writeFileSync(join(dir, 'a100.xml'), readFileSync(A100_XML, 'utf8'));
+    const fake = fakeSmi({ FAKE_SMI_LIST: join(dir, 'list.txt'), FAKE_SMI_XML: join(dir, 'a100.xml') });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    const samples = await smi.read(Date.now());
+    for (const s of samples) parseSample(structuredClone(s));
+    const parent = 'GPU-513536b6-7d19-9063-b049-1e69664bb298';
+    assert.deepEqual(
+      samples
+        .filter((s) => s.parent_uuid !== null)
+        .map((s) => [s.uuid, s.mig_gpu_instance_id, s.gpu_memory_used_bytes]),
+      [
+        // -L names instances 0 and 1; the XML's four <mig_device> (GPU instances 3-6) use 12 MiB each.
+        ['MIG-aaaaaaaa-0000-0000-0000-000000000000', 3, 12 * MiB],
+        ['MIG-bbbbbbbb-0000-0000-0000-000000000000', 4, 12 * MiB],
+        [`MIG-${parent}/5/0`, 5, 12 * MiB],
+        [`MIG-${parent}/6/0`, 6, 12 * MiB],
+      ],
+    );
+    assert.equal(samples[0]?.parent_uuid, null, 'the GPU line of --query-gpu comes first');
+    assert.ok(samples.every((s) => s.host === 'test-host'));
+    await smi.close();
+  });
+
   test('in MIG mode, a failing -q -x fails processes() with SOURCE_READ_FAILED and counts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gpumon-mig-'));
     dirs.push(dir);
@@ -237,6 +265,12 @@ describe('NvidiaSmiSource', () => {
     await smi.open();
     await assert.rejects(smi.processes(), (err) => isGpumonError(err, 'SOURCE_READ_FAILED'));
     assert.equal(smi.health().errors.processes, 1);
+    const samples = await smi.read(Date.now());
+    assert.ok(
+      samples.length > 0 && samples.every((s) => s.parent_uuid === null),
+      'the GPUs without their instances',
+    );
+    await waitFor('the failed -q -x of the read counted', () => (smi.health().errors.mig ?? 0) >= 1);
     await smi.close();
   });
 

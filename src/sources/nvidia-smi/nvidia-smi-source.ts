@@ -58,6 +58,9 @@ export class NvidiaSmiSource implements Source {
   /** `<cuda_version>` of `-q -x` at open: `--query-gpu` has no field for it. */
   private cudaVersion: string | null = null;
   private readonly latest = new Map<string, Latest>();
+  /** The MIG instances' samples of the last `-q -x` and when it was read (performance.now()). */
+  private mig: { samples: GpuSample[]; at: number } | null = null;
+  private migInFlight: Promise<void> | null = null;
   private child: ChildProcess | null = null;
   private lastActivity = 0;
   private failuresInRow = 0;
@@ -124,6 +127,7 @@ export class NvidiaSmiSource implements Source {
       });
       if (xml.code !== 0 || parsed.errors.length > 0) this.tracker.count('xml');
       this.xmlDevices = parsed.devices;
+      if (xml.code === 0) this.keepMig(parsed.samples);
       this.cudaVersion = parsed.samples[0]?.cuda_version ?? null;
     } catch (err) {
       this.tracker.count('xml');
@@ -301,9 +305,42 @@ export class NvidiaSmiSource implements Source {
         `nvidia-smi: no GPU line in the last ${this.options.staleMs} ms (restarts so far: ${this.tracker.countOf('restart')})`,
       );
     }
+    if (this.listed.some((d) => d.parentUuid !== null)) {
+      this.refreshMig();
+      if (this.mig && started - this.mig.at <= this.options.staleMs) {
+        for (const s of this.mig.samples) fresh.push({ ...s, ts: now, host: this.options.host });
+      }
+    }
+    // Stable: each GPU, then its MIG instances.
     fresh.sort((a, b) => a.gpu_index - b.gpu_index);
     this.tracker.lastSuccessMs = now;
     return fresh;
+  }
+
+  private keepMig(samples: readonly GpuSample[]): void {
+    this.mig = { samples: samples.filter((s) => s.parent_uuid !== null), at: performance.now() };
+  }
+
+  /**
+   * MIG instances are not in `--query-gpu`: their samples (memory, ids) come from `-q -x`, run off the read, one
+   * at a time; a read gives those of the last one while fresh (`staleMs`). A failure is counted as `mig`.
+   */
+  private refreshMig(): void {
+    if (this.migInFlight || this.closing) return;
+    this.migInFlight = runSmi(this.options.path, ['-q', '-x'], this.options.commandTimeoutMs)
+      .then((xml) => {
+        const parsed = parseSmiXml(xml.stdout, {
+          host: this.options.host,
+          now: Date.now(),
+          listed: this.listed,
+        });
+        if (xml.code !== 0 || parsed.gpuBlocks === 0) this.tracker.count('mig');
+        else this.keepMig(parsed.samples);
+      })
+      .catch(() => this.tracker.count('mig'))
+      .finally(() => {
+        this.migInFlight = null;
+      });
   }
 
   health(): SourceHealth {
@@ -413,6 +450,7 @@ export class NvidiaSmiSource implements Source {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.watchdog = null;
     this.restartTimer = null;
+    await this.migInFlight; // bounded by commandTimeoutMs
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
