@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { decodeSeries } from '../live/influxdb/sample-decoder.ts';
 import { readArchiveSamples } from '../sinks/archive/archive-reader.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
@@ -161,5 +162,41 @@ describe('a MIG instance sample goes through every encoding as a device of its o
     assert.equal(byUuid.get(GPU)?.parent_uuid, null);
     assert.equal(byUuid.get(GPU)?.mig_gpu_instance_id, null);
     assert.equal(byUuid.get(GPU)?.gpu_temperature_celsius, 27);
+  });
+
+  test('Parquet archive: a file written before the MIG columns reads them as NULL beside a newer one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpumon-mig-archive-'));
+    dirs.push(dir);
+    const storage = new LocalStorage(dir);
+    const writer = new ParquetWriter({ storage });
+    let old: string[];
+    try {
+      old = await writer.writeSamples([testSample({ ts: TS, uuid: GPU, gpu_temperature_celsius: 27 })]);
+      await writer.writeSamples([migSample()]);
+    } finally {
+      await writer.close();
+    }
+    // The first file as an older gpumon wrote it: without the three MIG columns.
+    const file = await storage.localPath(old[0] as string);
+    const db = await DuckDBInstance.create(':memory:');
+    try {
+      const connection = await db.connect();
+      await connection.run(
+        `COPY (SELECT * EXCLUDE (parent_uuid, mig_gpu_instance_id, mig_compute_instance_id) FROM read_parquet('${file}')) TO '${file}.old.parquet' (FORMAT parquet)`,
+      );
+    } finally {
+      db.closeSync();
+    }
+    await rename(`${file}.old.parquet`, file);
+    const read = await readArchiveSamples(storage, '2026-01-02');
+    assert.deepEqual(
+      read
+        .map((s) => [s.uuid, s.parent_uuid, s.mig_gpu_instance_id, s.mig_compute_instance_id])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      [
+        [GPU, null, null, null], // GPU-... sorts before MIG-...
+        [MIG, GPU, 3, 0],
+      ],
+    );
   });
 });
