@@ -144,6 +144,7 @@ export async function startEmbedded(
     },
     {
       sampleIntervalMs: config.source.intervalMs,
+      idle: { loadPercent: config.analytics.idleLoadPercent, memoryBytes: config.analytics.idleMemoryBytes },
       assets,
       security: http.security,
       limits: config.server,

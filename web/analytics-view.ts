@@ -712,7 +712,7 @@ function energyPage(rows: Row[]): HTMLElement {
         'li',
         { 'data-date': String(r.date), 'data-kwh': kwh ?? '' },
         h('span', { class: 'bar-label' }, String(r.date)),
-        withVar(h('span', { class: 'bar' }), '--share', `${(100 * (kwh ?? 0)) / max}%`),
+        withVar(h('span', { class: 'energy-bar' }), '--share', `${(100 * (kwh ?? 0)) / max}%`),
         h('span', { class: 'bar-value' }, fixed(kwh, 1, 'kWh')),
       );
     }),

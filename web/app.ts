@@ -107,7 +107,7 @@ function showState(): void {
   else if (currentView === 'alerts') parts.push('alerts');
   else if (currentView === 'analytics') parts.push('analytics');
   else if (n > 0) {
-    const alerting = aggregate(store.rows()).states.alerting;
+    const alerting = aggregate(store.rows(), store.idle).states.alerting;
     parts.push(`${n} GPU${n === 1 ? '' : 's'}${alerting ? `, ${alerting} alerting` : ''}`);
   }
   const title = `${parts.join(' · ')} · gpumon`;

@@ -2,8 +2,9 @@ import type { MetricName } from '../src/metrics/catalog.ts';
 import type { AlertFlags, GpuIdentity } from '../src/server/api-types.ts';
 
 /**
- * What a GPU is doing now, as the fleet overview shows it. The thresholds are the defaults of
- * `analytics.idleLoadPercent` and `analytics.idleMemoryBytes`, so the page and the daily analytics agree.
+ * What a GPU is doing now, as the fleet overview shows it. The thresholds are the server's
+ * `analytics.idleLoadPercent` and `analytics.idleMemoryBytes` (told in the stream's snapshot; their defaults
+ * until then), so the page and the daily analytics agree.
  */
 export type GpuState = 'alerting' | 'busy' | 'holding' | 'idle' | 'unknown';
 
@@ -20,6 +21,17 @@ export const STATE_LABELS: Record<GpuState, string> = {
 export const IDLE_LOAD_PERCENT = 5;
 export const IDLE_MEMORY_BYTES = 1024 ** 3;
 
+/** Below `loadPercent` a GPU is idle; idle with more than `memoryBytes` in use, it holds memory. */
+export interface IdleThresholds {
+  loadPercent: number;
+  memoryBytes: number;
+}
+
+export const DEFAULT_IDLE: IdleThresholds = {
+  loadPercent: IDLE_LOAD_PERCENT,
+  memoryBytes: IDLE_MEMORY_BYTES,
+};
+
 /** One GPU's latest values, as the overview reads them. */
 export interface GpuRow {
   id: GpuIdentity;
@@ -28,13 +40,13 @@ export interface GpuRow {
   alerts: AlertFlags;
 }
 
-export function stateOf(row: GpuRow): GpuState {
+export function stateOf(row: GpuRow, idle: IdleThresholds = DEFAULT_IDLE): GpuState {
   if (row.alerts.temperature || row.alerts.load || row.alerts.power) return 'alerting';
   const util = row.value('gpu_utilization_percent');
   if (util === null) return 'unknown';
-  if (util >= IDLE_LOAD_PERCENT) return 'busy';
+  if (util >= idle.loadPercent) return 'busy';
   const used = row.value('gpu_memory_used_bytes');
-  return used !== null && used > IDLE_MEMORY_BYTES ? 'holding' : 'idle';
+  return used !== null && used > idle.memoryBytes ? 'holding' : 'idle';
 }
 
 /** The fleet's numbers: GPUs and hosts counted, utilization averaged over the GPUs that report it. */
@@ -49,7 +61,7 @@ export interface FleetAggregates {
   alertsFiring: number;
 }
 
-export function aggregate(rows: readonly GpuRow[]): FleetAggregates {
+export function aggregate(rows: readonly GpuRow[], idle: IdleThresholds = DEFAULT_IDLE): FleetAggregates {
   const states: Record<GpuState, number> = { alerting: 0, busy: 0, holding: 0, idle: 0, unknown: 0 };
   const hosts = new Set<string>();
   let utilSum = 0;
@@ -59,7 +71,7 @@ export function aggregate(rows: readonly GpuRow[]): FleetAggregates {
   let alertsFiring = 0;
   for (const row of rows) {
     hosts.add(row.id.host);
-    states[stateOf(row)]++;
+    states[stateOf(row, idle)]++;
     const util = row.value('gpu_utilization_percent');
     if (util !== null) {
       utilSum += util;
@@ -102,11 +114,11 @@ export interface FleetFilter {
   state: GpuState | null;
 }
 
-export function matches(row: GpuRow, filter: FleetFilter): boolean {
+export function matches(row: GpuRow, filter: FleetFilter, idle: IdleThresholds = DEFAULT_IDLE): boolean {
   return (
     (filter.host === null || row.id.host === filter.host) &&
     (filter.model === null || row.id.model === filter.model) &&
-    (filter.state === null || stateOf(row) === filter.state)
+    (filter.state === null || stateOf(row, idle) === filter.state)
   );
 }
 
@@ -121,6 +133,7 @@ export function groupByHost(
   rows: readonly GpuRow[],
   filter: FleetFilter,
   sort: SortKey,
+  idle: IdleThresholds = DEFAULT_IDLE,
 ): { host: string; rows: GpuRow[] }[] {
   const metric = SORT_KEYS[sort].metric;
   const compare = (a: GpuRow, b: GpuRow): number => {
@@ -137,7 +150,7 @@ export function groupByHost(
   };
   const groups = new Map<string, GpuRow[]>();
   for (const row of rows) {
-    if (!matches(row, filter)) continue;
+    if (!matches(row, filter, idle)) continue;
     const group = groups.get(row.id.host);
     if (group) group.push(row);
     else groups.set(row.id.host, [row]);

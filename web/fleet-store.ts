@@ -1,7 +1,7 @@
 import type { MetricName } from '../src/metrics/catalog.ts';
 import type { AlertEvent } from '../src/pipeline/alerts.ts';
 import type { AlertFlags, CompactSample, GpuIdentity, StreamEvents } from '../src/server/api-types.ts';
-import type { GpuRow } from './fleet-model.ts';
+import { DEFAULT_IDLE, type GpuRow, type IdleThresholds } from './fleet-model.ts';
 
 const FLAG_OF_RULE: Record<AlertEvent['rule'], keyof AlertFlags> = {
   high_temperature: 'temperature',
@@ -30,6 +30,8 @@ export class FleetStore {
   private readonly gpus = new Map<string, GpuEntry>();
   private metricOrder: readonly MetricName[] = [];
   intervalMs: number | null = null;
+  /** The server's idle thresholds (`analytics.idle*`), from the snapshot. */
+  idle: IdleThresholds = DEFAULT_IDLE;
   private alertWindowMs = 10_000;
   /** Whether a snapshot came since the page started: before it, "no GPU" means "not known yet". */
   loaded = false;
@@ -55,6 +57,7 @@ export class FleetStore {
     this.metricOrder = data.metrics;
     this.intervalMs = data.intervalMs;
     this.alertWindowMs = data.alertWindowMs;
+    this.idle = data.idle ?? DEFAULT_IDLE;
     this.loaded = true;
     this.gpus.clear();
     for (const gpu of data.gpus) {

@@ -7,6 +7,7 @@ import {
   type GpuRow,
   groupByHost,
   IDLE_LOAD_PERCENT,
+  type IdleThresholds,
   isSortKey,
   SORT_KEYS,
   type SortKey,
@@ -70,10 +71,10 @@ class GpuTile {
     ) as HTMLAnchorElement;
   }
 
-  show(row: GpuRow): void {
+  show(row: GpuRow, idle: IdleThresholds): void {
     const v = row.value;
     const util = v('gpu_utilization_percent');
-    const state = stateOf(row);
+    const state = stateOf(row, idle);
     this.el.dataset.state = state;
     setText(this.state, STATE_LABELS[state]);
     setText(this.util, fixed(util));
@@ -191,7 +192,7 @@ export class FleetOverview {
     const rows = this.store.rows();
     this.renderSummary(rows);
     this.renderOptions(rows);
-    const groups = groupByHost(rows, this.filter, this.sort);
+    const groups = groupByHost(rows, this.filter, this.sort, this.store.idle);
     const shownCount = groups.reduce((n, g) => n + g.rows.length, 0);
     setText(this.shown, shownCount === rows.length ? '' : `${shownCount} of ${rows.length} GPUs shown`);
     this.renderEmpty(rows.length, shownCount);
@@ -206,7 +207,7 @@ export class FleetOverview {
     const sections: HTMLElement[] = [];
     for (const { host, rows: groupRows } of groups) {
       const group = this.group(host);
-      const agg = aggregate(groupRows);
+      const agg = aggregate(groupRows, this.store.idle);
       setText(group.title, host);
       setText(
         group.summary,
@@ -218,7 +219,7 @@ export class FleetOverview {
           tile = new GpuTile(row);
           this.tiles.set(row.id.uuid, tile);
         }
-        tile.show(row);
+        tile.show(row, this.store.idle);
         return tile.el;
       });
       reorder(group.list, els);
@@ -234,7 +235,7 @@ export class FleetOverview {
   }
 
   private renderSummary(rows: GpuRow[]): void {
-    const agg = aggregate(rows);
+    const agg = aggregate(rows, this.store.idle);
     const item = (key: string, label: string, value: string, title?: string) =>
       h(
         'div',

@@ -213,7 +213,7 @@ export class GpuDetail {
     );
     const value = (metric: MetricName) => formatValue(row.value(metric), this.unitOf(metric));
     const items: [string, string, string][] = [
-      ['state', 'State', STATE_LABELS[stateOf(row)]],
+      ['state', 'State', STATE_LABELS[stateOf(row, this.store.idle)]],
       ['util', 'Utilization', value('gpu_utilization_percent')],
       ['temp', 'Temperature', value('gpu_temperature_celsius')],
       ['power', 'Power', `${value('gpu_power_draw_watts')} of ${value('gpu_power_limit_watts')}`],

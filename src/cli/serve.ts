@@ -106,6 +106,10 @@ export function serveCommand(): Command {
           },
           {
             sampleIntervalMs: config.source.intervalMs,
+            idle: {
+              loadPercent: config.analytics.idleLoadPercent,
+              memoryBytes: config.analytics.idleMemoryBytes,
+            },
             security: access.security,
             limits: config.server,
             prometheusNames: config.prometheus.names,

@@ -183,6 +183,8 @@ export interface StreamEvents {
     /** The sampling interval in ms, or null when the server does not know it. */
     intervalMs: number | null;
     alertWindowMs: number;
+    /** The server's `analytics.idleLoadPercent` and `analytics.idleMemoryBytes`: what the page calls idle. */
+    idle: { loadPercent: number; memoryBytes: number };
     gpus: GpuView[];
   };
   /** New samples, as they are applied to the live state. */

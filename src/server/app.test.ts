@@ -248,7 +248,19 @@ describe('analytics runs', () => {
     const body = (await (
       await appOf(fleet(), { runs: fakeRuns(false) }).request('/api/runs')
     ).json()) as RunsResponse;
-    assert.deepEqual(body, { runs: [{ id: 'run-2' }, { id: 'run-1' }], nextRunAt: NOW + 3_600_000 });
+    assert.deepEqual(body, {
+      runs: [{ id: 'run-2' }, { id: 'run-1' }],
+      nextRunAt: NOW + 3_600_000,
+      canRun: true,
+      cannotRunReason: null,
+    });
+  });
+
+  test('GET /api/runs says why a server that runs no analytics cannot start one', async () => {
+    const runs = { ...fakeRuns(false), cannotRun: 'gpumon serve does not run analytics' };
+    const body = (await (await appOf(fleet(), { runs }).request('/api/runs')).json()) as RunsResponse;
+    assert.equal(body.canRun, false);
+    assert.equal(body.cannotRunReason, 'gpumon serve does not run analytics');
   });
 
   test('POST /api/runs answers 202 with the run it started', async () => {

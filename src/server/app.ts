@@ -45,6 +45,7 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   const live = {
     intervalMs,
     alertWindowMs: options.alertWindowMs ?? (intervalMs ? 3 * intervalMs : 10_000),
+    idle: options.idle ?? { loadPercent: 5, memoryBytes: 1024 ** 3 },
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     now: options.now ?? Date.now,
     maxStreams: limits.maxStreams,

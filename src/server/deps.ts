@@ -91,6 +91,11 @@ export interface AppOptions {
   sampleIntervalMs?: number | null;
   /** An alert flag of a GPU stays up this long after the sample that raised it. Default: 3 intervals, else 10 s. */
   alertWindowMs?: number;
+  /**
+   * Below `loadPercent` a GPU is idle, and idle with more than `memoryBytes` used it holds memory: the
+   * configuration's `analytics.idleLoadPercent` and `analytics.idleMemoryBytes`, told to the page. Default 5 %, 1 GiB.
+   */
+  idle?: { loadPercent: number; memoryBytes: number };
   /** An idle live stream sends a comment this often so proxies keep it open. Default 15 s. */
   heartbeatMs?: number;
   /** The page's files; pass one to build them at startup (`await assets.warm()`). Default: built on first request. */

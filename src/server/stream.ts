@@ -12,6 +12,8 @@ import { fail } from './http-error.ts';
 export interface StreamOptions {
   intervalMs: number | null;
   alertWindowMs: number;
+  /** Told to the page in the snapshot: below these a GPU is idle (the daily analytics' thresholds). */
+  idle: { loadPercent: number; memoryBytes: number };
   heartbeatMs: number;
   /** Streams open at a time on this server; beyond, 503 SERVER_BUSY. */
   maxStreams: number;
@@ -108,6 +110,7 @@ export function liveStreamHandler(deps: ServerDeps, options: StreamOptions): (c:
             metrics: METRIC_NAMES,
             intervalMs: options.intervalMs,
             alertWindowMs: options.alertWindowMs,
+            idle: options.idle,
             gpus,
           },
           RETRY_MS,

@@ -19,6 +19,7 @@ import type {
   AlertEpisodesResponse,
   AnalyticsResultResponse,
   GpusResponse,
+  GpuView,
   HistoryResponse,
   RunsResponse,
 } from './api-types.ts';
@@ -34,6 +35,7 @@ const DAY = 86_400_000;
 const INTERVAL_MS = 2000;
 const ARCHIVE_INTERVAL_MS = 60_000;
 const SIM = { hosts: 2, gpusPerHost: 2, seed: 7 };
+const IDLE = { loadPercent: 30, memoryBytes: 8 * 1024 ** 3 };
 
 type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,6 +88,9 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
         'schedule.enabled': false,
         // Any rise of the temperature is a spike: episodes start and end every few samples.
         'alerts.tempSpikeCelsius': 0.1,
+        // Not the defaults: the page must take the server's idle thresholds.
+        'analytics.idleLoadPercent': IDLE.loadPercent,
+        'analytics.idleMemoryBytes': IDLE.memoryBytes,
       },
     });
     gpumon = await startEmbedded(config, silentLogger(), {
@@ -177,6 +182,36 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       .locator('[data-testid="range-message"]', { hasText: 'The end must be after the start.' })
       .waitFor();
     assert.equal(page.url(), before);
+  });
+
+  test("the fleet's GPU states follow the server's idle thresholds, not the defaults", async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${url}/`);
+    await page.locator('[data-testid="gpu-card"]').first().waitFor({ timeout: 10_000 });
+    const expected = (g: GpuView) => {
+      if (g.alerts.temperature || g.alerts.load || g.alerts.power) return 'alerting';
+      if (g.gpu_utilization_percent === null) return 'unknown';
+      if (g.gpu_utilization_percent >= IDLE.loadPercent) return 'busy';
+      return (g.gpu_memory_used_bytes ?? 0) > IDLE.memoryBytes ? 'holding' : 'idle';
+    };
+    // Read between two samples: the API before and after the page agree, so the page shows those values.
+    let checked = false;
+    for (let attempt = 0; attempt < 8 && !checked; attempt++) {
+      const before = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
+      await sleep(300);
+      const shown = await page
+        .locator('[data-testid="gpu-card"]')
+        .evaluateAll((cards) =>
+          Object.fromEntries(
+            cards.map((c) => [(c as HTMLElement).dataset.uuid, (c as HTMLElement).dataset.state]),
+          ),
+        );
+      const afterwards = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
+      if (before.some((g, i) => g.ts !== afterwards[i]?.ts)) continue;
+      assert.deepEqual(shown, Object.fromEntries(before.map((g) => [g.uuid, expected(g)])));
+      checked = true;
+    }
+    assert.ok(checked, 'the page and the API were read between two samples');
   });
 
   async function episodesOf(query = ''): Promise<AlertEpisodesResponse> {

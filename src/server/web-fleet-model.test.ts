@@ -51,6 +51,14 @@ describe('the fleet model of the page', () => {
     );
   });
 
+  test("the server's idle thresholds decide idle and holding memory", () => {
+    const idle = { loadPercent: 30, memoryBytes: 8 * GIB };
+    const at = (util: number, used: number) =>
+      stateOf(row('a', 0, { gpu_utilization_percent: util, gpu_memory_used_bytes: used }), idle);
+    assert.deepEqual([at(29, 8 * GIB), at(29, 9 * GIB), at(30, 0)], ['idle', 'holding', 'busy']);
+    assert.equal(aggregate([row('a', 0, { gpu_utilization_percent: 20 })], idle).states.idle, 1);
+  });
+
   test('aggregates count states and hosts, average utilization over the GPUs that report it, and sum power', () => {
     const agg = aggregate([
       row('a', 0, { gpu_utilization_percent: 90, gpu_power_draw_watts: 600 }),
