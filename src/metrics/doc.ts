@@ -81,6 +81,10 @@ export function renderMetricsDoc(): string {
     "  a copy of the GPU's), except what dcgm-exporter reports per GPU instance. Processes are attributed to the",
     "  instance they run in. gpumon's dcgm-exporter labels render an instance as dcgm-exporter does: `UUID` and",
     '  `modelName` of the GPU, `GPU_I_PROFILE`, `GPU_I_ID`.',
+    '- The archive, InfluxDB and the daily analyses key devices by `uuid`: an instance is a device of its own',
+    '  there (the GPU counts once, and each instance once; `parent_uuid IS NULL` keeps whole GPUs only). With no',
+    '  utilization or power of its own, an instance adds no energy and no measured or idle time; the hours a pod',
+    '  holds an instance count in `pod_usage` as held hours of that instance.',
     '',
     ...coverage(),
   ];
