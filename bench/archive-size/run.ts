@@ -5,7 +5,9 @@
  *    version 2 encodings, src/sinks/archive/encoding.ts);
  * 2. each file is rewritten as format 1 (every metric of its catalog type, version 1 encodings, `ts` without
  *    time zone: what gpumon wrote before), the same rows in the same order;
- * 3. bytes per sample of each column and in all, from the Parquet footers (compressed column chunks);
+ * 3. bytes per sample of each column and in all, from the Parquet footers (compressed column chunks), the
+ *    entropy of the largest columns' deltas (what bounds them), and the real captures of the sources'
+ *    testdata replayed into both formats;
  * 4. `gpumon analyze` of the day on each format, interleaved (1, 2, 1, 2, ...): wall time, CPU time and peak
  *    RSS, the median of each; and a check that both formats give the same analyses, result for result.
  *
@@ -16,7 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { captureSamples } from '../../src/sinks/archive/capture-samples.ts';
 import { rewriteAsFormat1 } from '../../src/sinks/archive/format-1.ts';
+import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
+import { ParquetWriter } from '../../src/sinks/archive/parquet-writer.ts';
 import { fmt, measureNode } from '../harness.ts';
 
 const { values } = parseArgs({
@@ -121,6 +126,49 @@ console.log(
 console.log(
   `${'files on disk (bytes per sample)'.padEnd(42)} ${perSample(fileBytes(dirs[1])).padStart(9)} ${perSample(fileBytes(dirs[2])).padStart(9)}`,
 );
+
+// What bounds the biggest columns: the order-0 entropy of each GPU's consecutive differences, the least a
+// coder of deltas without a model of the series spends on a sample.
+{
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  // Format 2: decimals subtract exactly (differences of doubles would add rounding noise).
+  const source = `read_parquet('${partition(dirs[2])}/*.parquet', union_by_name = true, hive_partitioning = false)`;
+  console.log(`\n${'largest columns'.padEnd(42)} ${'entropy of the deltas (B/sample)'.padStart(34)}`);
+  for (const name of names.filter((n) => n !== 'ts').slice(0, 6)) {
+    const q = `"${name}"`;
+    const [row] = (
+      await connection.runAndReadAll(
+        `SELECT entropy(d) / 8 FROM (SELECT ${q} - lag(${q}) OVER (PARTITION BY uuid ORDER BY ts) AS d FROM ${source})`,
+      )
+    ).getRowsJS();
+    console.log(`${name.padEnd(42)} ${fmt(Number(row?.[0]), 3).padStart(34)}`);
+  }
+  db.closeSync();
+}
+// The real captures of the sources' testdata, replayed into an archive of each format.
+{
+  const captures = captureSamples(Date.UTC(2026, 10, 24));
+  const real = { 1: join(root, 'captures-1'), 2: join(root, 'captures-2') } as const;
+  const writer = new ParquetWriter({ storage: new LocalStorage(real[2]) });
+  await writer.writeSamples(captures);
+  await writer.close();
+  mkdirSync(join(real[1], 'gpu-metrics', 'date=2026-11-24'), { recursive: true });
+  const day = (dir: string) => join(dir, 'gpu-metrics', 'date=2026-11-24');
+  for (const name of readdirSync(day(real[2]))) {
+    await rewriteAsFormat1(
+      join(day(real[2]), name),
+      join(day(real[1]), name.replace(/\.s-[0-9a-f]+\.parquet$/, '.parquet')),
+    );
+  }
+  const bytes = (dir: string) =>
+    readdirSync(day(dir)).reduce((sum, f) => sum + statSync(join(day(dir), f)).size, 0);
+  console.log(
+    `\nreal captures replayed (${captures.length.toLocaleString('en-US')} samples, files on disk, footers included): ` +
+      `format 1 ${fmt(bytes(real[1]) / captures.length)} B/sample, format 2 ${fmt(bytes(real[2]) / captures.length)} B/sample, ` +
+      `${fmt(bytes(real[2]) / bytes(real[1]), 3)}x`,
+  );
+}
 console.log(
   `\ngpumon simulate (writes format 2): ${fmt(simulate.seconds)} s, ${fmt(simulate.peakRssMiB, 0)} MiB peak RSS`,
 );

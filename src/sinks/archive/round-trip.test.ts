@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { METRICS } from '../../metrics/catalog.ts';
-import { type GpuSample, nullIdentity } from '../../metrics/sample.ts';
-import { parseDcgmMetrics } from '../../sources/dcgm/dcgm-parser.ts';
-import { recordToSample } from '../../sources/gpuz/gpuz-source.ts';
-import { parseGpuzLog } from '../../sources/gpuz/parser.ts';
-import { parseQueryGpuCsv } from '../../sources/nvidia-smi/csv.ts';
-import { parseSmiXml } from '../../sources/nvidia-smi/xml/parse-xml.ts';
+import type { GpuSample } from '../../metrics/sample.ts';
 import { SimSource } from '../../sources/sim/sim-source.ts';
 import { readArchiveSamples } from './archive-reader.ts';
+import { captureSamples } from './capture-samples.ts';
 import { LocalStorage } from './local-storage.ts';
 import { ParquetWriter } from './parquet-writer.ts';
 
@@ -27,47 +22,6 @@ after(async () => {
 });
 
 const t0 = Date.UTC(2026, 10, 25, 8, 0, 0);
-const SOURCES = new URL('../../sources/', import.meta.url).pathname;
-const testdata = (source: string) =>
-  readdirSync(join(SOURCES, source, 'testdata'))
-    .filter((f) => !f.endsWith('.md') && !f.endsWith('.mjs'))
-    .map((f) => join(SOURCES, source, 'testdata', f));
-
-/** Every sample the parsers read from every real capture, each file's GPUs under a host of their own. */
-function captureSamples(): GpuSample[] {
-  const samples: GpuSample[] = [];
-  const add = (file: string, parsed: GpuSample[]) => {
-    const host = `capture-${file.split('/').pop()}`;
-    parsed.forEach((s, i) => {
-      samples.push({ ...s, host, ts: t0 + i * 1000 });
-    });
-  };
-  for (const file of testdata('nvidia-smi')) {
-    const text = readFileSync(file, 'utf8');
-    const options = { host: 'h', now: t0 };
-    add(
-      file,
-      file.endsWith('.xml') ? parseSmiXml(text, options).samples : parseQueryGpuCsv(text, options).samples,
-    );
-  }
-  for (const file of testdata('dcgm'))
-    add(file, parseDcgmMetrics(readFileSync(file, 'utf8'), { host: 'h', now: t0 }).samples);
-  for (const file of testdata('gpuz')) {
-    const identity = {
-      ...nullIdentity(),
-      host: 'h',
-      gpu_index: 0,
-      uuid: `GPU-Z-${file.length}`,
-      model: 'GPU-Z log',
-    };
-    add(
-      file,
-      parseGpuzLog(readFileSync(file)).records.map((r) => recordToSample(r, identity, t0)),
-    );
-  }
-  return samples;
-}
-
 async function roundTrip(samples: GpuSample[]): Promise<{ back: GpuSample[]; types: Map<string, string> }> {
   const root = await mkdtemp(join(tmpdir(), 'gpumon-round-trip-'));
   dirs.push(root);
@@ -110,7 +64,7 @@ function assertSameValues(back: GpuSample[], samples: GpuSample[]): number {
 
 describe('every value a source reports reads back from the archive bit for bit', () => {
   test('from every real capture of nvidia-smi (XML and CSV), dcgm-exporter and GPU-Z', async () => {
-    const samples = captureSamples();
+    const samples = captureSamples(t0);
     assert.ok(samples.length > 100, `${samples.length} samples from the captures`);
     const { back, types } = await roundTrip(samples);
     const values = assertSameValues(back, samples);
