@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isGpumonError } from '../../errors.ts';
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
-import { nullMetrics } from '../../metrics/sample.ts';
+import { nullIdentity, nullMetrics } from '../../metrics/sample.ts';
 import { decodeSeries, GROUP_BY_TAGS, SAMPLE_FIELDS, seriesOf } from './sample-decoder.ts';
 
 /** An answer of /query as InfluxDB 1.x gives it for one GPU grouped by its tags (epoch=ms). */
@@ -46,6 +46,7 @@ describe('the InfluxDB sample decoder', () => {
     assert.deepEqual(decoded.samples, [
       {
         ...nullMetrics(),
+        ...nullIdentity(),
         ts: 1795600800000,
         host: 'node-7',
         gpu_index: 3,
