@@ -14,6 +14,8 @@ import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
 const HISTORY_POINTS = 1500;
 /** Chart points kept per metric: the history, then 15 minutes of live points at 0.5 s. */
 const CHART_CAPACITY = HISTORY_POINTS * 2 + 1800;
+/** The energy used today is asked again this often. */
+const ENERGY_REFRESH_MS = 60_000;
 
 interface PanelDef {
   key: string;
@@ -110,6 +112,9 @@ export class GpuDetail {
   };
 
   private readonly rangeNote = h('p', { class: 'muted range-note', 'data-testid': 'range-note' });
+  /** Energy used since local midnight, as shown; '—' until known. */
+  private energyToday = '—';
+  private energyTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly uuid: string,
@@ -170,9 +175,14 @@ export class GpuDetail {
     window.addEventListener('resize', this.onResize);
     this.showNow();
     void this.loadHistory();
+    void this.loadEnergyToday();
+    this.energyTimer = setInterval(() => {
+      if (!document.hidden) void this.loadEnergyToday();
+    }, ENERGY_REFRESH_MS);
   }
 
   destroy(): void {
+    clearInterval(this.energyTimer);
     for (const off of this.off) off();
     window.removeEventListener('resize', this.onResize);
     for (const chart of this.charts) chart.destroy();
@@ -219,6 +229,7 @@ export class GpuDetail {
       ['power', 'Power', `${value('gpu_power_draw_watts')} of ${value('gpu_power_limit_watts')}`],
       ['memory', 'Memory', `${value('gpu_memory_used_bytes')} of ${value('gpu_memory_total_bytes')}`],
       ['clock', 'SM clock', value('gpu_sm_clock_mhz')],
+      ['energy', 'Energy today', this.energyToday],
     ];
     const key = items.map((i) => i[2]).join('|');
     if (this.now.dataset.key === key) return;
@@ -303,6 +314,24 @@ export class GpuDetail {
     );
   }
 
+  /**
+   * The energy counter's rise since local midnight: the last reading's maximum less the first one's minimum
+   * (from the live buffer and the archive); nothing when the counter went back (a driver reload).
+   */
+  private async loadEnergyToday(): Promise<void> {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const path = `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=gpu_energy_joules_total&from=${midnight.getTime()}&to=${Date.now() + 1}&points=10`;
+    try {
+      const history = await api<HistoryResponse>(path);
+      this.energyToday = energySince(history.series.gpu_energy_joules_total);
+    } catch {
+      this.energyToday = '—';
+    }
+    delete this.now.dataset.key;
+    this.showNow();
+  }
+
   private historyPath(): string {
     const metrics = [...this.buffers.keys()].join(',');
     const range =
@@ -337,6 +366,15 @@ export class GpuDetail {
       note.hidden = hasReading || (this.buffers.get(metrics[0] as MetricName)?.length ?? 0) === 0;
     }
   }
+}
+
+/** The rise of an energy counter over a history's buckets, in kWh; an em dash without two readings or after a reset. */
+export function energySince(series: HistoryResponse['series'][string] | undefined): string {
+  const first = series?.min.find((v) => v !== null);
+  const last = series?.max.findLast((v) => v !== null);
+  if (first === undefined || first === null || last === undefined || last === null || last < first)
+    return '—';
+  return `${((last - first) / 3_600_000).toFixed(2)} kWh`;
 }
 
 /** What the charts show: the range, the bucket width, where the points come from. */

@@ -143,6 +143,27 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     );
   });
 
+  test('the detail says the energy the GPU used today, from its energy counter', async () => {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const energy = page.locator('[data-testid="now-energy"] dd');
+    await page.waitForFunction(() =>
+      /kWh$/.test(document.querySelector('[data-testid="now-energy"] dd')?.textContent ?? ''),
+    );
+    const api = (await (
+      await fetch(
+        `${url}/api/gpus/${uuid}/history?metrics=gpu_energy_joules_total&from=${midnight.getTime()}&to=${Date.now() + 1}&points=10`,
+      )
+    ).json()) as HistoryResponse;
+    const counter = api.series.gpu_energy_joules_total;
+    const first = counter?.min.find((v) => v !== null) as number;
+    const last = counter?.max.findLast((v) => v !== null) as number;
+    assert.ok(last > first, 'the counter rose today');
+    // The page asked a moment earlier: at most one more sample of a 700 W GPU (2 s, 0.0004 kWh) in between.
+    const shown = Number.parseFloat((await energy.textContent()) ?? '');
+    assert.ok(Math.abs(shown - (last - first) / 3_600_000) <= 0.006, `${shown} kWh`);
+  });
+
   test('a click on "1 h" puts the range in the address and shows the live hour', async () => {
     await page.locator('[data-testid="range-1h"]').click();
     await page.waitForFunction(() => /range=1h/.test(location.hash));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { duration } from '../../web/format.ts';
-import { historyNote } from '../../web/gpu-detail.ts';
+import { energySince, historyNote } from '../../web/gpu-detail.ts';
 import { formatRoute, parseRoute } from '../../web/route.ts';
 
 describe("the address of a GPU's detail carries its range", () => {
@@ -53,5 +53,17 @@ describe('what the charts say they show', () => {
     );
     assert.match(historyNote({ ...base, sources: ['archive'] }), /from the archive$/);
     assert.match(historyNote({ ...base, ts: [], sources: [] }), /no samples in this range\.$/);
+  });
+});
+
+describe('the energy used today, from the energy counter in buckets', () => {
+  const series = (min: (number | null)[], max: (number | null)[]) => ({ mean: min, min, max });
+  test("the last bucket's maximum less the first one's minimum, in kWh, skipping buckets without a reading", () => {
+    assert.equal(energySince(series([null, 1_000_000, 4_000_000], [null, 2_000_000, 7_840_000])), '1.90 kWh');
+  });
+  test('nothing without readings, or when the counter went back (a driver reload)', () => {
+    assert.equal(energySince(series([null], [null])), '—');
+    assert.equal(energySince(undefined), '—');
+    assert.equal(energySince(series([9_000_000, 10], [9_500_000, 20])), '—');
   });
 });
