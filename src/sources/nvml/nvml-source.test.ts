@@ -454,6 +454,39 @@ describe('NvmlSource', () => {
     await source.close();
   });
 
+  test("a MIG instance whose memory NVML does not give keeps null memory, reported once under the instance's UUID", async () => {
+    const source = await openOn(
+      [
+        'device_count=1',
+        'device.0.mig_mode=1',
+        'device.0.max_mig=2',
+        'device.0.mig.1.uuid=MIG-11111111-2222-5333-8444-555555555555',
+        'device.0.mig.1.name=NVIDIA H100 80GB HBM3 MIG 1g.10gb',
+        'device.0.mig.1.gpu_instance_id=9',
+        'device.0.mig.1.compute_instance_id=NOT_SUPPORTED',
+        'device.0.mig.1.mem_total=NOT_SUPPORTED',
+      ].join('\n'),
+    );
+    const [first] = await readTimes(source, 2);
+    const mig = first?.find((s) => s.parent_uuid !== null);
+    assert.deepEqual(
+      mig && [mig.uuid, mig.mig_gpu_instance_id, mig.mig_compute_instance_id, mig.gpu_memory_total_bytes],
+      ['MIG-11111111-2222-5333-8444-555555555555', 9, null, null],
+    );
+    assert.equal(first?.[0]?.gpu_memory_total_bytes, 85_899_345_920, 'the GPU still reads its own');
+    assert.deepEqual(
+      source.unsupported().filter((f) => f.uuid.startsWith('MIG-')),
+      ['nvmlDeviceGetMemoryInfo(MIG)', 'nvmlDeviceGetMemoryInfo_v2(MIG)'].map((call) => ({
+        uuid: 'MIG-11111111-2222-5333-8444-555555555555',
+        gpuIndex: 0,
+        call,
+        error: 'NOT_SUPPORTED',
+      })),
+      'each call once, not at every read',
+    );
+    await source.close();
+  });
+
   test('processes carry their GPU or MIG instance UUID, pid, memory in bytes and name from /proc', async () => {
     const proc = mkdtempSync(join(tmpdir(), 'gpumon-proc-'));
     mkdirSync(join(proc, '4242'));
