@@ -17,6 +17,8 @@ const GIB = 1024 ** 3;
 /** Days shown when the address names none: the latest this many days with results. */
 const DEFAULT_DAYS = 7;
 const FETCHES_AT_ONCE = 4;
+/** Spikes listed at most (a hot fleet has thousands a day). */
+const SPIKES_SHOWN = 200;
 
 const num = (row: Row, key: string): number | null => {
   const v = row[key];
@@ -242,8 +244,8 @@ export class AnalyticsView {
         const key = `${date}/${analysis}`;
         let rows = this.rows.get(key);
         if (!rows) {
-          rows = api<AnalyticsResultResponse>(`/api/analytics/${date}/${analysis}`).then(
-            (r) => r.rows.map((row) => ({ ...row, date })),
+          rows = allRows(date, analysis).then(
+            (all) => all.map((row) => ({ ...row, date })),
             (err: unknown) => {
               this.rows.delete(key);
               if (err instanceof ApiCallError && err.status === 404) return [];
@@ -532,15 +534,17 @@ function spikesPage(rows: Row[]): HTMLElement {
     ],
     'ts',
     true,
+    SPIKES_SHOWN,
   );
   table.setRows(rows);
+  const shown = rows.length > SPIKES_SHOWN ? `; the first ${SPIKES_SHOWN} in the table's order shown` : '';
   return h(
     'section',
     { 'aria-label': 'Temperature spikes' },
     h(
       'p',
       { class: 'muted', 'data-testid': 'spikes-count' },
-      `${rows.length} spike${rows.length === 1 ? '' : 's'}; a GPU opens its charts at that moment.`,
+      `${rows.length} spike${rows.length === 1 ? '' : 's'}${shown} (a click on a heading sorts them all); a GPU opens its charts at that moment.`,
     ),
     table.el,
   );
@@ -800,6 +804,17 @@ function throttlePage(rows: Row[]): HTMLElement {
     h('p', { class: 'muted' }, 'Time with the clocks held back, by reason, from the clock event reasons.'),
     table.el,
   );
+}
+
+/** Every row of one result of one day, page after page while the server says it is truncated (at most 20). */
+async function allRows(date: string, analysis: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let page = 0; page < 20; page++) {
+    const r = await api<AnalyticsResultResponse>(`/api/analytics/${date}/${analysis}?offset=${rows.length}`);
+    rows.push(...r.rows);
+    if (!r.truncated || r.rows.length === 0) break;
+  }
+  return rows;
 }
 
 /** Sets a CSS variable on an element (through the CSSOM: the page's CSP refuses style attributes). */

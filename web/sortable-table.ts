@@ -26,6 +26,8 @@ export class SortableTable<R> {
     private readonly columns: readonly Column<R>[],
     private sortKey: string,
     private descending = false,
+    /** Rows shown at most, the first in the sort order; a long result stays quick to show and to read. */
+    private readonly maxRows = Number.POSITIVE_INFINITY,
   ) {
     this.heads = columns.map((c) => {
       const button = h('button', { type: 'button', class: 'sort-button' }, c.label);
@@ -72,7 +74,7 @@ export class SortableTable<R> {
       else th.removeAttribute('aria-sort');
     });
     this.body.replaceChildren(
-      ...sorted.map((row) =>
+      ...sorted.slice(0, this.maxRows).map((row) =>
         h(
           'tr',
           {},
