@@ -1,5 +1,5 @@
 import type { MetricName } from '../src/metrics/catalog.ts';
-import type { HistoryResponse } from '../src/server/api-types.ts';
+import type { AlertEpisodesResponse, HistoryResponse } from '../src/server/api-types.ts';
 import { api } from './api.ts';
 import { h, setText } from './dom.ts';
 import { STATE_LABELS, stateOf } from './fleet-model.ts';
@@ -7,7 +7,7 @@ import type { FleetStore } from './fleet-store.ts';
 import { dateTime, duration } from './format.ts';
 import { formatRoute, RANGE_LABELS, RANGE_NAMES, type TimeRange } from './route.ts';
 import { SeriesBuffer } from './series-buffer.ts';
-import { TimeChart } from './time-chart.ts';
+import { TimeChart, type TimeMark } from './time-chart.ts';
 import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
 
 /** Points asked per series: about one per pixel of a wide chart; the server makes them time buckets. */
@@ -115,6 +115,8 @@ export class GpuDetail {
   /** Energy used since local midnight, as shown; '—' until known. */
   private energyToday = '—';
   private energyTimer: ReturnType<typeof setInterval> | undefined;
+  /** This GPU's alert episodes, marked on every chart. */
+  private episodes: TimeMark[] = [];
 
   constructor(
     readonly uuid: string,
@@ -160,7 +162,9 @@ export class GpuDetail {
         dash: line.dash,
       }));
       // Charts are created once the section is in the page, so that they take its width.
-      queueMicrotask(() => this.charts.push(new TimeChart(box, lines, unit, panel.range)));
+      queueMicrotask(() =>
+        this.charts.push(new TimeChart(box, lines, unit, panel.range, () => this.episodes)),
+      );
     }
     this.off.push(
       store.onChange(() => this.showNow()),
@@ -176,8 +180,11 @@ export class GpuDetail {
     this.showNow();
     void this.loadHistory();
     void this.loadEnergyToday();
+    void this.loadEpisodes();
     this.energyTimer = setInterval(() => {
-      if (!document.hidden) void this.loadEnergyToday();
+      if (document.hidden) return;
+      void this.loadEnergyToday();
+      void this.loadEpisodes();
     }, ENERGY_REFRESH_MS);
   }
 
@@ -330,6 +337,20 @@ export class GpuDetail {
     }
     delete this.now.dataset.key;
     this.showNow();
+  }
+
+  /** The GPU's alert episodes (a server without a live source has none), marked on the charts. */
+  private async loadEpisodes(): Promise<void> {
+    try {
+      const body = await api<AlertEpisodesResponse>(
+        `/api/alerts/episodes?uuid=${encodeURIComponent(this.uuid)}&limit=1000`,
+      );
+      this.episodes = body.episodes.map((e) => ({ from: e.start, to: e.end }));
+    } catch {
+      this.episodes = [];
+    }
+    this.el.dataset.episodes = String(this.episodes.length);
+    this.refreshCharts();
   }
 
   private historyPath(): string {

@@ -10,6 +10,12 @@ export interface ChartLine {
   dash?: boolean;
 }
 
+/** A stretch of time marked behind the lines (an alert episode): from, to, epoch ms. */
+export interface TimeMark {
+  from: number;
+  to: number;
+}
+
 /** uPlot.join: keep a series' own nulls (gaps), fill the times only other series have with nothing. */
 const NULL_RETAIN = 1 as uPlot.JoinNullMode;
 
@@ -33,6 +39,8 @@ export class TimeChart {
     private readonly lines: readonly ChartLine[],
     private readonly unit: DisplayUnit,
     range: readonly [number, number] | null,
+    /** Stretches to mark behind the lines, asked at every draw. */
+    private readonly marks: () => readonly TimeMark[] = () => [],
   ) {
     container.dataset.unit = unit.label;
     // Colours are read from the theme's CSS variables at every draw, so a theme change needs only a redraw.
@@ -82,6 +90,8 @@ export class TimeChart {
           })),
         ],
         hooks: {
+          // Marks go under the lines: drawn once the canvas is cleared, before the series.
+          drawClear: [(u) => this.drawMarks(u)],
           // Away from the chart, the legend shows the latest values rather than nothing.
           setCursor: [
             (u) => {
@@ -104,6 +114,25 @@ export class TimeChart {
       this.zoomed = false;
       delete container.dataset.zoomed;
     });
+  }
+
+  private drawMarks(u: uPlot): void {
+    const { left, top, width, height } = u.bbox;
+    const ctx = u.ctx;
+    let drawn = 0;
+    ctx.save();
+    ctx.fillStyle = themeColor('--bad')();
+    ctx.globalAlpha = 0.18;
+    for (const mark of this.marks()) {
+      const x0 = Math.max(left, u.valToPos(mark.from, 'x', true));
+      const x1 = Math.min(left + width, u.valToPos(mark.to, 'x', true));
+      if (x1 < left || x0 > left + width) continue;
+      // A one-sample episode still shows: at least 2 px wide.
+      ctx.fillRect(x0, top, Math.max(2 * devicePixelRatio, x1 - x0), height);
+      drawn++;
+    }
+    ctx.restore();
+    this.container.dataset.marks = String(drawn);
   }
 
   private showLatest(u: uPlot): void {

@@ -308,6 +308,22 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     assert.ok(Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-points')) > 0);
   });
 
+  test("the GPU's charts mark its alert episodes behind the lines", async () => {
+    const episode = (await episodesOf('&rule=temperature_spike')).episodes[0];
+    assert.ok(episode, 'an episode');
+    await page.goto(`${url}/#gpu=${encodeURIComponent(episode.uuid)}`);
+    await page.locator('[data-testid="gpu-detail"][data-episodes]').waitFor({ timeout: 10_000 });
+    const shown = Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-episodes'));
+    const api = (await episodesOf(`&uuid=${encodeURIComponent(episode.uuid)}`)).total;
+    assert.ok(shown > 0 && shown <= api, `${shown} episodes on the page, ${api} in the API`);
+    // Episodes of the last 15 minutes are drawn on every chart.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')].every(
+        (c) => Number(c.dataset.marks) > 0,
+      ),
+    );
+  });
+
   const twoDaysAgo = dateOfTs(Date.now() - 2 * DAY);
 
   async function rowsOf(date: string, analysis: string): Promise<Record<string, unknown>[]> {
