@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NoiseMeter } from './noise.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -11,9 +14,21 @@ export interface Measured {
 }
 
 /**
+ * Makes sure `bin/gpumon.js` runs the bundle (dist/, scripts/build.mjs) and not the sources through tsx: builds
+ * it now, outside any timing, when it is missing or older than a source (as bin/gpumon.js itself would, inside
+ * the timed run). Call it before each timed run of gpumon: other work may change a source meanwhile.
+ */
+export function ensureBundle(): void {
+  const run = spawnSync(process.execPath, ['bin/gpumon.js', '--version'], { cwd: ROOT, encoding: 'utf8' });
+  if (run.status !== 0 || !existsSync(join(ROOT, 'dist', 'main.js'))) {
+    throw new Error(`cannot build the gpumon bundle (npm run build): ${run.stderr}`);
+  }
+}
+
+/**
  * Runs a Node program as a child (through tsx unless `tsx` is false), measuring its wall time and peak RSS.
- * `nodeFlags` go to node itself; `stopAfterSeconds` sends SIGINT then, for programs that run until stopped.
- * Throws if it fails.
+ * `nodeFlags` go to node itself; `stopAfterSeconds` sends SIGINT then, for programs that run until stopped;
+ * `meter` is told the child's pid, so that its CPU counts as the step's own. Throws if it fails.
  */
 export async function measureNode(
   args: string[],
@@ -22,7 +37,8 @@ export async function measureNode(
     tsx = true,
     nodeFlags = [],
     stopAfterSeconds,
-  }: { tsx?: boolean; nodeFlags?: string[]; stopAfterSeconds?: number } = {},
+    meter,
+  }: { tsx?: boolean; nodeFlags?: string[]; stopAfterSeconds?: number; meter?: NoiseMeter } = {},
 ): Promise<Measured> {
   const started = process.hrtime.bigint();
   const loader = tsx ? ['--import', 'tsx'] : [];
@@ -35,6 +51,7 @@ export async function measureNode(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  meter?.track(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
