@@ -14,12 +14,17 @@ import { mkdirSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runDailyAnalytics } from '../../src/analytics/daily-job.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { IDENTITY, METRICS } from '../../src/metrics/catalog.ts';
 import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { PARQUET_COLUMNS } from '../../src/sinks/archive/parquet-writer.ts';
 
 export const BENCH_DATE = '2026-01-15';
 
-/** Plausible values per metric, from a few deterministic noise sources r1..r3 in [0, 1). */
+/**
+ * Plausible values of the columns the analyses read, from a few deterministic noise sources r1..r3 in [0, 1)
+ * per sample and h1, h2 per host and instant (a host's readings are the same in each of its GPUs' samples).
+ * Every other column comes from the catalog (catalogValue).
+ */
 const VALUES: Record<string, string> = {
   ts: `TIMESTAMP '${BENCH_DATE}' + to_seconds(s)`,
   host: `printf('node-%04d', g // 8)`,
@@ -51,15 +56,35 @@ const VALUES: Record<string, string> = {
   gpu_ecc_errors_corrected_volatile_total: '0',
   gpu_ecc_errors_uncorrected_volatile_total: '0',
   gpu_xid_last: '0',
-  host_cpu_temperature_celsius: 'NULL',
-  host_memory_used_bytes: 'NULL',
+  // Pods come and go with the load phases: phases 0 and 1 (idle) hold none, the others one pod per 8 GPUs.
+  namespace: `CASE WHEN phase < 2 THEN NULL ELSE printf('team-%d', (g // 8) % 12) END`,
+  pod: `CASE WHEN phase < 2 THEN NULL ELSE printf('train-%d-%d', g // 8, s // 1800) END`,
+  container: `CASE WHEN phase < 2 THEN NULL ELSE 'trainer' END`,
+  host_cpu_temperature_celsius: 'round(45 + h1 * 20 + CASE WHEN h2 > 0.9995 THEN 12 ELSE 0 END, 1)',
+  host_cpu_utilization_percent: 'round(h2 * 100, 1)',
+  host_memory_used_bytes: '(400 + floor(h1 * 600)) * 1073741824',
+  host_memory_total_bytes: '2199023255552',
 };
+
+/**
+ * The value of a column the analyses do not read, from the catalog: a nullable identity field is NULL, any
+ * other a per-GPU string; a gauge lies in its plausible range (its minimum plus a noise share of a range
+ * capped at 1000), a counter grows by one a second from its minimum.
+ */
+function catalogValue(name: string): string {
+  const identity = IDENTITY.find((i) => i.name === name);
+  if (identity) return identity.nullable ? 'NULL' : `printf('${name}-%d', g)`;
+  const metric = METRICS.find((m) => m.name === name);
+  if (!metric) throw new Error(`bench: column ${name} is in neither the catalog nor the bench's values`);
+  if (metric.kind === 'counter') return `${metric.min} + s`;
+  const span = Math.min(metric.max - metric.min, 1000);
+  return metric.type === 'int64' ? `${metric.min} + floor(r2 * ${span})` : `${metric.min} + r2 * ${span}`;
+}
 
 /** SQL of one minute of samples (rows sorted by host, gpu_index, ts as the archive writer does). */
 export function minuteSql(gpus: number, minute: number): string {
   const select = PARQUET_COLUMNS.map(({ name, sqlType }) => {
-    const value = VALUES[name];
-    if (value === undefined) throw new Error(`bench: no synthetic value for column ${name}`);
+    const value = VALUES[name] ?? catalogValue(name);
     return `CAST(${value} AS ${sqlType}) AS ${name}`;
   }).join(',\n    ');
   return `
@@ -67,7 +92,9 @@ export function minuteSql(gpus: number, minute: number): string {
     SELECT i // 60 AS g, ${minute} * 60 + i % 60 AS s,
       (hash(i, ${minute}) % 10000) / 10000.0 AS r1,
       (hash(i, ${minute}, 7) % 10000) / 10000.0 AS r2,
-      (hash(i, ${minute}, 13) % 100000) / 100000.0 AS r3
+      (hash(i, ${minute}, 13) % 100000) / 100000.0 AS r3,
+      (hash(i // 480, i % 60, ${minute}, 17) % 10000) / 10000.0 AS h1,
+      (hash(i // 480, i % 60, ${minute}, 19) % 100000) / 100000.0 AS h2
     FROM range(0, ${gpus * 60}) t(i)
   ), c AS (
     SELECT *, (s // 1800 + g * 7) % 10 AS phase FROM b

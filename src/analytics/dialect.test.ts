@@ -22,6 +22,18 @@ describe('the SQL dialect layer', () => {
     assert.equal(renderSql('a -{{offset}}', DUCKDB_DIALECT, params, 'q.sql'), 'a -(-3)');
   });
 
+  it('takes p50, p95 and p99 from one percentile aggregate, and its items 1-based in DuckDB, 0-based in Spark', () => {
+    const template = '{{item1(p)}}, {{item3(p)}} FROM (SELECT {{p50_p95_p99(load)}} AS p)';
+    assert.equal(
+      renderSql(template, DUCKDB_DIALECT, params, 'q.sql'),
+      '(p)[1], (p)[3] FROM (SELECT quantile_cont(load, [0.5, 0.95, 0.99]) AS p)',
+    );
+    assert.equal(
+      renderSql(template, SPARK_DIALECT, params, 'q.sql'),
+      '(p)[0], (p)[2] FROM (SELECT percentile(load, array(0.5, 0.95, 0.99)) AS p)',
+    );
+  });
+
   it('expands the percentile, time and hour macros per engine', () => {
     const template =
       '{{p50(load)}}, {{p95(load)}}, {{p99(load)}}, {{epoch_micros(s.ts)}}, {{timestamp_micros(t_us)}}, {{utc_hour(ts)}}';

@@ -7,12 +7,25 @@ import { GpumonError } from '../errors.ts';
  * - `{{name}}`: a parameter (a threshold from the configuration), by its configuration key, e.g.
  *   `{{alerts.highTempCelsius}}`. Only finite numbers are substituted, so a parameter can never inject SQL.
  * - `{{macro(sql)}}`: one of `MACROS` below, expanded per engine, e.g. `{{p95(gpu_utilization_percent)}}`
- *   (the percentiles p50, p95 and p99).
+ *   (the percentiles p50, p95 and p99). `{{p50_p95_p99(x)}}` is the list of all three from one aggregate
+ *   (one copy of the values per group instead of three: a third of the memory and less time);
+ *   `{{item1(list)}}`..`{{item3(list)}}` take its items (lists are 1-based in DuckDB, 0-based in Spark).
  *   The argument is SQL and must not contain `)}}`.
  *
  * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
  */
-export const MACROS = ['p50', 'p95', 'p99', 'epoch_micros', 'timestamp_micros', 'utc_hour'] as const;
+export const MACROS = [
+  'p50',
+  'p95',
+  'p99',
+  'p50_p95_p99',
+  'item1',
+  'item2',
+  'item3',
+  'epoch_micros',
+  'timestamp_micros',
+  'utc_hour',
+] as const;
 export type MacroName = (typeof MACROS)[number];
 
 export interface Dialect {
@@ -31,6 +44,10 @@ export const DUCKDB_DIALECT: Dialect = {
     p50: (arg) => `quantile_cont(${arg}, 0.5)`,
     p95: (arg) => `quantile_cont(${arg}, 0.95)`,
     p99: (arg) => `quantile_cont(${arg}, 0.99)`,
+    p50_p95_p99: (arg) => `quantile_cont(${arg}, [0.5, 0.95, 0.99])`,
+    item1: (arg) => `(${arg})[1]`,
+    item2: (arg) => `(${arg})[2]`,
+    item3: (arg) => `(${arg})[3]`,
     epoch_micros: (arg) => `epoch_us(${arg})`,
     timestamp_micros: (arg) => `make_timestamp(${arg})`,
     utc_hour: (arg) => `CAST(hour(${arg}) AS INTEGER)`,
@@ -48,6 +65,10 @@ export const SPARK_DIALECT: Dialect = {
     p50: (arg) => `percentile(${arg}, 0.5)`,
     p95: (arg) => `percentile(${arg}, 0.95)`,
     p99: (arg) => `percentile(${arg}, 0.99)`,
+    p50_p95_p99: (arg) => `percentile(${arg}, array(0.5, 0.95, 0.99))`,
+    item1: (arg) => `(${arg})[0]`,
+    item2: (arg) => `(${arg})[1]`,
+    item3: (arg) => `(${arg})[2]`,
     epoch_micros: (arg) => `unix_micros(${arg})`,
     timestamp_micros: (arg) => `timestamp_micros(${arg})`,
     utc_hour: (arg) => `hour(${arg})`,

@@ -12,56 +12,24 @@
 -- - idle_share = idle / measured (NULL when nothing was measured); gpus: GPUs (UUIDs) the pod held in any
 --   valid interval; containers: distinct containers of the pod that held one.
 -- So the fleet row's figures equal idle_time's and daily_stats' fleet rows: every valid interval is in one pod
--- or in none.
+-- or in none. Reads gpu_intervals (its rows per GPU and pod), not the samples: no second window pass.
 --
 -- Rows: scope 'pod', one per (namespace, pod); scope 'namespace', one per namespace, and one with namespace
 -- NULL for the time no pod held the GPUs (free, or not attributed); scope 'fleet', the sums over all
 -- (namespace and pod NULL). Sorted by scope (fleet, namespace, pod), namespace (NULL last), pod.
-WITH keyed AS (
+WITH intervals AS (
   SELECT
-    g.gpu_key,
-    s.uuid,
-    {{epoch_micros(s.ts)}} AS t_us,
-    s.gpu_power_draw_watts AS power,
-    s.namespace,
-    s.pod,
-    s.container,
-    CAST(
-      CASE
-        WHEN s.gpu_utilization_percent IS NULL THEN NULL
-        WHEN s.gpu_utilization_percent >= {{analytics.idleLoadPercent}} THEN 0
-        WHEN s.gpu_memory_used_bytes > {{analytics.idleMemoryBytes}} THEN 2
-        ELSE 1
-      END AS TINYINT
-    ) AS load_state -- 0 busy, 1 idle, 2 idle holding memory
-  FROM samples s
-  JOIN gpus g ON g.uuid = s.uuid
-),
-paired AS (
-  SELECT
-    uuid,
-    t_us,
-    power,
-    LAG(t_us) OVER w AS previous_t_us,
-    LAG(power) OVER w AS previous_power,
-    LAG(load_state) OVER w AS previous_load_state,
-    LAG(namespace) OVER w AS previous_namespace,
-    LAG(pod) OVER w AS previous_pod,
-    LAG(container) OVER w AS previous_container
-  FROM keyed
-  WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
-),
-intervals AS (
-  SELECT
-    uuid,
-    previous_namespace AS namespace,
-    CASE WHEN previous_namespace IS NOT NULL THEN previous_pod END AS pod,
-    CASE WHEN previous_namespace IS NOT NULL THEN previous_container END AS container,
-    previous_load_state AS load_state,
-    (previous_power + power) / 2 * ((t_us - previous_t_us) / 1e6) AS energy_joules,
-    (t_us - previous_t_us) / 1e6 AS seconds
-  FROM paired
-  WHERE t_us > previous_t_us AND t_us - previous_t_us <= {{analytics.maxGapSeconds}} * 1e6
+    gpu_key,
+    namespace,
+    CASE WHEN namespace IS NOT NULL THEN pod END AS pod,
+    CASE WHEN namespace IS NOT NULL THEN container END AS container,
+    valid_seconds,
+    measured_seconds,
+    idle_seconds,
+    idle_holding_memory_seconds,
+    energy_joules
+  FROM gpu_intervals
+  WHERE intervals > 0
 ),
 totals AS (
   SELECT
@@ -69,12 +37,12 @@ totals AS (
     pod,
     grouping(namespace) AS all_namespaces,
     grouping(pod) AS all_pods,
-    count(DISTINCT uuid) AS gpus,
+    count(DISTINCT gpu_key) AS gpus,
     count(DISTINCT container) AS containers,
-    sum(seconds) / 3600 AS held_gpu_hours,
-    coalesce(sum(CASE WHEN load_state IS NOT NULL THEN seconds END), 0) / 3600 AS measured_gpu_hours,
-    coalesce(sum(CASE WHEN load_state >= 1 THEN seconds END), 0) / 3600 AS idle_gpu_hours,
-    coalesce(sum(CASE WHEN load_state = 2 THEN seconds END), 0) / 3600 AS idle_holding_memory_gpu_hours,
+    sum(valid_seconds) / 3600 AS held_gpu_hours,
+    coalesce(sum(measured_seconds), 0) / 3600 AS measured_gpu_hours,
+    coalesce(sum(idle_seconds), 0) / 3600 AS idle_gpu_hours,
+    coalesce(sum(idle_holding_memory_seconds), 0) / 3600 AS idle_holding_memory_gpu_hours,
     coalesce(sum(energy_joules), 0) / 3.6e6 AS energy_kwh
   FROM intervals
   GROUP BY GROUPING SETS ((namespace, pod), (namespace), ())

@@ -18,12 +18,14 @@
 --   0x8; throttled_sync_boost_seconds: 0x10. An interval can count in several kinds.
 -- - a temperature spike where temperature(i) - temperature(i-1) > alerts.tempSpikeCelsius (both known),
 --   the rule of the live alerts (src/pipeline/alerts.ts).
+-- - the Kubernetes pod of the opening sample (namespace, pod, container), which held the GPU in the interval.
 --
--- Shape: grouped by (gpu_key, spike_t_us). spike_t_us is NULL on the row holding the totals of all the
--- GPU's ordinary intervals, and the time (epoch microseconds) of the spike on one row per spike, which also
--- carries the spike's previous sample (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's
--- totals are the sums over all its rows. So one sort of the day serves daily_stats, idle_time and
--- temperature_spikes; the window is by far the most expensive step of the job.
+-- Shape: grouped by (gpu_key, namespace, pod, container, spike_t_us). spike_t_us is NULL on the rows holding
+-- the totals of the GPU's ordinary intervals (one per pod that held it, and one for the time no pod did), and
+-- the time (epoch microseconds) of the spike on one row per spike, which also carries the spike's previous
+-- sample (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's totals are the sums over all its
+-- rows; valid_seconds sums the valid intervals. So one sort of the day serves daily_stats, idle_time,
+-- temperature_spikes and pod_usage; the window is by far the most expensive step of the job.
 --
 -- Reads: samples, gpus. Kept as a relation for the analyses.
 WITH keyed AS (
@@ -33,6 +35,9 @@ WITH keyed AS (
     s.gpu_temperature_celsius AS temperature,
     s.gpu_power_draw_watts AS power,
     s.gpu_clock_throttle_reasons AS throttle_reasons,
+    s.namespace,
+    s.pod,
+    s.container,
     CAST(
       CASE
         WHEN s.gpu_utilization_percent IS NULL THEN NULL
@@ -54,7 +59,10 @@ paired AS (
     LAG(temperature) OVER w AS previous_temperature,
     LAG(power) OVER w AS previous_power,
     LAG(load_state) OVER w AS previous_load_state,
-    LAG(throttle_reasons) OVER w AS previous_throttle_reasons
+    LAG(throttle_reasons) OVER w AS previous_throttle_reasons,
+    LAG(namespace) OVER w AS previous_namespace,
+    LAG(pod) OVER w AS previous_pod,
+    LAG(container) OVER w AS previous_container
   FROM keyed
   WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
 ),
@@ -77,8 +85,12 @@ flagged AS (
 )
 SELECT
   gpu_key,
+  previous_namespace AS namespace,
+  previous_pod AS pod,
+  previous_container AS container,
   spike_t_us,
   count(seconds) AS intervals,
+  sum(seconds) AS valid_seconds,
   sum(CASE WHEN previous_load_state IS NOT NULL THEN seconds END) AS measured_seconds,
   sum(CASE WHEN previous_load_state >= 1 THEN seconds END) AS idle_seconds,
   sum(CASE WHEN previous_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
@@ -93,4 +105,4 @@ SELECT
   max(CASE WHEN spike_t_us IS NOT NULL THEN previous_temperature END) AS spike_from_celsius,
   max(CASE WHEN spike_t_us IS NOT NULL THEN temperature END) AS spike_to_celsius
 FROM flagged
-GROUP BY gpu_key, spike_t_us
+GROUP BY gpu_key, previous_namespace, previous_pod, previous_container, spike_t_us
