@@ -15,14 +15,6 @@ export function dateTime(ms: number | null | undefined): string {
   return new Date(ms).toLocaleString(undefined, { hour12: false });
 }
 
-/** A primitive for a table cell; objects as compact JSON. */
-export function cell(value: unknown): string {
-  if (value === null || value === undefined) return '—';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
-  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
-}
-
 /** A duration for people: 45 s, 12 min, 3.6 h, 2 d. */
 export function duration(ms: number): string {
   const s = ms / 1000;

@@ -5,31 +5,73 @@ import type {
   TriggerResponse,
 } from '../src/server/api-types.ts';
 import { ApiCallError, api } from './api.ts';
-import { h } from './dom.ts';
-import { cell, dateTime } from './format.ts';
+import { h, setText } from './dom.ts';
+import { dateTime, duration } from './format.ts';
 
-const RUNS_SHOWN = 10;
-/** Fields of a run record shown first, when present; the others follow. */
-const RUN_FIELDS = ['id', 'status', 'state', 'trigger', 'startedAt', 'finishedAt', 'durationMs', 'error'];
+type Summary = Record<string, unknown>;
 
-/** The analytics section: recent runs, a "run now" button, and the summary of the latest day. */
+const num = (s: Summary, key: string): number | null => {
+  const v = s[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+const fixed = (v: number | null, digits: number, unit: string) =>
+  v === null ? null : `${v.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+const gpuOf = (s: Summary, prefix: string) =>
+  s[`${prefix}_host`] === undefined || s[`${prefix}_host`] === null
+    ? null
+    : `${s[`${prefix}_host`]} · GPU ${s[`${prefix}_gpu_index`]}`;
+
+/** The figures of a day's summary as people read them: label and value with its unit; absent ones left out. */
+export function summaryItems(s: Summary): [string, string][] {
+  const busiest = gpuOf(s, 'busiest');
+  const hottest = gpuOf(s, 'hottest');
+  const items: [string, string | null][] = [
+    ['GPUs', fixed(num(s, 'gpus'), 0, '')],
+    ['Energy', fixed(num(s, 'energy_kwh'), 1, 'kWh')],
+    ['Mean utilization', fixed(num(s, 'load_avg_percent'), 1, '%')],
+    ['Max temperature', fixed(num(s, 'temperature_max_celsius'), 0, '°C')],
+    ['Temperature spikes', fixed(num(s, 'temperature_spikes'), 0, '')],
+    ['Wasted GPU-hours', fixed(num(s, 'wasted_gpu_hours'), 1, 'GPU-h')],
+    ['Busiest GPU', busiest && `${busiest}, ${fixed(num(s, 'busiest_load_avg_percent'), 0, '%')}`],
+    ['Hottest GPU', hottest && `${hottest}, ${fixed(num(s, 'hottest_temperature_max_celsius'), 0, '°C')}`],
+  ];
+  return items.filter((i): i is [string, string] => i[1] !== null);
+}
+
+const STATUS_LABELS: Record<string, string> = {
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+/**
+ * Below the fleet: the latest day's summary in words and units, the latest run, "Run now" where the server
+ * can run analytics (else why not), and links to the analytics pages.
+ */
 export class RunsPanel {
-  private readonly runsBox = h('div', { 'data-testid': 'runs' });
+  private readonly latestRun = h('p', { class: 'muted', 'data-testid': 'latest-run' });
   private readonly nextRun = h('span', { class: 'muted', 'data-testid': 'next-run' });
-  private readonly message = h('span', { class: 'muted', 'data-testid': 'run-message' });
+  private readonly message = h('span', { class: 'muted', 'data-testid': 'run-message', role: 'status' });
   private readonly button = h('button', { type: 'button', 'data-testid': 'run-now' }, 'Run now');
+  private readonly cannot = h('span', { class: 'notice', 'data-testid': 'cannot-run-panel', hidden: true });
   private readonly summaryBox = h('div', { 'data-testid': 'analytics-summary' });
 
   constructor(root: HTMLElement) {
     root.replaceChildren(
       h('h2', {}, 'Analytics'),
-      h('div', { class: 'toolbar' }, this.button, this.nextRun, this.message),
       h(
         'div',
-        { class: 'columns' },
-        h('section', {}, h('h3', {}, 'Runs'), this.runsBox),
-        h('section', {}, h('h3', {}, 'Latest summary'), this.summaryBox),
+        { class: 'toolbar' },
+        this.button,
+        this.cannot,
+        this.nextRun,
+        this.message,
+        h('a', { href: '/#view=analytics', 'data-testid': 'to-analytics' }, 'Daily analytics'),
+        h('a', { href: '/#view=analytics&tab=runs' }, 'All runs'),
       ),
+      this.latestRun,
+      this.summaryBox,
     );
     this.button.addEventListener('click', () => void this.trigger());
   }
@@ -40,17 +82,38 @@ export class RunsPanel {
 
   private async loadRuns(): Promise<void> {
     try {
-      const { runs, nextRunAt } = await api<RunsResponse>('/api/runs');
+      const body = await api<RunsResponse>('/api/runs');
+      this.button.hidden = !body.canRun;
       this.button.disabled = false;
-      this.button.hidden = false;
-      this.nextRun.textContent = nextRunAt === null ? 'no run scheduled' : `next run ${dateTime(nextRunAt)}`;
-      this.runsBox.replaceChildren(
-        runs.length === 0 ? h('p', { class: 'muted' }, 'No runs yet.') : runsTable(runs.slice(0, RUNS_SHOWN)),
+      this.cannot.hidden = body.canRun;
+      setText(this.cannot, body.cannotRunReason ?? '');
+      setText(
+        this.nextRun,
+        body.nextRunAt === null ? 'no run scheduled' : `next run ${dateTime(body.nextRunAt)}`,
+      );
+      const run = body.runs[0] as
+        | {
+            status?: string;
+            startedAt?: number;
+            finishedAt?: number;
+            error?: string;
+            result?: { date?: string };
+          }
+        | undefined;
+      setText(
+        this.latestRun,
+        run
+          ? `Latest run: ${STATUS_LABELS[run.status ?? ''] ?? run.status}` +
+              (run.result?.date ? ` for ${run.result.date}` : '') +
+              `, started ${dateTime(run.startedAt)}` +
+              (run.startedAt && run.finishedAt ? ` (${duration(run.finishedAt - run.startedAt)})` : '') +
+              (run.error ? `: ${run.error}` : '.')
+          : 'No runs yet.',
       );
     } catch (err) {
-      this.button.disabled = true;
-      this.button.hidden = err instanceof ApiCallError && err.code === 'NOT_CONFIGURED';
-      this.runsBox.replaceChildren(h('p', { class: 'muted' }, unavailable(err, 'Analytics runs')));
+      this.button.hidden = true;
+      this.cannot.hidden = true;
+      setText(this.latestRun, unavailable(err, 'Analytics runs'));
     }
   }
 
@@ -63,7 +126,17 @@ export class RunsPanel {
         return;
       }
       const { date, summary } = await api<AnalyticsSummaryResponse>(`/api/analytics/${latest}`);
-      this.summaryBox.replaceChildren(h('p', {}, date), recordTable(summary));
+      const items = summaryItems(summary && typeof summary === 'object' ? (summary as Summary) : {});
+      this.summaryBox.replaceChildren(
+        h('h3', {}, `Latest day: ${date}`),
+        h(
+          'dl',
+          { class: 'summary' },
+          ...items.map(([label, value]) =>
+            h('div', { class: 'summary-item' }, h('dt', {}, label), h('dd', {}, value)),
+          ),
+        ),
+      );
     } catch (err) {
       this.summaryBox.replaceChildren(h('p', { class: 'muted' }, unavailable(err, 'Analytics results')));
     }
@@ -73,9 +146,9 @@ export class RunsPanel {
     this.button.disabled = true;
     try {
       await api<TriggerResponse>('/api/runs', { method: 'POST' });
-      this.message.textContent = 'Run started.';
+      setText(this.message, 'Run started.');
     } catch (err) {
-      this.message.textContent = err instanceof ApiCallError ? err.message : String(err);
+      setText(this.message, err instanceof ApiCallError ? err.message : String(err));
     } finally {
       await this.loadRuns();
     }
@@ -86,46 +159,4 @@ function unavailable(err: unknown, what: string): string {
   if (err instanceof ApiCallError && err.code === 'NOT_CONFIGURED')
     return `${what} are not enabled on this server.`;
   return `${what} could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
-}
-
-function runsTable(runs: unknown[]): HTMLElement {
-  const records = runs.map((r) =>
-    r && typeof r === 'object' ? (r as Record<string, unknown>) : { value: r },
-  );
-  const keys = new Set<string>();
-  for (const r of records) for (const k of Object.keys(r)) keys.add(k);
-  const columns = [
-    ...RUN_FIELDS.filter((k) => keys.has(k)),
-    ...[...keys].filter((k) => !RUN_FIELDS.includes(k)),
-  ].slice(0, 7);
-  return h(
-    'table',
-    {},
-    h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', {}, c)))),
-    h(
-      'tbody',
-      {},
-      ...records.map((r) =>
-        h('tr', { 'data-testid': 'run' }, ...columns.map((c) => h('td', {}, runCell(c, r[c])))),
-      ),
-    ),
-  );
-}
-
-function runCell(column: string, value: unknown): string {
-  return /At$/.test(column) && typeof value === 'number' ? dateTime(value) : cell(value);
-}
-
-function recordTable(value: unknown): HTMLElement {
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    return h('pre', {}, JSON.stringify(value, null, 2));
-  return h(
-    'table',
-    { class: 'record' },
-    h(
-      'tbody',
-      {},
-      ...Object.entries(value).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, cell(v)))),
-    ),
-  );
 }

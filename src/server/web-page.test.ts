@@ -61,7 +61,14 @@ const runs: RunsApi = {
 
 const results: ResultsApi = {
   dates: async () => ['2025-01-14'],
-  summary: async () => ({ gpus: 8, avg_utilization_percent: 41.5 }),
+  summary: async () => ({
+    gpus: 8,
+    load_avg_percent: 41.5,
+    energy_kwh: 120.25,
+    busiest_host: 'node-a',
+    busiest_gpu_index: 3,
+    busiest_load_avg_percent: 88,
+  }),
   result: async () => null,
 };
 
@@ -197,11 +204,24 @@ describe('the page in a browser', () => {
     assert.equal(live.subscribers, 1);
   });
 
-  test('lists the analytics runs and the latest summary', async () => {
-    await page.locator('[data-testid="run"]', { hasText: 'run-7' }).waitFor({ timeout: 5000 });
+  test('says the latest run and the latest day in words and units, no result keys', async () => {
+    await page
+      .locator('[data-testid="latest-run"]', { hasText: 'Latest run: succeeded' })
+      .waitFor({ timeout: 5000 });
     const summary = page.locator('[data-testid="analytics-summary"]');
-    await summary.getByText('2025-01-14').waitFor({ timeout: 5000 });
-    assert.match((await summary.textContent()) ?? '', /avg_utilization_percent\s*41\.50/);
+    await summary.getByText('Latest day: 2025-01-14').waitFor({ timeout: 5000 });
+    const items = await summary
+      .locator('.summary-item')
+      .evaluateAll((els) =>
+        els.map((el) => `${el.querySelector('dt')?.textContent}: ${el.querySelector('dd')?.textContent}`),
+      );
+    assert.deepEqual(items, [
+      'GPUs: 8',
+      'Energy: 120.3 kWh',
+      'Mean utilization: 41.5 %',
+      'Busiest GPU: node-a · GPU 3, 88 %',
+    ]);
+    assert.doesNotMatch((await page.locator('[data-testid="analytics"]').textContent()) ?? '', /_|[{}]/);
   });
 
   test('tells why a run could not start', async () => {
