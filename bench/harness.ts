@@ -18,9 +18,9 @@ export interface Measured {
  * it now, outside any timing, when it is missing or older than a source (as bin/gpumon.js itself would, inside
  * the timed run). Call it before each timed run of gpumon: other work may change a source meanwhile.
  */
-export function ensureBundle(): void {
-  const run = spawnSync(process.execPath, ['bin/gpumon.js', '--version'], { cwd: ROOT, encoding: 'utf8' });
-  if (run.status !== 0 || !existsSync(join(ROOT, 'dist', 'main.js'))) {
+export function ensureBundle(root = ROOT): void {
+  const run = spawnSync(process.execPath, ['bin/gpumon.js', '--version'], { cwd: root, encoding: 'utf8' });
+  if (run.status !== 0 || !existsSync(join(root, 'dist', 'main.js'))) {
     throw new Error(`cannot build the gpumon bundle (npm run build): ${run.stderr}`);
   }
 }
@@ -28,7 +28,8 @@ export function ensureBundle(): void {
 /**
  * Runs a Node program as a child (through tsx unless `tsx` is false), measuring its wall time and peak RSS.
  * `nodeFlags` go to node itself; `stopAfterSeconds` sends SIGINT then, for programs that run until stopped;
- * `meter` is told the child's pid, so that its CPU counts as the step's own. Throws if it fails.
+ * `meter` is told the child's pid, so that its CPU counts as the step's own, and `onSpawn` gets it. Throws if
+ * it fails.
  */
 export async function measureNode(
   args: string[],
@@ -38,7 +39,14 @@ export async function measureNode(
     nodeFlags = [],
     stopAfterSeconds,
     meter,
-  }: { tsx?: boolean; nodeFlags?: string[]; stopAfterSeconds?: number; meter?: NoiseMeter } = {},
+    onSpawn,
+  }: {
+    tsx?: boolean;
+    nodeFlags?: string[];
+    stopAfterSeconds?: number;
+    meter?: NoiseMeter;
+    onSpawn?: (pid: number | undefined) => void;
+  } = {},
 ): Promise<Measured> {
   const started = process.hrtime.bigint();
   const loader = tsx ? ['--import', 'tsx'] : [];
@@ -52,6 +60,7 @@ export async function measureNode(
     },
   );
   meter?.track(child.pid);
+  onSpawn?.(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {

@@ -95,6 +95,12 @@ export class NoiseMeter {
     }
   }
 
+  /** CPU ticks (1/100 s) a tracked process used since it was tracked, as last sampled (0 when untracked). */
+  ticksOf(pid: number | undefined): number {
+    const seen = pid === undefined ? undefined : this.pids.get(pid);
+    return seen ? seen.last - seen.first : 0;
+  }
+
   stop(): Noise {
     this.sample();
     clearInterval(this.timer);

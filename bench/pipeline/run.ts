@@ -3,13 +3,22 @@
  *
  *   eval "$(scripts/services/all.sh start | sed 's/^/export /')"   # or kafka.sh + influxdb.sh start
  *   npx tsx bench/pipeline/run.ts [--samples 500000] [--hosts 125] [--gpus 8] [--baseline-seconds 20]
- *                                 [--fresh-seconds 60] [--warmup-seconds 5] [--pin]
+ *                                 [--fresh-seconds 60] [--warmup-seconds 5] [--pairs 3]
+ *                                 [--affinity both|shared|pinned] [--pin (= --affinity pinned)]
  *
- * --pin: InfluxDB on CPU 0 alone, the rest on the other CPUs (see pinInfluxDbApart, at the end).
+ * --affinity: (a) and (b) are measured shared (every process on every CPU), pinned (InfluxDB on CPU 0 alone,
+ * the rest on the other CPUs: see pinInfluxDbApart, at the end), or both, one after the other; (c) and (d) run
+ * in the last of them. The services' affinity is given back (every CPU) when the bench ends.
+ *
+ * Noise (bench/noise.ts): each measured step records the machine's CPU use from /proc/stat and the share of
+ * it not explained by InfluxDB, Kafka, the consumer and this process; a step where other load exceeded the
+ * threshold is marked DISTURBED. (a) and (b) run interleaved, a, b, a, b, ... (--pairs of each), and the ratio
+ * is reported from the medians, with the spread of each side and of the pair ratios.
  *
  * (a) InfluxDB's raw ingest ceiling: the same samples as (b), encoded by gpumon's own line-protocol encoder
  *     in 5,000-line requests BEFORE timing (gzip level 6, and plain), posted to /write with 1, 2 and 4
- *     requests in flight (gzip) and 2 and 4 (plain); the best of them is the ceiling. (a+), for information
+ *     requests in flight (gzip) and 2 and 4 (plain); the best of them is the way the ceiling is then measured,
+ *     interleaved with (b), and the median of those runs is the ceiling. (a+), for information
  *     and not a target: the same with the window and alert points `gpumon consume` writes as well.
  *     The CPU each of InfluxDB, Kafka and the consumer used is printed per step (/proc, pid files under
  *     GPUMON_SERVICES_DIR).
@@ -40,7 +49,8 @@ import { windowPoint } from '../../src/sinks/influxdb/window-sink.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
 import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
-import { fmt, measureNode, ROOT } from '../harness.ts';
+import { ensureBundle, fmt, measureNode, ROOT } from '../harness.ts';
+import { describeNoise, describeSpread, type Interleaved, interleave, type NoiseMeter } from '../noise.ts';
 import { CpuMeter, describeCpu, peakRssKiB, servicePid } from './cpu.ts';
 
 const { values } = parseArgs({
@@ -51,9 +61,18 @@ const { values } = parseArgs({
     'baseline-seconds': { type: 'string', default: '20' },
     'fresh-seconds': { type: 'string', default: '60' },
     'warmup-seconds': { type: 'string', default: '5' },
+    pairs: { type: 'string', default: '3' },
+    affinity: { type: 'string', default: 'both' },
     pin: { type: 'boolean', default: false },
   },
 });
+const affinities = (
+  values.pin ? ['pinned'] : values.affinity === 'both' ? ['shared', 'pinned'] : [values.affinity]
+) as ('shared' | 'pinned')[];
+if (!affinities.every((a) => a === 'shared' || a === 'pinned')) {
+  throw new Error(`--affinity must be both, shared or pinned, got ${values.affinity}`);
+}
+const pairs = Number(values.pairs);
 const hosts = Number(values.hosts);
 const gpus = Number(values.gpus);
 const fleet = hosts * gpus;
@@ -91,8 +110,9 @@ console.log(
     `Kafka ${brokers} (${PARTITIONS} partitions), InfluxDB ${influx}\n`,
 );
 
-// Build the bundle outside any timing (bin/gpumon.js builds dist/ when a source is newer).
-await measureNode(['bin/gpumon.js', '--version']).catch(() => undefined);
+// Build the bundle outside any timing (bin/gpumon.js builds dist/ when a source is newer); again before each
+// consumer run, in case a source changed meanwhile.
+ensureBundle();
 
 // ---- Pre-load: M samples on the topic; the same samples as line protocol, for (a). -----------------------
 // (a) gets the samples' lines in 5,000-line bodies, gzipped (level 6) and plain; (a+) gets everything
@@ -162,7 +182,7 @@ log(`pre-loaded ${M} samples in ${fmt(loadSeconds)} s (${gzipBodies.length} bodi
 
 // ---- (a) raw ingest ceiling. ---------------------------------------------------------------------------
 const servicePids = { influxdb: servicePid('influxdb'), kafka: servicePid('kafka') };
-if (values.pin) pinInfluxDbApart(servicePids);
+if (affinities.includes('pinned')) process.on('exit', () => unpin(servicePids));
 interface Raw {
   name: string;
   rate: number;
@@ -173,12 +193,15 @@ async function rawIngest(
   bodies: readonly Buffer[],
   gzip: boolean,
   inFlight: number,
+  noise?: NoiseMeter,
 ): Promise<{ seconds: number; points: number; cpu: string }> {
   const db = await createDb(`bench_raw_${databases.length}_${id}`);
   const url = `${influx}/write?db=${db}&precision=ms`;
   let next = 0;
   const meter = new CpuMeter(servicePids);
   meter.start();
+  noise?.track(servicePids.influxdb);
+  noise?.track(servicePids.kafka);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -217,14 +240,16 @@ for (const [gzip, inFlight] of [
   raws.push({ name, rate: M / r.seconds, seconds: r.seconds, cpu: r.cpu });
   log(`${name}: ${fmt(M / r.seconds, 0)} samples/s; ${r.cpu}`);
 }
-const ceiling = Math.max(...raws.map((r) => r.rate));
-const best = raws.find((r) => r.rate === ceiling) as Raw;
+const bestRate = Math.max(...raws.map((r) => r.rate));
+const best = raws.find((r) => r.rate === bestRate) as Raw;
+const bestGzip = best.name.includes('gzip');
+const bestInFlight = Number(/(\d) in flight/.exec(best.name)?.[1]);
+const bestBodies = bestGzip ? gzipBodies : plainBodies;
 // Informational: the same, with everything `gpumon consume` writes for the samples (gzip, best in flight).
 const full = await rawIngest(fullBodies, true, best.name.includes('4 in') ? 4 : 2);
 const fullRate = M / full.seconds;
 log(`(a+) ${fmt(fullRate, 0)} samples/s with ${extraPoints} window and alert points; ${full.cpu}`);
-gzipBodies.length = 0;
-plainBodies.length = 0;
+(bestGzip ? plainBodies : gzipBodies).length = 0;
 fullBodies.length = 0;
 
 // ---- The consumer, as deployed. -------------------------------------------------------------------------
@@ -233,7 +258,7 @@ interface Consumer {
   ready: Promise<void>;
   stop(): Promise<{ peakRssMiB: number; maxRssMiB: number; stdout: string; stderr: string }>;
 }
-function startConsume(consumeTopic: string, db: string): Consumer {
+function startConsume(consumeTopic: string, db: string, groupPrefix = 'gpumon'): Consumer {
   const child = spawn(
     process.execPath,
     [
@@ -257,6 +282,7 @@ function startConsume(consumeTopic: string, db: string): Consumer {
         GPUMON_INFLUXDB_DATABASE: db,
         GPUMON_KAFKA_DLQ_TOPIC: `${consumeTopic}-dlq`,
         GPUMON_KAFKA_PARTITIONS: String(PARTITIONS),
+        GPUMON_KAFKA_GROUP_PREFIX: groupPrefix,
         GPUMON_LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -300,39 +326,97 @@ function startConsume(consumeTopic: string, db: string): Consumer {
   };
 }
 
-// ---- (b) gpumon: pre-loaded topic -> InfluxDB. -----------------------------------------------------------
-const dbB = await createDb(`bench_gpumon_${id}`);
-let bFirst = 0;
-let bFirstCount = 0;
-let bDone = 0;
-const bStart = performance.now();
-const consumeB = startConsume(topic, dbB);
-const bMeter = new CpuMeter({ ...servicePids, consumer: consumeB.child.pid });
-for (;;) {
-  await sleep(500);
-  const n = await countPoints(dbB);
-  const now = performance.now();
-  if (n > 0 && bFirst === 0) {
-    bFirst = now;
-    bFirstCount = n;
-    bMeter.start();
-  }
-  if (n >= expected) {
-    bDone = now;
-    break;
-  }
-  if (now - bStart > 300_000) throw new Error(`(b): only ${n} of ${expected} points after 300 s`);
-  if (consumeB.child.exitCode !== null) throw new Error('(b): gpumon consume exited early');
+// ---- (a) and (b), interleaved, shared and pinned. ------------------------------------------------------
+interface ConsumerRun {
+  /** Samples per second from the spawn (startup included) and from the first point seen (steady). */
+  rate: number;
+  steadyRate: number;
+  seconds: number;
+  steadySeconds: number;
+  peakRssMiB: number;
+  cpu: string;
+  consumerUsPerSample: number;
 }
-const bSplit = bMeter.stop();
-const bCpu = describeCpu(bSplit);
-const bConsumerUs = ((bSplit.cpu.consumer ?? Number.NaN) / (((expected - bFirstCount) / expected) * M)) * 1e6;
-const b = await consumeB.stop();
-const bSeconds = (bDone - bStart) / 1000;
-const bRate = M / bSeconds;
-const bSteadyRate = ((expected - bFirstCount) / expected) * (M / ((bDone - bFirst) / 1000));
-log(`(b) ${fmt(bRate, 0)} samples/s from spawn, ${fmt(bSteadyRate, 0)} steady; ${fmt(b.peakRssMiB, 0)} MiB`);
-log(`(b) steady CPU: ${bCpu}; consumer ${fmt(bConsumerUs, 1)} µs CPU per sample`);
+
+/** (b) gpumon: the pre-loaded topic -> InfluxDB, in a database and consumer group of its own. */
+async function consumerRun(noise: NoiseMeter, run: number): Promise<ConsumerRun> {
+  ensureBundle();
+  const db = await createDb(`bench_gpumon_${run}_${id}`);
+  let first = 0;
+  let firstCount = 0;
+  let done = 0;
+  const start = performance.now();
+  const consumer = startConsume(topic, db, `gpumon-bench-${id}-${run}`);
+  noise.track(consumer.child.pid);
+  noise.track(servicePids.influxdb);
+  noise.track(servicePids.kafka);
+  const meter = new CpuMeter({ ...servicePids, consumer: consumer.child.pid });
+  for (;;) {
+    await sleep(500);
+    const n = await countPoints(db);
+    const now = performance.now();
+    if (n > 0 && first === 0) {
+      first = now;
+      firstCount = n;
+      meter.start();
+    }
+    if (n >= expected) {
+      done = now;
+      break;
+    }
+    if (now - start > 300_000) throw new Error(`(b): only ${n} of ${expected} points after 300 s`);
+    if (consumer.child.exitCode !== null) throw new Error('(b): gpumon consume exited early');
+  }
+  const split = meter.stop();
+  noise.sample();
+  const stopped = await consumer.stop();
+  const steadyShare = (expected - firstCount) / expected;
+  return {
+    rate: M / ((done - start) / 1000),
+    steadyRate: steadyShare * (M / ((done - first) / 1000)),
+    seconds: (done - start) / 1000,
+    steadySeconds: (done - first) / 1000,
+    peakRssMiB: stopped.peakRssMiB,
+    cpu: describeCpu(split),
+    consumerUsPerSample: ((split.cpu.consumer ?? Number.NaN) / (steadyShare * M)) * 1e6,
+  };
+}
+
+interface AffinityResult {
+  affinity: 'shared' | 'pinned';
+  result: Interleaved;
+  consumers: ConsumerRun[];
+}
+const byAffinity: AffinityResult[] = [];
+for (const affinity of affinities) {
+  if (affinity === 'pinned') pinInfluxDbApart(servicePids);
+  else unpin(servicePids);
+  const consumers: ConsumerRun[] = [];
+  const result = await interleave(
+    pairs,
+    async (noise) => {
+      const r = await rawIngest(bestBodies, bestGzip, bestInFlight, noise);
+      if (r.points !== expected) throw new Error(`raw ingest counted ${r.points}, not ${expected}`);
+      return M / r.seconds;
+    },
+    async (noise, i) => {
+      const run = await consumerRun(noise, byAffinity.length * pairs + i);
+      consumers.push(run);
+      return run.steadyRate;
+    },
+    (side, i, step) => {
+      const what = side === 'a' ? '(a) ceiling' : '(b) gpumon consume, steady';
+      const extra =
+        side === 'b' ? `; ${consumers[i]?.cpu}, ${fmt(consumers[i]?.peakRssMiB ?? 0, 0)} MiB` : '';
+      log(
+        `${affinity} ${what} #${i + 1}: ${fmt(step.value, 0)} samples/s; ${describeNoise(step.noise)}${extra}`,
+      );
+    },
+  );
+  byAffinity.push({ affinity, result, consumers });
+}
+bestBodies.length = 0;
+const last = byAffinity[byAffinity.length - 1] as AffinityResult;
 
 // ---- (c) baseline: one point per request, auto-commit. ---------------------------------------------------
 const dbC = `bench_baseline_${id}`;
@@ -427,7 +511,7 @@ const rateRow = (name: string, rate: number, extra: string, rss?: number) =>
 console.log(`pre-load: ${M.toLocaleString('en-US')} samples published to Kafka in ${fmt(loadSeconds)} s\n`);
 for (const r of raws) {
   console.log(
-    rateRow(r.name, r.rate, `${fmt(r.seconds)} s${r === best ? ', ceiling' : ''}`),
+    rateRow(r.name, r.rate, `${fmt(r.seconds)} s${r === best ? ', used below' : ''}`),
     `  CPU: ${r.cpu}`,
   );
 }
@@ -435,22 +519,37 @@ console.log(
   rateRow('(a+) same, + windows and alerts (not the target)', fullRate, `${fmt(full.seconds)} s`),
   `  CPU: ${full.cpu}`,
 );
-console.log(
-  rateRow(
-    '(b) gpumon consume, from spawn (startup included)',
-    bRate,
-    `${fmt(bSeconds)} s, ${fmt(bRate / ceiling)}x (a)`,
-    b.peakRssMiB,
-  ),
-);
-console.log(
-  rateRow(
-    '(b) gpumon consume, steady (from first point seen)',
-    bSteadyRate,
-    `${fmt((bDone - bFirst) / 1000)} s, ${fmt(bSteadyRate / ceiling)}x (a)`,
-  ),
-  `  CPU: ${bCpu}; consumer ${fmt(bConsumerUs, 1)} µs/sample`,
-);
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+for (const { affinity, result, consumers } of byAffinity) {
+  console.log(
+    `\n${affinity}: ${pairs} interleaved pairs, ${result.disturbed} of ${result.steps} steps disturbed by other load`,
+  );
+  console.log(`  (a) ceiling, samples/s: ${describeSpread(result.a.all, 0)}`);
+  console.log(`  (b) gpumon consume steady, samples/s: ${describeSpread(result.b.all, 0)}`);
+  console.log(
+    `  (b)/(a): ${fmt(result.ratioOfMedians)}x from the medians; pair ratios ${describeSpread(result.pairRatio)}`,
+  );
+  if (result.a.quiet && result.b.quiet) {
+    console.log(
+      `  (b)/(a) over undisturbed steps only: ${fmt(result.b.quiet.median / result.a.quiet.median)}x`,
+    );
+  }
+  console.log(
+    `  (b) from spawn (startup included): median ${fmt(median(consumers.map((c) => c.rate)), 0)} samples/s; ` +
+      `consumer ${fmt(median(consumers.map((c) => c.consumerUsPerSample)), 1)} µs CPU/sample; peak RSS ` +
+      `${fmt(Math.max(...consumers.map((c) => c.peakRssMiB)), 0)} MiB`,
+  );
+  for (const [side, steps] of [
+    ['a', result.a.steps],
+    ['b', result.b.steps],
+  ] as const) {
+    steps.forEach((step, i) => {
+      console.log(`    (${side}) #${i + 1} ${fmt(step.value, 0)} samples/s; ${describeNoise(step.noise)}`);
+    });
+  }
+}
+const bSteadyRate = last.result.b.all.median;
+const bRate = median(last.consumers.map((c) => c.rate));
 console.log(
   rateRow('(c) baseline: 1 point/request, auto-commit', cRate, `${cPoints} pts in ${fmt(cSecs, 1)} s`),
 );
@@ -461,10 +560,13 @@ console.log(
     'inherited from this process)',
 );
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-console.log(
-  `\ntarget (b) steady >= 0.8x (a): ${verdict(bSteadyRate >= 0.8 * ceiling)} (${fmt(bSteadyRate / ceiling)}x; ` +
-    `from spawn ${fmt(bRate / ceiling)}x)`,
-);
+console.log('');
+for (const { affinity, result } of byAffinity) {
+  console.log(
+    `target (b) steady >= 0.8x (a), ${affinity}: ${verdict(result.ratioOfMedians >= 0.8)} ` +
+      `(${fmt(result.ratioOfMedians)}x from medians, pairs ${fmt(result.pairRatio.min)}-${fmt(result.pairRatio.max)}x)`,
+  );
+}
 console.log(
   `target (b) >= 20x (c): ${verdict(bSteadyRate >= 20 * cRate)} (${fmt(bSteadyRate / cRate, 1)}x steady, ${fmt(bRate / cRate, 1)}x from spawn)`,
 );
@@ -490,4 +592,17 @@ function pinInfluxDbApart(pids: { influxdb?: number | undefined; kafka?: number 
   pin(rest, pids.kafka);
   pin(rest, process.pid);
   log(`pinned: InfluxDB (pid ${pids.influxdb}) on CPU 0; Kafka, the bench and its consumers on CPU ${rest}`);
+}
+
+/** Every process back on every CPU (the services are shared: never leave them pinned). */
+function unpin(pids: { influxdb?: number | undefined; kafka?: number | undefined }): void {
+  const all = `0-${availableParallelism() - 1}`;
+  for (const pid of [pids.influxdb, pids.kafka, process.pid]) {
+    if (!pid) continue;
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', all, `${pid}`], { stdio: 'ignore' });
+    } catch {
+      // A service that has exited has no affinity to give back.
+    }
+  }
 }
