@@ -12,7 +12,7 @@ export function gib(bytes: number | null | undefined): string {
 /** Epoch ms as local date and time, to the second. */
 export function dateTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  return new Date(ms).toLocaleString(undefined, { hour12: false });
+  return new Date(ms).toLocaleString(undefined, { hourCycle: 'h23' });
 }
 
 /** A duration for people: 45 s, 12 min, 3.6 h, 2 d. */

@@ -218,7 +218,12 @@ export class GpuDetail {
   private showNow(): void {
     const row = this.store.row(this.uuid);
     this.missing.hidden = row !== null || !this.store.loaded;
-    setText(this.missing, `No GPU ${this.uuid} in the live fleet.`);
+    setText(
+      this.missing,
+      this.el.dataset.sources?.includes('archive')
+        ? `GPU ${this.uuid} is not in the live fleet: its charts come from the archive.`
+        : `No GPU ${this.uuid} in the live fleet.`,
+    );
     if (!row) {
       setText(this.title, this.uuid);
       return;
@@ -374,6 +379,7 @@ export class GpuDetail {
       this.el.dataset.points = String(history.ts.length);
       this.el.dataset.sources = history.sources.join(',');
       setText(this.rangeNote, historyNote(history));
+      this.showNow();
     } catch (err) {
       setText(this.rangeNote, `History unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }

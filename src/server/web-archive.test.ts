@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { runDailyAnalytics } from '../analytics/daily-job.ts';
+import { ResultReader } from '../analytics/results.ts';
 import { testConfig } from '../analytics/testing.ts';
 import { loadConfig } from '../config/load.ts';
 import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
@@ -13,8 +14,10 @@ import { LiveState } from '../pipeline/live-state.ts';
 import { dateOfTs } from '../sinks/archive/layout.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
+import { buildFleet } from '../sources/sim/fleet.ts';
 import { writeHistory } from '../sources/sim/history.ts';
 import { launchBrowser } from '../testing/browser.ts';
+import { resultsApi } from '../wiring.ts';
 import type {
   AlertEpisodesResponse,
   AnalyticsResultResponse,
@@ -24,6 +27,7 @@ import type {
   RunsResponse,
 } from './api-types.ts';
 import { createApp } from './app.ts';
+import { archiveHistory } from './archive-history.ts';
 import type { RunsApi } from './deps.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
@@ -168,7 +172,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     await page.locator('[data-testid="range-1h"]').click();
     await page.waitForFunction(() => /range=1h/.test(location.hash));
     await page.waitForFunction(() =>
-      /from the live buffer/.test(document.querySelector('[data-testid="range-note"]')?.textContent ?? ''),
+      / live buffer$/.test(document.querySelector('[data-testid="range-note"]')?.textContent ?? ''),
     );
     assert.equal(await page.locator('[data-testid="range-1h"]').getAttribute('aria-current'), 'true');
     assert.equal(await page.locator('[data-testid="range-7d"]').getAttribute('aria-current'), null);
@@ -266,8 +270,8 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     assert.deepEqual(row?.cells, [
       'Temperature spike',
       `${ended.host} · GPU ${ended.gpu_index}`,
-      new Date(ended.start).toLocaleString('en-US', { hour12: false }),
-      new Date(ended.end).toLocaleString('en-US', { hour12: false }),
+      new Date(ended.start).toLocaleString('en-US', { hourCycle: 'h23' }),
+      new Date(ended.end).toLocaleString('en-US', { hourCycle: 'h23' }),
       row?.cells[4],
       `+${ended.peak.toFixed(1)} °C in one sample`,
     ]);
@@ -452,7 +456,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
         .first()
         .locator('td[data-label="Time"]')
         .textContent(),
-      new Date(latest).toLocaleString('en-US', { hour12: false }),
+      new Date(latest).toLocaleString('en-US', { hourCycle: 'h23' }),
     );
     await assertNoRawKeys();
     const first = page.locator('[data-testid="spike-link"]').first();
@@ -736,5 +740,69 @@ describe('the runs page of a server that cannot run analytics (gpumon serve)', (
     assert.equal(await cell('Attempts'), '2');
     assert.equal(await cell('Error'), 'no samples for 2026-11-30 in the archive');
     await checkLayout(page, 'analytics-runs-serve', ['[data-testid="analytics-tabs"] > *'], true);
+  });
+});
+
+describe('the GPU detail on a server without a live source, over an archive (as gpumon serve)', () => {
+  let server: RunningServer;
+  let browser: Browser | undefined;
+  let page: Page;
+  let dir: string;
+  let reader: ResultReader;
+  const uuid = buildFleet(SIM)[0]?.uuid as string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gpumon-web-serve-'));
+    const storage = new LocalStorage(dir);
+    const writer = new ParquetWriter({ storage, threads: 1 });
+    try {
+      await writeHistory({
+        ...SIM,
+        firstDate: dateOfTs(Date.now() - 3 * DAY),
+        lastDate: dateOfTs(Date.now() - DAY),
+        intervalMs: ARCHIVE_INTERVAL_MS,
+        writer,
+      });
+    } finally {
+      await writer.close();
+    }
+    reader = new ResultReader(storage, { connections: 2 });
+    const app = createApp(
+      depsOf(new LiveState(60_000), {
+        sources: () => [],
+        archive: archiveHistory(storage, reader),
+        results: resultsApi(storage, reader),
+      }),
+      { sampleIntervalMs: ARCHIVE_INTERVAL_MS },
+    );
+    server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await reader?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('7 days of a GPU come from the archive alone, and the page says it is not live', async () => {
+    await page.goto(`${server.url}#gpu=${encodeURIComponent(uuid)}&range=7d`);
+    await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 15_000 });
+    const detail = page.locator('[data-testid="gpu-detail"]');
+    assert.equal(await detail.getAttribute('data-sources'), 'archive');
+    // Three days of minutes in 404-second buckets.
+    const points = Number(await detail.getAttribute('data-points'));
+    assert.ok(points >= 640 && points <= 645, `${points} points`);
+    await page
+      .locator('[data-testid="detail-missing"]', {
+        hasText: 'is not in the live fleet: its charts come from the archive',
+      })
+      .waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('[data-testid="range-note"]').textContent()) ?? '', /from the archive$/);
+    assert.deepEqual(await axeViolations(page), []);
+    await checkLayout(page, 'gpu-7d-archive-only', ['[data-testid="chart-panel"]'], true);
   });
 });
