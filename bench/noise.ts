@@ -31,13 +31,22 @@ export function machineTicks(stat = readFileSync('/proc/stat', 'utf8')): { busy:
   return { busy: busy + steal, total: busy + steal + (idle as number) + (iowait as number) };
 }
 
-/** User + system CPU ticks of a process (all its threads), or undefined once it is gone. */
-export function processTicks(pid: number): number | undefined {
+/**
+ * User + system CPU ticks of a process (all its threads), or undefined once it is gone; with `children`, those
+ * of its children that have exited and been waited for as well (cutime, cstime), and its parent's pid.
+ */
+export function processTicks(pid: number, children = false): number | undefined {
+  return processStat(pid, children)?.ticks;
+}
+
+function processStat(pid: number, children: boolean): { ticks: number; ppid: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces), from field 3 on: utime is the 14th, stime the 15th.
+    // Fields after the command (which may hold spaces), from field 3 on: ppid is the 4th, utime the 14th,
+    // stime the 15th, cutime and cstime the 16th and 17th.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]);
+    const own = Number(rest[11]) + Number(rest[12]);
+    return { ticks: children ? own + Number(rest[13]) + Number(rest[14]) : own, ppid: Number(rest[1]) };
   } catch {
     return undefined;
   }
@@ -57,10 +66,12 @@ export interface Noise {
 
 /**
  * Measures one step: `start()`, `track(pid)` for every process under test (this one is tracked from the
- * start), `stop()`. Processes are sampled every `sampleMs` while the step runs.
+ * start, with the children it has waited for: short-lived ones such as a spawned `cat` count as its own),
+ * `stop()`. Processes are sampled every `sampleMs` while the step runs. A tracked child of this process that
+ * has exited is counted through this process's children's time instead (no double count, nothing lost).
  */
 export class NoiseMeter {
-  private readonly pids = new Map<number, { first: number; last: number }>();
+  private readonly pids = new Map<number, { first: number; last: number; ownChild: boolean }>();
   private before = { busy: 0, total: 0 };
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -83,15 +94,17 @@ export class NoiseMeter {
   /** Counts `pid`'s CPU from now on as the step's own (a service it drives, a child it spawned). */
   track(pid: number | undefined): void {
     if (pid === undefined || this.pids.has(pid)) return;
-    const ticks = processTicks(pid);
-    if (ticks !== undefined) this.pids.set(pid, { first: ticks, last: ticks });
+    const stat = processStat(pid, pid === process.pid);
+    if (stat)
+      this.pids.set(pid, { first: stat.ticks, last: stat.ticks, ownChild: stat.ppid === process.pid });
   }
 
   /** Takes a last reading of the tracked processes now (call it just before a child is reaped). */
   sample(): void {
     for (const [pid, seen] of this.pids) {
-      const ticks = processTicks(pid);
+      const ticks = processTicks(pid, pid === process.pid);
       if (ticks !== undefined) seen.last = ticks;
+      else if (seen.ownChild) seen.last = seen.first; // gone: in this process's children's time once waited for
     }
   }
 

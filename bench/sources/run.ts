@@ -6,7 +6,12 @@
  * agent sampling 8 GPUs at 1 Hz through the NVML source, layer by layer, up to the whole `gpumon agent`
  * publishing to a real Kafka (GPUMON_TEST_KAFKA, e.g. from scripts/services/kafka.sh).
  *
- *   npx tsx bench/sources/run.ts [--ticks 5000] [--spawns 300] [--seconds 20]
+ *   npx tsx bench/sources/run.ts [--ticks 5000] [--spawns 300] [--pairs 5] [--seconds 20]
+ *
+ * The NVML ticks and the spawns run interleaved in --pairs blocks (spawns, NVML, spawns, NVML, ...: bench/noise.ts),
+ * each with the machine's CPU use beside it; the figures are the medians of the blocks, with their spread, and the
+ * ratio is taken from the medians. A block during which other processes took more than the threshold of the cores
+ * is marked DISTURBED.
  *
  * Targets (issue 3): NVML <= 0.1x the spawn baseline per tick; agent peak RSS <= 60 MiB, which
  * docs/decisions/0001-agent-memory.md splits into the sampling path <= 60 MiB and the agent <= 100 MiB.
@@ -27,11 +32,13 @@ import {
 } from '../../src/sources/nvml/fake/fake-nvml.ts';
 import { NvmlSource } from '../../src/sources/nvml/nvml-source.ts';
 import { fmt, measureNode, ROOT } from '../harness.ts';
+import { describeNoise, describeSpread, interleave, spread } from '../noise.ts';
 
 const { values } = parseArgs({
   options: {
     ticks: { type: 'string', default: '5000' },
     spawns: { type: 'string', default: '300' },
+    pairs: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
   },
 });
@@ -63,21 +70,11 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-// 1. NVML: ticks of 8 GPUs, in this process.
+// 1. NVML: ticks of 8 GPUs, in this process; 2. baseline: one process per tick printing the CSV. Interleaved
+// in blocks (spawns, NVML, spawns, ...); wall and CPU per tick of each block.
 const source = new NvmlSource({ library, host: 'bench' });
 await source.open();
 for (let k = 0; k < 200; k++) await source.read(k); // warm-up (JIT)
-let cpu0 = cpuSeconds();
-let wall0 = performance.now();
-for (let k = 0; k < ticks; k++) {
-  const samples = await source.read(k * 1000);
-  if (samples.length !== GPUS) throw new Error(`expected ${GPUS} samples, got ${samples.length}`);
-}
-const nvmlWall = (performance.now() - wall0) / 1000 / ticks;
-const nvmlCpu = (cpuSeconds() - cpu0) / ticks;
-await source.close();
-
-// 2. Baseline: one process per tick printing the CSV.
 const expected = readFileSync(CSV);
 async function spawnOnce(): Promise<void> {
   const child = spawn('cat', [CSV], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -87,12 +84,41 @@ async function spawnOnce(): Promise<void> {
   if (code !== 0 || !Buffer.concat(chunks).equals(expected)) throw new Error('cat of the CSV failed');
 }
 for (let k = 0; k < 20; k++) await spawnOnce();
-cpu0 = cpuSeconds();
-const children0 = childrenCpuSeconds();
-wall0 = performance.now();
-for (let k = 0; k < spawns; k++) await spawnOnce();
-const spawnWall = (performance.now() - wall0) / 1000 / spawns;
-const spawnCpu = (cpuSeconds() - cpu0 + childrenCpuSeconds() - children0) / spawns;
+const pairs = Number(values.pairs);
+const ticksPerBlock = Math.max(1, Math.round(ticks / pairs));
+const spawnsPerBlock = Math.max(1, Math.round(spawns / pairs));
+const cpuPerTick: Record<'spawn' | 'nvml', number[]> = { spawn: [], nvml: [] };
+let tick = 0;
+const blocks = await interleave(
+  pairs,
+  async () => {
+    const cpu0 = cpuSeconds();
+    const children0 = childrenCpuSeconds();
+    const wall0 = performance.now();
+    for (let k = 0; k < spawnsPerBlock; k++) await spawnOnce();
+    cpuPerTick.spawn.push((cpuSeconds() - cpu0 + childrenCpuSeconds() - children0) / spawnsPerBlock);
+    return (performance.now() - wall0) / 1000 / spawnsPerBlock;
+  },
+  async () => {
+    const cpu0 = cpuSeconds();
+    const wall0 = performance.now();
+    for (let k = 0; k < ticksPerBlock; k++) {
+      const samples = await source.read(200_000 + tick++ * 1000);
+      if (samples.length !== GPUS) throw new Error(`expected ${GPUS} samples, got ${samples.length}`);
+    }
+    cpuPerTick.nvml.push((cpuSeconds() - cpu0) / ticksPerBlock);
+    return (performance.now() - wall0) / 1000 / ticksPerBlock;
+  },
+  (side, i, step) =>
+    console.error(
+      `${side === 'a' ? 'spawns' : 'NVML'} block ${i + 1}: ${fmt(step.value * 1e6, 1)} µs a tick; ${describeNoise(step.noise)}`,
+    ),
+);
+await source.close();
+const spawnWall = blocks.a.all.median;
+const nvmlWall = blocks.b.all.median;
+const spawnCpu = spread(cpuPerTick.spawn).median;
+const nvmlCpu = spread(cpuPerTick.nvml).median;
 
 // 3. Peak RSS of the agent at 8 GPUs x 1 Hz, in layers, each bundled as bin/gpumon.js runs gpumon (esbuild,
 // scripts/bundle-options.mjs): the runtime idle; the sampling path alone; the sampling path publishing to Kafka;
@@ -136,7 +162,10 @@ for (const run of [agent, agentSmallHeap]) {
 }
 
 const us = (s: number) => `${fmt(s * 1e6, 1)} µs`;
-console.log(`bench/sources: one tick = ${GPUS} GPUs (${ticks} NVML ticks, ${spawns} spawns)\n`);
+console.log(
+  `bench/sources: one tick = ${GPUS} GPUs (${ticks} NVML ticks, ${spawns} spawns, in ${pairs} interleaved pairs ` +
+    `of blocks; medians; ${blocks.disturbed} of ${blocks.steps} blocks disturbed by other load)\n`,
+);
 console.log('| path | wall per tick | CPU per tick | wall per GPU sample | vs baseline (wall / CPU) |');
 console.log('|---|---|---|---|---|');
 console.log(
@@ -160,6 +189,12 @@ for (const [what, run] of rows)
     `| ${what} | ${fmt(run.peakRssMiB, 1)} MiB | ${fmt(run.peakRssMiB - idle.peakRssMiB, 1)} MiB |`,
   );
 const ratio = nvmlWall / spawnWall;
+const inUs = (xs: number[]) => xs.map((x) => x * 1e6);
+console.log(
+  `\nwall per tick, µs: spawns ${describeSpread(spread(inUs(blocks.a.steps.map((x) => x.value))), 1)}`,
+);
+console.log(`wall per tick, µs: NVML ${describeSpread(spread(inUs(blocks.b.steps.map((x) => x.value))), 1)}`);
+console.log(`NVML / spawn per block pair: ${describeSpread(blocks.pairRatio, 3)}`);
 const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 console.log(
   `\ntargets: NVML <= 0.1x per tick: ${mark(ratio <= 0.1)} (${fmt(ratio, 3)}x); ` +
