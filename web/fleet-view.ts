@@ -6,7 +6,6 @@ import {
   GPU_STATES,
   type GpuRow,
   groupByHost,
-  IDLE_LOAD_PERCENT,
   type IdleThresholds,
   isSortKey,
   SORT_KEYS,
@@ -235,7 +234,8 @@ export class FleetOverview {
   }
 
   private renderSummary(rows: GpuRow[]): void {
-    const agg = aggregate(rows, this.store.idle);
+    const idle = this.store.idle;
+    const agg = aggregate(rows, idle);
     const item = (key: string, label: string, value: string, title?: string) =>
       h(
         'div',
@@ -247,9 +247,14 @@ export class FleetOverview {
       item('gpus', 'GPUs', `${agg.gpus}`, `${agg.gpus} GPUs on ${agg.hosts} hosts`),
       item('hosts', 'Hosts', `${agg.hosts}`),
       item('mean-util', 'Mean utilization', `${fixed(agg.meanUtilization, 1)} %`),
-      item('busy', 'Busy', `${agg.states.busy}`, `utilization at least ${IDLE_LOAD_PERCENT} %`),
-      item('idle', 'Idle', `${agg.states.idle}`, `utilization under ${IDLE_LOAD_PERCENT} %, memory free`),
-      item('holding', 'Idle, holding memory', `${agg.states.holding}`, 'idle with more than 1 GiB in use'),
+      item('busy', 'Busy', `${agg.states.busy}`, `utilization at least ${idle.loadPercent} %`),
+      item('idle', 'Idle', `${agg.states.idle}`, `utilization under ${idle.loadPercent} %, memory free`),
+      item(
+        'holding',
+        'Idle, holding memory',
+        `${agg.states.holding}`,
+        `idle with more than ${Number((idle.memoryBytes / 1024 ** 3).toFixed(2))} GiB in use`,
+      ),
       item('alerting', 'Alerting', `${agg.states.alerting}`, 'GPUs with an alert firing'),
       item('power', 'Total power', `${fixed(agg.powerWatts)} W`),
       item('alerts', 'Alerts firing', `${agg.alertsFiring}`),
