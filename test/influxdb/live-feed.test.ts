@@ -54,9 +54,14 @@ describe('InfluxDbLiveFeed against InfluxDB 1.x', () => {
   it('reads back exactly the samples the sink wrote: every metric, the nulls as nulls, the identity from tags and fields', async () => {
     const options = await freshDatabase();
     const now = Date.now();
-    // every metric within its catalog range: integers as integers, floats with a fraction
+    // every metric within its catalog range (some are small: a PCIe generation): integers as integers, floats
+    // with a fraction, each a different value
+    const inRange = (m: (typeof METRICS)[number], i: number) => {
+      const step = Math.min(i, m.max - m.min - 1);
+      return m.min + step + (m.type === 'int64' ? 1 : 0.25);
+    };
     const full = {
-      ...Object.fromEntries(METRICS.map((m, i) => [m.name, m.min + i + (m.type === 'int64' ? 1 : 0.25)])),
+      ...Object.fromEntries(METRICS.map((m, i) => [m.name, inRange(m, i)])),
       gpu_memory_total_bytes: 85_899_345_920,
       gpu_energy_joules_total: 123_456_789.125,
     };
