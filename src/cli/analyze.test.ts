@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ANALYSES, SHARED_RELATIONS } from '../analytics/analyses.ts';
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
 import { isGpumonError } from '../errors.ts';
 import { FileRunHistory, runHistoryPath } from '../schedule/history.ts';
@@ -92,7 +93,9 @@ describe('gpumon analyze', () => {
     assert.match(lines[1] ?? '', /^2026-01-14\s+failed\s+ANALYTICS_NO_DATA/);
     assert.match(lines[2] ?? '', /^2026-01-15\s+ok\s+1\s+2\s/);
     assert.match(stderr, /2026-01-14 failed: \[ANALYTICS_NO_DATA\] no samples for 2026-01-14/);
-    assert.match(stderr, /analyze 2026-01-15: daily_stats \(\d+\/11\)/);
+    // Every shared relation and analysis is a step, plus opening the day, writing and publishing the results.
+    const steps = SHARED_RELATIONS.length + ANALYSES.length + 3;
+    assert.match(stderr, new RegExp(`analyze 2026-01-15: daily_stats \\(\\d+/${steps}\\)`));
   });
 
   it('exits 0 when every date succeeded', async () => {
