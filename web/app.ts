@@ -4,7 +4,7 @@
  * server-sent event stream that is open only while the page is visible. A server with a token shows the token
  * form first (login.ts).
  */
-import type { CatalogResponse, HealthResponse } from '../src/server/api-types.ts';
+import type { CatalogResponse, FleetEnergyResponse, HealthResponse } from '../src/server/api-types.ts';
 import { AlertsView } from './alerts-view.ts';
 import { AnalyticsView } from './analytics-view.ts';
 import { api, whenUnauthorized } from './api.ts';
@@ -159,6 +159,25 @@ async function loadHealth(): Promise<void> {
   showState();
 }
 
+/** The fleet's energy since local midnight, for the fleet's aggregates. */
+async function loadEnergy(): Promise<void> {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  try {
+    const body = await api<FleetEnergyResponse>(`/api/fleet/energy?from=${midnight.getTime()}`);
+    overview.energyToday = body.gpus > 0 ? `${body.kwh.toFixed(1)} kWh` : '—';
+  } catch {
+    overview.energyToday = '—';
+  }
+  if (currentView === 'fleet') overview.render();
+}
+
+/** The energy is asked again this often while the page is visible. */
+const ENERGY_REFRESH_MS = 60_000;
+setInterval(() => {
+  if (running && !document.hidden) void loadEnergy();
+}, ENERGY_REFRESH_MS);
+
 /** The health is asked again this often while the page is visible. */
 const HEALTH_REFRESH_MS = 15_000;
 setInterval(() => {
@@ -169,6 +188,7 @@ const runs = new RunsPanel(analytics);
 
 function refreshSlowParts(): void {
   void loadHealth();
+  void loadEnergy();
   void runs.refresh();
 }
 let running = false;

@@ -132,6 +132,8 @@ export class FleetOverview {
   private readonly groups = new Map<string, HostGroup>();
   private filter: FleetFilter = { host: null, model: null, state: null };
   private sort: SortKey = 'host';
+  /** The fleet's energy since local midnight, as shown (`/api/fleet/energy`, asked by the app every minute). */
+  energyToday = '—';
   /** null: not known yet; false: the server reads no live GPUs (`gpumon serve` without a live source). */
   liveSource: boolean | null = null;
 
@@ -257,6 +259,12 @@ export class FleetOverview {
       ),
       item('alerting', 'Alerting', `${agg.states.alerting}`, 'GPUs with an alert firing'),
       item('power', 'Total power', `${fixed(agg.powerWatts)} W`),
+      item(
+        'energy',
+        'Energy today',
+        this.energyToday,
+        "since local midnight, from the GPUs' energy counters",
+      ),
       item('alerts', 'Alerts firing', `${agg.alertsFiring}`),
     ];
     const key = items.map((i) => i.textContent).join('|');

@@ -118,6 +118,16 @@ export interface HistoryResponse {
   series: Record<string, HistorySeries>;
 }
 
+/** GET /api/fleet/energy?from=: the energy the fleet used since `from`, from each GPU's energy counter. */
+export interface FleetEnergyResponse {
+  from: number;
+  to: number;
+  /** The sum over the GPUs of their counter's rise (a GPU whose counter went back is left out). */
+  kwh: number;
+  /** GPUs counted. */
+  gpus: number;
+}
+
 export interface AlertsResponse {
   alerts: AlertEvent[];
 }

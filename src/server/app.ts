@@ -10,7 +10,7 @@ import { liveRoutes } from './api-live.ts';
 import { sessionRoutes } from './api-session.ts';
 import type { ApiErrorCode } from './api-types.ts';
 import { type AppOptions, DEFAULT_LIMITS, type ServerDeps } from './deps.ts';
-import { historyRoutes } from './history.ts';
+import { fleetEnergyRoutes, historyRoutes } from './history.ts';
 import { ApiError, errorResponse, fail, requestIdOf } from './http-error.ts';
 import { ReadLimit } from './read-limit.ts';
 import {
@@ -69,6 +69,7 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   app.route('/api', liveRoutes(deps, live));
   app.route('/api/alerts', episodeRoutes(deps.episodes));
   app.route('/api/gpus', historyRoutes(deps.live, deps.archive, { now: live.now, intervalMs, reads }));
+  app.route('/api/fleet', fleetEnergyRoutes(deps.live, deps.archive, { now: live.now, reads }));
   app.route('/api/runs', runsRoutes(deps.runs));
   app.route('/api/analytics', analyticsRoutes(deps.results, { reads, maxResultRows: limits.maxResultRows }));
 

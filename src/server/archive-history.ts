@@ -15,16 +15,48 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
  * together (`union_by_name`: a metric a file lacks is no value), `ts` as TIMESTAMP or TIMESTAMPTZ (UTC).
  */
 export function archiveHistory(storage: ArchiveStorage, reader: ResultReader): ArchiveHistoryApi {
+  /** The Parquet files of the date partitions that hold [fromMs, toMs). */
+  const filesOf = async (fromMs: number, toMs: number): Promise<string[]> => {
+    const first = dateOfTs(fromMs);
+    const last = dateOfTs(toMs - 1);
+    const dates = (await storage.list(METRICS_DATASET))
+      .map(partitionDate)
+      .filter((d): d is string => d !== null && d >= first && d <= last)
+      .sort();
+    const files: string[] = [];
+    for (const date of dates) files.push(...(await archiveFiles(storage, date)));
+    return files;
+  };
   return {
+    async counterSpans(metric, fromMs, toMs) {
+      const files = await filesOf(fromMs, toMs);
+      const spans = new Map<string, { first: number; last: number }>();
+      if (files.length === 0) return spans;
+      try {
+        return await reader.withConnection(async (connection) => {
+          const from = 'read_parquet($files, union_by_name = true, hive_partitioning = false)';
+          const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`, {
+            files: listValue(files),
+          });
+          if (!described.getRowsJS().some((row) => String(row[0]) === metric)) return spans;
+          const v = `${quote(metric)}::DOUBLE`;
+          const rows = await connection.runAndReadAll(
+            `SELECT uuid, arg_min(${v}, ts), arg_max(${v}, ts) FROM ${from} ` +
+              `WHERE ${quote(metric)} IS NOT NULL AND ts >= epoch_ms(${Math.floor(fromMs)}::BIGINT) ` +
+              `AND ts < epoch_ms(${Math.ceil(toMs)}::BIGINT) GROUP BY uuid`,
+            { files: listValue(files) },
+          );
+          for (const row of rows.getRowsJS()) {
+            spans.set(String(row[0]), { first: Number(row[1]), last: Number(row[2]) });
+          }
+          return spans;
+        });
+      } catch (cause) {
+        throw new GpumonError('ARCHIVE_READ_FAILED', `cannot read ${metric} at ${storage.uri}`, { cause });
+      }
+    },
     async buckets(uuid, q) {
-      const first = dateOfTs(q.fromMs);
-      const last = dateOfTs(q.toMs - 1);
-      const dates = (await storage.list(METRICS_DATASET))
-        .map(partitionDate)
-        .filter((d): d is string => d !== null && d >= first && d <= last)
-        .sort();
-      const files: string[] = [];
-      for (const date of dates) files.push(...(await archiveFiles(storage, date)));
+      const files = await filesOf(q.fromMs, q.toMs);
       if (files.length === 0) return new Map();
       try {
         return await reader.withConnection((connection) => bucketsOf(connection, files, uuid, q));

@@ -65,6 +65,12 @@ export interface ArchiveHistoryApi {
     uuid: string,
     query: { metrics: readonly string[]; fromMs: number; toMs: number; bucketMs: number },
   ): Promise<HistoryBuckets>;
+  /** Per GPU, the first and the last reading of counter `metric` with `fromMs <= ts < toMs`. */
+  counterSpans(
+    metric: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<Map<string, { first: number; last: number }>>;
 }
 
 /** What the HTTP server reads from the rest of gpumon. It never writes to any of it, except `runs.trigger`. */

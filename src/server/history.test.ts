@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ResultReader } from '../analytics/results.ts';
-import { createTestArchive, GPU_A, sample, type TestArchive } from '../analytics/testing.ts';
+import { createTestArchive, GPU_A, GPU_B, sample, type TestArchive } from '../analytics/testing.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { LiveState } from '../pipeline/live-state.ts';
-import type { ApiErrorBody, HistoryResponse } from './api-types.ts';
+import type { ApiErrorBody, FleetEnergyResponse, HistoryResponse } from './api-types.ts';
 import { createApp } from './app.ts';
 import { archiveHistory } from './archive-history.ts';
 import { bucketWidth, HISTORY_RANGES } from './history.ts';
@@ -246,3 +246,61 @@ async function writeTimestamptzFile(file: string, samples: readonly GpuSample[])
     db.closeSync();
   }
 }
+
+describe('GET /api/fleet/energy: the energy the fleet used since a time, from the energy counters', () => {
+  const from = Date.parse('2026-01-31T00:00:00Z');
+  const now = Date.parse('2026-01-31T12:00:00Z');
+  let archive: TestArchive;
+  let reader: ResultReader;
+  const live = new LiveState(60 * MIN);
+
+  before(async () => {
+    archive = await createTestArchive();
+    // GPU A: before the range (not counted), then from 1 MJ at 01:00 to 8.2 MJ at 11:00 in the archive.
+    await archive.addFile('2026-01-30', [
+      sample(GPU_A, from - 3_600_000, { gpu_energy_joules_total: 500_000 }),
+    ]);
+    await archive.addFile('2026-01-31', [
+      sample(GPU_A, from + 3_600_000, { gpu_energy_joules_total: 1_000_000 }),
+      sample(GPU_A, from + 11 * 3_600_000, { gpu_energy_joules_total: 8_200_000 }),
+    ]);
+    // Live: GPU A's latest reading 8.2 MJ -> 8.56 MJ; GPU B live only, 2 MJ -> 2.36 MJ; GPU C's counter went back.
+    const gpuC = { ...GPU_B, uuid: 'GPU-cccc', gpu_index: 2 };
+    live.apply([
+      sample(GPU_A, now - 30 * MIN, { gpu_energy_joules_total: 8_300_000 }),
+      sample(GPU_B, now - 30 * MIN, { gpu_energy_joules_total: 2_000_000 }),
+      sample(gpuC, now - 30 * MIN, { gpu_energy_joules_total: 900_000 }),
+    ]);
+    live.apply([
+      sample(GPU_A, now - MIN, { gpu_energy_joules_total: 8_560_000 }),
+      sample(GPU_B, now - MIN, { gpu_energy_joules_total: 2_360_000 }),
+      sample(gpuC, now - MIN, { gpu_energy_joules_total: 100 }),
+    ]);
+    reader = new ResultReader(archive.storage, { connections: 1 });
+  });
+
+  after(async () => {
+    await reader.close();
+    await archive.cleanup();
+  });
+
+  const appOf = () =>
+    createApp(depsOf(live, { archive: archiveHistory(archive.storage, reader) }), { now: () => now });
+
+  test("each GPU's rise since the time, the archive's first reading to the live latest, summed", async () => {
+    const res = await appOf().request(`/api/fleet/energy?from=${new Date(from).toISOString()}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as FleetEnergyResponse;
+    // A: 8.56 - 1.0 MJ; B: 2.36 - 2.0 MJ; C left out.
+    assert.equal(body.gpus, 2);
+    assert.ok(Math.abs(body.kwh - (7_560_000 + 360_000) / 3_600_000) < 1e-9, `${body.kwh}`);
+    assert.deepEqual([body.from, body.to], [from, now]);
+  });
+
+  test('a missing or bad from is 400 naming it', async () => {
+    for (const query of ['', '?from=yesterday', `?from=${now + 1}`]) {
+      const res = await appOf().request(`/api/fleet/energy${query}`);
+      assert.match(await errorOf(res), /query parameter from must be epoch ms or an ISO 8601 time/);
+    }
+  });
+});

@@ -3,9 +3,34 @@ import { Hono } from 'hono';
 import { METRIC_NAMES, type MetricName } from '../metrics/catalog.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
 import { limitedRead } from './api-analytics.ts';
-import type { HistoryResponse, HistorySeries } from './api-types.ts';
+import type { FleetEnergyResponse, HistoryResponse, HistorySeries } from './api-types.ts';
 import type { ArchiveHistoryApi, BucketStats, HistoryBuckets } from './deps.ts';
 import { badRequest, intQuery, notFound } from './http-error.ts';
+
+/** GET /api/fleet/energy?from=<epoch ms or ISO>: the fleet's energy since then (the page: since local midnight). */
+export function fleetEnergyRoutes(
+  live: LiveView,
+  archive: ArchiveHistoryApi | undefined,
+  options: { now: () => number; reads: ReadLimit },
+): Hono {
+  const api = new Hono();
+  api.get('/energy', async (c) => {
+    const raw = c.req.query('from');
+    const fromMs = raw === undefined ? null : parseTime(raw);
+    const toMs = options.now();
+    if (fromMs === null || fromMs >= toMs || toMs - fromMs > MAX_HISTORY_SPAN_MS) {
+      badRequest(
+        `query parameter from must be epoch ms or an ISO 8601 time in the last 400 days, got ${JSON.stringify(raw ?? null)}`,
+      );
+    }
+    const body = await limitedRead(options.reads, c.req.raw.signal, () =>
+      fleetEnergy(live, archive, fromMs, toMs),
+    );
+    return c.json(body);
+  });
+  return api;
+}
+
 import type { ReadLimit } from './read-limit.ts';
 
 /**
@@ -218,6 +243,39 @@ export function historyColumns(
     previous = start;
   }
   return { ts, series };
+}
+
+const ENERGY: MetricName = 'gpu_energy_joules_total';
+
+/**
+ * The energy the fleet used from `fromMs` to now: per GPU, its energy counter's latest reading (live, else the
+ * archive's last) less its first since `fromMs` (the archive's, else the live buffer's); a GPU whose counter
+ * went back (a driver reload) is left out.
+ */
+export async function fleetEnergy(
+  live: LiveView,
+  archive: ArchiveHistoryApi | undefined,
+  fromMs: number,
+  toMs: number,
+): Promise<FleetEnergyResponse> {
+  const archived = archive ? await archive.counterSpans(ENERGY, fromMs, toMs) : new Map();
+  const spans = new Map<string, { first: number | null; last: number | null }>();
+  for (const [uuid, span] of archived) spans.set(uuid, { ...span });
+  for (const sample of live.latest()) {
+    const series = live.series(sample.uuid, ENERGY, fromMs);
+    const readings = series?.values.filter((v): v is number => v !== null) ?? [];
+    const span = spans.get(sample.uuid) ?? { first: readings[0] ?? null, last: null };
+    span.last = readings.at(-1) ?? span.last;
+    spans.set(sample.uuid, span);
+  }
+  let joules = 0;
+  let gpus = 0;
+  for (const { first, last } of spans.values()) {
+    if (first === null || last === null || last < first) continue;
+    joules += last - first;
+    gpus++;
+  }
+  return { from: fromMs, to: toMs, kwh: joules / 3_600_000, gpus };
 }
 
 /** GET /api/gpus/:uuid/history?metrics=a,b&range=1h (or &from=&to=), &points=1500. */

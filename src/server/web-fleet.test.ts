@@ -10,7 +10,7 @@ import { silentLogger } from '../log.ts';
 import { projectPath } from '../paths.ts';
 import { LiveState } from '../pipeline/live-state.ts';
 import { launchBrowser } from '../testing/browser.ts';
-import type { GpusResponse, GpuView } from './api-types.ts';
+import type { FleetEnergyResponse, GpusResponse, GpuView } from './api-types.ts';
 import { createApp } from './app.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
@@ -180,7 +180,8 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     for (let attempt = 0; attempt < 8; attempt++) {
       const before = await gpusOf(url);
       await new Promise((r) => setTimeout(r, 400));
-      const shown = await shownAggregates(page);
+      // The energy today is asked once a minute: checked on its own below.
+      const { energy: _energy, ...shown } = await shownAggregates(page);
       const afterwards = await gpusOf(url);
       if (before.some((g, i) => g.ts !== afterwards[i]?.ts)) continue;
       last = { shown, expected: expectedAggregates(before) };
@@ -188,6 +189,19 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     }
     assert.ok(last, 'the page and the API were read between two samples');
     assert.deepEqual(last.shown, last.expected);
+  });
+
+  test("shows the fleet's energy today as /api/fleet/energy gives it", async () => {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const shown = Number.parseFloat(
+      (await page.locator('[data-testid="agg-energy"] dd').textContent()) ?? '',
+    );
+    const res = await fetch(`${url}/api/fleet/energy?from=${midnight.getTime()}`);
+    const body = (await res.json()) as FleetEnergyResponse;
+    assert.equal(body.gpus, 12);
+    // The page asked less than a minute ago: 12 GPUs of at most 700 W add under 0.15 kWh a minute.
+    assert.ok(Math.abs(shown - body.kwh) <= 0.2, `page ${shown} kWh, API ${body.kwh} kWh`);
   });
 
   test('filters by host, then by state, with the filter in the address', async () => {
