@@ -112,7 +112,7 @@ describe('gpumon analyze with analytics.writeInfluxdb against InfluxDB 1.x', () 
         for (const [column, value] of Object.entries(row)) {
           if (['scope', 'host', 'gpu_index', 'uuid', 'model', 'ts'].includes(column)) continue;
           // A NULL is left out of the point (a tag or a field alike): InfluxDB gives it back absent.
-          const actual = point[column] === undefined ? null : point[column];
+          const actual: unknown = point[column] === undefined ? null : point[column];
           assert.deepEqual(actual, value, `${m.measurement}.${column} of ${JSON.stringify(row)}`);
         }
       }

@@ -50,9 +50,13 @@ describe('the Parquet archive', () => {
       dailyStatsColumns: string[];
     };
 
-    assert.equal(spark.schema.ts, 'timestamp_ntz', 'ts is a UTC wall-clock timestamp without zone');
-    for (const m of METRICS)
-      assert.equal(spark.schema[m.name], m.type === 'int64' ? 'bigint' : 'double', m.name);
+    // Archive format 2 (docs/archive.md): ts is UTC-adjusted, a float64 metric an exact decimal where one fits.
+    assert.equal(spark.schema.ts, 'timestamp', 'ts is an instant (UTC-adjusted), not a wall-clock time');
+    for (const m of METRICS) {
+      const type = spark.schema[m.name] ?? '';
+      if (m.type === 'int64') assert.equal(type, 'bigint', m.name);
+      else assert.match(type, /^(double|decimal\(\d+,\d+\))$/, m.name);
+    }
     assert.equal(spark.rows, 8 * 24 * 60);
 
     const db = await DuckDBInstance.create(':memory:');

@@ -18,7 +18,7 @@ spark.sparkContext.setLogLevel("ERROR")
 samples = spark.read.parquet(f"{archive}/gpu-metrics")
 samples.createOrReplaceTempView("samples")
 hourly = spark.sql(
-    f"""SELECT hour(ts) AS hour, count(*) AS n, avg(gpu_utilization_percent) AS load,
+    f"""SELECT hour(ts) AS hour, count(*) AS n, avg(CAST(gpu_utilization_percent AS DOUBLE)) AS load,
                sum(gpu_memory_used_bytes) AS memory, count(gpu_fan_speed_percent) AS fans
         FROM samples WHERE date = DATE '{date}' GROUP BY hour(ts) ORDER BY 1"""
 ).collect()
@@ -28,7 +28,8 @@ print(
         {
             "schema": {f.name: f.dataType.simpleString() for f in samples.schema.fields},
             "rows": samples.count(),
-            "hourly": [[r["hour"], r["n"], r["load"], r["memory"], r["fans"]] for r in hourly],
+            # Decimal columns (archive format 2) come back as Python Decimals: as floats for JSON.
+            "hourly": [[r["hour"], r["n"], float(r["load"]), int(r["memory"]), r["fans"]] for r in hourly],
             "dailyStatsRows": stats.count(),
             "dailyStatsColumns": stats.columns,
         }
