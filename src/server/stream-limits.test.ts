@@ -65,7 +65,9 @@ describe('the bounds of the live stream, on a real server', () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
     const app = createApp(depsOf(live, { logger }), {
       sampleIntervalMs: 1000,
-      limits: { maxStreams: 3, streamMaxBufferedBytes: 64 * 1024 },
+      // Above one update of 200 new GPUs (about 115 KB with their identities), so only a client that stops
+      // reading goes past it.
+      limits: { maxStreams: 3, streamMaxBufferedBytes: 256 * 1024 },
     });
     server = await startServer(app, { host: '127.0.0.1', port: 0 });
   });
@@ -98,7 +100,7 @@ describe('the bounds of the live stream, on a real server', () => {
     slow.socket.pause();
     warnings.length = 0;
 
-    // 200 GPUs an update, about 50 KB: the socket buffers fill, then the server's queue for the slow client.
+    // 200 GPUs an update, about 60 KB: the socket buffers fill, then the server's queue for the slow client.
     for (let i = 0; i < 2000 && live.subscribers === 2; i++) {
       live.state.apply(updateOf(200, 2000 + i * 1000));
       await new Promise((resolve) => setImmediate(resolve));
