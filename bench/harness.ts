@@ -82,6 +82,26 @@ export async function measureNode(
   return { seconds, peakRssMiB: kb / 1024, stdout, stderr };
 }
 
+/**
+ * Writes a simulated archive with the bundled gpumon, as deployed: `days` (1) UTC days ending with `end` of
+ * `hosts` x `gpus` GPUs, into `out`. The archive the benches measure on, made one way.
+ */
+export function simulateArchive(o: {
+  end: string;
+  hosts: number;
+  gpus: number;
+  out: string;
+  days?: number;
+}): Promise<Measured> {
+  ensureBundle();
+  const args = ['--days', String(o.days ?? 1), '--end', o.end, '--hosts', String(o.hosts)];
+  return measureNode(
+    ['bin/gpumon.js', 'simulate', ...args, '--gpus', String(o.gpus), '--out', o.out],
+    {},
+    { tsx: false },
+  );
+}
+
 export function fmt(n: number, digits = 2): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

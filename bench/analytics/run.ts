@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, measureNode } from '../harness.ts';
+import { fmt, measureNode, simulateArchive } from '../harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,20 +36,7 @@ console.log(
 console.log(`archive: ${dir}\n`);
 
 const simBase = await measureNode(['bench/analytics/baseline.ts', 'write', baselineDir, String(samples)]);
-const sim = await measureNode([
-  'bin/gpumon.js',
-  'simulate',
-  '--days',
-  '1',
-  '--end',
-  date,
-  '--hosts',
-  String(hosts),
-  '--gpus',
-  String(gpus),
-  '--out',
-  dir,
-]);
+const sim = await simulateArchive({ end: date, hosts, gpus, out: dir });
 rmSync(baselineDir, { recursive: true, force: true });
 
 const scanBase = await measureNode(['bench/analytics/baseline.ts', 'scan', dir, date]);

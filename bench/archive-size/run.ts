@@ -22,7 +22,7 @@ import { captureSamples } from '../../src/sinks/archive/capture-samples.ts';
 import { rewriteAsFormat1 } from '../../src/sinks/archive/format-1.ts';
 import { LocalStorage } from '../../src/sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../../src/sinks/archive/parquet-writer.ts';
-import { fmt, measureNode } from '../harness.ts';
+import { fmt, measureNode, simulateArchive } from '../harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,20 +46,7 @@ console.log(
 );
 console.log(`archive: ${root}\n`);
 
-const simulate = await measureNode([
-  'src/cli/main.ts',
-  'simulate',
-  '--days',
-  '1',
-  '--end',
-  date,
-  '--hosts',
-  String(hosts),
-  '--gpus',
-  String(gpus),
-  '--out',
-  dirs[2],
-]);
+const simulate = await simulateArchive({ end: date, hosts, gpus, out: dirs[2] });
 mkdirSync(partition(dirs[1]), { recursive: true });
 for (const name of readdirSync(partition(dirs[2]))) {
   await rewriteAsFormat1(

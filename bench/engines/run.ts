@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, measureNode, ROOT } from '../harness.ts';
+import { fmt, measureNode, ROOT, simulateArchive } from '../harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -70,24 +70,7 @@ console.log(
 );
 console.log(`archive: ${dir}\n`);
 
-await measureNode(
-  [
-    'bin/gpumon.js',
-    'simulate',
-    '--days',
-    '1',
-    '--end',
-    date,
-    '--hosts',
-    String(hosts),
-    '--gpus',
-    String(gpus),
-    '--out',
-    dir,
-  ],
-  {},
-  { tsx: false },
-);
+await simulateArchive({ end: date, hosts, gpus, out: dir });
 
 const own = values.remote ? undefined : startSpark();
 const remote = values.remote ?? own?.remote ?? '';

@@ -23,7 +23,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, measureNode, ROOT } from '../harness.ts';
+import { fmt, measureNode, ROOT, simulateArchive } from '../harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -192,24 +192,7 @@ console.log(
 );
 console.log(`archive: ${dir}\n`);
 
-const simulate = await measureNode(
-  [
-    ...GPUMON,
-    'simulate',
-    '--days',
-    '1',
-    '--end',
-    date,
-    '--hosts',
-    String(hosts),
-    '--gpus',
-    String(gpus),
-    '--out',
-    dir,
-  ],
-  {},
-  { tsx: false },
-);
+const simulate = await simulateArchive({ end: date, hosts, gpus, out: dir });
 const analyze = await measureNode(
   [...GPUMON, 'analyze', '--date', date, '--archive', dir],
   { GPUMON_LOG_LEVEL: 'warn' },

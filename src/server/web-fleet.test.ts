@@ -15,7 +15,7 @@ import { createApp } from './app.ts';
 import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
-import { axeViolations } from './web-test-support.ts';
+import { axeViolations, overlaps } from './web-test-support.ts';
 
 /** Where the screenshots of each view and size go, for a person to look at. */
 const SCREENSHOTS = projectPath('.tmp', 'screenshots');
@@ -66,31 +66,6 @@ async function shownAggregates(page: Page): Promise<Record<string, string>> {
     }
     return out;
   });
-}
-
-/** Boxes of the visible elements of each selector that overlap another of the same list, as text. */
-async function overlaps(page: Page, selectors: string[]): Promise<string[]> {
-  return page.evaluate((list) => {
-    const found: string[] = [];
-    for (const selector of list) {
-      const boxes = [...document.querySelectorAll<HTMLElement>(selector)]
-        .filter((el) => el.offsetParent !== null && el.getClientRects().length > 0)
-        .map((el) => ({ el, r: el.getBoundingClientRect() }))
-        .filter(({ r }) => r.width > 0 && r.height > 0);
-      for (let i = 0; i < boxes.length; i++) {
-        for (let j = i + 1; j < boxes.length; j++) {
-          const a = boxes[i]?.r as DOMRect;
-          const b = boxes[j]?.r as DOMRect;
-          const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-          const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-          if (w > 1 && h > 1) {
-            found.push(`${selector}: "${boxes[i]?.el.textContent}" and "${boxes[j]?.el.textContent}"`);
-          }
-        }
-      }
-    }
-    return found;
-  }, selectors);
 }
 
 /** The key elements that must never cover each other, each list checked among its own members. */
