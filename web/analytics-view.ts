@@ -289,25 +289,12 @@ export class AnalyticsView {
 
   private dailyPage(rows: Row[]): HTMLElement {
     const table = new SortableTable<Row>('daily-table', 'Daily statistics', DAILY_COLUMNS, 'date');
-    const scope = h(
-      'select',
-      { id: 'daily-scope', 'data-testid': 'daily-scope' },
-      new Option('The fleet', 'fleet'),
-      new Option('Each GPU', 'gpu'),
-    );
-    const show = () => table.setRows(rows.filter((r) => r.scope === scope.value));
-    scope.addEventListener('change', show);
-    show();
-    return h(
-      'section',
-      { 'aria-label': 'Daily statistics' },
-      h(
-        'div',
-        { class: 'filters' },
-        h('label', { for: 'daily-scope' }, h('span', { class: 'muted' }, 'Rows'), scope),
-      ),
-      h('p', { class: 'muted' }, 'A click on a heading sorts by that column.'),
-      table.el,
+    return scopedTable(
+      'daily',
+      'Daily statistics',
+      'A click on a heading sorts by that column.',
+      table,
+      rows,
     );
   }
 
@@ -784,26 +771,8 @@ function throttlePage(rows: Row[]): HTMLElement {
     ],
     'date',
   );
-  const scope = h(
-    'select',
-    { id: 'throttle-scope', 'data-testid': 'throttle-scope' },
-    new Option('The fleet', 'fleet'),
-    new Option('Each GPU', 'gpu'),
-  );
-  const show = () => table.setRows(rows.filter((r) => r.scope === scope.value));
-  scope.addEventListener('change', show);
-  show();
-  return h(
-    'section',
-    { 'aria-label': 'Throttling' },
-    h(
-      'div',
-      { class: 'filters' },
-      h('label', { for: 'throttle-scope' }, h('span', { class: 'muted' }, 'Rows'), scope),
-    ),
-    h('p', { class: 'muted' }, 'Time with the clocks held back, by reason, from the clock event reasons.'),
-    table.el,
-  );
+  const note = 'Time with the clocks held back, by reason, from the clock event reasons.';
+  return scopedTable('throttle', 'Throttling', note, table, rows);
 }
 
 /** Every row of one result of one day, page after page while the server says it is truncated (at most 20). */
@@ -826,4 +795,34 @@ function withVar<E extends HTMLElement>(el: E, name: string, value: string): E {
 function unavailable(err: unknown): string {
   if (err instanceof ApiCallError && err.code === 'NOT_CONFIGURED') return 'This server serves no analytics.';
   return `Analytics unavailable: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** A table of daily rows with a choice of the fleet's row or each GPU's (`scope`), and a note above it. */
+function scopedTable(
+  id: string,
+  label: string,
+  note: string,
+  table: SortableTable<Row>,
+  rows: Row[],
+): HTMLElement {
+  const scope = h(
+    'select',
+    { id: `${id}-scope`, 'data-testid': `${id}-scope` },
+    new Option('The fleet', 'fleet'),
+    new Option('Each GPU', 'gpu'),
+  );
+  const show = () => table.setRows(rows.filter((r) => r.scope === scope.value));
+  scope.addEventListener('change', show);
+  show();
+  return h(
+    'section',
+    { 'aria-label': label },
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', { for: `${id}-scope` }, h('span', { class: 'muted' }, 'Rows'), scope),
+    ),
+    h('p', { class: 'muted' }, note),
+    table.el,
+  );
 }
