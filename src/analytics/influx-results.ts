@@ -47,7 +47,17 @@ const float = (column: string, unit: string): ResultField => ({ column, type: 'f
 const integer = (column: string, unit: string): ResultField => ({ column, type: 'integer', unit });
 const text = (column: string, unit: string): ResultField => ({ column, type: 'string', unit });
 
+/** A temperature spike's fields, a GPU's or a host's: the rise between two consecutive readings. */
+const SPIKE_FIELDS = [
+  integer('previous_ts', 'epoch ms'),
+  float('from_celsius', '°C'),
+  float('to_celsius', '°C'),
+  float('rise_celsius', '°C'),
+  float('interval_seconds', 's'),
+];
+
 /** Every analysis of ANALYSES, as a measurement; the order in which they are written. */
+
 export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
   {
     analysis: 'daily_stats',
@@ -110,13 +120,7 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
     time: 'the sample that rose (ts)',
     timeOf: (row) => Number(row.ts),
     tags: GPU_TAGS,
-    fields: [
-      integer('previous_ts', 'epoch ms'),
-      float('from_celsius', '°C'),
-      float('to_celsius', '°C'),
-      float('rise_celsius', '°C'),
-      float('interval_seconds', 's'),
-    ],
+    fields: SPIKE_FIELDS,
   },
   {
     analysis: 'correlations',
@@ -178,13 +182,7 @@ export const RESULT_MEASUREMENTS: readonly ResultMeasurement[] = [
     time: 'the instant that rose (ts)',
     timeOf: (row) => Number(row.ts),
     tags: HOST_TAGS,
-    fields: [
-      integer('previous_ts', 'epoch ms'),
-      float('from_celsius', '°C'),
-      float('to_celsius', '°C'),
-      float('rise_celsius', '°C'),
-      float('interval_seconds', 's'),
-    ],
+    fields: SPIKE_FIELDS,
   },
   {
     analysis: 'host_daily_stats',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { ANALYTICS_TABS } from '../../web/route.ts';
 import { runDailyAnalytics } from '../analytics/daily-job.ts';
 import { ResultReader } from '../analytics/results.ts';
 import { testConfig } from '../analytics/testing.ts';
@@ -632,16 +633,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
   for (const width of LAYOUT_WIDTHS) {
     test(`every analytics page at ${width} px: no horizontal scroll, nothing over another, screenshots`, async () => {
       await page.setViewportSize({ width, height: 900 });
-      for (const tab of [
-        'daily',
-        'heatmap',
-        'spikes',
-        'correlations',
-        'idle',
-        'energy',
-        'throttle',
-        'runs',
-      ]) {
+      for (const tab of ANALYTICS_TABS) {
         await openAnalytics(`&tab=${tab}`, tab);
         await checkLayout(
           page,
