@@ -3,7 +3,7 @@
 // `N passed, N failed`. Usage: node scripts/test.mjs [path-filter ...]
 // Test files: src/**/*.test.ts (unit, no services) and test/**/*.test.ts (integration, end to end).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,15 +14,17 @@ function findTests(dir) {
   const out = [];
   let entries;
   try {
-    entries = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return out;
   }
-  for (const name of entries) {
+  // Links are not followed: test data holds trees with links of their own (sysfs captures), some dangling.
+  for (const entry of entries) {
+    const name = entry.name;
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...findTests(path));
-    else if (name.endsWith('.test.ts')) out.push(path);
+    if (entry.isDirectory()) out.push(...findTests(path));
+    else if (entry.isFile() && name.endsWith('.test.ts')) out.push(path);
   }
   return out;
 }
