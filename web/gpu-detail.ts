@@ -50,6 +50,7 @@ export const PANELS: readonly PanelDef[] = [
     title: 'Temperature',
     lines: [
       { metric: 'gpu_temperature_celsius', label: 'GPU' },
+      { metric: 'gpu_hotspot_temperature_celsius', label: 'Hot spot' },
       { metric: 'gpu_memory_temperature_celsius', label: 'Memory' },
     ],
     range: null,
@@ -87,9 +88,31 @@ export const PANELS: readonly PanelDef[] = [
     ],
     range: null,
   },
+  // The host the GPU is in: the same figures in every GPU's detail of that host.
+  {
+    key: 'host-cpu',
+    title: 'Host CPU',
+    lines: [{ metric: 'host_cpu_utilization_percent', label: 'Utilization' }],
+    range: [0, 100],
+  },
+  {
+    key: 'host-temperature',
+    title: 'Host CPU temperature',
+    lines: [{ metric: 'host_cpu_temperature_celsius', label: 'Hottest package' }],
+    range: null,
+  },
+  {
+    key: 'host-memory',
+    title: 'Host memory',
+    lines: [
+      { metric: 'host_memory_used_bytes', label: 'Used' },
+      { metric: 'host_memory_total_bytes', label: 'Installed', dash: true },
+    ],
+    range: null,
+  },
 ];
 
-const LINE_COLORS = ['--series-1', '--series-2'];
+const LINE_COLORS = ['--series-1', '--series-2', '--series-3'];
 
 /**
  * One GPU: its identity and latest values, a range (15 minutes to 30 days, or custom) and a chart per panel over

@@ -252,7 +252,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     await page.locator(`[data-testid="gpu-detail"][data-uuid="${uuid}"]`).waitFor({ timeout: 10_000 });
     assert.equal(decodeURIComponent(new URL(page.url()).hash), `#gpu=${uuid}`);
     await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 10,
     );
     const panels = await page.locator('[data-testid="chart-panel"] h3').allTextContents();
     assert.deepEqual(panels, [
@@ -263,6 +263,9 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       'Clocks (MHz)',
       'Fan (%)',
       'PCIe (MB/s)',
+      'Host CPU (%)',
+      'Host CPU temperature (°C)',
+      'Host memory (GiB)',
     ]);
     // uPlot draws the axes on its canvas: room is kept for them left of (values) and below (time) the plot.
     const axes = await page.evaluate(() =>
@@ -279,7 +282,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     );
     assert.deepEqual(
       axes.map((a) => a.unit),
-      ['%', 'GiB', '°C', 'W', 'MHz', '%', 'MB/s'],
+      ['%', 'GiB', '°C', 'W', 'MHz', '%', 'MB/s', '%', '°C', 'GiB'],
     );
     assert.ok(
       axes.every((a) => a.axes === 2 && a.valueAxis && a.timeAxis),
@@ -336,7 +339,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     await page.locator('[data-testid="gpu-detail"]').waitFor({ timeout: 10_000 });
     assert.equal(new URL(page.url()).hash, hash);
     await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 10,
     );
     await page.locator('[data-testid="back-to-fleet"]').click();
     await page.locator('[data-testid="fleet"]').waitFor();
@@ -354,7 +357,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
           );
         } else {
           await page.waitForFunction(
-            () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
+            () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 10,
           );
         }
         await page.waitForTimeout(300);

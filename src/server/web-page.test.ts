@@ -167,7 +167,7 @@ describe('the page in a browser', () => {
     await page.locator('[data-uuid="GPU-node-a-1"]').click();
     await page.locator('[data-testid="gpu-detail"][data-uuid="GPU-node-a-1"]').waitFor({ timeout: 5000 });
     await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 7,
+      () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 10,
       null,
       { timeout: 5000 },
     );
