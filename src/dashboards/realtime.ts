@@ -50,6 +50,11 @@ const GROUPS: readonly Group[] = [
       m.name.startsWith('gpu_') && /utilization/.test(m.name) && !/encoder|decoder|jpeg|ofa/.test(m.name),
   },
   {
+    title: 'Tensor core activity',
+    description: 'Percent of cycles the tensor pipes were active, mean per interval (DCGM profiling; dcgm-exporter scrapes carry it).',
+    takes: (m) => /tensor/.test(m.name),
+  },
+  {
     title: 'Memory used of total',
     description: 'Frame buffer memory used, free and total, per GPU.',
     takes: (m) => m.name.startsWith('gpu_memory_') && m.unit === 'bytes',

@@ -283,9 +283,18 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
         ['no-gpu-labels', 86], // DCGM_FI_PROF_PCIE_TX_BYTES 0
         ['no-gpu-labels', 92], // DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS 0
         ['no-gpu-labels', 95], // DCGM_FI_PROF_GR_ENGINE_ACTIVE 0
+        ['no-gpu-labels', 104], // DCGM_FI_PROF_PIPE_TENSOR_ACTIVE 0
       ],
     );
     assert.equal(result.samples.length, 3);
+  });
+
+  test('the tensor pipes\' activity ratio becomes a percent, and a ratio above 1 is out of range', () => {
+    const ok = parse(line('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', '0.425'));
+    assert.equal(ok.samples[0]?.gpu_tensor_active_percent, 42.5);
+    const bad = parse(line('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', '1.5'));
+    assert.equal(bad.samples[0]?.gpu_tensor_active_percent, null);
+    assert.ok(bad.errors.length > 0, 'the bad value is counted');
   });
 
   test('a DRAM_ACTIVE ratio above 1 is out of range, and a series without a pod label has no workload', () => {

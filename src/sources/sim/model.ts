@@ -115,6 +115,15 @@ export function lag(dt: number, tau: number, settle: boolean): number {
 /** Time constants of a workload's load and held memory, seconds. */
 export const WORKLOAD_TAUS = { util: 4, memory: 10 } as const;
 
+/** The share of kernel time the tensor pipes are active, by personality. */
+const TENSOR_SHARE: Record<SimGpu['personality'], number> = {
+  training: 0.55,
+  inference: 0.35,
+  bursty: 0.25,
+  'idle-holding': 0.1,
+  idle: 0,
+};
+
 /** PCIe traffic at full load, bytes per second, by personality. */
 const PCIE_RATE: Record<SimGpu['personality'], number> = {
   training: 2.5e9,
@@ -257,6 +266,7 @@ const C = {
   memUtil: column('gpu_memory_utilization_percent'),
   enc: column('gpu_encoder_utilization_percent'),
   dec: column('gpu_decoder_utilization_percent'),
+  tensor: column('gpu_tensor_active_percent'),
   memTotal: column('gpu_memory_total_bytes'),
   memUsed: column('gpu_memory_used_bytes'),
   memFree: column('gpu_memory_free_bytes'),
@@ -317,6 +327,8 @@ export function writeMetrics(gpu: SimGpu, s: SimGpuState, out: readonly Float64A
   (out[C.memUtil] as Float64Array)[row] = s.memoryUtil;
   (out[C.enc] as Float64Array)[row] = 0;
   (out[C.dec] as Float64Array)[row] = s.decoderUtil;
+  // Tensor pipes: a share of the time kernels run, by what the GPU does (matrix-heavy training most), in 0.1 %.
+  (out[C.tensor] as Float64Array)[row] = Math.round(s.reportedUtil * TENSOR_SHARE[gpu.personality] * 10) / 10;
   (out[C.memTotal] as Float64Array)[row] = spec.memoryTotalBytes;
   (out[C.memUsed] as Float64Array)[row] = s.memoryUsedBytes;
   (out[C.memFree] as Float64Array)[row] = spec.memoryTotalBytes - s.memoryUsedBytes;
