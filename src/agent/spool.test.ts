@@ -85,7 +85,7 @@ describe('Spool', () => {
 
   it('drops the oldest segments past its bound, counts them, and keeps the count across restarts', async () => {
     const where = dir();
-    const one = Buffer.byteLength(`${JSON.stringify({ v: 1, ...samples(0, 1)[0] })}\n`);
+    const one = Buffer.byteLength(`${encodeSampleJson(samples(0, 1)[0] as GpuSample)}\n`);
     const spool = await Spool.open({ dir: where, maxBytes: one * 40, segmentBytes: one * 10 });
     for (let i = 0; i < 100; i += 10) await spool.append(samples(i, 10));
     const stats = spool.stats();

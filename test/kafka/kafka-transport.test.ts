@@ -8,7 +8,7 @@ import { ProduceAcks, Producer } from '@platformatic/kafka';
 import type { GpuSample } from '../../src/metrics/sample.ts';
 import { capturingLogger } from '../../src/testing/logger.ts';
 import { kafkaBootstrap } from '../../src/testing/services.ts';
-import { encodeSampleJson } from '../../src/transport/kafka/encoding.ts';
+import { ENCODING_VERSION, encodeSampleJson } from '../../src/transport/kafka/encoding.ts';
 import { DLQ_REASON_HEADER, DLQ_SOURCE_HEADER } from '../../src/transport/kafka/group-consumer.ts';
 import { eventually, fleetReads, readRaw, testTransport, tsByGpu, unique } from './helpers.ts';
 
@@ -169,7 +169,10 @@ describe('KafkaTransport', () => {
       const bad = [
         { value: 'not json at all', reason: /^not JSON/ },
         { value: full.slice(0, full.length / 2), reason: /^not JSON/ },
-        { value: JSON.stringify({ ...JSON.parse(full), v: 2 }), reason: /^unsupported version v=2/ },
+        {
+          value: JSON.stringify({ ...JSON.parse(full), v: ENCODING_VERSION + 1 }),
+          reason: new RegExp(`^unsupported version v=${ENCODING_VERSION + 1}`),
+        },
         {
           value: JSON.stringify({ ...JSON.parse(full), gpu_temperature_celsius: 900 }),
           reason: /gpu_temperature/,

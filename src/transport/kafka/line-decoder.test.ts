@@ -110,28 +110,35 @@ describe('the decoder with line protocol', () => {
 
   it('refuses what decodeSample refuses, with the same reason', () => {
     const text = testdata.toString();
+    /** The example with one field's value replaced (the field must be in it: a no-op would test nothing). */
+    const withValue = (field: string, value: string) => {
+      const re = new RegExp(`"${field}":("[^"]*"|[^,}]*)`);
+      assert.match(text, re, `${field} in the example`);
+      return text.replace(re, `"${field}":${value}`);
+    };
     const bad = [
       '',
       'garbage',
       text.slice(0, 200),
       `${text} `,
-      text.replace('{"v":1', '{"v":2'),
-      text.replace('"gpu_xid_last":0,', ''),
+      text.replace(`{"v":${ENCODING_VERSION}`, `{"v":${ENCODING_VERSION + 1}`),
+      text.replace(/"gpu_xid_last":[^,}]*,/, ''),
       text.replace('}', ',"extra":1}'),
-      text.replace('"gpu_utilization_percent":75', '"gpu_utilization_percent":101'),
-      text.replace('"gpu_utilization_percent":75', '"gpu_utilization_percent":-1'),
-      text.replace('"gpu_memory_clock_mhz":1593', '"gpu_memory_clock_mhz":1593.5'),
-      text.replace('"gpu_memory_clock_mhz":1593', '"gpu_memory_clock_mhz":"1593"'),
-      text.replace('"host":"sim-node-01"', '"host":""'),
-      text.replace('"host":"sim-node-01"', '"host":null'),
-      text.replace('"gpu_index":0', '"gpu_index":65536'),
-      text.replace('"ts":1795176000000', '"ts":-1'),
-      text.replace('"ts":1795176000000', '"ts":01795176000000'),
-      text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":272.'),
-      text.replace('"gpu_power_draw_watts":272.78', '"gpu_power_draw_watts":1e999'),
+      withValue('gpu_utilization_percent', '101'),
+      withValue('gpu_utilization_percent', '-1'),
+      withValue('gpu_memory_clock_mhz', '1593.5'),
+      withValue('gpu_memory_clock_mhz', '"1593"'),
+      withValue('host', '""'),
+      withValue('host', 'null'),
+      withValue('gpu_index', '65536'),
+      withValue('ts', '-1'),
+      withValue('ts', '01795176000000'),
+      withValue('gpu_power_draw_watts', '272.'),
+      withValue('gpu_power_draw_watts', '1e999'),
     ];
+    for (const value of bad) assert.notEqual(value, text, 'each variant changes the example');
     for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), ENCODING_HEADER_VALUE);
-    assertSameAsDecodeSample(testdata, 'v2');
+    assertSameAsDecodeSample(testdata, `v${ENCODING_VERSION + 1}`);
     assertSameAsDecodeSample(Buffer.alloc(0));
     assert.deepEqual(decodeSampleWithLine(null), decodeSample(null));
   });
