@@ -51,7 +51,8 @@ const GROUPS: readonly Group[] = [
   },
   {
     title: 'Tensor core activity',
-    description: 'Percent of cycles the tensor pipes were active, mean per interval (DCGM profiling; dcgm-exporter scrapes carry it).',
+    description:
+      'Percent of cycles the tensor pipes were active, mean per interval (DCGM profiling; dcgm-exporter scrapes carry it).',
     takes: (m) => /tensor/.test(m.name),
   },
   {

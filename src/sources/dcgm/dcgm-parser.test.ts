@@ -289,7 +289,7 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
     assert.equal(result.samples.length, 3);
   });
 
-  test('the tensor pipes\' activity ratio becomes a percent, and a ratio above 1 is out of range', () => {
+  test("the tensor pipes' activity ratio becomes a percent, and a ratio above 1 is out of range", () => {
     const ok = parse(line('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', '0.425'));
     assert.equal(ok.samples[0]?.gpu_tensor_active_percent, 42.5);
     const bad = parse(line('DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', '1.5'));

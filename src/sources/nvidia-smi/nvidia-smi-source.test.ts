@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isGpumonError } from '../../errors.ts';
-import { parseSample } from '../../metrics/sample.ts';
+import { type GpuSample, parseSample } from '../../metrics/sample.ts';
 import { NvidiaSmiSource, type NvidiaSmiSourceOptions } from './nvidia-smi-source.ts';
 import { nvidiaSmiAvailable } from './run.ts';
 import { A100_MIG_LIST, a100WithMigProcesses, MiB, TESTDATA } from './test-support.ts';
@@ -56,6 +56,19 @@ function source(path: string, extra: Partial<NvidiaSmiSourceOptions> = {}) {
   return smi;
 }
 
+/** The first read of a child just started: read again until it has printed a line (at most 5 s). */
+async function readWhenFresh(smi: NvidiaSmiSource, now: number): Promise<GpuSample[]> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await smi.read(now);
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 async function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!ok()) {
@@ -76,10 +89,11 @@ const alive = (pid: number) => {
 describe('NvidiaSmiSource', () => {
   test('one long-running child feeds every read; close kills it', async () => {
     const fake = fakeSmi({ FAKE_SMI_GPUS: '2' });
-    const smi = source(fake.path);
+    // A loaded machine may take a while to start the child: no stall restart, and a first read that waits.
+    const smi = source(fake.path, { stallMs: 5000 });
     await smi.open();
     const now = Date.UTC(2026, 0, 1);
-    const samples = await smi.read(now);
+    const samples = await readWhenFresh(smi, now);
     assert.equal(samples.length, 2);
     for (const s of samples) parseSample(s);
     assert.deepEqual(
@@ -108,7 +122,7 @@ describe('NvidiaSmiSource', () => {
 
   test('lists processes through --query-compute-apps and devices with what -q -x adds', async () => {
     const fake = fakeSmi({ FAKE_SMI_XML: A100_XML });
-    const smi = source(fake.path);
+    const smi = source(fake.path, { stallMs: 5000 });
     await smi.open();
     const processes = await smi.processes();
     assert.deepEqual(processes[2], {

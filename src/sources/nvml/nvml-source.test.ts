@@ -164,6 +164,7 @@ describe('NvmlSource', () => {
       gpu_video_clock_mhz: 1755,
       gpu_jpeg_utilization_percent: 0,
       gpu_ofa_utilization_percent: 0,
+      gpu_tensor_active_percent: null, // a DCGM profiling counter: not in NVML's device queries
       gpu_encoder_sessions: 0,
       gpu_encoder_fps: 0,
       gpu_encoder_latency_microseconds: 0,
