@@ -169,6 +169,10 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   test("shows the fleet's energy today as /api/fleet/energy gives it", async () => {
     const midnight = new Date();
     midnight.setHours(0, 0, 0, 0);
+    // The page asks for it on its own (at start, then every minute): '—' until the first answer.
+    await page.waitForFunction(() =>
+      /kWh$/.test(document.querySelector('[data-testid="agg-energy"] dd')?.textContent ?? ''),
+    );
     const shown = Number.parseFloat(
       (await page.locator('[data-testid="agg-energy"] dd').textContent()) ?? '',
     );
