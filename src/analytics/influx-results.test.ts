@@ -85,14 +85,16 @@ describe('the daily results as InfluxDB measurements', () => {
     }
   });
 
+  /** The points of one analysis of DAY, as the writer makes them from its Parquet rows. */
+  const pointsOf = async (analysis: (typeof ANALYSES)[number]) => {
+    const m = RESULT_MEASUREMENTS.find((x) => x.analysis === analysis);
+    assert.ok(m);
+    return resultPoints(m, (await readResult(archive.storage, DAY, analysis)) ?? [], DAY);
+  };
+
   it('put fleet rows under scope=fleet without GPU tags, hours at their hour, spikes at their sample', async () => {
     await archive.addFile(DAY, samplesOfTheDay());
     await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
-    const pointsOf = async (analysis: (typeof ANALYSES)[number]) => {
-      const m = RESULT_MEASUREMENTS.find((x) => x.analysis === analysis);
-      assert.ok(m);
-      return resultPoints(m, (await readResult(archive.storage, DAY, analysis)) ?? [], DAY);
-    };
     const daily = await pointsOf('daily_stats');
     const fleet = daily.find((p) => p.tags.scope === 'fleet');
     assert.deepEqual(fleet?.tags, { scope: 'fleet', host: null, gpu: null, uuid: null, model: null });
@@ -128,11 +130,6 @@ describe('the daily results as InfluxDB measurements', () => {
   it('put host rows under scope=host with the host tag, the fleet without, CPU spikes at their instant', async () => {
     await archive.addFile(DAY, samplesOfTheDay());
     await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
-    const pointsOf = async (analysis: (typeof ANALYSES)[number]) => {
-      const m = RESULT_MEASUREMENTS.find((x) => x.analysis === analysis);
-      assert.ok(m);
-      return resultPoints(m, (await readResult(archive.storage, DAY, analysis)) ?? [], DAY);
-    };
     const daily = await pointsOf('host_daily_stats');
     assert.deepEqual(
       daily.map((p) => [p.measurement, p.tags, p.ts]),
