@@ -129,9 +129,10 @@ describe('parseDcgmMetrics on variations of the format', () => {
   });
 
   test('without a Hostname label the configured host is used; MIG instances are samples of their own', () => {
+    // GR_ENGINE_ACTIVE, as dcgm-exporter reports an instance's activity (DEV_GPU_UTIL is not read per instance)
     const text = [
-      'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-1",GPU_I_PROFILE="3g.40gb",GPU_I_ID="1",modelName="NVIDIA A100-SXM4-80GB"} 40',
-      'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-1",GPU_I_PROFILE="1g.10gb",GPU_I_ID="9",modelName="NVIDIA A100-SXM4-80GB"} 5',
+      'DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-1",GPU_I_PROFILE="3g.40gb",GPU_I_ID="1",modelName="NVIDIA A100-SXM4-80GB"} 0.4',
+      'DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu="0",UUID="GPU-1",GPU_I_PROFILE="1g.10gb",GPU_I_ID="9",modelName="NVIDIA A100-SXM4-80GB"} 0.05',
     ].join('\n');
     const result = parse(text);
     assert.deepEqual(
@@ -307,6 +308,209 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
     assert.deepEqual(bad.workloads, []);
     const emptyPod = parse(line('DCGM_FI_DEV_GPU_TEMP', '50', ',namespace="ml",pod=""'));
     assert.deepEqual(emptyPod.workloads, [], 'an empty pod label (a free GPU) is no workload');
+  });
+});
+
+describe('parseDcgmMetrics on a real MIG scrape (8x A800-SXM4-80GB, GPU 0 in three 2g.20gb instances)', () => {
+  const A800 = readFileSync(
+    new URL('./testdata/a800-sxm4-80gb-x8-mig-2g20gb-driver-535.129.03.prom', import.meta.url),
+    'utf8',
+  );
+  const result = parse(A800);
+  const GPU0 = 'GPU-1f027ee8-6e1e-2b8c-0108-3d370e5f0418';
+  const mig = (gi: number) => `MIG-${GPU0}/${gi}`;
+
+  test('it gives GPU 0, then one device per MIG instance (GPU_I_ID 3, 5, 6), then GPUs 1 to 7', () => {
+    assert.deepEqual(
+      result.devices.map((d) => [d.uuid, d.index, d.model, d.parentUuid, d.migProfile]),
+      [
+        [GPU0, 0, 'NVIDIA A800-SXM4-80GB', null, null],
+        [mig(3), 0, 'NVIDIA A800-SXM4-80GB MIG 2g.20gb', GPU0, '2g.20gb'],
+        [mig(5), 0, 'NVIDIA A800-SXM4-80GB MIG 2g.20gb', GPU0, '2g.20gb'],
+        [mig(6), 0, 'NVIDIA A800-SXM4-80GB MIG 2g.20gb', GPU0, '2g.20gb'],
+        ...[
+          'GPU-9e5b8fec-61bf-5124-a0a9-079af1b65cc6',
+          'GPU-5022ce43-b44a-987b-71c3-dee05378a618',
+          'GPU-f22db14d-1597-8eb1-78dc-d93765918c73',
+          'GPU-a878a9f3-cf6d-b94c-38ba-892ed140c7ee',
+          'GPU-a1dd6923-de62-e22b-c882-4d6f7e1ec5ce',
+          'GPU-c07eb90d-74b0-d3b4-e6ce-f18687564243',
+          'GPU-4e75c9ab-0ed7-8a57-75f5-23761b9f053f',
+        ].map((uuid, i) => [uuid, i + 1, 'NVIDIA A800-SXM4-80GB', null, null]),
+      ],
+    );
+    assert.equal(result.samples.length, 11);
+  });
+
+  test('an instance has its ids, its parent, its own memory and activity, and none of the GPU’s power', () => {
+    assert.deepEqual(
+      result.samples[1],
+      expected({
+        host: 'msxf-hpc-64-35-ai', // Hostname
+        gpu_index: 0, // gpu="0": the parent GPU's index
+        uuid: mig(3), // MIG-<UUID>/<GPU_I_ID>: dcgm-exporter names no MIG UUID
+        model: 'NVIDIA A800-SXM4-80GB MIG 2g.20gb', // modelName, MIG, GPU_I_PROFILE
+        parent_uuid: GPU0, // UUID
+        mig_gpu_instance_id: 3, // GPU_I_ID="3"
+        mig_compute_instance_id: null, // not in dcgm-exporter's labels
+        driver_version: '535.129.03',
+        gpu_memory_free_bytes: 19957 * MiB, // line 147: DCGM_FI_DEV_FB_FREE ... 19957
+        gpu_memory_used_bytes: 10 * MiB, // line 159: DCGM_FI_DEV_FB_USED ... 10
+        gpu_memory_total_bytes: null, // no FB_TOTAL in the scrape
+        gpu_utilization_percent: 0, // line 234: DCGM_FI_PROF_GR_ENGINE_ACTIVE 0.000000 (no GPU_UTIL in MIG mode)
+        gpu_memory_utilization_percent: 0, // line 258: DCGM_FI_PROF_DRAM_ACTIVE 0.000000
+        gpu_tensor_active_percent: 0, // line 246: DCGM_FI_PROF_PIPE_TENSOR_ACTIVE 0.000000
+        // lines 3, 15, 27, 39, 51, 63, 135 (clocks, temperatures, power, energy, XID) are the GPU's: not here
+      }),
+    );
+    for (const [i, gi] of [
+      [2, 5],
+      [3, 6],
+    ] as const) {
+      assert.equal(result.samples[i]?.uuid, mig(gi));
+      assert.equal(result.samples[i]?.mig_gpu_instance_id, gi);
+      assert.equal(result.samples[i]?.gpu_memory_used_bytes, 10 * MiB);
+      assert.equal(result.samples[i]?.gpu_power_draw_watts, null);
+      assert.equal(result.samples[i]?.gpu_energy_joules_total, null);
+    }
+  });
+
+  test('GPU 0 has no line of its own in MIG mode: its power, energy, temperatures and clocks, repeated on each instance, are counted once, on it', () => {
+    assert.deepEqual(
+      result.samples[0],
+      expected({
+        host: 'msxf-hpc-64-35-ai',
+        gpu_index: 0,
+        uuid: GPU0,
+        model: 'NVIDIA A800-SXM4-80GB',
+        driver_version: '535.129.03',
+        gpu_sm_clock_mhz: 1410, // line 3 (GPU_I_ID 3, the first instance line)
+        gpu_memory_clock_mhz: 1593, // line 15
+        gpu_memory_temperature_celsius: 29, // line 27
+        gpu_temperature_celsius: 33, // line 39
+        gpu_power_draw_watts: 78.174, // line 51 (line 53, GPU_I_ID 6, says 78.446000: a later read of the same GPU)
+        gpu_energy_joules_total: 257858.316, // line 63: 257858316 mJ, the same on lines 64 and 65
+        gpu_xid_last: 0, // line 135
+      }),
+    );
+    const energy = result.samples.reduce((j, s) => j + (s.gpu_energy_joules_total ?? 0), 0);
+    const perGpu = [257858316, 187554325, 179711977, 190722266, 196329125, 182536958, 191045467, 183986286];
+    assert.ok(Math.abs(energy - perGpu.reduce((a, b) => a + b) / 1000) < 1e-6, 'each GPU’s energy once');
+  });
+
+  test('a whole GPU reads field by field (GPU 4)', () => {
+    assert.deepEqual(
+      result.samples[7],
+      expected({
+        host: 'msxf-hpc-64-35-ai',
+        gpu_index: 4,
+        uuid: 'GPU-a878a9f3-cf6d-b94c-38ba-892ed140c7ee',
+        model: 'NVIDIA A800-SXM4-80GB',
+        driver_version: '535.129.03',
+        gpu_sm_clock_mhz: 210,
+        gpu_memory_clock_mhz: 1593,
+        gpu_memory_temperature_celsius: 30,
+        gpu_temperature_celsius: 31,
+        gpu_power_draw_watts: 58.643,
+        gpu_energy_joules_total: 196329.125,
+        gpu_utilization_percent: 0,
+        gpu_memory_utilization_percent: 0,
+        gpu_encoder_utilization_percent: 0,
+        gpu_decoder_utilization_percent: 0,
+        gpu_xid_last: 0,
+        gpu_memory_free_bytes: 81226 * MiB,
+        gpu_memory_used_bytes: 2 * MiB,
+        gpu_remapped_rows_correctable_total: 0,
+        gpu_remapped_rows_uncorrectable_total: 0,
+        gpu_tensor_active_percent: 0,
+        gpu_pcie_tx_bytes_per_second: 137399, // DCGM_FI_PROF_PCIE_TX_BYTES: bytes per second already
+        gpu_pcie_rx_bytes_per_second: 209486,
+      }),
+    );
+  });
+
+  test('the exporter’s "ERROR - FAILED TO CONVERT TO STRING" values of a field gpumon does not read cost nothing', () => {
+    // lines 210-219: DCGM_FI_DEV_VGPU_PER_PROCESS_UTILIZATION{...} ERROR - FAILED TO CONVERT TO STRING
+    assert.deepEqual(result.errors, []);
+    const vgpu = result.unmapped.filter((u) => u.field === 'DCGM_FI_DEV_VGPU_PER_PROCESS_UTILIZATION');
+    assert.deepEqual(
+      vgpu.map((u) => [u.line, Number.isNaN(u.value)]),
+      [210, 211, 212, 213, 214, 215, 216, 217, 218, 219].map((l) => [l, true]),
+    );
+    assert.equal(vgpu[0]?.uuid, mig(3));
+  });
+
+  test('the same words on a field gpumon reads are counted as not-a-number, with the words', () => {
+    const bad = parse(line('DCGM_FI_DEV_GPU_TEMP', 'ERROR - FAILED TO CONVERT TO STRING'));
+    assert.deepEqual(bad.errors, [
+      {
+        reason: 'not-a-number',
+        line: 1,
+        detail: 'DCGM_FI_DEV_GPU_TEMP is ERROR - FAILED TO CONVERT TO STRING',
+      },
+    ]);
+    assert.equal(bad.samples[0]?.gpu_temperature_celsius, null);
+  });
+});
+
+describe('parseDcgmMetrics on a GPU written beside its MIG instances (as in NVIDIA’s dcgm-exporter docs)', () => {
+  const gpu = (field: string, value: string) =>
+    `${field}{gpu="0",UUID="GPU-34319582",device="nvidia0",Hostname="ub20-a100-k8s"} ${value}`;
+  const gi13 = (field: string, value: string) =>
+    `${field}{gpu="0",UUID="GPU-34319582",device="nvidia0",GPU_I_PROFILE="1g.5gb",GPU_I_ID="13",Hostname="ub20-a100-k8s",pod="p"} ${value}`;
+
+  test('the GPU keeps its own XID and activity; the instance’s repeat of the XID is no duplicate', () => {
+    const result = parse(
+      [
+        gpu('DCGM_FI_DEV_XID_ERRORS', '0'),
+        gpu('DCGM_FI_PROF_GR_ENGINE_ACTIVE', '0.995630'),
+        gi13('DCGM_FI_DEV_XID_ERRORS', '0'),
+        gi13('DCGM_FI_PROF_GR_ENGINE_ACTIVE', '0.995687'),
+      ].join('\n'),
+    );
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.samples.map((s) => [
+        s.uuid,
+        s.gpu_xid_last,
+        Number(s.gpu_utilization_percent?.toFixed(4)),
+        s.pod,
+      ]),
+      [
+        ['GPU-34319582', 0, 99.563, null], // the pod holds the instance, not the GPU
+        ['MIG-GPU-34319582/13', null, 99.5687, 'p'],
+      ],
+    );
+  });
+
+  test('a line of the GPU itself after an instance’s copy of the same field replaces the copy', () => {
+    const result = parse(
+      [gi13('DCGM_FI_DEV_POWER_USAGE', '80'), gpu('DCGM_FI_DEV_POWER_USAGE', '81')].join('\n'),
+    );
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.samples.map((s) => [s.uuid, s.gpu_power_draw_watts]),
+      [
+        ['GPU-34319582', 81],
+        ['MIG-GPU-34319582/13', null],
+      ],
+    );
+    const twice = parse(
+      [gpu('DCGM_FI_DEV_POWER_USAGE', '80'), gpu('DCGM_FI_DEV_POWER_USAGE', '81')].join('\n'),
+    );
+    assert.deepEqual(
+      twice.errors.map((e) => [e.reason, e.line]),
+      [['duplicate-series', 2]],
+      'two lines of the GPU itself are still a duplicate',
+    );
+  });
+
+  test('instances with only their own fields add no empty sample for the GPU', () => {
+    const result = parse(gi13('DCGM_FI_DEV_FB_USED', '100'));
+    assert.deepEqual(
+      result.samples.map((s) => [s.uuid, s.gpu_memory_used_bytes]),
+      [['MIG-GPU-34319582/13', 100 * MiB]],
+    );
   });
 });
 

@@ -35,6 +35,7 @@ export interface DcgmUnmapped {
   field: string;
   /** The sample's UUID it belongs to, or null when the line names no GPU. */
   uuid: string | null;
+  /** NaN where the exporter wrote no number (`ERROR - FAILED TO CONVERT TO STRING`). */
   value: number;
   line: number;
 }
@@ -86,7 +87,24 @@ interface GpuSeries {
   uuid: string;
   index: number;
   fields: Map<string, PromSample>;
+  /** A GPU in MIG mode built from its instances' series: dcgm-exporter wrote no line of the GPU itself. */
+  fromInstances: boolean;
+  /** Fields this GPU holds from an instance's line (a line of the GPU itself takes their place). */
+  instanceFields: Set<string>;
 }
+
+/**
+ * The DCGM fields a GPU instance has of its own: its framebuffer (DCGM 3.1.3+) and the profiling activity DCGM
+ * measures per instance. dcgm-exporter writes the others (power, energy, temperatures, clocks, XID) on every
+ * instance too, with the GPU's value: the A800 capture (testdata/a800-*.prom) has the same energy counter on its
+ * three instances. Those are the GPU's, and go to the GPU's sample, so that it counts once.
+ */
+export function perInstanceField(field: string): boolean {
+  return /^DCGM_FI_DEV_FB_/.test(field) || (/^DCGM_FI_PROF_/.test(field) && !/PCIE|NVLINK/.test(field));
+}
+
+/** Labels of the series that name the instance or its workload, not the GPU. */
+const INSTANCE_LABELS = ['GPU_I_ID', 'GPU_I_PROFILE', 'namespace', 'pod', 'container'];
 
 /** Parses one scrape. Never throws. */
 export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmParseResult {
@@ -130,21 +148,33 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
       });
       continue;
     }
+    // The GPU first (a MIG instance's sample comes after its GPU's): for an instance, the GPU's entry is made
+    // from the instance's labels where dcgm-exporter writes no line of the GPU itself (MIG mode).
+    const host = s.labels.Hostname ?? '';
+    const parent = seriesOf(
+      gpus,
+      host,
+      gpuLabel,
+      uuidLabel,
+      s.labels,
+      instance !== undefined && instance !== '',
+    );
     const uuid = instance ? legacyMigUuid(uuidLabel, migId(instance), null) : uuidLabel;
-    const key = JSON.stringify([s.labels.Hostname ?? '', gpuLabel, uuid]);
-    let gpu = gpus.get(key);
-    if (!gpu) {
-      gpu = { labels: { ...s.labels }, uuid, index: Number(gpuLabel), fields: new Map() };
-      gpus.set(key, gpu);
-    } else {
-      for (const [k, v] of Object.entries(s.labels)) if (!(k in gpu.labels)) gpu.labels[k] = v;
-    }
+    const gpu = instance ? seriesOf(gpus, host, gpuLabel, uuid, s.labels, false) : parent;
     if (!mapped) {
       result.unmapped.push({ field: s.name, uuid, value: s.value, line: s.line });
       continue;
     }
+    if (instance && !perInstanceField(s.name)) {
+      // The GPU's value, repeated on each of its instances: the first one seen is kept, a line of the GPU wins.
+      if (!parent.fields.has(s.name)) {
+        parent.fields.set(s.name, s);
+        parent.instanceFields.add(s.name);
+      }
+      continue;
+    }
     const first = gpu.fields.get(s.name);
-    if (first) {
+    if (first && !(gpu === parent && parent.instanceFields.delete(s.name))) {
       result.errors.push({
         reason: 'duplicate-series',
         line: s.line,
@@ -156,6 +186,7 @@ export function parseDcgmMetrics(text: string, options: DcgmParseOptions): DcgmP
   }
 
   for (const gpu of gpus.values()) {
+    if (gpu.fromInstances && gpu.fields.size === 0) continue; // nothing of the GPU's own in the scrape
     const device = deviceOf(gpu);
     const workload = workloadOf(gpu);
     const sample = {
@@ -208,7 +239,7 @@ function metricsOf(gpu: GpuSeries, errors: DcgmIssue[]) {
 /** The value in the catalog's unit, or null (counted) when it is not a finite number in range. */
 function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number | null {
   if (!Number.isFinite(s.value)) {
-    errors.push({ reason: 'not-a-number', line: s.line, detail: `${s.name} is ${s.value}` });
+    errors.push({ reason: 'not-a-number', line: s.line, detail: `${s.name} is ${s.valueText ?? s.value}` });
     return null;
   }
   let value = s.value / (SCALE.get(s.name) ?? 1);
@@ -223,6 +254,45 @@ function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number
     return null;
   }
   return value;
+}
+
+/**
+ * The entry of one GPU or MIG instance, made on its first line. `fromInstances`: made for a GPU from the line of
+ * one of its instances, without the labels that name the instance or its pod; a line of the GPU itself later
+ * makes it the GPU's own.
+ */
+function seriesOf(
+  gpus: Map<string, GpuSeries>,
+  host: string,
+  gpuLabel: string,
+  uuid: string,
+  labels: Record<string, string>,
+  fromInstances: boolean,
+): GpuSeries {
+  const key = JSON.stringify([host, gpuLabel, uuid]);
+  const own = fromInstances
+    ? Object.fromEntries(Object.entries(labels).filter(([k]) => !INSTANCE_LABELS.includes(k)))
+    : labels;
+  let gpu = gpus.get(key);
+  if (!gpu) {
+    gpu = {
+      labels: { ...own },
+      uuid,
+      index: Number(gpuLabel),
+      fields: new Map(),
+      fromInstances,
+      instanceFields: new Set(),
+    };
+    gpus.set(key, gpu);
+    return gpu;
+  }
+  if (!fromInstances && gpu.fromInstances) {
+    gpu.fromInstances = false;
+    gpu.labels = { ...gpu.labels, ...own };
+    return gpu;
+  }
+  for (const [k, v] of Object.entries(own)) if (!(k in gpu.labels)) gpu.labels[k] = v;
+  return gpu;
 }
 
 function workloadOf(gpu: GpuSeries): DcgmWorkload | null {

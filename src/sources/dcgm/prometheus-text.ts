@@ -1,12 +1,20 @@
 /**
  * A reader of the Prometheus text exposition format (version 0.0.4), as dcgm-exporter writes it: one
  * `name{label="value",...} value [timestamp]` per line; `#` lines (HELP, TYPE, any other comment) and blank
- * lines carry no sample. Tolerates CRLF, a missing final newline and a trailing comma in the label set.
+ * lines carry no sample. Tolerates CRLF, a missing final newline and a trailing comma in the label set. A value
+ * that is no number (dcgm-exporter's `ERROR - FAILED TO CONVERT TO STRING`) gives a sample with a NaN value and
+ * its text: whether that costs anything is the reader's to say.
  */
 export interface PromSample {
   name: string;
   labels: Record<string, string>;
   value: number;
+  /**
+   * The value as written where it is no number (`value` is NaN then): dcgm-exporter prints
+   * `ERROR - FAILED TO CONVERT TO STRING` for a blob field it cannot render (DCGM_FI_DEV_VGPU_PER_PROCESS_UTILIZATION
+   * of a 535 driver, testdata/a800-*.prom). The name and labels are sound: the line is the field's, not garbage.
+   */
+  valueText?: string;
   /** 1-based line number in the text. */
   line: number;
 }
@@ -64,12 +72,13 @@ function parseLine(text: string, line: number): PromSample | string {
     }
     rest = rest.slice(1);
   }
-  if (!/^[ \t]/.test(rest)) return 'no value after the name';
+  if (!/^[ \t]/.test(rest) || rest.trim() === '') return 'no value after the name';
   const parts = rest.trim().split(/[ \t]+/);
+  const value = parseValue(parts[0] as string);
+  // Not a number: the value is the text after the labels (words and all), the line the field's.
+  if (value === undefined) return { name, labels, value: Number.NaN, valueText: rest.trim(), line };
   if (parts.length > 2) return 'text after the value and timestamp';
   if (parts.length === 2 && !/^-?\d+$/.test(parts[1] as string)) return `bad timestamp ${parts[1]}`;
-  const value = parseValue(parts[0] as string);
-  if (value === undefined) return `bad value ${JSON.stringify(parts[0])}`;
   return { name, labels, value, line };
 }
 
