@@ -128,6 +128,7 @@ export async function startEmbedded(
     {
       live,
       sources: () => [source.health()],
+      ...(source.processes ? { processes: () => source.processes?.() ?? Promise.resolve([]) } : {}),
       runs: runsApi(job, history),
       results: resultsApi(storage, reader),
       archive: archiveHistory(storage, reader),

@@ -118,6 +118,62 @@ export interface HistoryResponse {
   series: Record<string, HistorySeries>;
 }
 
+/** One process holding a GPU's memory, in GET /api/gpus/:uuid/processes. */
+export interface ProcessView {
+  pid: number;
+  /** As the driver or /proc names it; null when unknown. */
+  name: string | null;
+  /** Device memory it uses, bytes; null where the driver does not say. */
+  usedMemoryBytes: number | null;
+  /** The device it runs on: the GPU's uuid, or its MIG instance's. */
+  deviceUuid: string;
+  /** On a MIG instance: the instance (`MIG 3g.40gb, GPU instance 1`); null on a whole GPU. */
+  migInstance: string | null;
+}
+
+/**
+ * GET /api/gpus/:uuid/processes: the processes using the GPU (and its MIG instances) now, read from the live
+ * source; `unavailable` says why there is no list (no live source, a source that cannot list them).
+ */
+export interface GpuProcessesResponse {
+  uuid: string;
+  /** When the source listed them, epoch ms; null when unavailable. */
+  at: number | null;
+  unavailable: string | null;
+  /** Largest memory first. */
+  processes: ProcessView[];
+}
+
+/** A throttle (clock event) reason of the NVML bitmask `gpu_clock_throttle_reasons`, as the page names it. */
+export interface ThrottleReason {
+  bit: number;
+  key: string;
+  label: string;
+  /** What it means, for a tooltip. */
+  help: string;
+}
+
+/**
+ * GET /api/gpus/:uuid/throttle: per time bucket (as /history's), how many samples knew the throttle reasons
+ * and how many had each reason active. Only buckets with a reason active are listed.
+ */
+export interface ThrottleResponse {
+  uuid: string;
+  from: number;
+  to: number;
+  bucketMs: number;
+  sources: ('archive' | 'live')[];
+  reasons: readonly ThrottleReason[];
+  /** Each listed bucket's start. */
+  ts: number[];
+  /** Samples with a known bitmask, per listed bucket. */
+  measured: number[];
+  /** By reason key: samples with the reason active, per listed bucket. */
+  active: Record<string, number[]>;
+  /** Over the whole range: samples with a known bitmask, and by reason key those with the reason active. */
+  totals: { measured: number; active: Record<string, number> };
+}
+
 /** GET /api/fleet/energy?from=: the energy the fleet used since `from`, from each GPU's energy counter. */
 export interface FleetEnergyResponse {
   from: number;

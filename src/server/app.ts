@@ -12,6 +12,7 @@ import type { ApiErrorCode } from './api-types.ts';
 import { type AppOptions, DEFAULT_LIMITS, type ServerDeps } from './deps.ts';
 import { fleetEnergyRoutes, historyRoutes } from './history.ts';
 import { ApiError, errorResponse, fail, requestIdOf } from './http-error.ts';
+import { processRoutes } from './processes.ts';
 import { ReadLimit } from './read-limit.ts';
 import {
   bearerAuth,
@@ -22,6 +23,7 @@ import {
   Sessions,
   sameOriginWrites,
 } from './security.ts';
+import { throttleRoutes } from './throttle-history.ts';
 import { ASSET_TYPES, type AssetName, WebAssets } from './web-assets.ts';
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -69,6 +71,8 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
   app.route('/api', liveRoutes(deps, live));
   app.route('/api/alerts', episodeRoutes(deps.episodes));
   app.route('/api/gpus', historyRoutes(deps.live, deps.archive, { now: live.now, intervalMs, reads }));
+  app.route('/api/gpus', processRoutes(deps, live.now));
+  app.route('/api/gpus', throttleRoutes(deps.live, deps.archive, { now: live.now, intervalMs, reads }));
   app.route('/api/fleet', fleetEnergyRoutes(deps.live, deps.archive, { now: live.now, reads }));
   app.route('/api/runs', runsRoutes(deps.runs));
   app.route('/api/analytics', analyticsRoutes(deps.results, { reads, maxResultRows: limits.maxResultRows }));

@@ -4,7 +4,7 @@ import { GpumonError } from '../errors.ts';
 import { archiveFiles } from '../sinks/archive/archive-reader.ts';
 import { dateOfTs, METRICS_DATASET, partitionDate } from '../sinks/archive/layout.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import type { ArchiveHistoryApi, BucketStats, HistoryBuckets } from './deps.ts';
+import type { ArchiveHistoryApi, BucketStats, FlagBuckets, HistoryBuckets } from './deps.ts';
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -55,6 +55,19 @@ export function archiveHistory(storage: ArchiveStorage, reader: ResultReader): A
         throw new GpumonError('ARCHIVE_READ_FAILED', `cannot read ${metric} at ${storage.uri}`, { cause });
       }
     },
+    async flagBuckets(uuid, metric, bits, q) {
+      const files = await filesOf(q.fromMs, q.toMs);
+      if (files.length === 0) return new Map();
+      try {
+        return await reader.withConnection((connection) =>
+          flagBucketsOf(connection, files, uuid, metric, bits, q),
+        );
+      } catch (cause) {
+        throw new GpumonError('ARCHIVE_READ_FAILED', `cannot read ${metric} of ${uuid} at ${storage.uri}`, {
+          cause,
+        });
+      }
+    },
     async buckets(uuid, q) {
       const files = await filesOf(q.fromMs, q.toMs);
       if (files.length === 0) return new Map();
@@ -103,6 +116,38 @@ async function bucketsOf(
       };
     });
     buckets.set(Number(row[0]), stats);
+  }
+  return buckets;
+}
+
+/** Per bucket, the samples of GPU `uuid` with a value of bitmask `metric`, and per bit those with it set. */
+async function flagBucketsOf(
+  connection: DuckDBConnection,
+  files: string[],
+  uuid: string,
+  metric: string,
+  bits: readonly number[],
+  q: { fromMs: number; toMs: number; bucketMs: number },
+): Promise<FlagBuckets> {
+  const from = 'read_parquet($files, union_by_name = true, hive_partitioning = false)';
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`, {
+    files: listValue(files),
+  });
+  const buckets: FlagBuckets = new Map();
+  if (!described.getRowsJS().some((row) => String(row[0]) === metric)) return buckets;
+  const v = `${quote(metric)}::BIGINT`;
+  const counts = bits.map((bit) => `count(*) FILTER (WHERE (${v} & ${Math.trunc(bit)}) <> 0)`);
+  const sql =
+    `SELECT epoch_ms(ts) // ${Math.round(q.bucketMs)} AS bucket, count(*), ${counts.join(', ')} FROM ${from} ` +
+    `WHERE uuid = ${literal(uuid)} AND ${quote(metric)} IS NOT NULL ` +
+    `AND ts >= epoch_ms(${Math.floor(q.fromMs)}::BIGINT) AND ts < epoch_ms(${Math.ceil(q.toMs)}::BIGINT) ` +
+    'GROUP BY bucket';
+  const rows = await connection.runAndReadAll(sql, { files: listValue(files) });
+  for (const row of rows.getRowsJS()) {
+    buckets.set(Number(row[0]), {
+      measured: Number(row[1]),
+      set: bits.map((_, i) => Number(row[2 + i])),
+    });
   }
   return buckets;
 }

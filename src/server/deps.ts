@@ -2,7 +2,7 @@ import type { Logger } from '../log.ts';
 import type { PrometheusNames } from '../metrics/prometheus.ts';
 import type { AlertEpisode } from '../pipeline/alerts.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
-import type { SourceHealth } from '../sources/source.ts';
+import type { GpuProcess, SourceHealth } from '../sources/source.ts';
 import type { HealthCheck } from './api-types.ts';
 import type { SecurityOptions } from './security.ts';
 import type { WebAssets } from './web-assets.ts';
@@ -58,6 +58,9 @@ export interface BucketStats {
 /** Time buckets by index (`floor(ts / bucketMs)`), each with the stats of every metric asked, in order. */
 export type HistoryBuckets = Map<number, BucketStats[]>;
 
+/** Per time bucket (by index): samples with a value of a bitmask, and per bit asked those with it set. */
+export type FlagBuckets = Map<number, { measured: number; set: number[] }>;
+
 /** A GPU's samples in the Parquet archive, downsampled (server/archive-history.ts). */
 export interface ArchiveHistoryApi {
   /** Buckets of `metrics` of GPU `uuid` over the samples with `fromMs <= ts < toMs`. */
@@ -65,6 +68,16 @@ export interface ArchiveHistoryApi {
     uuid: string,
     query: { metrics: readonly string[]; fromMs: number; toMs: number; bucketMs: number },
   ): Promise<HistoryBuckets>;
+  /**
+   * Buckets of bitmask `metric` of GPU `uuid`: per bucket, the samples with a value (`measured`) and, for
+   * each of `bits` in order, those with that bit set.
+   */
+  flagBuckets(
+    uuid: string,
+    metric: string,
+    bits: readonly number[],
+    query: { fromMs: number; toMs: number; bucketMs: number },
+  ): Promise<FlagBuckets>;
   /** Per GPU, the first and the last reading of counter `metric` with `fromMs <= ts < toMs`. */
   counterSpans(
     metric: string,
@@ -83,6 +96,11 @@ export interface ServerDeps {
   results?: ResultsApi;
   /** The alert episodes of the live fleet (AlertEpisodeLog.list); absent: /api/alerts/episodes is 404. */
   episodes?: () => AlertEpisode[];
+  /**
+   * The processes using the GPUs now, from the live source (`Source.processes`); absent: the server has no
+   * source that lists them, and /api/gpus/:uuid/processes says why.
+   */
+  processes?: () => Promise<GpuProcess[]>;
   /** The samples archive, for history beyond the live window; absent: history from the live buffer only. */
   archive?: ArchiveHistoryApi;
   /** The checks of the server's health (source, archive, analytics); absent: no checks, always ok. */

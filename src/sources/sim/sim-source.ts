@@ -1,7 +1,7 @@
 import { GpumonError } from '../../errors.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { HealthTracker } from '../health.ts';
-import type { Source, SourceHealth } from '../source.ts';
+import type { GpuProcess, Source, SourceHealth } from '../source.ts';
 import { Simulator } from './simulator.ts';
 
 export interface SimSourceOptions {
@@ -52,6 +52,13 @@ export class SimSource implements Source {
       ...this.tracker.readings(),
       notice: this.options.notice,
     };
+  }
+
+  /** The processes holding each GPU's memory at the last read: the job's, none on an idle GPU (processes.ts). */
+  async processes(): Promise<GpuProcess[]> {
+    if (!this.simulator)
+      throw new GpumonError('SOURCE_UNAVAILABLE', 'sim source: processes called before open');
+    return this.simulator.processes();
   }
 
   async close(): Promise<void> {

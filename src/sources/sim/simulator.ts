@@ -1,9 +1,11 @@
 import { METRIC_NAMES } from '../../metrics/catalog.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { SampleColumns } from '../../metrics/sample-columns.ts';
+import type { GpuProcess } from '../source.ts';
 import { buildFleet, type SimFleetOptions, type SimGpu } from './fleet.ts';
 import { buildHosts, initialHostState, type SimHost, type SimHostState, stepHost } from './host.ts';
 import { initialState, type SimGpuState, step, writeMetrics } from './model.ts';
+import { simProcesses } from './processes.ts';
 
 /** The host's figures at the times of one `writeRows` call, computed once for all its GPUs. */
 interface HostSeries {
@@ -83,6 +85,14 @@ export class Simulator {
       series.used[k] = state.reportedUsedBytes;
     }
     return series;
+  }
+
+  /** The processes on every GPU as of its last step (none before its first). */
+  processes(): GpuProcess[] {
+    return this.gpus.flatMap((gpu, i) => {
+      const state = this.states[i];
+      return state ? simProcesses(gpu, state.memoryUsedBytes) : [];
+    });
   }
 
   /** The state of GPU `i`, stepped to `ts`. */
