@@ -84,6 +84,40 @@ describe('CPU temperature from hwmon, on captured trees of real machines', () =>
     assert.deepEqual(t.packages, [{ device: 'hwmon0', label: 'Tdie', celsius: 43 }]);
   });
 
+  test('an i3-5010U laptop with acpitz beside coretemp (cockpit#19068, grep -r capture): coretemp wins, acpitz is not read', async () => {
+    const t = await readCpuTemperature(machine('cockpit-19068-i3-5010u-acpitz-coretemp'));
+    assert.equal(t.sensor, 'coretemp');
+    // hwmon1/temp1_label "Package id 0", temp1_input 37000; hwmon0 (acpitz) temp1_input 27800 is not a package
+    assert.deepEqual(t.packages, [{ device: 'hwmon1', label: 'Package id 0', celsius: 37 }]);
+    assert.equal(t.celsius, 37);
+    assert.deepEqual(
+      t.issues,
+      [],
+      'the iwlwifi_1 device (a name, no readable temperature) is skipped quietly',
+    );
+  });
+
+  test('an Intel NUC whose kernel has no coretemp (home-assistant#64460): acpitz is the last resort, every zone, the max', async () => {
+    const t = await readCpuTemperature(machine('home-assistant-64460-nuc-dc3217iye-acpitz-only'));
+    assert.equal(t.sensor, 'acpitz');
+    assert.deepEqual(t.packages, [
+      { device: 'hwmon0', label: 'temp1', celsius: 27.8 }, // thermal_zone0 (acpitz) 27800
+      { device: 'hwmon0', label: 'temp2', celsius: 29.8 }, // thermal_zone1 (acpitz) 29800
+    ]);
+    // The rule's answer, and a limit of it: thermal_zone2 (x86_pkg_temp, the package) read 66000 on that machine.
+    assert.equal(t.celsius, 29.8);
+    assert.equal(t.absent, false);
+  });
+
+  test('an Orange Pi 5 (RK3588, cockpit#18799): eight thermal hwmon devices, none of the four CPU drivers: null, absent, no failure', async () => {
+    const t = await readCpuTemperature(machine('cockpit-18799-orange-pi-5-rk3588-no-cpu-chip'));
+    assert.equal(t.celsius, null);
+    assert.equal(t.sensor, null);
+    assert.deepEqual(t.packages, []);
+    assert.equal(t.absent, true);
+    assert.match(t.issues.join(), /no coretemp\/k10temp\/zenpower\/acpitz among 8 hwmon devices/);
+  });
+
   test('a VM without /sys/class/hwmon: null, saying the tree is missing', async () => {
     const t = await readCpuTemperature(machine('build-vm-2vcpu-no-hwmon'));
     assert.equal(t.celsius, null);
