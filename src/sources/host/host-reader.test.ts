@@ -97,6 +97,14 @@ describe('CPU temperature from hwmon, on captured trees of real machines', () =>
     );
   });
 
+  test('a Ryzen with two CCDs (barista#247, real cat capture): k10temp Tdie over Tctl and the CCDs, not the amdgpu sensors', async () => {
+    const t = await readCpuTemperature(machine('barista-247-ryzen-k10temp-2-ccd-amdgpu'));
+    assert.equal(t.sensor, 'k10temp');
+    // temp2_label "Tdie", temp2_input 43875 (Tctl the same here: no offset); Tccd1/2 32250; amdgpu mem 42000
+    assert.deepEqual(t.packages, [{ device: 'hwmon0', label: 'Tdie', celsius: 43.875 }]);
+    assert.equal(t.celsius, 43.875);
+  });
+
   test('an Intel NUC whose kernel has no coretemp (home-assistant#64460): acpitz is the last resort, every zone, the max', async () => {
     const t = await readCpuTemperature(machine('home-assistant-64460-nuc-dc3217iye-acpitz-only'));
     assert.equal(t.sensor, 'acpitz');
