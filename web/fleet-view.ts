@@ -16,6 +16,7 @@ import {
 import type { FleetStore } from './fleet-store.ts';
 import { fixed, gib } from './format.ts';
 import { DEFAULT_RANGE, formatRoute } from './route.ts';
+import { type GridMetrics, layoutGroups, moveFocus, rowTop, visibleWindow } from './virtual-grid.ts';
 
 const BADGES: { flag: keyof AlertFlags; text: string; title: string }[] = [
   { flag: 'temperature', text: 'HOT', title: 'temperature alert' },
@@ -34,26 +35,18 @@ class GpuTile {
   private readonly memory = h('span', { class: 'value', 'data-testid': 'gpu-memory' }, '—');
   private readonly badges = h('span', { class: 'badges', 'data-testid': 'gpu-alerts' });
 
-  constructor(row: GpuRow) {
-    const { id } = row;
+  private readonly hostEl = h('span', { class: 'host', 'data-testid': 'gpu-host' });
+  private readonly indexEl = h('span', { class: 'index', 'data-testid': 'gpu-index' });
+  private readonly modelEl = h('span', { class: 'model' });
+  /** The GPU shown: a tile is reused for another GPU when it scrolls out of the window. */
+  uuid = '';
+
+  constructor() {
     this.el = h(
       'a',
-      {
-        class: 'card',
-        'data-testid': 'gpu-card',
-        'data-uuid': id.uuid,
-        href: formatRoute({ view: 'gpu', uuid: id.uuid, range: DEFAULT_RANGE }),
-        title: `${id.host} GPU ${id.gpu_index}: ${id.uuid}`,
-      },
-      h(
-        'span',
-        { class: 'card-head' },
-        h('span', { class: 'host', 'data-testid': 'gpu-host' }, id.host),
-        h('span', { class: 'index', 'data-testid': 'gpu-index' }, `GPU ${id.gpu_index}`),
-        this.state,
-        this.badges,
-      ),
-      h('span', { class: 'model' }, id.model),
+      { class: 'card', 'data-testid': 'gpu-card', tabindex: -1 },
+      h('span', { class: 'card-head' }, this.hostEl, this.indexEl, this.state, this.badges),
+      this.modelEl,
       h(
         'span',
         { class: 'util-line' },
@@ -70,7 +63,21 @@ class GpuTile {
     ) as HTMLAnchorElement;
   }
 
+  /** Shows this GPU's identity (a tile taken from the pool gets another GPU's). */
+  bind(id: GpuRow['id']): void {
+    if (this.uuid === id.uuid) return;
+    this.uuid = id.uuid;
+    this.el.dataset.uuid = id.uuid;
+    this.el.href = formatRoute({ view: 'gpu', uuid: id.uuid, range: DEFAULT_RANGE });
+    this.el.title = `${id.host} GPU ${id.gpu_index}: ${id.uuid}`;
+    setText(this.hostEl, id.host);
+    setText(this.indexEl, `GPU ${id.gpu_index}`);
+    setText(this.modelEl, id.model);
+  }
+
   show(row: GpuRow, idle: IdleThresholds): void {
+    this.bind(row.id);
+    this.el.dataset.ts = String(row.ts);
     const v = row.value;
     const util = v('gpu_utilization_percent');
     const state = stateOf(row, idle);
@@ -114,9 +121,27 @@ interface HostGroup {
   list: HTMLElement;
 }
 
+/** Fleets up to this many GPUs are rendered whole; larger ones only near the viewport. */
+const RENDER_ALL_UP_TO = 96;
+/** Tiles kept aside for reuse when they scroll out of the window. */
+const POOL_SIZE = 256;
+const ARROW_KEYS: Record<string, Parameters<typeof moveFocus>[3]> = {
+  ArrowLeft: 'left',
+  ArrowRight: 'right',
+  ArrowUp: 'up',
+  ArrowDown: 'down',
+  Home: 'home',
+  End: 'end',
+};
+
 /**
  * The fleet overview: the fleet's aggregates, filters (host, model, state) and sort, then the GPUs grouped by
  * host. The filter and sort live in the address (route.ts); changing them calls `onFilter`.
+ *
+ * The groups are virtualized (virtual-grid.ts): only the host groups and rows of tiles within a screen and a
+ * half of the viewport are in the page, the rest is padding of the measured height, so 1,000 GPUs cost as
+ * little to update as a screenful. Tiles are reused as they scroll out. One tile is in the Tab order (the last
+ * focused); the arrow keys, Home and End move between tiles.
  */
 export class FleetOverview {
   readonly el: HTMLElement;
@@ -128,10 +153,20 @@ export class FleetOverview {
   private readonly shown = h('span', { class: 'muted', 'data-testid': 'fleet-shown' });
   private readonly groupsBox = h('div', { class: 'groups', 'data-testid': 'fleet-groups' });
   private readonly empty = h('p', { class: 'empty', 'data-testid': 'fleet-empty', hidden: true });
-  private readonly tiles = new Map<string, GpuTile>();
-  private readonly groups = new Map<string, HostGroup>();
+  /** The tiles in the page, by GPU. */
+  private tiles = new Map<string, GpuTile>();
+  private readonly pool: GpuTile[] = [];
+  /** The host groups in the page, by host. */
+  private groups = new Map<string, HostGroup>();
   private filter: FleetFilter = { host: null, model: null, state: null };
   private sort: SortKey = 'host';
+  /** The filtered, sorted groups of the latest render, and where they lie. */
+  private shownGroups: { host: string; rows: GpuRow[] }[] = [];
+  private layout: ReturnType<typeof layoutGroups> = { groups: [], height: 0 };
+  private metrics: GridMetrics = { columns: 1, headerHeight: 32, rowPitch: 120, rowGap: 10, groupGap: 18 };
+  /** The GPU whose tile is in the Tab order. */
+  private focusUuid: string | null = null;
+  private frame = 0;
   /** The fleet's energy since local midnight, as shown (`/api/fleet/energy`, asked by the app every minute). */
   energyToday = '—';
   /** null: not known yet; false: the server reads no live GPUs (`gpumon serve` without a live source). */
@@ -180,6 +215,14 @@ export class FleetOverview {
     for (const s of [this.hostSelect, this.modelSelect, this.stateSelect, this.sortSelect]) {
       s.el.addEventListener('change', changed);
     }
+    const later = () => this.placeLater();
+    window.addEventListener('scroll', later, { passive: true });
+    window.addEventListener('resize', later);
+    this.groupsBox.addEventListener('focusin', (e) => {
+      const card = (e.target as Element).closest<HTMLElement>('[data-testid="gpu-card"]');
+      if (card?.dataset.uuid) this.focusUuid = card.dataset.uuid;
+    });
+    this.groupsBox.addEventListener('keydown', (e) => this.onKey(e));
   }
 
   /** Shows the fleet with this filter and sort (from the address). */
@@ -189,50 +232,169 @@ export class FleetOverview {
     this.render();
   }
 
+  /** Reads the store again: aggregates, options, the groups, then the tiles in the window. */
   render(): void {
     const rows = this.store.rows();
     this.renderSummary(rows);
     this.renderOptions(rows);
-    const groups = groupByHost(rows, this.filter, this.sort, this.store.idle);
-    const shownCount = groups.reduce((n, g) => n + g.rows.length, 0);
+    this.shownGroups = groupByHost(rows, this.filter, this.sort, this.store.idle);
+    const shownCount = this.shownGroups.reduce((n, g) => n + g.rows.length, 0);
     setText(this.shown, shownCount === rows.length ? '' : `${shownCount} of ${rows.length} GPUs shown`);
     this.renderEmpty(rows.length, shownCount);
+    this.place();
+  }
 
-    const present = new Set(rows.map((r) => r.id.uuid));
-    for (const [uuid, tile] of this.tiles) {
-      if (!present.has(uuid)) {
-        tile.el.remove();
-        this.tiles.delete(uuid);
+  /**
+   * Puts in the page the groups and tiles that meet the window (the viewport and a screen and a half either
+   * side), then measures them: when the columns or sizes differ from those assumed, places them again.
+   */
+  private place(): void {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.metrics.columns = this.columnsFor(this.groupsBox.clientWidth);
+      this.layout = layoutGroups(
+        this.shownGroups.map((g) => g.rows.length),
+        this.metrics,
+      );
+      this.placeWindow();
+      if (!this.measure()) break;
+    }
+  }
+
+  private placeWindow(): void {
+    const total = this.shownGroups.reduce((n, g) => n + g.rows.length, 0);
+    let from = 0;
+    let to = Number.POSITIVE_INFINITY;
+    if (total > RENDER_ALL_UP_TO) {
+      const over = 1.5 * window.innerHeight;
+      if (this.el.isConnected) {
+        const top = this.groupsBox.getBoundingClientRect().top;
+        from = -top - over;
+        to = -top + window.innerHeight + over;
+      } else {
+        // Not in the page yet (the app shows the view after this): the top, placed again once shown.
+        to = window.innerHeight + over;
+        this.placeLater();
       }
     }
+    const win = visibleWindow(this.layout, this.metrics, from, to);
+    const cols = this.metrics.columns;
+    const tiles = new Map<string, GpuTile>();
+    const groups = new Map<string, HostGroup>();
     const sections: HTMLElement[] = [];
-    for (const { host, rows: groupRows } of groups) {
-      const group = this.group(host);
-      const agg = aggregate(groupRows, this.store.idle);
+    const idle = this.store.idle;
+    for (const { group: gi, firstRow, endRow } of win.groups) {
+      const { host, rows } = this.shownGroups[gi] as { host: string; rows: GpuRow[] };
+      const group = this.groups.get(host) ?? this.newGroup(host);
+      groups.set(host, group);
+      const agg = aggregate(rows, idle);
       setText(group.title, host);
       setText(
         group.summary,
-        `${groupRows.length} GPU${groupRows.length === 1 ? '' : 's'} · mean ${fixed(agg.meanUtilization)} % · ${fixed(agg.powerWatts)} W`,
+        `${rows.length} GPU${rows.length === 1 ? '' : 's'} · mean ${fixed(agg.meanUtilization)} % · ${fixed(agg.powerWatts)} W`,
       );
-      const els = groupRows.map((row) => {
-        let tile = this.tiles.get(row.id.uuid);
-        if (!tile) {
-          tile = new GpuTile(row);
-          this.tiles.set(row.id.uuid, tile);
-        }
-        tile.show(row, this.store.idle);
-        return tile.el;
-      });
+      const els: HTMLElement[] = [];
+      for (const row of rows.slice(firstRow * cols, endRow * cols)) {
+        const uuid = row.id.uuid;
+        let tile = this.tiles.get(uuid) ?? tiles.get(uuid);
+        if (tile) this.tiles.delete(uuid);
+        else tile = this.pool.pop() ?? new GpuTile();
+        tile.show(row, idle);
+        tiles.set(uuid, tile);
+        els.push(tile.el);
+      }
+      const totalRows = Math.ceil(rows.length / cols);
+      const { rowPitch, rowGap } = this.metrics;
+      group.list.style.paddingTop = firstRow > 0 ? `${firstRow * rowPitch}px` : '';
+      const below = els.length ? (totalRows - endRow) * rowPitch : Math.max(0, totalRows * rowPitch - rowGap);
+      group.list.style.paddingBottom = below > 0 ? `${below}px` : '';
       reorder(group.list, els);
       sections.push(group.el);
     }
-    for (const [host, group] of this.groups) {
-      if (!groups.some((g) => g.host === host)) {
-        group.el.remove();
-        this.groups.delete(host);
-      }
+    for (const tile of this.tiles.values()) {
+      tile.el.remove();
+      if (this.pool.length < POOL_SIZE) this.pool.push(tile);
     }
+    this.tiles = tiles;
+    this.groups = groups;
+    this.groupsBox.style.paddingTop = win.padTop > 0 ? `${win.padTop}px` : '';
+    this.groupsBox.style.paddingBottom = win.padBottom > 0 ? `${win.padBottom}px` : '';
     reorder(this.groupsBox, sections);
+    // One tile in the Tab order: the last focused one when it is in the page, else the first in the page.
+    const current =
+      this.focusUuid !== null && tiles.has(this.focusUuid) ? this.focusUuid : tiles.keys().next().value;
+    for (const [uuid, tile] of tiles) tile.el.tabIndex = uuid === current ? 0 : -1;
+  }
+
+  /** Places the tiles again at the next frame, once the view is in the page (scroll, resize, shown). */
+  private placeLater(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.el.isConnected) this.place();
+    });
+  }
+
+  /** Measures the placed groups; true when the sizes assumed were off (then they are corrected). */
+  private measure(): boolean {
+    const first = this.groups.values().next().value;
+    if (!first || !this.el.isConnected) return false;
+    const m = this.metrics;
+    const next = { ...m };
+    const gridStyle = getComputedStyle(first.list);
+    next.columns = gridStyle.gridTemplateColumns.split(' ').filter(Boolean).length || m.columns;
+    next.rowGap = Number.parseFloat(gridStyle.rowGap) || 0;
+    next.groupGap = Number.parseFloat(getComputedStyle(this.groupsBox).rowGap) || 0;
+    next.headerHeight = first.list.getBoundingClientRect().top - first.el.getBoundingClientRect().top;
+    const rendered = Math.ceil(first.list.children.length / next.columns);
+    if (rendered > 0) {
+      const pad = Number.parseFloat(gridStyle.paddingTop) + Number.parseFloat(gridStyle.paddingBottom);
+      next.rowPitch = (first.list.getBoundingClientRect().height - pad + next.rowGap) / rendered;
+    }
+    const off =
+      next.columns !== m.columns ||
+      Math.abs(next.rowPitch - m.rowPitch) > 0.5 ||
+      Math.abs(next.headerHeight - m.headerHeight) > 0.5 ||
+      next.rowGap !== m.rowGap ||
+      next.groupGap !== m.groupGap;
+    this.metrics = next;
+    return off;
+  }
+
+  /** Columns of tiles at this width, as the grid's CSS (`auto-fill`) lays them; measured once in the page. */
+  private columnsFor(width: number): number {
+    if (width <= 0) return this.metrics.columns;
+    if (this.groups.size > 0) {
+      const first = this.groups.values().next().value as HostGroup;
+      const n = getComputedStyle(first.list).gridTemplateColumns.split(' ').filter(Boolean).length;
+      if (n > 0 && first.list.clientWidth === width) return n;
+    }
+    return Math.max(1, Math.floor((width + 10) / (Math.min(290, width) + 10)));
+  }
+
+  /** The arrow keys, Home and End on a tile: focus the tile they name, scrolled into the window. */
+  private onKey(e: KeyboardEvent): void {
+    const key = ARROW_KEYS[e.key];
+    const card = (e.target as Element).closest<HTMLElement>('[data-testid="gpu-card"]');
+    if (!key || !card || e.altKey || e.ctrlKey || e.metaKey) return;
+    const uuid = card.dataset.uuid;
+    const gi = this.shownGroups.findIndex((g) => g.rows.some((r) => r.id.uuid === uuid));
+    if (gi < 0) return;
+    const index = (this.shownGroups[gi] as { rows: GpuRow[] }).rows.findIndex((r) => r.id.uuid === uuid);
+    const sizes = this.shownGroups.map((g) => g.rows.length);
+    const to = moveFocus(sizes, this.metrics.columns, { group: gi, index }, key);
+    if (!to) return;
+    e.preventDefault();
+    const target = this.shownGroups[to.group]?.rows[to.index]?.id.uuid;
+    if (!target) return;
+    const y = rowTop(this.layout, this.metrics, to.group, Math.floor(to.index / this.metrics.columns));
+    const listTop = this.groupsBox.getBoundingClientRect().top + window.scrollY;
+    const top = listTop + y;
+    if (top < window.scrollY || top + this.metrics.rowPitch > window.scrollY + window.innerHeight) {
+      window.scrollTo({ top: top - (window.innerHeight - this.metrics.rowPitch) / 2 });
+    }
+    this.focusUuid = target;
+    this.place();
+    this.tiles.get(target)?.el.focus();
   }
 
   private renderSummary(rows: GpuRow[]): void {
@@ -300,22 +462,17 @@ export class FleetOverview {
     setText(this.empty, text);
   }
 
-  private group(host: string): HostGroup {
-    let group = this.groups.get(host);
-    if (!group) {
-      const title = h('h2', { class: 'host-name' });
-      const summary = h('span', { class: 'muted', 'data-testid': 'host-summary' });
-      const list = h('div', { class: 'grid' });
-      const el = h(
-        'section',
-        { class: 'host-group', 'data-testid': 'host-group', 'data-host': host },
-        h('header', {}, title, summary),
-        list,
-      );
-      group = { el, title, summary, list };
-      this.groups.set(host, group);
-    }
-    return group;
+  private newGroup(host: string): HostGroup {
+    const title = h('h2', { class: 'host-name' });
+    const summary = h('span', { class: 'muted', 'data-testid': 'host-summary' });
+    const list = h('div', { class: 'grid' });
+    const el = h(
+      'section',
+      { class: 'host-group', 'data-testid': 'host-group', 'data-host': host },
+      h('header', {}, title, summary),
+      list,
+    );
+    return { el, title, summary, list };
   }
 }
 
