@@ -36,7 +36,9 @@ function tilesInPage(page: Page): Promise<{ host: string; uuids: string[] }[]> {
   return page.evaluate(() =>
     [...document.querySelectorAll<HTMLElement>('[data-testid="host-group"]')].map((g) => ({
       host: g.dataset.host ?? '',
-      uuids: [...g.querySelectorAll<HTMLElement>('[data-testid="gpu-card"]')].map((c) => c.dataset.uuid ?? ''),
+      uuids: [...g.querySelectorAll<HTMLElement>('[data-testid="gpu-card"]')].map(
+        (c) => c.dataset.uuid ?? '',
+      ),
     })),
   );
 }
@@ -63,7 +65,11 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
         'server.port': 0,
       },
     });
-    gpumon = await startEmbedded(config, silentLogger(), { security: OPEN_LOOPBACK, tls: null, warning: null });
+    gpumon = await startEmbedded(config, silentLogger(), {
+      security: OPEN_LOOPBACK,
+      tls: null,
+      warning: null,
+    });
     url = gpumon.url.replace(/\/$/, '');
     browser = await launchBrowser();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -113,7 +119,9 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
       gpus.filter((g) => g.host === lastHost).map((g) => g.uuid),
     );
     // The last tile is on screen, not below an empty stretch.
-    const box = await page.locator(`[data-testid="gpu-card"][data-uuid="${gpus.at(-1)?.uuid}"]`).boundingBox();
+    const box = await page
+      .locator(`[data-testid="gpu-card"][data-uuid="${gpus.at(-1)?.uuid}"]`)
+      .boundingBox();
     assert.ok(box && box.y >= 0 && box.y + box.height <= 900 + 1, JSON.stringify(box));
     assert.ok((await tileCount(page)) <= MOST_TILES_IN_PAGE);
     // Scrolled through the middle: each screen shows the GPUs that belong there.
@@ -143,7 +151,10 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
     const gpus = (await gpusOf(url)).sort(byIdentity);
     const host = gpus[GPUS / 2]?.host as string;
     await page.locator('[data-testid="filter-host"]').selectOption(host);
-    await page.waitForFunction((h) => /host=/.test(location.hash) && document.querySelector(`[data-host="${h}"]`), host);
+    await page.waitForFunction(
+      (h) => /host=/.test(location.hash) && document.querySelector(`[data-host="${h}"]`),
+      host,
+    );
     assert.deepEqual(await tilesInPage(page), [
       { host, uuids: gpus.filter((g) => g.host === host).map((g) => g.uuid) },
     ]);
@@ -198,7 +209,8 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
           .filter((g) => g.host === group.host)
           .sort(
             (a, b) =>
-              (b.gpu_temperature_celsius ?? -1) - (a.gpu_temperature_celsius ?? -1) || a.gpu_index - b.gpu_index,
+              (b.gpu_temperature_celsius ?? -1) - (a.gpu_temperature_celsius ?? -1) ||
+              a.gpu_index - b.gpu_index,
           )
           .map((g) => g.uuid);
         assert.deepEqual(group.uuids, expected, `the GPUs of ${group.host}, hottest first`);
@@ -223,7 +235,10 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
     await page.keyboard.press('End');
     assert.equal(await focused(), gpus.at(-1)?.uuid, 'End: the last GPU of the last host');
     const box = await page.locator(':focus').boundingBox();
-    assert.ok(box && box.y >= 0 && box.y + box.height <= 900 + 1, `the focused tile is on screen: ${JSON.stringify(box)}`);
+    assert.ok(
+      box && box.y >= 0 && box.y + box.height <= 900 + 1,
+      `the focused tile is on screen: ${JSON.stringify(box)}`,
+    );
     await page.keyboard.press('ArrowUp');
     const upUuid = await focused();
     const up = gpus.find((g) => g.uuid === upUuid);
@@ -238,13 +253,23 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
       await page.setViewportSize({ width, height: 900 });
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.waitForTimeout(200);
-      await checkLayout(page, 'fleet-1000', ['[data-testid="gpu-card"]', '[data-testid="host-group"]'], false);
+      await checkLayout(
+        page,
+        'fleet-1000',
+        ['[data-testid="gpu-card"]', '[data-testid="host-group"]'],
+        false,
+      );
       const tiles = await tileCount(page);
       assert.ok(tiles > 0 && tiles <= MOST_TILES_IN_PAGE, `${tiles} tiles in the page at ${width} px`);
       // Screenshot of the viewport (a full-page one would be mostly the padding of the groups not in it).
       await page.evaluate(() => window.scrollTo(0, 600));
       await page.waitForTimeout(200);
-      await checkLayout(page, 'fleet-1000', ['[data-testid="gpu-card"]', '[data-testid="host-group"]'], false);
+      await checkLayout(
+        page,
+        'fleet-1000',
+        ['[data-testid="gpu-card"]', '[data-testid="host-group"]'],
+        false,
+      );
       if (width !== 768) {
         mkdirSync(SCREENSHOTS, { recursive: true });
         await page.screenshot({ path: join(SCREENSHOTS, `fleet-1000-${width}.png`) });
