@@ -1,13 +1,15 @@
 import type { MetricName } from '../src/metrics/catalog.ts';
-import type { AlertEpisodesResponse, HistoryResponse } from '../src/server/api-types.ts';
+import type { AlertEpisodesResponse, HistoryResponse, ThrottleResponse } from '../src/server/api-types.ts';
 import { api } from './api.ts';
 import { h, setText } from './dom.ts';
 import { STATE_LABELS, stateOf } from './fleet-model.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { dateTime, duration } from './format.ts';
+import { ProcessesPanel } from './processes-panel.ts';
 import { formatRoute, RANGE_LABELS, RANGE_NAMES, type TimeRange } from './route.ts';
 import { SeriesBuffer } from './series-buffer.ts';
-import { TimeChart, type TimeMark } from './time-chart.ts';
+import { describeThrottle, ThrottleTrack } from './throttle-track.ts';
+import { type ChartOverlays, TimeChart, type TimeMark } from './time-chart.ts';
 import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
 
 /** Points asked per series: about one per pixel of a wide chart; the server makes them time buckets. */
@@ -140,6 +142,15 @@ export class GpuDetail {
   private energyTimer: ReturnType<typeof setInterval> | undefined;
   /** This GPU's alert episodes, marked on every chart. */
   private episodes: TimeMark[] = [];
+  /** When each throttle reason was active over the range, drawn as lanes along the bottom of the GPU's charts. */
+  private readonly throttle = new ThrottleTrack();
+  private readonly throttleLegend = h('div', {
+    class: 'throttle-legend',
+    'data-testid': 'throttle-legend',
+    role: 'group',
+    'aria-label': 'Throttle reasons',
+  });
+  private readonly processes: ProcessesPanel;
 
   constructor(
     readonly uuid: string,
@@ -148,6 +159,10 @@ export class GpuDetail {
     readonly range: TimeRange,
   ) {
     const panels = h('div', { class: 'panels' });
+    this.processes = new ProcessesPanel(
+      uuid,
+      () => this.store.row(uuid)?.value('gpu_memory_total_bytes') ?? null,
+    );
     this.el = h(
       'section',
       { class: 'detail', 'data-testid': 'gpu-detail', 'data-uuid': uuid, 'aria-label': 'GPU detail' },
@@ -156,8 +171,10 @@ export class GpuDetail {
       this.meta,
       this.missing,
       this.now,
+      this.processes.el,
       this.rangeBar(),
       this.rangeNote,
+      this.throttleLegend,
       panels,
     );
     for (const panel of PANELS) {
@@ -184,10 +201,16 @@ export class GpuDetail {
         color: LINE_COLORS[i] ?? '--series-1',
         dash: line.dash,
       }));
+      // The host's panels carry the host's figures: the GPU's throttle reasons are not theirs.
+      const overlays: ChartOverlays = panel.key.startsWith('host-')
+        ? { marks: () => this.episodes }
+        : {
+            marks: () => this.episodes,
+            lanes: () => this.throttle.lanes(),
+            describe: (ts) => (ts === null ? '' : describeThrottle(this.throttle.at(ts))),
+          };
       // Charts are created once the section is in the page, so that they take its width.
-      queueMicrotask(() =>
-        this.charts.push(new TimeChart(box, lines, unit, panel.range, () => this.episodes)),
-      );
+      queueMicrotask(() => this.charts.push(new TimeChart(box, lines, unit, panel.range, overlays)));
     }
     this.off.push(
       store.onChange(() => this.showNow()),
@@ -196,12 +219,16 @@ export class GpuDetail {
         if (id !== this.uuid || !('name' in this.range)) return;
         let changed = false;
         for (const [metric, buffer] of this.buffers) changed = buffer.push(ts, value(metric)) || changed;
+        const mask = value('gpu_clock_throttle_reasons');
+        if (this.throttle.push(ts, mask, this.store.intervalMs ?? 1000)) changed = true;
+        if (mask !== null && this.throttle.loaded) this.showThrottleLegend();
         if (changed) this.refreshCharts();
       }),
     );
     window.addEventListener('resize', this.onResize);
     this.showNow();
     void this.loadHistory();
+    void this.loadThrottle();
     void this.loadEnergyToday();
     void this.loadEpisodes();
     this.energyTimer = setInterval(() => {
@@ -213,6 +240,7 @@ export class GpuDetail {
 
   destroy(): void {
     clearInterval(this.energyTimer);
+    this.processes.destroy();
     for (const off of this.off) off();
     window.removeEventListener('resize', this.onResize);
     for (const chart of this.charts) chart.destroy();
@@ -381,11 +409,75 @@ export class GpuDetail {
     this.refreshCharts();
   }
 
-  private historyPath(): string {
-    const metrics = [...this.buffers.keys()].join(',');
+  private rangeQuery(): string {
     const range =
       'name' in this.range ? `range=${this.range.name}` : `from=${this.range.from}&to=${this.range.to}`;
-    return `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=${metrics}&${range}&points=${HISTORY_POINTS}`;
+    return `${range}&points=${HISTORY_POINTS}`;
+  }
+
+  private historyPath(): string {
+    const metrics = [...this.buffers.keys()].join(',');
+    return `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=${metrics}&${this.rangeQuery()}`;
+  }
+
+  /** The throttle reasons over the range, in the history's buckets (the same range and points). */
+  private async loadThrottle(): Promise<void> {
+    setText(this.throttleLegend, 'Throttle reasons: loading…');
+    try {
+      this.throttle.load(
+        await api<ThrottleResponse>(
+          `/api/gpus/${encodeURIComponent(this.uuid)}/throttle?${this.rangeQuery()}`,
+        ),
+      );
+      this.showThrottleLegend();
+    } catch (err) {
+      setText(
+        this.throttleLegend,
+        `Throttle reasons unavailable: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    this.refreshCharts();
+  }
+
+  /**
+   * The legend of the charts' lanes: each reason active in the range with its colour and the share of the
+   * measured samples it was active in (its meaning as the tooltip); or why there is no lane.
+   */
+  private showThrottleLegend(): void {
+    const t = this.throttle;
+    const lanes = t.lanes();
+    const key = `${t.measured}|${lanes.map((l) => `${l.reason.key}:${t.active.get(l.reason.key)}`).join(',')}`;
+    if (this.throttleLegend.dataset.key === key) return;
+    this.throttleLegend.dataset.key = key;
+    this.throttleLegend.dataset.reasons = lanes.map((l) => l.reason.key).join(',');
+    if (t.measured === 0) {
+      this.throttleLegend.replaceChildren('Throttle reasons: no reading in this range.');
+      return;
+    }
+    if (lanes.length === 0) {
+      this.throttleLegend.replaceChildren(
+        'Throttle reasons: none active in this range, the clocks were not held back.',
+      );
+      return;
+    }
+    this.throttleLegend.replaceChildren(
+      h('span', { class: 'throttle-title' }, 'Throttled (lanes under the GPU charts):'),
+      h(
+        'ul',
+        {},
+        ...lanes.map(({ reason }) => {
+          const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+          swatch.style.backgroundColor = `var(--throttle-${reason.key})`;
+          return h(
+            'li',
+            { 'data-reason': reason.key, title: reason.help },
+            swatch,
+            `${reason.label} ${shareText(t.shareOf(reason.key))} of the time`,
+            h('span', { class: 'visually-hidden' }, `: ${reason.help}`),
+          );
+        }),
+      ),
+    );
   }
 
   private async loadHistory(): Promise<void> {
@@ -416,6 +508,14 @@ export class GpuDetail {
       note.hidden = hasReading || (this.buffers.get(metrics[0] as MetricName)?.length ?? 0) === 0;
     }
   }
+}
+
+/** A share as a percentage for people: "12 %", "0.4 %", "< 0.1 %". */
+export function shareText(share: number | null): string {
+  if (share === null) return '—';
+  const pct = share * 100;
+  if (pct > 0 && pct < 0.1) return '< 0.1 %';
+  return `${pct < 10 ? Number(pct.toFixed(1)) : Math.round(pct)} %`;
 }
 
 /** The rise of an energy counter over a history's buckets, in kWh; an em dash without two readings or after a reset. */

@@ -1,5 +1,6 @@
 import uPlot from 'uplot';
 import type { SeriesBuffer } from './series-buffer.ts';
+import type { ThrottleLane } from './throttle-track.ts';
 import type { DisplayUnit } from './units.ts';
 
 export interface ChartLine {
@@ -16,10 +17,22 @@ export interface TimeMark {
   to: number;
 }
 
+/** What a chart draws besides its lines, asked at every draw. */
+export interface ChartOverlays {
+  /** Stretches marked behind the lines, full height (alert episodes). */
+  marks?: () => readonly TimeMark[];
+  /** Lanes along the bottom of the plot, one per throttle reason, coloured `--throttle-<key>`. */
+  lanes?: () => readonly ThrottleLane[];
+  /** The line under the chart for the time under the cursor (null: away); nothing drawn without it. */
+  describe?: (ts: number | null) => string;
+}
+
 /** uPlot.join: keep a series' own nulls (gaps), fill the times only other series have with nothing. */
 const NULL_RETAIN = 1 as uPlot.JoinNullMode;
 
 const HEIGHT = 180;
+/** A throttle lane's height, CSS px. */
+const LANE_HEIGHT = 5;
 
 /**
  * A time-series chart of one or more lines in the same unit: a time axis, a value axis labelled with the unit,
@@ -33,15 +46,18 @@ export class TimeChart {
   private readonly onScheme = () => this.plot.redraw();
   /** Whether the user zoomed in: live points then leave the zoomed window alone. */
   private zoomed = false;
+  private readonly marks: () => readonly TimeMark[];
+  /** The line under the chart naming what the cursor's time was throttled by. */
+  private readonly note: HTMLElement | null = null;
 
   constructor(
     readonly container: HTMLElement,
     private readonly lines: readonly ChartLine[],
     private readonly unit: DisplayUnit,
     range: readonly [number, number] | null,
-    /** Stretches to mark behind the lines, asked at every draw. */
-    private readonly marks: () => readonly TimeMark[] = () => [],
+    private readonly overlays: ChartOverlays = {},
   ) {
+    this.marks = overlays.marks ?? (() => []);
     container.dataset.unit = unit.label;
     // Colours are read from the theme's CSS variables at every draw, so a theme change needs only a redraw.
     const axis = {
@@ -91,11 +107,18 @@ export class TimeChart {
         ],
         hooks: {
           // Marks go under the lines: drawn once the canvas is cleared, before the series.
-          drawClear: [(u) => this.drawMarks(u)],
+          drawClear: [
+            (u) => {
+              this.drawMarks(u);
+              this.drawLanes(u);
+            },
+          ],
           // Away from the chart, the legend shows the latest values rather than nothing.
           setCursor: [
             (u) => {
-              if (u.cursor.idx === null || u.cursor.idx === undefined) this.showLatest(u);
+              const away = u.cursor.idx === null || u.cursor.idx === undefined;
+              if (away) this.showLatest(u);
+              this.describe(away || (u.cursor.left ?? -1) < 0 ? null : u.posToVal(u.cursor.left ?? 0, 'x'));
             },
           ],
           setSelect: [
@@ -109,6 +132,13 @@ export class TimeChart {
       this.data(),
       container,
     );
+    if (overlays.describe) {
+      this.note = document.createElement('p');
+      this.note.className = 'chart-note';
+      this.note.dataset.testid = 'chart-note';
+      container.append(this.note);
+      this.describe(null);
+    }
     this.scheme.addEventListener('change', this.onScheme);
     this.plot.over.addEventListener('dblclick', () => {
       this.zoomed = false;
@@ -133,6 +163,37 @@ export class TimeChart {
     }
     ctx.restore();
     this.container.dataset.marks = String(drawn);
+  }
+
+  /** Each throttle reason's lane along the bottom of the plot, its marks as opaque as the share of samples. */
+  private drawLanes(u: uPlot): void {
+    const lanes = this.overlays.lanes?.() ?? [];
+    const { left, top, width, height } = u.bbox;
+    const ctx = u.ctx;
+    const laneHeight = LANE_HEIGHT * devicePixelRatio;
+    let drawn = 0;
+    ctx.save();
+    lanes.forEach((lane, k) => {
+      const y = top + height - (k + 1) * laneHeight;
+      ctx.fillStyle = themeColor(`--throttle-${lane.reason.key}`, this.container)();
+      for (const mark of lane.marks) {
+        const x0 = Math.max(left, u.valToPos(mark.from, 'x', true));
+        const x1 = Math.min(left + width, u.valToPos(mark.to, 'x', true));
+        if (x1 < left || x0 > left + width) continue;
+        ctx.globalAlpha = 0.35 + 0.65 * mark.share;
+        ctx.fillRect(x0, y, Math.max(devicePixelRatio, x1 - x0), laneHeight - devicePixelRatio);
+        drawn++;
+      }
+    });
+    ctx.restore();
+    this.container.dataset.lanes = String(lanes.length);
+    this.container.dataset.laneMarks = String(drawn);
+  }
+
+  private describe(ts: number | null): void {
+    if (!this.note || !this.overlays.describe) return;
+    const text = this.overlays.describe(ts);
+    if (this.note.textContent !== text) this.note.textContent = text;
   }
 
   private showLatest(u: uPlot): void {
@@ -201,9 +262,9 @@ export function niceMax(max: number): number {
   return 10 * power;
 }
 
-/** A colour from a CSS variable of the page's theme, read when uPlot draws. */
-function themeColor(variable: string): () => string {
-  return () => getComputedStyle(document.documentElement).getPropertyValue(variable).trim() || '#888';
+/** A colour from a CSS variable of the page's theme (of `el`, else the page's), read when uPlot draws. */
+function themeColor(variable: string, el: Element = document.documentElement): () => string {
+  return () => getComputedStyle(el).getPropertyValue(variable).trim() || '#888';
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
