@@ -71,6 +71,10 @@ export interface ExecuteResult {
   readonly rowCount: number;
   /** The relation a CheckpointCommand kept on the server (CachedRemoteRelation.relation_id). */
   readonly checkpointId?: string | undefined;
+  /** Bytes of Arrow IPC received. */
+  readonly arrowBytes: number;
+  /** Milliseconds spent decoding them into `table`, after the stream ended. */
+  readonly decodeMs: number;
 }
 
 /** Progress of a running plan (ExecutePlanResponse.ExecutionProgress), summed over its stages. */
@@ -171,6 +175,7 @@ export class SparkConnectSession {
     return new Promise<ExecuteResult>((resolve, reject) => {
       const batches: Buffer[] = [];
       let rowCount = 0;
+      let arrowBytes = 0;
       let checkpointId: string | undefined;
       let settled = false;
       const call = this.rpc('ExecutePlan')(
@@ -186,7 +191,10 @@ export class SparkConnectSession {
           return;
         }
         try {
-          resolve({ table: concatBatches(batches), rowCount, checkpointId });
+          const decodeStarted = performance.now();
+          const table = concatBatches(batches);
+          const decodeMs = performance.now() - decodeStarted;
+          resolve({ table, rowCount, checkpointId, arrowBytes, decodeMs });
         } catch (e) {
           reject(e);
         }
@@ -205,6 +213,7 @@ export class SparkConnectSession {
       call.on('data', (response: ExecutePlanResponse) => {
         if (response.arrow_batch?.data && response.arrow_batch.data.length > 0) {
           batches.push(response.arrow_batch.data);
+          arrowBytes += response.arrow_batch.data.length;
           rowCount += Number(response.arrow_batch.row_count ?? 0);
         } else if (response.checkpoint_command_result) {
           checkpointId = response.checkpoint_command_result.relation?.relation_id;

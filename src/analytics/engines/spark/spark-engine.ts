@@ -190,7 +190,11 @@ class SparkSession implements EngineSession {
   }
 
   async rows(name: string): Promise<JsonRow[]> {
-    return arrowToJsonRows((await this.collect(name)).table);
+    const { table } = await this.collect(name);
+    const started = performance.now();
+    const rows = arrowToJsonRows(table);
+    this.logger.debug({ relation: name, ms: performance.now() - started }, 'Spark result converted to rows');
+    return rows;
   }
 
   async writeParquet(name: string, localFile: string): Promise<void> {
@@ -198,6 +202,7 @@ class SparkSession implements EngineSession {
     if (!table) {
       throw new GpumonError('ANALYTICS_QUERY_FAILED', `writing ${name}: Spark returned no schema for it`);
     }
+    const started = performance.now();
     try {
       await writeArrowParquet(table, localFile);
     } catch (err) {
@@ -205,6 +210,7 @@ class SparkSession implements EngineSession {
         cause: err,
       });
     }
+    this.logger.debug({ relation: name, ms: performance.now() - started }, 'Spark result written to Parquet');
   }
 
   async close(): Promise<void> {
@@ -254,8 +260,9 @@ class SparkSession implements EngineSession {
   ): Promise<ExecuteResult> {
     this.checkAborted();
     const started = Date.now();
+    let result: ExecuteResult;
     try {
-      return await this.spark.execute(plan, {
+      result = await this.spark.execute(plan, {
         signal: this.input.signal,
         onProgress: (p) =>
           this.logger.debug(
@@ -266,6 +273,20 @@ class SparkSession implements EngineSession {
     } catch (err) {
       throw await this.failure(err, what, readsArchive);
     }
+    // One line per call, for bench/engines: its wall time (round trip, the server's work, the Arrow stream,
+    // decoding) and what came back.
+    this.logger.debug(
+      {
+        call: 'root' in plan ? 'query' : Object.keys(plan.command)[0],
+        analysis: analysis ?? what,
+        ms: Date.now() - started,
+        rows: result.rowCount,
+        arrowBytes: result.arrowBytes,
+        decodeMs: Math.round(result.decodeMs * 100) / 100,
+      },
+      'Spark call done',
+    );
+    return result;
   }
 
   private checkAborted(): void {
