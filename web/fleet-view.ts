@@ -123,7 +123,7 @@ interface HostGroup {
 
 /** Fleets up to this many GPUs are rendered whole; larger ones only near the viewport. */
 const RENDER_ALL_UP_TO = 96;
-/** Tiles kept aside for reuse when they scroll out of the window. */
+/** Tiles kept aside for reuse when they scroll out of the window (more than a window holds). */
 const POOL_SIZE = 256;
 const ARROW_KEYS: Record<string, Parameters<typeof moveFocus>[3]> = {
   ArrowLeft: 'left',
@@ -282,6 +282,19 @@ export class FleetOverview {
     const groups = new Map<string, HostGroup>();
     const sections: HTMLElement[] = [];
     const idle = this.store.idle;
+    // Tiles that leave the page go to the pool first, so that those that enter reuse them.
+    const needed = new Set<string>();
+    for (const { group: gi, firstRow, endRow } of win.groups) {
+      for (const row of this.shownGroups[gi]?.rows.slice(firstRow * cols, endRow * cols) ?? []) {
+        needed.add(row.id.uuid);
+      }
+    }
+    for (const [uuid, tile] of this.tiles) {
+      if (needed.has(uuid)) continue;
+      tile.el.remove();
+      this.tiles.delete(uuid);
+      if (this.pool.length < POOL_SIZE) this.pool.push(tile);
+    }
     for (const { group: gi, firstRow, endRow } of win.groups) {
       const { host, rows } = this.shownGroups[gi] as { host: string; rows: GpuRow[] };
       const group = this.groups.get(host) ?? this.newGroup(host);
@@ -295,9 +308,7 @@ export class FleetOverview {
       const els: HTMLElement[] = [];
       for (const row of rows.slice(firstRow * cols, endRow * cols)) {
         const uuid = row.id.uuid;
-        let tile = this.tiles.get(uuid) ?? tiles.get(uuid);
-        if (tile) this.tiles.delete(uuid);
-        else tile = this.pool.pop() ?? new GpuTile();
+        const tile = this.tiles.get(uuid) ?? this.pool.pop() ?? new GpuTile();
         tile.show(row, idle);
         tiles.set(uuid, tile);
         els.push(tile.el);
@@ -309,10 +320,6 @@ export class FleetOverview {
       group.list.style.paddingBottom = below > 0 ? `${below}px` : '';
       reorder(group.list, els);
       sections.push(group.el);
-    }
-    for (const tile of this.tiles.values()) {
-      tile.el.remove();
-      if (this.pool.length < POOL_SIZE) this.pool.push(tile);
     }
     this.tiles = tiles;
     this.groups = groups;
