@@ -1,8 +1,7 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Logger } from '../../../log.ts';
 import type { MetricName } from '../../../metrics/catalog.ts';
 import { legacyMigUuid, migId, migModel } from '../../../metrics/mig.ts';
-import { type GpuSample, nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
+import { type GpuSample, type MetricValues, nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
 import type { GpuDevice, GpuProcess } from '../../source.ts';
 import type { ParseProblem } from '../csv.ts';
 import type { ListedDevice } from '../list.ts';
@@ -20,6 +19,7 @@ import { SCHEMA_V10 } from './schema-v10.ts';
 import { SCHEMA_V11 } from './schema-v11.ts';
 import { SCHEMA_V12 } from './schema-v12.ts';
 import { SCHEMA_V13 } from './schema-v13.ts';
+import { parseXmlTree } from './tree.ts';
 
 /** The parser of each known DTD generation; the newest is also used for unknown ones. */
 export const XML_SCHEMAS: Readonly<Record<number, XmlSchema>> = {
@@ -76,18 +76,24 @@ export interface XmlResult {
 
 const warnedVersions = new Set<string>();
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: false,
-  isArray: (_name, jpath) =>
-    jpath === 'nvidia_smi_log.gpu' ||
-    jpath === 'nvidia_smi_log.gpu.mig_devices.mig_device' ||
-    jpath === 'nvidia_smi_log.gpu.processes.process_info',
-});
+/**
+ * A sample with every identity field and metric null, in the order `{ ...nullIdentity(), ts, host, gpu_index,
+ * uuid, model, pci_bus_id, driver_version, vbios_version, cuda_version, ...nullMetrics() }` gives: each sample
+ * is a copy of it, filled in place (spreading those objects anew for each sample cost more than reading the XML).
+ */
+const EMPTY_SAMPLE: GpuSample = {
+  ...nullIdentity(),
+  ts: 0,
+  host: '',
+  gpu_index: 0,
+  uuid: '',
+  model: '',
+  pci_bus_id: null,
+  driver_version: null,
+  vbios_version: null,
+  cuda_version: null,
+  ...nullMetrics(),
+};
 
 /**
  * Parses `nvidia-smi -q -x` into samples (one per `<gpu>`, then one per MIG instance of it), devices (GPUs, then each one's MIG instances) and
@@ -119,20 +125,13 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     }
   }
 
-  let root: XmlNode | undefined;
-  try {
-    const valid = XMLValidator.validate(input);
-    if (valid !== true) {
-      result.errors.push({ line: valid.err.line, reason: `not well-formed XML: ${valid.err.msg}` });
-      return result;
-    }
-    root = child(parser.parse(input) as XmlNode, 'nvidia_smi_log');
-  } catch (err) {
-    result.errors.push({
-      reason: `not well-formed XML: ${err instanceof Error ? err.message : String(err)}`,
-    });
+  // One pass that reads the tree and checks the document is well-formed (tree.ts).
+  const tree = parseXmlTree(input);
+  if ('error' in tree) {
+    result.errors.push({ line: tree.error.line, reason: `not well-formed XML: ${tree.error.msg}` });
     return result;
   }
+  const root = child(tree.top, 'nvidia_smi_log');
   if (!root || typeof root === 'string') {
     result.errors.push({ reason: 'no <nvidia_smi_log> element' });
     return result;
@@ -159,22 +158,18 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     const pciBusId = text(leaf(gpu, 'pci', 'pci_bus_id')) ?? text(attr(gpu, 'id'));
     const vbiosVersion = text(leaf(gpu, 'vbios_version'));
     const where = `<gpu> ${uuid}`;
-    const metrics = readMetrics(gpu, schema, (reason) =>
-      result.warnings.push({ reason: `${where}: ${reason}` }),
-    );
-    result.samples.push({
-      ...nullIdentity(),
-      ts,
-      host: options.host,
-      gpu_index: position,
-      uuid,
-      model,
-      pci_bus_id: pciBusId,
-      driver_version: driverVersion,
-      vbios_version: vbiosVersion,
-      cuda_version: cudaVersion,
-      ...metrics,
-    });
+    const sample: GpuSample = { ...EMPTY_SAMPLE };
+    sample.ts = ts;
+    sample.host = options.host;
+    sample.gpu_index = position;
+    sample.uuid = uuid;
+    sample.model = model;
+    sample.pci_bus_id = pciBusId;
+    sample.driver_version = driverVersion;
+    sample.vbios_version = vbiosVersion;
+    sample.cuda_version = cudaVersion;
+    readMetrics(gpu, schema, sample, (reason) => result.warnings.push({ reason: `${where}: ${reason}` }));
+    result.samples.push(sample);
     result.devices.push({
       uuid,
       index: position,
@@ -191,24 +186,23 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     // Each MIG instance is a sample of its own, after its GPU: its memory; utilization, power, clocks and
     // temperature are the GPU's, which nvidia-smi does not split per instance (null, never the GPU's).
     for (const mig of migs) {
-      result.samples.push({
-        ...nullIdentity(),
-        ts,
-        host: options.host,
-        gpu_index: position,
-        uuid: mig.device.uuid,
-        model: mig.device.model,
-        pci_bus_id: pciBusId,
-        driver_version: driverVersion,
-        vbios_version: vbiosVersion,
-        cuda_version: cudaVersion,
-        parent_uuid: uuid,
-        mig_gpu_instance_id: migId(mig.gi),
-        mig_compute_instance_id: migId(mig.ci),
-        ...readMigMetrics(mig.node, (reason) =>
-          result.warnings.push({ reason: `${where} MIG ${mig.device.uuid}: ${reason}` }),
-        ),
-      });
+      const instance: GpuSample = { ...EMPTY_SAMPLE };
+      instance.ts = ts;
+      instance.host = options.host;
+      instance.gpu_index = position;
+      instance.uuid = mig.device.uuid;
+      instance.model = mig.device.model;
+      instance.pci_bus_id = pciBusId;
+      instance.driver_version = driverVersion;
+      instance.vbios_version = vbiosVersion;
+      instance.cuda_version = cudaVersion;
+      instance.parent_uuid = uuid;
+      instance.mig_gpu_instance_id = migId(mig.gi);
+      instance.mig_compute_instance_id = migId(mig.ci);
+      readMigMetrics(mig.node, instance, (reason) =>
+        result.warnings.push({ reason: `${where} MIG ${mig.device.uuid}: ${reason}` }),
+      );
+      result.samples.push(instance);
     }
     for (const p of children(child(gpu, 'processes'), 'process_info')) {
       const pid = Number(leaf(p, 'pid'));
@@ -233,10 +227,9 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
 
 /**
  * A MIG instance's own readings in its `<mig_device>` (the same elements from DTD v11 to v13): its framebuffer
- * (total, reserved, used, free) and its volatile uncorrectable SRAM ECC errors. Everything else null.
+ * (total, reserved, used, free) and its volatile uncorrectable SRAM ECC errors, set in `metrics` (all null).
  */
-function readMigMetrics(mig: XmlNode, warn: (reason: string) => void) {
-  const metrics = nullMetrics();
+function readMigMetrics(mig: XmlNode, metrics: MetricValues, warn: (reason: string) => void): void {
   const set = (name: MetricName, raw: string | undefined, kind: ValueKind = 'number') => {
     const reading = checkMetric(name, readNumber(raw, kind));
     if (reading.problem) warn(`${name}: ${reading.problem}`);
@@ -250,11 +243,15 @@ function readMigMetrics(mig: XmlNode, warn: (reason: string) => void) {
     'gpu_ecc_errors_uncorrected_volatile_total',
     leaf(mig, 'ecc_error_count', 'volatile_count', 'sram_uncorrectable'),
   );
-  return metrics;
 }
 
-function readMetrics(gpu: XmlNode, schema: XmlSchema, warn: (reason: string) => void) {
-  const metrics = nullMetrics();
+/** A GPU's readings, set in `metrics` (all null). */
+function readMetrics(
+  gpu: XmlNode,
+  schema: XmlSchema,
+  metrics: MetricValues,
+  warn: (reason: string) => void,
+): void {
   const set = (name: MetricName, raw: string | undefined, kind: ValueKind = 'number') => {
     const reading = checkMetric(name, readNumber(raw, kind));
     if (reading.problem) warn(`${name}: ${reading.problem}`);
@@ -334,7 +331,6 @@ function readMetrics(gpu: XmlNode, schema: XmlSchema, warn: (reason: string) => 
     ]),
     'gpu_ecc_errors_uncorrected_volatile_total',
   );
-  return metrics;
 }
 
 /**
