@@ -11,8 +11,8 @@ export const PROCESSES_MAX_AGE_MS = 2000;
 
 /** What the page says on a server that reads no live GPUs (`gpumon serve` on an archive or InfluxDB). */
 export const NO_LIVE_SOURCE =
-  'Processes need a live source: this server reads the archive (or InfluxDB) only, and samples carry no processes. ' +
-  'Run gpumon up (or an agent with its server) on the GPU machine to see them.';
+  'Processes need a live source: this server reads the archive or InfluxDB, whose samples carry no processes. ' +
+  'gpumon up on the GPU machine lists them.';
 
 /**
  * The source's process list, read at most once per `maxAgeMs`; callers in between share the last one, and a
