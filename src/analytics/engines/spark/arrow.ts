@@ -1,4 +1,9 @@
-import { type DuckDBAppender, DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
 import { type DataType, type Field, type Table, TimeUnit, Type } from 'apache-arrow';
 import type { JsonRow } from '../../engine.ts';
 import { ident, sqlString } from '../duckdb.ts';
@@ -140,29 +145,53 @@ export function arrowToJsonRows(table: Table | undefined): JsonRow[] {
 /**
  * Writes a Spark result to a local Parquet file (zstd) with DuckDB, the columns in order with the types
  * DuckDB's engine writes for the same result (see `columnKind`). NaN stays NaN, as in DuckDB's files.
+ * A one-off: `ParquetResultWriter` keeps one DuckDB for the results of a session.
  */
 export async function writeArrowParquet(table: Table, localFile: string): Promise<void> {
-  const fields = table.schema.fields;
-  const kinds = fields.map(columnKind);
-  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
-  const connection = await db.connect();
+  const writer = new ParquetResultWriter();
   try {
-    const columns = fields.map((f, j) => `${ident(f.name)} ${kinds[j]?.sqlType}`).join(', ');
-    await connection.run(`CREATE TABLE result (${columns})`);
-    const appender = await connection.createAppender('result');
-    rowsOf(table, (row) => {
-      row.forEach((value, j) => {
-        if (value === null || value === undefined) appender.appendNull();
-        else kinds[j]?.append(appender, value);
-      });
-      appender.endRow();
-    });
-    appender.closeSync();
-    await connection.run(
-      `COPY (SELECT * FROM result) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
+    await writer.write(table, localFile);
   } finally {
-    connection.closeSync();
-    db.closeSync();
+    await writer.close();
+  }
+}
+
+/** Writes results to Parquet files, as `writeArrowParquet` does, with one in-memory DuckDB for them all. */
+export class ParquetResultWriter {
+  private opened: Promise<{ db: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+
+  async write(table: Table, localFile: string): Promise<void> {
+    this.opened ??= DuckDBInstance.create(':memory:', { threads: '1' }).then(async (db) => ({
+      db,
+      connection: await db.connect(),
+    }));
+    const { connection } = await this.opened;
+    const fields = table.schema.fields;
+    const kinds = fields.map(columnKind);
+    const columns = fields.map((f, j) => `${ident(f.name)} ${kinds[j]?.sqlType}`).join(', ');
+    await connection.run(`CREATE OR REPLACE TABLE result (${columns})`);
+    try {
+      const appender = await connection.createAppender('result');
+      rowsOf(table, (row) => {
+        row.forEach((value, j) => {
+          if (value === null || value === undefined) appender.appendNull();
+          else kinds[j]?.append(appender, value);
+        });
+        appender.endRow();
+      });
+      appender.closeSync();
+      await connection.run(
+        `COPY (SELECT * FROM result) TO ${sqlString(localFile)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      await connection.run('DROP TABLE IF EXISTS result');
+    }
+  }
+
+  async close(): Promise<void> {
+    const opened = await this.opened?.catch(() => undefined);
+    this.opened = undefined;
+    opened?.connection.closeSync();
+    opened?.db.closeSync();
   }
 }

@@ -1,3 +1,4 @@
+import { tableToIPC } from 'apache-arrow';
 import type { Config } from '../../../config/schema.ts';
 import { describeError, GpumonError } from '../../../errors.ts';
 import { type Logger, silentLogger } from '../../../log.ts';
@@ -7,7 +8,7 @@ import type { Query } from '../../analyses.ts';
 import { SPARK_DIALECT } from '../../dialect.ts';
 import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../../engine.ts';
 import { abortError, corruptFileError, firstLine } from '../../engine-errors.ts';
-import { arrowToJsonRows, writeArrowParquet } from './arrow.ts';
+import { arrowToJsonRows, ParquetResultWriter } from './arrow.ts';
 import { type ExecuteResult, type Plan, SparkCallError, SparkConnectSession } from './client.ts';
 import { parseSparkRemote, type SparkRemote } from './remote.ts';
 
@@ -31,6 +32,13 @@ const SPARK_TYPES: Record<string, string> = {
   DOUBLE: 'DOUBLE',
   VARCHAR: 'STRING',
 };
+
+/**
+ * A result up to this size (Arrow bytes) is sent back to the server as a local relation (in the plan of the
+ * view that names it); a larger one is checkpointed on the server instead. Spark Connect keeps a plan's
+ * local relation inline up to spark.sql.session.localRelationCacheThreshold (64 MiB by default).
+ */
+export const LOCAL_RELATION_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface SparkEngineOptions {
   /** The Spark Connect server, `sc://host:port`. */
@@ -79,6 +87,8 @@ export class SparkEngine implements Engine {
 class SparkSession implements EngineSession {
   private readonly logger: Logger;
   private readonly results = new Map<string, ExecuteResult>();
+  /** One DuckDB, opened on the first result written, for the session's Parquet files. */
+  private readonly parquet = new ParquetResultWriter();
 
   constructor(
     private readonly spark: SparkConnectSession,
@@ -145,6 +155,33 @@ class SparkSession implements EngineSession {
 
   async materialize(query: Query): Promise<number> {
     const sql = query.sql.trim().replace(/;\s*$/, '');
+    // A result (ordered: rows per GPU, hour, spike...) is small and is read back anyway: it is collected now,
+    // in one Spark job, and its rows go back to the server as a local relation under its name, for the
+    // queries that read it. No checkpoint job, no count job, no second collect.
+    if (query.ordered) {
+      const result = await this.execute({ root: { sql: { query: sql } } }, query.source, true, query.name);
+      if (result.arrowBytes <= LOCAL_RELATION_MAX_BYTES && result.table) {
+        await this.command(
+          {
+            create_dataframe_view: {
+              input: { local_relation: { data: tableToIPC(result.table, 'stream') } },
+              name: query.name,
+              is_global: false,
+              replace: true,
+            },
+          },
+          query.source,
+        );
+        this.results.set(query.name, result);
+        return result.table.numRows;
+      }
+      // Larger than a plan should carry: kept on the server, as a shared relation is.
+    }
+    return this.checkpoint(query, sql);
+  }
+
+  /** Runs `sql` and keeps its rows on the server under `query.name`; returns how many. */
+  private async checkpoint(query: Query, sql: string): Promise<number> {
     // An eager local checkpoint (DataFrame.localCheckpoint): the query runs now and its rows, in their
     // order, stay on the server (memory, else disk) for the next queries. CACHE TABLE would not do: Spark
     // finds a cached relation by matching plans, and the plans of these queries (GROUPING SETS, windows
@@ -204,7 +241,7 @@ class SparkSession implements EngineSession {
     }
     const started = performance.now();
     try {
-      await writeArrowParquet(table, localFile);
+      await this.parquet.write(table, localFile);
     } catch (err) {
       throw new GpumonError('ANALYTICS_QUERY_FAILED', `writing ${name} to ${localFile} failed`, {
         cause: err,
@@ -215,6 +252,7 @@ class SparkSession implements EngineSession {
 
   async close(): Promise<void> {
     this.results.clear();
+    await this.parquet.close();
     try {
       await this.spark.close();
     } catch (err) {
