@@ -841,9 +841,12 @@ net_down() {
   iptables_clean iptables
   command -v ip6tables >/dev/null && iptables_clean ip6tables
   nft_clean
-  # what kubelet keeps outside its root dir whatever it is told: the device plugins' socket, the links to
-  # container logs; CNI's result cache; containerd's shim sockets. Directories only when empty (others' stay).
-  rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  # what kubelet keeps outside its root dir whatever it is told: the device plugins' socket and its checkpoint
+  # of their allocations (and the sockets of test/k8s/device-plugin's fake plugins), the links to container
+  # logs; CNI's result cache; containerd's shim sockets. Directories only when empty (others' stay): the
+  # stack's agent makes /var/lib/kubelet/pod-resources (its hostPath), empty here (this kubelet's is elsewhere).
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/kubelet_internal_checkpoint \
+    /var/lib/kubelet/device-plugins/gpumon-test-*.sock
   find /var/log/containers -maxdepth 1 -type l -lname "$k8s_dir/*" -delete 2>/dev/null
   # CNI's cache of this cluster's pods (theirs name our network namespaces' paths)
   grep -lF "$k8s_dir/" /var/lib/cni/results/* 2>/dev/null | xargs -r rm -f
@@ -854,8 +857,8 @@ net_down() {
   for sk in /run/containerd/s/*; do
     [ -S "$sk" ] && ! grep -qF "$sk" <<<"$listening" && rm -f "$sk"
   done
-  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/lib/cni/results /var/lib/cni \
-    /run/containerd/s /run/containerd 2>/dev/null
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet/pod-resources /var/lib/kubelet /var/log/containers \
+    /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd 2>/dev/null
   rm -rf "$k8s_dir/cni/ipam/$cni_net"
   if [ -f "$k8s_dir/ip_forward.before" ]; then
     local before other

@@ -19,6 +19,7 @@ import {
   containerPorts,
   cpuCores,
   find,
+  kustomizations,
   longRunning,
   NAMESPACE,
   readText,
@@ -732,11 +733,11 @@ describe('every workload', () => {
           assert.equal(s.readOnlyRootFilesystem, true, `${where}/${c.name}`);
           assert.deepEqual(s.capabilities?.drop, ['ALL'], `${where}/${c.name}`);
           assert.notEqual(s.privileged, true);
-          const restricted = w.manifest.metadata.namespace === NAMESPACE;
-          if (restricted || c.name !== 'spool-owner') {
-            assert.notEqual(s.runAsUser, 0, `${where}/${c.name} runs as root`);
-            assert.equal((s.capabilities?.add ?? []).length, 0, `${where}/${c.name} adds capabilities`);
-          }
+          assert.equal(s.seccompProfile, undefined, `${where}/${c.name}: the pod's RuntimeDefault applies`);
+          if (w.where === 'DaemonSet/gpumon-agent') continue; // its exact posture: the next test
+          assert.notEqual(s.runAsUser, 0, `${where}/${c.name} runs as root`);
+          assert.notEqual(s.runAsNonRoot, false, `${where}/${c.name}`);
+          assert.equal((s.capabilities?.add ?? []).length, 0, `${where}/${c.name} adds capabilities`);
         }
         if (w.manifest.metadata.namespace === NAMESPACE) {
           assert.ok(
@@ -745,6 +746,80 @@ describe('every workload', () => {
           );
         }
       }
+    }
+  });
+
+  it('runs the agent container as uid 0 with no capability (decision 0010), uid 1000 in overlays/agent-non-root', () => {
+    for (const k of kustomizations()) {
+      const ds = find(rendered(k.name).manifests, 'DaemonSet', 'gpumon-agent');
+      const pod = (ds.spec as { template: { spec: PodSpec } }).template.spec;
+      const where = `${k.name} DaemonSet/gpumon-agent`;
+      // uid 0 (or 1000) exactly where wanted: the pod's default stays non-root for any other container
+      assert.deepEqual(
+        { ...pod.securityContext },
+        { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        where,
+      );
+      const uid = k.name === 'overlays/agent-non-root' ? 1000 : 0;
+      const [agent, ...others] = pod.containers;
+      assert.equal(others.length, 0, `${where}: one container`);
+      assert.deepEqual(
+        { ...agent?.securityContext },
+        {
+          runAsUser: uid,
+          runAsGroup: uid,
+          runAsNonRoot: uid !== 0,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
+        `${where}/agent: uid ${uid}, every capability dropped and none added, no escalation, read-only root`,
+      );
+      // the one init container hands the spool to the agent's uid:gid, with CHOWN alone
+      assert.deepEqual(
+        (pod.initContainers ?? []).map((c) => ({
+          name: c.name,
+          command: c.command,
+          securityContext: c.securityContext,
+        })),
+        [
+          {
+            name: 'spool-owner',
+            command: ['chown', '-R', `${uid}:${uid}`, '/var/lib/gpumon/spool'],
+            securityContext: {
+              runAsNonRoot: false,
+              runAsUser: 0,
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'], add: ['CHOWN'] },
+            },
+          },
+        ],
+        where,
+      );
+      const spool = agent?.volumeMounts?.find((m) => m.mountPath === '/var/lib/gpumon/spool');
+      assert.equal(pod.volumes?.find((v) => v.name === spool?.name)?.hostPath?.path, '/var/lib/gpumon/spool');
+      // root reaches the kubelet's socket, nothing of the kubelet's it could change
+      const podResources = agent?.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet/pod-resources');
+      assert.equal(podResources?.readOnly, true, `${where}: the pod-resources mount is read-only`);
+      assert.ok(
+        (agent?.volumeMounts ?? []).every((m) => m.readOnly || ['spool', 'tmp'].includes(m.name)),
+        `${where}: writable mounts ${JSON.stringify(agent?.volumeMounts)}`,
+      );
+      const annotations = ds.metadata.annotations ?? {};
+      assert.equal(
+        Object.values(annotations).some((v) => v.startsWith('CKV_K8S_23=')),
+        uid === 0,
+        `${where}: checkov's root-container check skipped where the agent is root, and only there`,
+      );
+    }
+  });
+
+  it('keeps the agent namespace privileged in every rendering: baseline already forbids the hostPaths', () => {
+    for (const name of stackRenderings()) {
+      const labels = find(rendered(name).manifests, 'Namespace', AGENT_NAMESPACE).metadata.labels ?? {};
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'privileged', name);
+      assert.equal(labels['pod-security.kubernetes.io/audit'], 'restricted', name);
     }
   });
 
