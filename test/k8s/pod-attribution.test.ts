@@ -5,11 +5,12 @@
  * own and pointed at this kubelet's --root-dir. A fake device plugin registers the agent's simulated GPUs
  * with the kubelet as `nvidia.com/gpu` (their UUIDs as device ids, as NVIDIA's plugin does); a pod
  * requesting one GPU is then named on exactly that GPU's samples (the agent's /metrics, dcgm-exporter's
- * `namespace`, `pod` and `container` labels) until it is deleted. The agent at uid 1000
- * (components/agent-non-root) is refused by the kubelet's socket and names no pod.
+ * `namespace`, `pod` and `container` labels) until it is deleted. The spool an earlier release left to uid
+ * 1000 is handed to the agent at uid 0. The agent at uid 1000 (components/agent-non-root) is refused by the
+ * kubelet's socket and names no pod.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -254,7 +255,9 @@ describe("pod attribution on the test cluster's kubelet, the agent as the manife
     );
     await deleteNamespaces(); // what an interrupted run left
     rmSync(spoolDir(), { recursive: true, force: true });
+    // the spool as the earlier releases left it on their nodes: handed to the agent's uid 1000
     mkdirSync(spoolDir());
+    chownSync(spoolDir(), 1000, 1000);
     await kubectl(['create', 'namespace', WORK_NS]);
   });
 
@@ -294,6 +297,13 @@ describe("pod attribution on the test cluster's kubelet, the agent as the manife
     uuids = [...holders.keys()].sort();
     assert.ok(uuids.length >= 2, `the simulated GPUs: ${uuids}`);
     assert.deepEqual([...new Set(holders.values())], [''], 'no pod holds a GPU yet');
+    // the spool of uid 1000 was handed to root (root without capabilities could not write it), and is written
+    assert.equal(statSync(spoolDir()).uid, 0);
+    const spooled = await waitFor('samples spooled (no Kafka here)', 30_000, async () => {
+      const n = gauge(await agentMetrics(agentPod), 'gpumon_agent_samples_spooled_total') ?? 0;
+      return n > 0 ? n : undefined;
+    });
+    assert.ok(spooled > 0);
   });
 
   it("names the pod granted a GPU by the device plugin on exactly that GPU's samples", async () => {
@@ -341,7 +351,6 @@ describe("pod attribution on the test cluster's kubelet, the agent as the manife
   it('at uid 1000 (components/agent-non-root) is refused with POD_RESOURCES_FAILED and names no pod', async () => {
     assert.ok(plugin, 'the device plugin runs (the tests before)');
     await runGpuPod('trainer-b'); // a GPU held while the agent cannot ask
-    assert.equal(statSync(spoolDir()).uid, 0, "the spool of the agent at uid 0 is root's");
     agentPod = await deployAgent(await agentObjects(['components/agent-non-root']));
     assert.match(await inAgent(agentPod, 'cat', '/proc/1/status'), /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
     const metrics = await waitFor('samples of every GPU', 60_000, async () => {
