@@ -3,18 +3,17 @@
 // line, to $BENCH_AGENT_MEMORY_FILE every $BENCH_AGENT_MEMORY_MS (5000). The timer is unref'd: it never keeps
 // the agent alive, and it allocates one small string a line (the agent's own allocation dwarfs it).
 import { appendFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 
 const file = process.env.BENCH_AGENT_MEMORY_FILE;
 const every = Number(process.env.BENCH_AGENT_MEMORY_MS ?? 5000);
 if (file) {
-  // gc kinds (perf_hooks constants): 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks
   const gcs = { minor: 0, major: 0, ms: 0 };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      if (e.detail?.kind === 1) gcs.minor++;
-      else if (e.detail?.kind === 2) gcs.major++;
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.minor++;
+      else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.major++;
       gcs.ms += e.duration;
     }
   }).observe({ entryTypes: ['gc'] });

@@ -7,6 +7,8 @@
  * asked as a Prometheus scrape and the kubelet's probes would (15 s, 10 s, 20 s).
  *
  *   npx tsx bench/agent-memory/run.ts [--minutes 30] [--every 5] [--warmup 3] [--json .tmp/agent-memory.json]
+ *                                     [--node-options '--max-semi-space-size=1 ...'] (instead of the DaemonSet's)
+ *                                     [--gpumon DIR] (another checkout's bin/gpumon.js, built)
  *
  * Every --every seconds: the agent's RSS (VmRSS of /proc/<pid>/status, from outside) and, from inside
  * (bench/agent-memory/probe.mjs, loaded with --import), V8's heap used and total, external memory and the
@@ -38,8 +40,12 @@ const { values } = parseArgs({
     every: { type: 'string', default: '5' },
     warmup: { type: 'string' },
     json: { type: 'string' },
+    'node-options': { type: 'string' },
+    gpumon: { type: 'string' },
   },
 });
+// The gpumon measured: this tree's, or another checkout's (built), e.g. a copy with a change to compare.
+const gpumonBin = join(values.gpumon ?? ROOT, 'bin/gpumon.js');
 const minutes = Number(values.minutes);
 const every = Number(values.every);
 const warmup = Number(values.warmup ?? Math.min(3, minutes / 10));
@@ -76,14 +82,15 @@ function vmStatus(pid: number): { rss: number; hwm: number } | undefined {
 
 ensureBundle();
 const library = buildFakeNvml();
-const nodeOptions = deployedNodeOptions();
+// --node-options: another setting to compare with the deployed one (decision 0001's "what would change this").
+const nodeOptions = values['node-options'] ?? deployedNodeOptions();
 const work = mkdtempSync(join(tmpdir(), 'gpumon-bench-agent-memory-'));
 const probeFile = join(work, 'probe.jsonl');
-const topic = `bench-agent-memory-${Date.now()}`;
+const topic = `bench-agent-memory-${Date.now()}-${process.pid}`;
 const healthPort = 20_000 + (process.pid % 10_000);
 const child = spawn(
   process.execPath,
-  ['--import', './bench/agent-memory/probe.mjs', 'bin/gpumon.js', 'agent', '--source', 'nvml'],
+  ['--import', './bench/agent-memory/probe.mjs', gpumonBin, 'agent', '--source', 'nvml'],
   {
     cwd: ROOT,
     env: {
