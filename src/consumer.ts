@@ -245,11 +245,19 @@ async function sinksOf(
     ];
   }
   const lines = config.influxdb.batchLines;
-  // Writes of two requests' worth (two in flight, influx-client.ts); at a fleet's pace (1,000 GPUs at 1 Hz) a
-  // write every 500 ms, which keeps a sample queryable within about a second of being read. Two writes' worth
-  // held at most: one being written, the next one filling. (Bigger writes send faster when InfluxDB has the
-  // machine to itself, but cost the consumer more memory and GC: no faster end to end, bench/pipeline.)
-  const batching = { maxRows: lines * 2, maxAgeMs: 500, maxBuffered: lines * 4 };
+  // Writes of two requests' worth (two in flight, influx-client.ts), or what came within influxdb.flushMs of
+  // the batch's first sample: at a fleet's pace (1,000 GPUs at 1 Hz) a small write every flushMs, so a sample
+  // is queryable within a few hundred ms of being taken (bench/pipeline/freshness.ts); a consumer catching up
+  // fills batches by size first. influxdb.writesInFlight writes at a time (2): a slow write does not hold up
+  // the batches behind it (the stream sink aggregates each batch when its write starts, in order; offsets are
+  // committed in order). Two writes' worth held at most, in flight or filling. (Bigger writes send faster when
+  // InfluxDB has the machine to itself, but cost the consumer more memory and GC: no faster end to end.)
+  const batching = {
+    maxRows: lines * 2,
+    maxAgeMs: config.influxdb.flushMs,
+    maxBuffered: lines * 4,
+    maxWritesInFlight: config.influxdb.writesInFlight,
+  };
   // One sink for samples, windows and alerts: one pass per batch, the same requests (stream-sink.ts).
   const sink = new InfluxDbStreamSink(
     config.influxdb,

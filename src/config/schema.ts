@@ -272,6 +272,24 @@ export const CONFIG_FIELDS = {
     allowed: 'integer 1..100000',
     help: 'Lines of line protocol per write request.',
   },
+  'influxdb.flushMs': {
+    schema: int(1, 60_000),
+    default: 100,
+    allowed: 'integer 1..60000',
+    help:
+      'gpumon consume writes a batch to InfluxDB once it holds 2 x batchLines samples or its first sample has ' +
+      'waited this long: the most a sample waits before its write starts (freshness), at a write per flushMs ' +
+      'when the fleet is slower than that (a consumer catching up fills batches first and is not slowed).',
+  },
+  'influxdb.writesInFlight': {
+    schema: int(1, 8),
+    default: 2,
+    allowed: 'integer 1..8',
+    help:
+      'Batches gpumon consume writes to InfluxDB at a time: with 2, the next batch is written while the one ' +
+      'before is still in flight, so a slow write does not hold up the samples behind it. Offsets are ' +
+      'still committed in order, each once every batch before it is written.',
+  },
   'influxdb.timeoutMs': {
     schema: int(100, 600_000),
     default: 10_000,
@@ -687,6 +705,8 @@ export interface Config {
     password: string;
     token: string;
     batchLines: number;
+    flushMs: number;
+    writesInFlight: number;
     timeoutMs: number;
     compression: (typeof INFLUXDB_COMPRESSIONS)[number];
   };

@@ -93,6 +93,33 @@ describe('Batcher', () => {
     await batcher.close();
   });
 
+  it('starts the next write while earlier ones are in flight, up to maxWritesInFlight, in the order cut', async () => {
+    const started: number[] = [];
+    const finish: (() => void)[] = [];
+    const sink: Sink = {
+      name: 'slow',
+      write: (batch) => {
+        started.push(batch[0]?.ts as number);
+        return new Promise<void>((resolve) => finish.push(resolve));
+      },
+      close: async () => {},
+    };
+    const batcher = new Batcher(sink, { maxRows: 1, maxAgeMs: 1000, maxBuffered: 100, maxWritesInFlight: 2 });
+    const acked: number[] = [];
+    const adds = [0, 1, 2].map((i) => batcher.add(samples(1, i)).then(() => acked.push(i)));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(started, [0, 1], 'two writes at once, the third waits for a turn');
+    finish[1]?.();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(acked, [1], 'a write is acknowledged once it is written, whatever came before it');
+    assert.deepEqual(started, [0, 1, 2], 'the turn of the write that ended goes to the next batch');
+    finish[0]?.();
+    finish[2]?.();
+    await Promise.all(adds);
+    await batcher.close();
+    assert.deepEqual(acked, [1, 0, 2]);
+  });
+
   it('refuses samples beyond maxBuffered instead of growing without bound', async () => {
     const sink = new RecordingSink();
     const batcher = new Batcher(sink, { maxRows: 1000, maxAgeMs: 60_000, maxBuffered: 5 });
@@ -145,6 +172,21 @@ describe('Batcher', () => {
   describe('with a journal (write-ahead log)', () => {
     const journalDir = () => mkdtempSync(join(tmpdir(), 'gpumon-journal-'));
     const openJournal = (dir: string) => Spool.open({ dir, maxBytes: 64 * 1024 * 1024 });
+
+    it('writes one batch at a time, whatever maxWritesInFlight says (segments are discarded in order)', async () => {
+      const sink = new RecordingSink();
+      const batcher = new Batcher(sink, {
+        maxRows: 1,
+        maxAgeMs: 1000,
+        maxBuffered: 100,
+        maxWritesInFlight: 4,
+        journal: await openJournal(journalDir()),
+      });
+      await Promise.all([batcher.add(samples(1)), batcher.add(samples(1)), batcher.add(samples(1))]);
+      assert.equal(sink.maxActive, 1);
+      assert.deepEqual(sink.batches, [1, 1, 1]);
+      await batcher.close();
+    });
 
     it('holds every delivery on disk until its batch is written, then deletes it', async () => {
       const dir = journalDir();

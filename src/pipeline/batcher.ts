@@ -11,6 +11,13 @@ export interface BatcherOptions {
   maxAgeMs: number;
   /** Samples held in memory at most (buffered + being written); beyond, `add` refuses (backpressure). */
   maxBuffered: number;
+  /**
+   * Writes to the sink at a time (default 1): with more, the next batch's write starts while earlier ones are
+   * still in flight (a sink whose writes may overlap and land in any order, such as InfluxDB's), each started
+   * in the order the batches were cut and each acknowledged once written. 1 with a journal, whose segments are
+   * discarded in order.
+   */
+  maxWritesInFlight?: number;
   /** First retry delay of a failed write; doubled each attempt up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -62,7 +69,7 @@ interface PendingBatch {
  * synchronously and returns a promise that resolves once they are durable: written to the sink, or, after a
  * stop gave up on the sink (`abandon`), held by the journal; it rejects with SINK_ABANDONED when given up
  * without a journal holding them. A failed write is retried with backoff, keeping the batch, until it
- * succeeds or the batcher is abandoned. Writes to one sink never overlap.
+ * succeeds or the batcher is abandoned. Writes to one sink never overlap, unless `maxWritesInFlight` allows it.
  */
 export class Batcher {
   private buffer: GpuSample[] = [];
@@ -76,6 +83,9 @@ export class Batcher {
   private abandoned = false;
   private journalFailing = false;
   private wakeRetry: (() => void) | undefined;
+  /** Writes started and not yet settled (maxWritesInFlight > 1), and the batches waiting for a turn, in order. */
+  private active = 0;
+  private readonly turns: (() => void)[] = [];
   private readonly stats: BatcherStats;
 
   constructor(
@@ -144,8 +154,36 @@ export class Batcher {
     this.waiters = [];
     this.appends = [];
     this.inWrite += batch.samples.length;
-    this.writing = this.writing.then(() => this.settle(batch));
+    const inFlight = this.options.journal ? 1 : Math.max(1, this.options.maxWritesInFlight ?? 1);
+    if (inFlight === 1) {
+      this.writing = this.writing.then(() => this.settle(batch));
+      return this.writing;
+    }
+    const settled = this.turn(inFlight).then(async () => {
+      try {
+        await this.settle(batch);
+      } finally {
+        this.endTurn();
+      }
+    });
+    this.writing = Promise.all([this.writing, settled]).then(() => undefined);
     return this.writing;
+  }
+
+  /** Resolves when a write may start: at once while fewer than `inFlight` run, else first come, first served. */
+  private turn(inFlight: number): Promise<void> {
+    if (this.active < inFlight) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.turns.push(resolve));
+  }
+
+  /** A write settled: its turn goes to the next batch waiting, if any. */
+  private endTurn(): void {
+    const next = this.turns.shift();
+    if (next) next();
+    else this.active--;
   }
 
   /** For a stop: writes what is buffered now, and from now on every delivery at once (no batch age). */

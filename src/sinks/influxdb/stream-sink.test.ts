@@ -102,6 +102,27 @@ describe('InfluxDB stream sink: samples, windows and alerts in one pass', () => 
     assert.match(influx.writes[2]?.[0] ?? '', /^gpu_metrics_30s,.* samples=2i/);
   });
 
+  it('retries a batch as it was after a later batch was written meanwhile (writes in flight together)', async () => {
+    const influx = await fakeInflux();
+    const sink = new InfluxDbStreamSink({ ...config.influxdb, url: influx.url }, stages());
+    influx.fail(true);
+    const first = [hot(0), hot(1)];
+    await assert.rejects(sink.write(first), /503/);
+    influx.fail(false);
+    await sink.write([hot(30)]); // the next batch, written while the first waits for its retry
+    await sink.write(first);
+    const [later, retried] = influx.writes;
+    assert.equal(
+      later?.filter((l) => l.startsWith('gpu_metrics_30s,')).length,
+      1,
+      'the later batch closed the window',
+    );
+    assert.equal(retried?.filter((l) => l.startsWith('gpu_metrics,')).length, 2);
+    assert.equal(retried?.filter((l) => l.startsWith('gpu_metrics_30s,')).length, 0, 'not aggregated again');
+    assert.equal(sink.windows.lateCount(), 0, 'its samples not taken for late ones');
+    await sink.close();
+  });
+
   it('sends the lines the v1 decoder encoded as they are', async () => {
     const influx = await fakeInflux();
     const sink = new InfluxDbStreamSink({ ...config.influxdb, url: influx.url }, stages());

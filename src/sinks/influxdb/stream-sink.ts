@@ -20,6 +20,8 @@ export interface StreamStages {
  * same requests. `write` resolves once InfluxDB holds every one of those points, so the batch's Kafka offsets
  * are committed only after samples, windows and alerts are all in. A retried batch (the same array after a
  * rejection) is not aggregated or evaluated twice: the same lines are sent again, which InfluxDB overwrites.
+ * Writes may overlap (the batcher's maxWritesInFlight): each batch is aggregated and evaluated when its write
+ * is called, in the order they are called, and keeps its own lines until written.
  * `close` writes the windows still open.
  *
  * The same points as InfluxDbSink + WindowSink + AlertSink side by side, at a third of the work: one batcher,
@@ -29,8 +31,8 @@ export class InfluxDbStreamSink extends InfluxDbSink {
   override readonly name = 'influxdb';
   readonly windows: WindowAggregator;
   private readonly alerts: AlertEvaluator;
-  private lastBatch: readonly GpuSample[] | null = null;
-  private pending: Line[] = [];
+  /** The lines of each batch being written, kept for a retry of the same batch. */
+  private readonly pending = new WeakMap<readonly GpuSample[], Line[]>();
   private readonly logger: InfluxDbSinkExtras['logger'];
 
   constructor(options: InfluxDbOptions, stages: StreamStages, extras: InfluxDbSinkExtras = {}) {
@@ -41,8 +43,9 @@ export class InfluxDbStreamSink extends InfluxDbSink {
   }
 
   override async write(batch: readonly GpuSample[]): Promise<void> {
-    if (batch !== this.lastBatch) {
-      const lines: Line[] = [];
+    let lines = this.pending.get(batch);
+    if (lines === undefined) {
+      lines = [];
       const closed: GpuWindow[] = [];
       const events: AlertEvent[] = [];
       const lateBefore = this.windows.lateCount();
@@ -65,11 +68,10 @@ export class InfluxDbStreamSink extends InfluxDbSink {
       const late = this.windows.lateCount() - lateBefore;
       if (late > 0) this.logger?.warn({ late }, 'samples later than their closed window were dropped');
       this.counters.skippedEmpty += empty;
-      this.pending = lines;
-      this.lastBatch = batch;
+      this.pending.set(batch, lines);
     }
-    await this.writeLines(this.pending);
-    this.pending = [];
+    await this.writeLines(lines);
+    this.pending.delete(batch);
   }
 
   override async close(): Promise<void> {
