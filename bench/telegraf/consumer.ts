@@ -226,6 +226,8 @@ async function timed(
     await exited;
   }
   const steadyShare = (expected - firstCount) / expected;
+  if (steadyShare === 0)
+    log(`${name}: every point was there at the first poll: no steady figures (raise --samples)`);
   return {
     rate: M / ((done - began) / 1000),
     steadyRate: (steadyShare * M) / ((done - first) / 1000),
