@@ -453,7 +453,7 @@ console.log(
   rateRow('(c) baseline: 1 point/request, auto-commit', cRate, `${cPoints} pts in ${fmt(cSecs, 1)} s`),
 );
 console.log(
-  `${'(d) freshness, 1,000 GPUs x 1 Hz, sample -> queryable'.padEnd(52)} ${describeFreshness(fresh)}  ` +
+  `${`(d) freshness, ${fleet.toLocaleString('en-US')} GPUs x 1 Hz, sample -> queryable`.padEnd(52)} ${describeFreshness(fresh)}  ` +
     `${fmt(d.peakRssMiB, 0).padStart(5)} MiB peak RSS (VmHWM; getrusage maxRSS ${fmt(d.maxRssMiB, 0)} MiB, ` +
     'inherited from this process)',
 );
