@@ -6,7 +6,7 @@
  *     one day (2026-01-15) of 1 Hz samples of GPUS GPUs (default 1000) in archive layout, one zstd Parquet
  *     file per minute (MINUTES files, default 1440: 86.4 M rows), values generated in DuckDB SQL
  *   npx tsx bench/analytics/synthetic.ts run DIR [DATE]
- *     the daily job on DATE (default 2026-01-15): time and peak RSS of each step, then in all
+ *     the daily job on DATE (default 2026-01-15): wall and CPU seconds and peak RSS of each step, then in all
  *
  * For the peak RSS of the whole process: `/usr/bin/time -v npx tsx bench/analytics/synthetic.ts run DIR`.
  */
@@ -133,6 +133,8 @@ export async function run(dir: string, date = BENCH_DATE): Promise<void> {
   const config = loadConfig({ env: process.env, flags: { 'archive.path': dir } });
   const started = Date.now();
   let last = started;
+  // CPU seconds of the whole process (DuckDB's threads included) per step: load moves them far less than wall.
+  let lastCpu = process.cpuUsage();
   // Peak RSS per step, sampled every 50 ms (the process maximum comes from resourceUsage).
   let stepPeak = 0;
   const sampler = setInterval(() => {
@@ -145,15 +147,21 @@ export async function run(dir: string, date = BENCH_DATE): Promise<void> {
     onProgress: (step, done, total) => {
       const now = Date.now();
       const peak = Math.max(stepPeak, process.memoryUsage.rss()) / 2 ** 20;
+      const cpu = process.cpuUsage(lastCpu);
       process.stderr.write(
-        `${done}/${total} ${step} ${((now - last) / 1000).toFixed(2)}s, RSS <= ${peak.toFixed(0)} MiB\n`,
+        `${done}/${total} ${step} ${((now - last) / 1000).toFixed(2)}s, ` +
+          `${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU s, RSS <= ${peak.toFixed(0)} MiB\n`,
       );
       last = now;
+      lastCpu = process.cpuUsage();
       stepPeak = 0;
     },
   });
   clearInterval(sampler);
   const rss = process.resourceUsage().maxRSS / 1024;
+  const cpu = process.cpuUsage();
+  // For profile.ts: the CPU seconds of the whole process, DuckDB's threads included.
+  process.stderr.write(`CPU_SECONDS=${(cpu.user + cpu.system) / 1e6}\n`);
   process.stdout.write(
     `${JSON.stringify(result.summary)}\ntotal ${((Date.now() - started) / 1000).toFixed(2)}s, ` +
       `max RSS ${rss.toFixed(0)} MiB (memoryLimit ${config.analytics.memoryLimit})\n`,
