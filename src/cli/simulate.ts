@@ -70,7 +70,10 @@ async function simulate(flags: SimulateFlags): Promise<number> {
   const { ParquetWriter } = await import('../sinks/archive/parquet-writer.ts');
   const { writeHistory } = await import('../sources/sim/history.ts');
   const storage = openStorage(config);
-  const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize });
+  // One DuckDB thread: each file is one row group (at most ROWS_PER_FILE rows, history.ts), which one thread
+  // writes; a second only waits on it, at some 60 ms of CPU a file. The simulator runs on the main thread
+  // meanwhile, so both cores stay busy (bench/simulate, docs/benchmarks.md).
+  const writer = new ParquetWriter({ storage, rowGroupSize: config.archive.rowGroupSize, threads: 1 });
   const progress = new Progress(process.stderr, 'simulate', 'samples');
   const started = performance.now();
   try {
