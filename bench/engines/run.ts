@@ -22,7 +22,7 @@
  * more than the threshold. Target (issue 5): DuckDB at least 5x faster than Spark local; Spark finishes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,12 +72,18 @@ function startSpark(): { remote: string; pid: number; stop: () => void; events: 
   const remote = /GPUMON_TEST_SPARK_CONNECT=(\S+)/.exec(out)?.[1];
   if (!remote) throw new Error(`spark-connect.sh start printed no address:\n${out}`);
   const pid = Number(readFileSync(join(servicesDir, 'spark-connect', 'pid'), 'utf8').trim());
+  let stopped = false;
   return {
     remote,
     pid,
-    stop: () => execFileSync(script, ['stop'], { env, stdio: 'ignore' }),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      execFileSync(script, ['stop'], { env, stdio: 'ignore' });
+    },
     // Spark 4 rolls its event log into a folder of files (eventlog_v2_<app>/events_<n>_<app>): all, in order.
     events: () => {
+      if (!existsSync(eventsDir)) return '';
       const files = readdirSync(eventsDir, { recursive: true, encoding: 'utf8' })
         .filter((f) => /(^|\/)(events_|local-|app-)[^/]*$/.test(f) && statSync(join(eventsDir, f)).isFile())
         .sort(
@@ -197,6 +203,7 @@ try {
     printSplit(splits);
   }
 } finally {
+  // After a failure: the server is still up (stop is idempotent), its folder not yet removed.
   try {
     own?.stop();
     own?.events();
