@@ -22,7 +22,7 @@ import type { ArchiveStorage } from '../../../sinks/archive/storage.ts';
 import { remoteArchiveBase } from '../../daily-job.ts';
 import { sqlString } from '../duckdb.ts';
 import { engineFromConfig } from '../registry.ts';
-import { arrowToJsonRows, writeArrowParquet } from './arrow.ts';
+import { arrowToJsonRows, ParquetResultWriter, writeArrowParquet } from './arrow.ts';
 import { concatBatches, rpcCodec } from './client.ts';
 import { parseSparkRemote } from './remote.ts';
 import { ident, namedFile, SparkEngine } from './spark-engine.ts';
@@ -94,6 +94,40 @@ describe('Arrow results of Spark', () => {
       connection.closeSync();
       db.closeSync();
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('of a session are written by one DuckDB, each file with only its own columns and rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpumon-spark-arrow-'));
+    const writer = new ParquetResultWriter();
+    try {
+      await writer.write(sparkLikeTable(), join(dir, 'a.parquet'));
+      await writer.write(new Table({ v: vectorFromArray([3, 4], new Int32()) }), join(dir, 'b.parquet'));
+      const db = await DuckDBInstance.create(':memory:');
+      const connection = await db.connect();
+      const read = async (name: string) =>
+        (
+          await connection.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(join(dir, name))})`)
+        ).getRowObjectsJS();
+      assert.equal((await read('a.parquet')).length, 3);
+      assert.deepEqual(await read('b.parquet'), [{ v: 3 }, { v: 4 }]);
+      connection.closeSync();
+      db.closeSync();
+    } finally {
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('that cannot be written fail without leaving the writer unusable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpumon-spark-arrow-'));
+    const writer = new ParquetResultWriter();
+    try {
+      const table = new Table({ v: vectorFromArray([1], new Int32()) });
+      await assert.rejects(writer.write(table, join(dir, 'no-such-dir', 'r.parquet')));
+      await writer.write(table, join(dir, 'r.parquet'));
+    } finally {
+      await writer.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
