@@ -179,6 +179,23 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ flags: { 'schedule.timezone': 'Mars/Olympus' } }), /schedule\.timezone/);
   });
 
+  it('accepts a named time zone, and checks UTC without loading ICU (8 MiB of the agent budget)', () => {
+    assert.equal(
+      loadConfig({ flags: { 'schedule.timezone': 'Europe/Paris' } }).schedule.timezone,
+      'Europe/Paris',
+    );
+    const original = Intl.DateTimeFormat;
+    Intl.DateTimeFormat = (() => {
+      throw new Error('ICU asked for UTC');
+    }) as unknown as typeof Intl.DateTimeFormat;
+    try {
+      assert.equal(loadConfig({}).schedule.timezone, 'UTC');
+      assert.equal(loadConfig({ flags: { 'schedule.timezone': 'Etc/UTC' } }).schedule.timezone, 'Etc/UTC');
+    } finally {
+      Intl.DateTimeFormat = original;
+    }
+  });
+
   it('rejects a file that is not YAML or cannot be read', () => {
     assert.throws(
       () => loadConfig({ file: yamlFile('server: [port: 1') }),

@@ -69,9 +69,18 @@ export function loadConfig(options: LoadOptions = {}): Config {
   return typed;
 }
 
+/**
+ * UTC (the default) is valid everywhere and is checked without asking ICU: the first `Intl.DateTimeFormat` loads
+ * ICU's locale and zone data, about 8 MiB of RSS, which every command would carry for a check of a zone only the
+ * scheduler uses (the agent's 100 MiB budget, docs/decisions/0001-agent-memory.md).
+ */
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC']);
+
 function checkSchedule(config: Config, raw: Map<ConfigKey, { origin: Origin }>): void {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: config.schedule.timezone });
+    if (!UTC_NAMES.has(config.schedule.timezone)) {
+      new Intl.DateTimeFormat('en-US', { timeZone: config.schedule.timezone });
+    }
   } catch (cause) {
     throw invalid(
       'schedule.timezone',
