@@ -19,9 +19,10 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sampleLine } from '../../src/metrics/line-protocol.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
-import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
+import { influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { ensureBundle, fmt } from '../harness.ts';
+import { BenchDatabases } from '../influx-databases.ts';
 import { describeNoise, describeSpread, type Noise, NoiseMeter, spread } from '../noise.ts';
 import { type ConsumeChild, startConsume } from './consume-child.ts';
 import { servicePid } from './cpu.ts';
@@ -83,26 +84,12 @@ const brokers = await kafkaBootstrap();
 const influx = await influxUrl();
 const id = randomBytes(4).toString('hex');
 const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-const databases: string[] = [];
+const databases = new BenchDatabases(influx);
 const servicePids = [servicePid('influxdb'), servicePid('kafka')];
 if (servicePids.includes(undefined)) {
   log(
     'GPUMON_SERVICES_DIR does not name the services: their CPU counts as other load (every step DISTURBED)',
   );
-}
-
-async function createDb(name: string): Promise<string> {
-  await influxQuery(influx, `CREATE DATABASE "${name}"`);
-  databases.push(name);
-  return name;
-}
-
-async function countPoints(db: string): Promise<number> {
-  const results = await influxQuery(influx, 'SELECT count(utilization_gpu) FROM gpu_metrics', db).catch(
-    () => [],
-  );
-  const value = results[0]?.series?.[0]?.values?.[0]?.[1];
-  return typeof value === 'number' ? value : 0;
 }
 
 console.log(
@@ -142,7 +129,7 @@ function track(meter: NoiseMeter, consumer: ConsumeChild): void {
 /** The pre-loaded topic drained into a database of its own: steady samples/s from the first point seen. */
 async function throughput(env: Record<string, string>, run: string, meter: NoiseMeter): Promise<number> {
   ensureBundle();
-  const db = await createDb(`fresh_load_${run}_${id}`);
+  const db = await databases.create(`fresh_load_${run}_${id}`);
   const started = performance.now();
   const consumer = startConsume({
     brokers,
@@ -159,7 +146,7 @@ async function throughput(env: Record<string, string>, run: string, meter: Noise
   let n = 0;
   for (;;) {
     await sleep(100);
-    n = await countPoints(db);
+    n = await databases.countPoints(db);
     if (n > 0 && first === 0) {
       first = performance.now();
       firstCount = n;
@@ -181,7 +168,7 @@ async function freshness(
 ): Promise<FreshnessResult & { peakRssMiB: number }> {
   ensureBundle();
   const liveTopic = `gpumon-fresh-live-${run}-${id}`;
-  const db = await createDb(`fresh_live_${run}_${id}`);
+  const db = await databases.create(`fresh_live_${run}_${id}`);
   const live = new KafkaTransport({
     brokers,
     topic: liveTopic,
@@ -248,7 +235,7 @@ for (let i = 0; i < pairs; i++) {
     log(`#${i + 1} ${v.name} freshness: ${describeFreshness(f.value)}; ${describeNoise(f.noise)}`);
   }
 }
-for (const db of databases) await influxQuery(influx, `DROP DATABASE "${db}"`).catch(() => undefined);
+await databases.dropAll();
 
 // ---- Report. ---------------------------------------------------------------------------------------------
 const pooled = (list: FreshnessResult[]): FreshnessResult => {

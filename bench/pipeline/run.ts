@@ -48,9 +48,10 @@ import { type GpuWindow, WindowAggregator } from '../../src/pipeline/windows.ts'
 import { alertLine } from '../../src/sinks/influxdb/alert-sink.ts';
 import { windowPoint } from '../../src/sinks/influxdb/window-sink.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
-import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
+import { influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { ensureBundle, fmt, measureNode } from '../harness.ts';
+import { BenchDatabases } from '../influx-databases.ts';
 import { describeNoise, describeSpread, type Interleaved, interleave, type NoiseMeter } from '../noise.ts';
 import { startConsume as startConsumeChild } from './consume-child.ts';
 import { CpuMeter, describeCpu, servicePid } from './cpu.ts';
@@ -92,22 +93,7 @@ const brokers = await kafkaBootstrap();
 const influx = await influxUrl();
 const id = randomBytes(4).toString('hex');
 const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-const databases: string[] = [];
-
-async function createDb(name: string): Promise<string> {
-  await influxQuery(influx, `CREATE DATABASE "${name}"`);
-  databases.push(name);
-  return name;
-}
-
-/** Points of `gpu_metrics` with a utilization_gpu field in `db` (0 while the database or measurement is missing). */
-async function countPoints(db: string): Promise<number> {
-  const results = await influxQuery(influx, 'SELECT count(utilization_gpu) FROM gpu_metrics', db).catch(
-    () => [],
-  );
-  const value = results[0]?.series?.[0]?.values?.[0]?.[1];
-  return typeof value === 'number' ? value : 0;
-}
+const databases = new BenchDatabases(influx);
 
 console.log(
   `bench/pipeline: ${hosts} hosts x ${gpus} GPUs, M = ${M.toLocaleString('en-US')} samples (${ticks} ticks); ` +
@@ -199,7 +185,7 @@ async function rawIngest(
   inFlight: number,
   noise?: NoiseMeter,
 ): Promise<{ seconds: number; points: number; cpu: string }> {
-  const db = await createDb(`bench_raw_${databases.length}_${id}`);
+  const db = await databases.create(`bench_raw_${databases.count}_${id}`);
   const url = `${influx}/write?db=${db}&precision=ms`;
   let next = 0;
   const meter = new CpuMeter(servicePids);
@@ -226,7 +212,7 @@ async function rawIngest(
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = describeCpu(meter.stop());
-  return { seconds, points: await countPoints(db), cpu };
+  return { seconds, points: await databases.countPoints(db), cpu };
 }
 const raws: Raw[] = [];
 let expected = -1; // samples with a utilization_gpu value: what count() sees
@@ -275,7 +261,7 @@ interface ConsumerRun {
 /** (b) gpumon: the pre-loaded topic -> InfluxDB, in a database and consumer group of its own. */
 async function consumerRun(noise: NoiseMeter, run: number): Promise<ConsumerRun> {
   ensureBundle();
-  const db = await createDb(`bench_gpumon_${run}_${id}`);
+  const db = await databases.create(`bench_gpumon_${run}_${id}`);
   let first = 0;
   let firstCount = 0;
   let done = 0;
@@ -287,7 +273,7 @@ async function consumerRun(noise: NoiseMeter, run: number): Promise<ConsumerRun>
   const meter = new CpuMeter({ ...servicePids, consumer: consumer.child.pid });
   for (;;) {
     await sleep(500);
-    const n = await countPoints(db);
+    const n = await databases.countPoints(db);
     const now = performance.now();
     if (n > 0 && first === 0) {
       first = now;
@@ -354,7 +340,7 @@ const last = byAffinity[byAffinity.length - 1] as AffinityResult;
 
 // ---- (c) baseline: one point per request, auto-commit. ---------------------------------------------------
 const dbC = `bench_baseline_${id}`;
-databases.push(dbC);
+databases.adopt(dbC);
 const c = await measureNode([
   'bench/pipeline/baseline-consumer.ts',
   brokers,
@@ -371,7 +357,7 @@ log(`(c) ${cPoints} points in ${fmt(cSecs)} s`);
 
 // ---- (d) freshness at 1,000 GPUs x 1 Hz, per sample (freshness-probe.ts). ---------------------------------
 const topicD = `gpumon-bench-fresh-${id}`;
-const dbD = await createDb(`bench_fresh_${id}`);
+const dbD = await databases.create(`bench_fresh_${id}`);
 {
   const live = new KafkaTransport({
     brokers,
@@ -402,7 +388,7 @@ const d = await consumeD.stop();
 const p99 = quantile(fresh.latencies, 0.99);
 const missing = fresh.missing;
 
-for (const db of databases) await influxQuery(influx, `DROP DATABASE "${db}"`).catch(() => undefined);
+await databases.dropAll();
 
 // ---- Table. ---------------------------------------------------------------------------------------------
 const rateRow = (name: string, rate: number, extra: string, rss?: number) =>

@@ -29,9 +29,10 @@ import { parseArgs } from 'node:util';
 import { sampleLine } from '../../src/metrics/line-protocol.ts';
 import type { GpuSample } from '../../src/metrics/sample.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
-import { influxQuery, influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
+import { influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { ensureBundle, fmt, ROOT } from '../harness.ts';
+import { BenchDatabases } from '../influx-databases.ts';
 import { describeNoise, describeSpread, interleave, type NoiseMeter, spread } from '../noise.ts';
 import { cpuSeconds, peakRssKiB } from '../pipeline/cpu.ts';
 
@@ -66,7 +67,7 @@ const telegraf = execFileSync(join(ROOT, 'bench/telegraf/build.sh'), {
 const id = randomBytes(4).toString('hex');
 const log = (s: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const work = mkdtempSync(join(tmpdir(), 'gpumon-bench-telegraf-'));
-const databases: string[] = [];
+const databases = new BenchDatabases(influx);
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 console.log(
@@ -112,20 +113,6 @@ let expected = 0; // samples with a utilization_gpu field: what count() sees
   }
   await Promise.all([wire.close(), lines.close()]);
   log(`pre-loaded ${M} samples on both topics in ${fmt((performance.now() - started) / 1000)} s`);
-}
-
-async function createDb(name: string): Promise<string> {
-  await influxQuery(influx, `CREATE DATABASE "${name}"`);
-  databases.push(name);
-  return name;
-}
-
-async function countPoints(db: string): Promise<number> {
-  const results = await influxQuery(influx, 'SELECT count(utilization_gpu) FROM gpu_metrics', db).catch(
-    () => [],
-  );
-  const value = results[0]?.series?.[0]?.values?.[0]?.[1];
-  return typeof value === 'number' ? value : 0;
 }
 
 function telegrafConfig(db: string, group: string): string {
@@ -202,7 +189,7 @@ async function timed(
   try {
     for (;;) {
       await sleep(500);
-      const n = await countPoints(db);
+      const n = await databases.countPoints(db);
       const now = performance.now();
       if (n > 0 && first === 0) {
         first = now;
@@ -241,7 +228,7 @@ const runs = { telegraf: [] as Run[], gpumon: [] as Run[] };
 
 async function telegrafRun(noise: NoiseMeter, i: number): Promise<number> {
   const group = `telegraf-bench-${id}-${i}`;
-  const db = await createDb(`bench_telegraf_${i}_${id}`);
+  const db = await databases.create(`bench_telegraf_${i}_${id}`);
   const conf = telegrafConfig(db, group);
   const run = await timed(
     'telegraf',
@@ -256,7 +243,7 @@ async function telegrafRun(noise: NoiseMeter, i: number): Promise<number> {
 
 async function gpumonRun(noise: NoiseMeter, i: number): Promise<number> {
   ensureBundle();
-  const db = await createDb(`bench_gpumon_${i}_${id}`);
+  const db = await databases.create(`bench_gpumon_${i}_${id}`);
   const flags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const args = ['consume', '--sinks', 'influxdb', '--brokers', brokers, '--topic', gpumonTopic];
   const run = await timed(
@@ -293,7 +280,7 @@ try {
     );
   });
 } finally {
-  for (const db of databases) await influxQuery(influx, `DROP DATABASE "${db}"`).catch(() => undefined);
+  await databases.dropAll();
 }
 
 const med = (list: Run[], f: (r: Run) => number) => spread(list.map(f));
