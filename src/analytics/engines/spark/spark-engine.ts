@@ -1,4 +1,3 @@
-import { tableToIPC } from 'apache-arrow';
 import type { Config } from '../../../config/schema.ts';
 import { describeError, GpumonError } from '../../../errors.ts';
 import { type Logger, silentLogger } from '../../../log.ts';
@@ -32,13 +31,6 @@ const SPARK_TYPES: Record<string, string> = {
   DOUBLE: 'DOUBLE',
   VARCHAR: 'STRING',
 };
-
-/**
- * A result up to this size (Arrow bytes) is sent back to the server as a local relation (in the plan of the
- * view that names it); a larger one is checkpointed on the server instead. Spark Connect keeps a plan's
- * local relation inline up to spark.sql.session.localRelationCacheThreshold (64 MiB by default).
- */
-export const LOCAL_RELATION_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface SparkEngineOptions {
   /** The Spark Connect server, `sc://host:port`. */
@@ -155,28 +147,6 @@ class SparkSession implements EngineSession {
 
   async materialize(query: Query): Promise<number> {
     const sql = query.sql.trim().replace(/;\s*$/, '');
-    // A result (ordered: rows per GPU, hour, spike...) is small and is read back anyway: it is collected now,
-    // in one Spark job, and its rows go back to the server as a local relation under its name, for the
-    // queries that read it. No checkpoint job, no count job, no second collect.
-    if (query.ordered) {
-      const result = await this.execute({ root: { sql: { query: sql } } }, query.source, true, query.name);
-      if (result.arrowBytes <= LOCAL_RELATION_MAX_BYTES && result.table) {
-        await this.command(
-          {
-            create_dataframe_view: {
-              input: { local_relation: { data: tableToIPC(result.table, 'stream') } },
-              name: query.name,
-              is_global: false,
-              replace: true,
-            },
-          },
-          query.source,
-        );
-        this.results.set(query.name, result);
-        return result.table.numRows;
-      }
-      // Larger than a plan should carry: kept on the server, as a shared relation is.
-    }
     return this.checkpoint(query, sql);
   }
 
