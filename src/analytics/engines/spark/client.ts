@@ -36,8 +36,6 @@ export function rpcCodec(method: string): protoLoader.MethodDefinition<object, o
 export type Relation =
   | { sql: { query: string } }
   | { cached_remote_relation: { relation_id: string } }
-  /** Rows sent with the plan: one Arrow IPC stream, schema included. */
-  | { local_relation: { data: Uint8Array } }
   | {
       read: {
         data_source: { format: string; options: Record<string, string>; paths: string[] };
