@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,4 +104,54 @@ export function simulateArchive(o: {
 
 export function fmt(n: number, digits = 2): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A bundled `gpumon up` started by a bench. */
+export interface UpServer {
+  /** The dashboard's address, without a trailing slash. */
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** SIGTERM, then waits for the exit. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * The bundled `gpumon up --source sim` on `archive`, on a free loopback port, warn-level logs and no schedule
+ * (`env` adds to or overrides them); resolves once it prints the dashboard's address, rejects with its output
+ * if it exits first.
+ */
+export async function startGpumonUp(archive: string, env: Record<string, string> = {}): Promise<UpServer> {
+  const child = spawn(
+    process.execPath,
+    ['bin/gpumon.js', 'up', '--source', 'sim', '--archive', archive, '--port', '0', '--host', '127.0.0.1'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, GPUMON_LOG_LEVEL: 'warn', GPUMON_SCHEDULE_ENABLED: 'false', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-20_000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /dashboard at (http:\/\/\S+?)[\s(]/.exec(out);
+      if (m?.[1]) resolve(m[1].replace(/\/$/, ''));
+    });
+    child.once('exit', (code) => reject(new Error(`gpumon up exited ${code}:\n${out}\n${err}`)));
+  });
+  return {
+    url,
+    pid: child.pid as number,
+    child,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

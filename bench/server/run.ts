@@ -17,13 +17,12 @@
  * Prints latencies (p50, p99) against the baseline's and peak RSS against the idle server's.
  * Target (issue 11): 1,000 concurrent result requests keep the server under 500 MiB RSS.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmt, measureNode, ROOT, simulateArchive } from '../harness.ts';
+import { fmt, measureNode, simulateArchive, startGpumonUp, type UpServer } from '../harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,47 +44,11 @@ const date = '2026-11-25';
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'gpumon-bench-server-'));
 const GPUMON = ['bin/gpumon.js'];
 
-interface Server {
-  url: string;
-  pid: number;
-  child: ChildProcess;
-  stop: () => Promise<void>;
-}
+type Server = UpServer;
 
 /** `gpumon up --source sim` on the bench archive, on a free port; resolves once it prints its address. */
-async function startUp(env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [...GPUMON, 'up', '--source', 'sim', '--archive', dir, '--port', '0', '--host', '127.0.0.1'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, GPUMON_LOG_LEVEL: 'warn', GPUMON_SCHEDULE_ENABLED: 'false', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-20_000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /dashboard at (http:\/\/\S+?)[\s(]/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`gpumon up exited ${code}:\n${out}\n${err}`)));
-  });
-  return {
-    url,
-    pid: child.pid as number,
-    child,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function startUp(env: Record<string, string> = {}): Promise<Server> {
+  return startGpumonUp(dir, env);
 }
 
 function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {

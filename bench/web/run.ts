@@ -22,14 +22,14 @@
  *     server's peak RSS (VmHWM). Target: flat.
  * Each step records the machine's CPU (bench/noise.ts) and is flagged DISTURBED under other load.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM } from '../../src/testing/browser.ts';
-import { ensureBundle, fmt, ROOT } from '../harness.ts';
+import { ensureBundle, fmt, startGpumonUp } from '../harness.ts';
 import { describeNoise, describeSpread, interleave, NoiseMeter, spread } from '../noise.ts';
 
 const { values } = parseArgs({
@@ -63,47 +63,19 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-/** The bundled `gpumon up --source sim` with hosts x gpus GPUs, on a free port. */
+/** The bundled `gpumon up --source sim` with hosts x gpus GPUs, on a free port, in an archive of its own. */
 async function startUp(hosts: number, gpus: number): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'gpumon-bench-web-'));
-  const child = spawn(
-    process.execPath,
-    ['bin/gpumon.js', 'up', '--source', 'sim', '--archive', dir, '--port', '0', '--host', '127.0.0.1'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        GPUMON_LOG_LEVEL: 'warn',
-        GPUMON_SCHEDULE_ENABLED: 'false',
-        GPUMON_SOURCE_SIM_HOSTS: String(hosts),
-        GPUMON_SOURCE_SIM_GPUS_PER_HOST: String(gpus),
-        GPUMON_SOURCE_INTERVAL_MS: String(INTERVAL_MS),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-20_000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /dashboard at (http:\/\/\S+?)[\s(]/.exec(out);
-      if (m?.[1]) resolve(m[1].replace(/\/$/, ''));
-    });
-    child.once('exit', (code) => reject(new Error(`gpumon up exited ${code}:\n${out}\n${err}`)));
+  const up = await startGpumonUp(dir, {
+    GPUMON_SOURCE_SIM_HOSTS: String(hosts),
+    GPUMON_SOURCE_SIM_GPUS_PER_HOST: String(gpus),
+    GPUMON_SOURCE_INTERVAL_MS: String(INTERVAL_MS),
   });
   return {
-    url,
-    pid: child.pid as number,
-    child,
+    ...up,
     dir,
     stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await up.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
