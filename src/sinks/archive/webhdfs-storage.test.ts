@@ -101,3 +101,61 @@ describe('WebHdfsStorage.put against a misbehaving DataNode', () => {
     assert.equal((await stat(file)).size, 1024 * 1024);
   });
 });
+
+/**
+ * A stand-in for WebHDFS serving one file of `chunks` chunks of 64 KiB: GETFILESTATUS describes it, OPEN sends
+ * the chunks `gapMs` apart, or stops after `stallAfter` chunks and keeps the connection open.
+ */
+async function slowFileHdfs(chunks: number, gapMs: number, stallAfter = Number.POSITIVE_INFINITY) {
+  const chunk = Buffer.alloc(64 * 1024, 3);
+  const server = createServer((req, res) => {
+    const op = new URL(req.url ?? '/', 'http://x').searchParams.get('op');
+    if (op === 'GETFILESTATUS') {
+      const status = { pathSuffix: '', type: 'FILE', length: chunk.length * chunks, modificationTime: 1 };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ FileStatus: status }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    let sent = 0;
+    const next = () => {
+      if (sent === stallAfter) return; // the connection stays open, nothing more comes
+      res.write(chunk);
+      sent++;
+      if (sent === chunks) res.end();
+      else setTimeout(next, gapMs);
+    };
+    next();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'gpumon-webhdfs-read-'));
+  dirs.push(dir);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cacheDir: dir,
+    size: chunk.length * chunks,
+  };
+}
+
+describe('WebHdfsStorage.localPath on a slow or stalled read', () => {
+  test('copies a file whose download takes longer than timeoutMs in all, as long as it keeps moving', async () => {
+    const hdfs = await slowFileHdfs(12, 100);
+    const storage = new WebHdfsStorage({ ...hdfs, root: '/a', user: 'gpumon', timeoutMs: 400 });
+    const started = Date.now();
+    const local = await storage.localPath('big.parquet');
+    assert.ok(Date.now() - started > 400, 'the download outlasted timeoutMs');
+    assert.equal((await stat(local)).size, hdfs.size);
+  });
+
+  test('gives up on a download that stops moving, after timeoutMs without progress, naming the file', async () => {
+    const hdfs = await slowFileHdfs(12, 20, 3);
+    const storage = new WebHdfsStorage({ ...hdfs, root: '/a', user: 'gpumon', timeoutMs: 400 });
+    const started = Date.now();
+    await assert.rejects(storage.localPath('stalled.parquet'), (err: unknown) => {
+      assert.ok(isGpumonError(err, 'ARCHIVE_READ_FAILED'), String(err));
+      assert.match((err as Error).message, /stalled\.parquet.*no progress for 400 ms/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5000, 'given up soon after the stall');
+  });
+});

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GpumonError } from '../../errors.ts';
 import { ensureOwnDir, perUserTempPath } from './private-temp.ts';
@@ -21,7 +21,10 @@ export interface WebHdfsOptions {
    * a directory of this user's, mode 0700, checked before use).
    */
   cacheDir?: string;
-  /** Timeout of one request (default 60 s). */
+  /**
+   * Timeout of one request (default 60 s); for the bodies of files read or written, the longest time without
+   * progress (a big file may take longer in all, on a slow link or a busy machine, as long as it moves).
+   */
   timeoutMs?: number;
 }
 
@@ -162,23 +165,36 @@ export class WebHdfsStorage implements ArchiveStorage {
       return stamp;
     } catch {}
     await mkdir(dirname(local), { recursive: true, mode: 0o700 });
-    const res = await this.call('GET', this.absolute(path), { op: 'OPEN' });
-    if (!res.ok || !res.body) throw await this.failure('ARCHIVE_READ_FAILED', `OPEN ${path}`, res);
+    const idle = idleTimeout(this.timeoutMs);
     const tmp = `${stamp}.${randomBytes(4).toString('hex')}.part`;
     try {
-      await pipeline(
-        Readable.fromWeb(res.body as never),
-        createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
-      );
-      await rename(tmp, stamp);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      if (err instanceof GpumonError) throw err;
-      throw new GpumonError(
-        'TEMP_FILE_FAILED',
-        `cannot copy ${this.uri}/${path} to the local cache ${tmp}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      const res = await this.call('GET', this.absolute(path), { op: 'OPEN' }, { signal: idle.signal });
+      if (!res.ok || !res.body) throw await this.failure('ARCHIVE_READ_FAILED', `OPEN ${path}`, res);
+      const progress = new Transform({
+        transform(chunk, _encoding, done) {
+          idle.touch();
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(
+          Readable.fromWeb(res.body as never),
+          progress,
+          createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
+        );
+        await rename(tmp, stamp);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        if (err instanceof GpumonError) throw err;
+        const why = idle.signal.aborted ? (idle.signal.reason as Error).message : (err as Error).message;
+        throw new GpumonError(
+          idle.signal.aborted ? 'ARCHIVE_READ_FAILED' : 'TEMP_FILE_FAILED',
+          `cannot copy ${this.uri}/${path} to the local cache ${tmp}: ${why}`,
+          { cause: err },
+        );
+      }
+    } finally {
+      idle.clear();
     }
     return stamp;
   }
@@ -207,11 +223,12 @@ export class WebHdfsStorage implements ArchiveStorage {
     if (!ok) throw new GpumonError('ARCHIVE_WRITE_FAILED', `WebHDFS RENAME ${from} to ${to} was refused`);
   }
 
+  /** One WebHDFS request, given up after timeoutMs in all unless `init.signal` says otherwise. */
   private call(
     method: string,
     absolutePath: string,
     params: Record<string, string>,
-    init: { redirect?: RequestRedirect } = {},
+    init: { redirect?: RequestRedirect; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const query = new URLSearchParams({ ...params, 'user.name': this.options.user });
     const path = absolutePath.split('/').map(encodeURIComponent).join('/');
@@ -304,4 +321,24 @@ function putToDataNode(
     body.on('error', fail);
     body.pipe(req);
   });
+}
+
+/**
+ * An abort signal that fires once `ms` pass without a `touch()`: a download that keeps moving is never cut, one
+ * that stalls is, with a reason that says so. `clear()` when done.
+ */
+function idleTimeout(ms: number): { signal: AbortSignal; touch(): void; clear(): void } {
+  const controller = new AbortController();
+  const fire = () => controller.abort(new Error(`no progress for ${ms} ms (timed out)`));
+  let timer = setTimeout(fire, ms);
+  return {
+    signal: controller.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    clear() {
+      clearTimeout(timer);
+    },
+  };
 }
