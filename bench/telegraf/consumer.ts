@@ -19,6 +19,11 @@
  * metric_batch_size 5,000, max_undelivered_messages 10,000, flush_interval 1 s, plain bodies (gpumon does not
  * gzip to a loopback InfluxDB either), omit_hostname. gpumon runs as deployed: the bundled bin/gpumon.js with its
  * defaults. --cpu-prof DIR: gpumon's runs write a V8 CPU profile into DIR (slower: for where the time goes).
+ *
+ * Then the floors (--no-floors to skip), --pairs times each, alternating (bench/telegraf/consume-floor.ts): the
+ * Kafka client gpumon is built on reading gpumon's topic and doing nothing with the records, and the same
+ * decoding each record into its sample and line, writing nothing. CPU us per sample from the first record to the
+ * last: what `gpumon consume` spends before it writes anything, to set beside Telegraf's whole run.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +38,7 @@ import { influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
 import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { ensureBundle, fmt, ROOT } from '../harness.ts';
 import { BenchDatabases } from '../influx-databases.ts';
-import { describeNoise, describeSpread, interleave, type NoiseMeter, spread } from '../noise.ts';
+import { describeNoise, describeSpread, interleave, NoiseMeter, spread } from '../noise.ts';
 import { cpuSeconds, peakRssKiB } from '../pipeline/cpu.ts';
 
 const { values } = parseArgs({
@@ -41,6 +46,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '500000' },
     pairs: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
+    floors: { type: 'boolean', default: true },
   },
 });
 const HOSTS = 125;
@@ -283,6 +289,42 @@ try {
   await databases.dropAll();
 }
 
+interface Floor {
+  mode: 'kafka' | 'decode';
+  records: number;
+  decoded: number;
+  cpuSeconds: number;
+  seconds: number;
+}
+const floors = { kafka: [] as Floor[], decode: [] as Floor[] };
+if (values.floors) {
+  for (let i = 0; i < pairs; i++) {
+    for (const mode of ['kafka', 'decode'] as const) {
+      const noise = new NoiseMeter().start();
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'bench/telegraf/consume-floor.ts', brokers, gpumonTopic, String(M), mode],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      noise.track(child.pid);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      if (code !== 0) throw new Error(`consume-floor ${mode} exited with ${code}`);
+      const floor = JSON.parse(out) as Floor;
+      if (floor.records !== M || (mode === 'decode' && floor.decoded !== M))
+        throw new Error(`consume-floor ${mode}: ${out}`);
+      floors[mode].push(floor);
+      log(
+        `floor ${mode.padEnd(6)} #${i + 1}: ${fmt((floor.cpuSeconds / M) * 1e6, 1)} us CPU/sample, ` +
+          `${fmt(M / floor.seconds, 0)} samples/s; ${describeNoise(noise.stop())}`,
+      );
+    }
+  }
+}
+
 const med = (list: Run[], f: (r: Run) => number) => spread(list.map(f));
 const rows: [string, (r: Run) => number, number][] = [
   ['samples/s, steady (from the first point)', (r) => r.steadyRate, 0],
@@ -300,6 +342,18 @@ for (const [what, f, digits] of rows) {
     `| ${what} | ${fmt(t.median, digits)} (${fmt(t.min, digits)}-${fmt(t.max, digits)}) | ` +
       `${fmt(g.median, digits)} (${fmt(g.min, digits)}-${fmt(g.max, digits)}) | ${fmt(g.median / t.median)}x |`,
   );
+}
+if (values.floors) {
+  const tg = med(runs.telegraf, (r) => r.steadyCpuUsPerSample).median;
+  for (const [what, list] of [
+    ['floor: the Kafka client alone, CPU us per sample', floors.kafka],
+    ['floor: Kafka client + decoding (sample and line), CPU us per sample', floors.decode],
+  ] as const) {
+    const f = spread(list.map((r) => (r.cpuSeconds / M) * 1e6));
+    console.log(
+      `| ${what} | | ${fmt(f.median, 1)} (${fmt(f.min, 1)}-${fmt(f.max, 1)}) | ${fmt(f.median / tg)}x |`,
+    );
+  }
 }
 console.log(`\npair ratio of steady rates (gpumon / Telegraf): ${describeSpread(result.pairRatio)}`);
 console.log(

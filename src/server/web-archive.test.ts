@@ -8,15 +8,10 @@ import { ANALYTICS_TABS } from '../../web/route.ts';
 import { runDailyAnalytics } from '../analytics/daily-job.ts';
 import { ResultReader } from '../analytics/results.ts';
 import { testConfig } from '../analytics/testing.ts';
-import { loadConfig } from '../config/load.ts';
-import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
-import { silentLogger } from '../log.ts';
 import { LiveState } from '../pipeline/live-state.ts';
 import { dateOfTs } from '../sinks/archive/layout.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { buildFleet } from '../sources/sim/fleet.ts';
-import { writeHistory } from '../sources/sim/history.ts';
 import { launchBrowser } from '../testing/browser.ts';
 import { resultsApi } from '../wiring.ts';
 import type {
@@ -30,10 +25,16 @@ import type {
 import { createApp } from './app.ts';
 import { archiveHistory } from './archive-history.ts';
 import type { RunsApi } from './deps.ts';
-import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
-import { axeViolations, checkLayout, LAYOUT_WIDTHS } from './web-test-support.ts';
+import {
+  axeViolations,
+  checkLayout,
+  type Dashboard,
+  LAYOUT_WIDTHS,
+  startDashboard,
+  writeSimulatedArchive,
+} from './web-test-support.ts';
 
 const DAY = 86_400_000;
 /** The live simulator's interval; the archive's history is sampled every minute. */
@@ -50,8 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * simulated fleet (same seed: same GPUs): the detail's ranges reach from the live buffer into the archive.
  */
 describe("a GPU's history beyond the live window, in a browser on gpumon up with an archive", () => {
-  let gpumon: EmbeddedGpumon;
-  let browser: Browser | undefined;
+  let dashboard: Dashboard | undefined;
   let page: Page;
   let dir: string;
   let url: string;
@@ -61,18 +61,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-archive-'));
     const archivePath = join(dir, 'archive');
-    const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
-    try {
-      await writeHistory({
-        ...SIM,
-        firstDate: dateOfTs(Date.now() - 2 * DAY),
-        lastDate: yesterday,
-        intervalMs: ARCHIVE_INTERVAL_MS,
-        writer,
-      });
-    } finally {
-      await writer.close();
-    }
+    await writeSimulatedArchive(archivePath, SIM, 2, ARCHIVE_INTERVAL_MS);
     // The daily analytics of the two archived days, as gpumon analyze would write them.
     for (const date of [dateOfTs(Date.now() - 2 * DAY), yesterday]) {
       await runDailyAnalytics({
@@ -81,43 +70,31 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
         storage: new LocalStorage(archivePath),
       });
     }
-    const config = loadConfig({
-      flags: {
-        'source.type': 'sim',
-        'source.sim.hosts': SIM.hosts,
-        'source.sim.gpusPerHost': SIM.gpusPerHost,
-        'source.sim.seed': SIM.seed,
-        'source.intervalMs': INTERVAL_MS,
-        'archive.path': archivePath,
-        'server.port': 0,
-        'schedule.enabled': false,
-        // Any rise of the temperature is a spike: episodes start and end every few samples.
-        'alerts.tempSpikeCelsius': 0.1,
-        // Not the defaults: the page must take the server's idle thresholds.
-        'analytics.idleLoadPercent': IDLE.loadPercent,
-        'analytics.idleMemoryBytes': IDLE.memoryBytes,
-      },
+    dashboard = await startDashboard({
+      'source.type': 'sim',
+      'source.sim.hosts': SIM.hosts,
+      'source.sim.gpusPerHost': SIM.gpusPerHost,
+      'source.sim.seed': SIM.seed,
+      'source.intervalMs': INTERVAL_MS,
+      'archive.path': archivePath,
+      'schedule.enabled': false,
+      // Any rise of the temperature is a spike: episodes start and end every few samples.
+      'alerts.tempSpikeCelsius': 0.1,
+      // Not the defaults: the page must take the server's idle thresholds.
+      'analytics.idleLoadPercent': IDLE.loadPercent,
+      'analytics.idleMemoryBytes': IDLE.memoryBytes,
     });
-    gpumon = await startEmbedded(config, silentLogger(), {
-      security: OPEN_LOOPBACK,
-      tls: null,
-      warning: null,
-    });
-    url = gpumon.url.replace(/\/$/, '');
+    ({ url, page } = dashboard);
     for (let tries = 0; !uuid && tries < 50; tries++) {
       const gpus = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
       uuid = gpus[0]?.uuid as string;
       if (!uuid) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(uuid, 'the simulator sampled its GPUs');
-    browser = await launchBrowser();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   after(async () => {
-    await browser?.close();
-    await gpumon?.stop();
+    await dashboard?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -228,24 +205,32 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       if (g.gpu_utilization_percent >= IDLE.loadPercent) return 'busy';
       return (g.gpu_memory_used_bytes ?? 0) > IDLE.memoryBytes ? 'holding' : 'idle';
     };
-    // Read between two samples: the API before and after the page agree, so the page shows those values.
+    // Compared where the page shows the very samples the API answers with (each card's data-ts): on a loaded
+    // machine the page may render a sample a while after the API has it.
     let checked = false;
-    for (let attempt = 0; attempt < 8 && !checked; attempt++) {
-      const before = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
-      await sleep(300);
-      const shown = await page
+    for (let attempt = 0; attempt < 40 && !checked; attempt++) {
+      const api = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
+      const shown: Record<string, { ts?: string; state?: string }> = await page
         .locator('[data-testid="gpu-card"]')
         .evaluateAll((cards) =>
           Object.fromEntries(
-            cards.map((c) => [(c as HTMLElement).dataset.uuid, (c as HTMLElement).dataset.state]),
+            cards.map((c) => {
+              const d = (c as HTMLElement).dataset;
+              return [d.uuid, { ts: d.ts, state: d.state }];
+            }),
           ),
         );
-      const afterwards = ((await (await fetch(`${url}/api/gpus`)).json()) as GpusResponse).gpus;
-      if (before.some((g, i) => g.ts !== afterwards[i]?.ts)) continue;
-      assert.deepEqual(shown, Object.fromEntries(before.map((g) => [g.uuid, expected(g)])));
+      if (api.length === 0 || api.some((g) => shown[g.uuid]?.ts !== String(g.ts))) {
+        await sleep(250);
+        continue;
+      }
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(shown).map(([uuid, card]) => [uuid, card.state])),
+        Object.fromEntries(api.map((g) => [g.uuid, expected(g)])),
+      );
       checked = true;
     }
-    assert.ok(checked, 'the page and the API were read between two samples');
+    assert.ok(checked, 'the page showed the samples the API answered with');
   });
 
   async function episodesOf(query = ''): Promise<AlertEpisodesResponse> {
@@ -754,18 +739,7 @@ describe('the GPU detail on a server without a live source, over an archive (as 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-serve-'));
     const storage = new LocalStorage(dir);
-    const writer = new ParquetWriter({ storage, threads: 1 });
-    try {
-      await writeHistory({
-        ...SIM,
-        firstDate: dateOfTs(Date.now() - 3 * DAY),
-        lastDate: dateOfTs(Date.now() - DAY),
-        intervalMs: ARCHIVE_INTERVAL_MS,
-        writer,
-      });
-    } finally {
-      await writer.close();
-    }
+    await writeSimulatedArchive(dir, SIM, 3, ARCHIVE_INTERVAL_MS);
     reader = new ResultReader(storage, { connections: 2 });
     const app = createApp(
       depsOf(new LiveState(60_000), {

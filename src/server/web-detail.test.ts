@@ -6,24 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import type { Page, Response } from 'playwright-core';
 import { gib } from '../../web/format.ts';
 import { shareText } from '../../web/gpu-detail.ts';
-import { loadConfig } from '../config/load.ts';
-import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
-import { silentLogger } from '../log.ts';
-import { dateOfTs } from '../sinks/archive/layout.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
-import { writeHistory } from '../sources/sim/history.ts';
-import { launchBrowser } from '../testing/browser.ts';
 import type { GpuProcessesResponse, GpusResponse, ThrottleResponse } from './api-types.ts';
-import { OPEN_LOOPBACK } from './security.ts';
-import { axeViolations, checkLayout } from './web-test-support.ts';
+import {
+  axeViolations,
+  checkLayout,
+  type Dashboard,
+  startDashboard,
+  writeSimulatedArchive,
+} from './web-test-support.ts';
 
-const DAY = 86_400_000;
 const INTERVAL_MS = 2000;
 /** One host of 8 GPUs: every personality of the simulator (training, inference, bursty, idle-holding, idle). */
 const SIM = { hosts: 1, gpusPerHost: 8, seed: 5 };
-
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 
 async function json<T>(url: string): Promise<T> {
   const res = await fetch(url);
@@ -36,8 +30,7 @@ async function json<T>(url: string): Promise<T> {
  * (from the simulator, through /api/gpus/:uuid/processes) and marks each throttle reason on its charts.
  */
 describe("a GPU's processes and throttle reasons in its detail, in a browser on gpumon up", () => {
-  let gpumon: EmbeddedGpumon;
-  let browser: Browser | undefined;
+  let dashboard: Dashboard | undefined;
   let page: Page;
   let dir: string;
   let url: string;
@@ -46,49 +39,26 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-detail-'));
     const archivePath = join(dir, 'archive');
-    const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
-    try {
-      await writeHistory({
-        ...SIM,
-        firstDate: dateOfTs(Date.now() - 2 * DAY),
-        lastDate: dateOfTs(Date.now() - DAY),
-        intervalMs: 60_000,
-        writer,
-      });
-    } finally {
-      await writer.close();
-    }
-    const config = loadConfig({
-      flags: {
-        'source.type': 'sim',
-        'source.sim.hosts': SIM.hosts,
-        'source.sim.gpusPerHost': SIM.gpusPerHost,
-        'source.sim.seed': SIM.seed,
-        'source.intervalMs': INTERVAL_MS,
-        'archive.path': archivePath,
-        'server.port': 0,
-        'schedule.enabled': false,
-      },
+    await writeSimulatedArchive(archivePath, SIM, 2, 60_000);
+    dashboard = await startDashboard({
+      'source.type': 'sim',
+      'source.sim.hosts': SIM.hosts,
+      'source.sim.gpusPerHost': SIM.gpusPerHost,
+      'source.sim.seed': SIM.seed,
+      'source.intervalMs': INTERVAL_MS,
+      'archive.path': archivePath,
+      'schedule.enabled': false,
     });
-    gpumon = await startEmbedded(config, silentLogger(), {
-      security: OPEN_LOOPBACK,
-      tls: null,
-      warning: null,
-    });
-    url = gpumon.url.replace(/\/$/, '');
+    ({ url, page } = dashboard);
     for (let tries = 0; uuids.length < 8 && tries < 50; tries++) {
       uuids = (await json<GpusResponse>(`${url}/api/gpus`)).gpus.map((g) => g.uuid);
       if (uuids.length < 8) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(uuids.length, 8, 'the simulator sampled its GPUs');
-    browser = await launchBrowser();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   after(async () => {
-    await browser?.close();
-    await gpumon?.stop();
+    await dashboard?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { loadConfig } from '../config/load.ts';
-import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
-import { silentLogger } from '../log.ts';
-import { launchBrowser } from '../testing/browser.ts';
 import type { GpusResponse, GpuView } from './api-types.ts';
-import { OPEN_LOOPBACK } from './security.ts';
-import { axeViolations, checkLayout, LAYOUT_WIDTHS, SCREENSHOTS } from './web-test-support.ts';
+import {
+  axeViolations,
+  checkLayout,
+  type Dashboard,
+  LAYOUT_WIDTHS,
+  SCREENSHOTS,
+  startDashboard,
+} from './web-test-support.ts';
 
 /** 125 simulated hosts of 8 GPUs: the 1,000 GPUs issue 13 asks the fleet view to carry. */
 const HOSTS = 125;
@@ -20,8 +22,6 @@ const GPUS = HOSTS * GPUS_PER_HOST;
 const INTERVAL_MS = 5000;
 /** The page renders the tiles within a screen and a half of the viewport: a few screenfuls, not the fleet. */
 const MOST_TILES_IN_PAGE = 200;
-
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 
 async function gpusOf(url: string): Promise<GpuView[]> {
   const res = await fetch(`${url}/api/gpus`);
@@ -46,8 +46,7 @@ function tilesInPage(page: Page): Promise<{ host: string; uuids: string[] }[]> {
 const tileCount = (page: Page) => page.locator('[data-testid="gpu-card"]').count();
 
 describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
-  let gpumon: EmbeddedGpumon;
-  let browser: Browser | undefined;
+  let dashboard: Dashboard | undefined;
   let page: Page;
   let dir: string;
   let url: string;
@@ -55,26 +54,15 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-large-'));
-    const config = loadConfig({
-      flags: {
-        'source.type': 'sim',
-        'source.sim.hosts': HOSTS,
-        'source.sim.gpusPerHost': GPUS_PER_HOST,
-        'source.intervalMs': INTERVAL_MS,
-        'archive.path': join(dir, 'archive'),
-        'server.port': 0,
-      },
+    dashboard = await startDashboard({
+      'source.type': 'sim',
+      'source.sim.hosts': HOSTS,
+      'source.sim.gpusPerHost': GPUS_PER_HOST,
+      'source.intervalMs': INTERVAL_MS,
+      'archive.path': join(dir, 'archive'),
     });
-    gpumon = await startEmbedded(config, silentLogger(), {
-      security: OPEN_LOOPBACK,
-      tls: null,
-      warning: null,
-    });
-    url = gpumon.url.replace(/\/$/, '');
-    browser = await launchBrowser();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    ({ url, page } = dashboard);
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.setViewportSize({ width: 1440, height: 900 });
     await page.goto(url);
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid="agg-gpus"] dd')?.textContent === String(n),
@@ -84,8 +72,7 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await gpumon?.stop();
+    await dashboard?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -4,18 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { loadConfig } from '../config/load.ts';
-import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
-import { silentLogger } from '../log.ts';
 import { projectPath } from '../paths.ts';
 import { LiveState } from '../pipeline/live-state.ts';
 import { launchBrowser } from '../testing/browser.ts';
 import type { FleetEnergyResponse, GpusResponse, GpuView } from './api-types.ts';
 import { createApp } from './app.ts';
-import { OPEN_LOOPBACK } from './security.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
-import { axeViolations, overlaps } from './web-test-support.ts';
+import { axeViolations, type Dashboard, overlaps, startDashboard } from './web-test-support.ts';
 
 /** Where the screenshots of each view and size go, for a person to look at. */
 const SCREENSHOTS = projectPath('.tmp', 'screenshots');
@@ -80,8 +76,7 @@ const KEY_ELEMENTS = [
 ];
 
 describe('the fleet page on gpumon up with the simulator, in a browser', () => {
-  let gpumon: EmbeddedGpumon;
-  let browser: Browser | undefined;
+  let dashboard: Dashboard | undefined;
   let page: Page;
   let dir: string;
   let url: string;
@@ -89,25 +84,14 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-'));
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const config = loadConfig({
-      flags: {
-        'source.type': 'sim',
-        'source.sim.hosts': 3,
-        'source.sim.gpusPerHost': 4,
-        'source.intervalMs': INTERVAL_MS,
-        'archive.path': join(dir, 'archive'),
-        'server.port': 0,
-      },
+    dashboard = await startDashboard({
+      'source.type': 'sim',
+      'source.sim.hosts': 3,
+      'source.sim.gpusPerHost': 4,
+      'source.intervalMs': INTERVAL_MS,
+      'archive.path': join(dir, 'archive'),
     });
-    gpumon = await startEmbedded(config, silentLogger(), {
-      security: OPEN_LOOPBACK,
-      tls: null,
-      warning: null,
-    });
-    url = gpumon.url.replace(/\/$/, '');
-    browser = await launchBrowser();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    await page.setViewportSize({ width: 1440, height: 900 });
+    ({ url, page } = dashboard);
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     await page.goto(url);
@@ -122,8 +106,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await gpumon?.stop();
+    await dashboard?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

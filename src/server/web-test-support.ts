@@ -3,7 +3,89 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { loadConfig } from '../config/load.ts';
+import type { ConfigKey } from '../config/schema.ts';
+import { type EmbeddedGpumon, startEmbedded } from '../embedded.ts';
+import { silentLogger } from '../log.ts';
 import { projectPath } from '../paths.ts';
+import { dateOfTs } from '../sinks/archive/layout.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
+import { writeHistory } from '../sources/sim/history.ts';
+import { launchBrowser } from '../testing/browser.ts';
+import { OPEN_LOOPBACK } from './security.ts';
+
+const DAY_MS = 86_400_000;
+
+/** `gpumon up` in this process and Chromium on its page, as the browser tests use them. */
+export interface Dashboard {
+  gpumon: EmbeddedGpumon;
+  /** The page's address, without the trailing slash. */
+  url: string;
+  browser: Awaited<ReturnType<typeof launchBrowser>>;
+  /** The browser's first page, at the viewport asked for, not yet navigated. */
+  page: Page;
+  /** Closes the browser, then gpumon. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `gpumon up` (the embedded server, open on loopback without TLS, schedule as `flags` say) with the
+ * configuration `flags` (dotted keys: the simulator's fleet, the archive path, `server.port` 0...), then
+ * Chromium with a page at `viewport`.
+ */
+export async function startDashboard(
+  flags: Partial<Record<ConfigKey, unknown>>,
+  viewport = { width: 1440, height: 900 },
+): Promise<Dashboard> {
+  const gpumon = await startEmbedded(loadConfig({ flags: { 'server.port': 0, ...flags } }), silentLogger(), {
+    security: OPEN_LOOPBACK,
+    tls: null,
+    warning: null,
+  });
+  try {
+    const browser = await launchBrowser();
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize(viewport);
+    return {
+      gpumon,
+      url: gpumon.url.replace(/\/$/, ''),
+      browser,
+      page,
+      async stop() {
+        await browser.close();
+        await gpumon.stop();
+      },
+    };
+  } catch (err) {
+    await gpumon.stop();
+    throw err;
+  }
+}
+
+/**
+ * Writes the simulated fleet's history into a local archive at `archivePath`, as `gpumon simulate` would: the
+ * `days` whole UTC days before today, every GPU sampled every `intervalMs`.
+ */
+export async function writeSimulatedArchive(
+  archivePath: string,
+  sim: { hosts: number; gpusPerHost: number; seed: number },
+  days: number,
+  intervalMs: number,
+): Promise<void> {
+  const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
+  try {
+    await writeHistory({
+      ...sim,
+      firstDate: dateOfTs(Date.now() - days * DAY_MS),
+      lastDate: dateOfTs(Date.now() - DAY_MS),
+      intervalMs,
+      writer,
+    });
+  } finally {
+    await writer.close();
+  }
+}
 
 /** Where the screenshots of each view and size go, for a person to look at. */
 export const SCREENSHOTS = projectPath('.tmp', 'screenshots');

@@ -402,7 +402,7 @@ const ENCODING_V1_BYTES = Buffer.from(ENCODING_HEADER_VALUE);
  * The `gpumon-encoding` header as text (headers are a Map keyed by Buffer: look it up by content; compared as
  * bytes, so that the usual `v1` costs no string).
  */
-function encodingOf(record: Record_): string | undefined {
+export function encodingOf(record: Record_): string | undefined {
   for (const [k, v] of record.headers) {
     if (k === undefined || k === null || !ENCODING_HEADER_BYTES.equals(k)) continue;
     if (v === undefined || v === null) return '';
