@@ -32,6 +32,7 @@ import {
   checkLayout,
   type Dashboard,
   LAYOUT_WIDTHS,
+  simulatorFlags,
   startDashboard,
   writeSimulatedArchive,
 } from './web-test-support.ts';
@@ -71,11 +72,7 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       });
     }
     dashboard = await startDashboard({
-      'source.type': 'sim',
-      'source.sim.hosts': SIM.hosts,
-      'source.sim.gpusPerHost': SIM.gpusPerHost,
-      'source.sim.seed': SIM.seed,
-      'source.intervalMs': INTERVAL_MS,
+      ...simulatorFlags(SIM, INTERVAL_MS),
       'archive.path': archivePath,
       'schedule.enabled': false,
       // Any rise of the temperature is a spike: episodes start and end every few samples.

@@ -11,6 +11,7 @@ import {
   axeViolations,
   checkLayout,
   type Dashboard,
+  simulatorFlags,
   startDashboard,
   writeSimulatedArchive,
 } from './web-test-support.ts';
@@ -41,11 +42,7 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
     const archivePath = join(dir, 'archive');
     await writeSimulatedArchive(archivePath, SIM, 2, 60_000);
     dashboard = await startDashboard({
-      'source.type': 'sim',
-      'source.sim.hosts': SIM.hosts,
-      'source.sim.gpusPerHost': SIM.gpusPerHost,
-      'source.sim.seed': SIM.seed,
-      'source.intervalMs': INTERVAL_MS,
+      ...simulatorFlags(SIM, INTERVAL_MS),
       'archive.path': archivePath,
       'schedule.enabled': false,
     });

@@ -11,6 +11,7 @@ import {
   type Dashboard,
   LAYOUT_WIDTHS,
   SCREENSHOTS,
+  simulatorFlags,
   startDashboard,
 } from './web-test-support.ts';
 
@@ -55,10 +56,7 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-large-'));
     dashboard = await startDashboard({
-      'source.type': 'sim',
-      'source.sim.hosts': HOSTS,
-      'source.sim.gpusPerHost': GPUS_PER_HOST,
-      'source.intervalMs': INTERVAL_MS,
+      ...simulatorFlags({ hosts: HOSTS, gpusPerHost: GPUS_PER_HOST }, INTERVAL_MS),
       'archive.path': join(dir, 'archive'),
     });
     ({ url, page } = dashboard);

@@ -11,7 +11,13 @@ import type { FleetEnergyResponse, GpusResponse, GpuView } from './api-types.ts'
 import { createApp } from './app.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
-import { axeViolations, type Dashboard, overlaps, startDashboard } from './web-test-support.ts';
+import {
+  axeViolations,
+  type Dashboard,
+  overlaps,
+  simulatorFlags,
+  startDashboard,
+} from './web-test-support.ts';
 
 /** Where the screenshots of each view and size go, for a person to look at. */
 const SCREENSHOTS = projectPath('.tmp', 'screenshots');
@@ -85,10 +91,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-'));
     mkdirSync(SCREENSHOTS, { recursive: true });
     dashboard = await startDashboard({
-      'source.type': 'sim',
-      'source.sim.hosts': 3,
-      'source.sim.gpusPerHost': 4,
-      'source.intervalMs': INTERVAL_MS,
+      ...simulatorFlags({ hosts: 3, gpusPerHost: 4 }, INTERVAL_MS),
       'archive.path': join(dir, 'archive'),
     });
     ({ url, page } = dashboard);

@@ -29,6 +29,24 @@ export interface Dashboard {
   stop(): Promise<void>;
 }
 
+/** The fleet the browser tests simulate: hosts, GPUs per host, and a seed (the simulator's default without). */
+export interface SimFleet {
+  hosts: number;
+  gpusPerHost: number;
+  seed?: number;
+}
+
+/** `gpumon up`'s configuration flags for the simulated fleet `sim`, sampled every `intervalMs`. */
+export function simulatorFlags(sim: SimFleet, intervalMs: number): Partial<Record<ConfigKey, unknown>> {
+  return {
+    'source.type': 'sim',
+    'source.sim.hosts': sim.hosts,
+    'source.sim.gpusPerHost': sim.gpusPerHost,
+    ...(sim.seed === undefined ? {} : { 'source.sim.seed': sim.seed }),
+    'source.intervalMs': intervalMs,
+  };
+}
+
 /**
  * Starts `gpumon up` (the embedded server, open on loopback without TLS, schedule as `flags` say) with the
  * configuration `flags` (dotted keys: the simulator's fleet, the archive path, `server.port` 0...), then
@@ -69,7 +87,7 @@ export async function startDashboard(
  */
 export async function writeSimulatedArchive(
   archivePath: string,
-  sim: { hosts: number; gpusPerHost: number; seed: number },
+  sim: Required<SimFleet>,
   days: number,
   intervalMs: number,
 ): Promise<void> {
