@@ -199,8 +199,12 @@ describe('Batcher', () => {
       });
       void batcher.add(samples(3));
       void batcher.add(samples(2, 3));
-      await new Promise((r) => setTimeout(r, 50));
+      // The appends reach the disk soon (later on a loaded machine); no write comes for a minute (maxAgeMs).
+      for (let waited = 0; linesIn(dir) < 5 && waited < 5000; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert.equal(linesIn(dir), 5, 'both deliveries are in the journal before any write');
+      assert.deepEqual(sink.batches, [], 'nothing written yet');
       await batcher.flush();
       assert.deepEqual(sink.batches, [5]);
       assert.equal(linesIn(dir), 0, 'deleted once written');
