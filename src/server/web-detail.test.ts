@@ -81,10 +81,12 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
     page.on('response', keep);
     await openDetail(busiest.uuid);
     const rows = page.locator('[data-testid="processes-table"] tbody tr');
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="processes-table"] tbody tr').length === n,
-      busiest.processes.length,
-    );
+    // Every row with its share, which needs the GPU's memory total (on a loaded machine the table may come
+    // first, with "—", and the share at the page's next answer).
+    await page.waitForFunction((n) => {
+      const trs = [...document.querySelectorAll('[data-testid="processes-table"] tbody tr')];
+      return trs.length === n && trs.every((tr) => tr.querySelectorAll('td')[3]?.textContent !== '—');
+    }, busiest.processes.length);
     const shown = await rows.evaluateAll((trs) =>
       trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
     );
