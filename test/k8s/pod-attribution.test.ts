@@ -111,7 +111,13 @@ async function agentObjects(components: string[] = []): Promise<K8sObject[]> {
     );
     const agent = pod.containers[0];
     assert.ok(agent);
-    agent.env = [...(agent.env ?? []), { name: 'GPUMON_KUBERNETES_REFRESH_MS', value: '1000' }];
+    // No Kafka for this agent, whatever else the cluster runs (the stack's Kafka, kafka.gpu-monitoring.svc,
+    // may be up from the stack's test): a name that does not resolve, so its samples go to the spool.
+    agent.env = [
+      ...(agent.env ?? []).filter((e) => e.name !== 'GPUMON_KAFKA_BROKERS'),
+      { name: 'GPUMON_KAFKA_BROKERS', value: `kafka.${AGENT_NS}.svc:9092` },
+      { name: 'GPUMON_KUBERNETES_REFRESH_MS', value: '1000' },
+    ];
     return [ns, ...cms, ds];
   } finally {
     rmSync(dir, { recursive: true, force: true });
