@@ -13,7 +13,7 @@
  *   node --import tsx bench/telegraf/consume-floor.ts BROKERS TOPIC COUNT kafka|decode
  */
 import { Consumer, type Message } from '@platformatic/kafka';
-import { encodingOf } from '../../src/transport/kafka/group-consumer.ts';
+import { encodingOf, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS } from '../../src/transport/kafka/group-consumer.ts';
 import { decodeSampleWithLine } from '../../src/transport/kafka/line-decoder.ts';
 
 const [brokers, topic, countArg, mode] = process.argv.slice(2);
@@ -26,9 +26,10 @@ const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
   bootstrapBrokers: brokers.split(','),
   groupId: `gpumon-bench-floor-${process.pid}-${Date.now()}`,
   autocommit: false,
-  maxWaitTime: 500,
-  highWaterMark: 10_000,
-  maxBytes: 1 << 20,
+  maxWaitTime: FETCH_MAX_WAIT_MS,
+  // The stream's buffer of records: gpumon's is the transport's maxBatch (5,000 by default).
+  highWaterMark: 5_000,
+  maxBytes: FETCH_MAX_BYTES,
 });
 const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
 

@@ -80,7 +80,7 @@ export class GroupConsumer {
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.min(1000, Math.floor(sessionTimeoutMs / 4)),
       rebalanceTimeout: Math.max(sessionTimeoutMs, 30_000),
-      maxWaitTime: 500,
+      maxWaitTime: FETCH_MAX_WAIT_MS,
       highWaterMark: link.options.maxBatch,
       // A fetch's records are all pushed into the stream, whatever its buffer holds already: at the client's
       // 10 MiB (lz4: some 50,000 samples) a consumer catching up held several fetches' worth at once.
@@ -346,8 +346,11 @@ export class GroupConsumer {
   }
 }
 
+/** How long a fetch waits for records at most before it answers with what it has. */
+export const FETCH_MAX_WAIT_MS = 500;
+
 /** Most bytes (compressed) one fetch brings: about 5,000 samples of lz4-compressed v1 JSON. */
-const FETCH_MAX_BYTES = 1 << 20;
+export const FETCH_MAX_BYTES = 1 << 20;
 
 /** While a delivery has been refused for less than this, it is offered again every BACKPRESSURE_POLL_MS. */
 const BACKPRESSURE_POLL_WINDOW_MS = 5000;
