@@ -34,10 +34,10 @@ export function hasGpuRows(analysis: string): boolean {
 
 /**
  * Relations built before the analyses and shared by them (queries/shared/<name>.sql); not written out.
- * `gpu_intervals` holds the one window pass over the day (the costly step); `host_samples` the hosts' readings,
- * each counted once (not once per GPU).
+ * `gpus` and `pods` key the GPUs and the pods by small integers; `gpu_intervals` holds the one window pass over
+ * the day (the costly step); `host_samples` the hosts' readings, each counted once (not once per GPU).
  */
-export const SHARED_RELATIONS = ['gpus', 'gpu_intervals', 'host_samples'] as const;
+export const SHARED_RELATIONS = ['gpus', 'pods', 'gpu_intervals', 'host_samples'] as const;
 export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
 
 /** A query ready for one engine: the relation it builds and its SQL, placeholders expanded. */

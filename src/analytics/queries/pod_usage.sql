@@ -12,24 +12,26 @@
 -- - idle_share = idle / measured (NULL when nothing was measured); gpus: GPUs (UUIDs) the pod held in any
 --   valid interval; containers: distinct containers of the pod that held one.
 -- So the fleet row's figures equal idle_time's and daily_stats' fleet rows: every valid interval is in one pod
--- or in none. Reads gpu_intervals (its rows per GPU and pod), not the samples: no second window pass.
+-- or in none. Reads gpu_intervals (its rows per GPU and pod key) and pods (the key's strings), not the samples: no
+-- second window pass.
 --
 -- Rows: scope 'pod', one per (namespace, pod); scope 'namespace', one per namespace, and one with namespace
 -- NULL for the time no pod held the GPUs (free, or not attributed); scope 'fleet', the sums over all
 -- (namespace and pod NULL). Sorted by scope (fleet, namespace, pod), namespace (NULL last), pod.
 WITH intervals AS (
   SELECT
-    gpu_key,
-    namespace,
-    CASE WHEN namespace IS NOT NULL THEN pod END AS pod,
-    CASE WHEN namespace IS NOT NULL THEN container END AS container,
-    valid_seconds,
-    measured_seconds,
-    idle_seconds,
-    idle_holding_memory_seconds,
-    energy_joules
-  FROM gpu_intervals
-  WHERE intervals > 0
+    i.gpu_key,
+    p.namespace,
+    CASE WHEN p.namespace IS NOT NULL THEN p.pod END AS pod,
+    CASE WHEN p.namespace IS NOT NULL THEN p.container END AS container,
+    i.valid_seconds,
+    i.measured_seconds,
+    i.idle_seconds,
+    i.idle_holding_memory_seconds,
+    i.energy_joules
+  FROM gpu_intervals i
+  LEFT JOIN pods p ON p.pod_key = i.pod_key
+  WHERE i.intervals > 0
 ),
 totals AS (
   SELECT

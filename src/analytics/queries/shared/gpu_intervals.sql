@@ -1,33 +1,39 @@
 -- gpu_intervals: the intervals between consecutive samples of each GPU, from ONE window pass over the day.
 --
--- Samples of one GPU (same UUID) are ordered by ts; each sample i > 0 closes the interval [t(i-1), t(i)).
--- An interval is VALID when 0 < t(i) - t(i-1) <= analytics.maxGapSeconds; a longer one is a gap (the
--- collector or the GPU was away) and counts for nothing: no energy, no idle time, no spike across it.
--- Two samples of the same instant (a zero interval) are not a pair either, as in the live alert rules.
+-- Samples of one GPU (same UUID) are ordered by ts; each sample i but the last OPENS the interval
+-- [t(i), t(i+1)) and carries its state. An interval is VALID when 0 < t(i+1) - t(i) <= analytics.maxGapSeconds;
+-- a longer one is a gap (the collector or the GPU was away) and counts for nothing: no energy, no idle time, no
+-- spike across it. Two samples of the same instant (a zero interval) are not a pair either, as in the live
+-- alert rules.
 --
 -- For every valid interval, of `seconds` length:
--- - energy_joules: trapezoid, (power(i-1) + power(i)) / 2 * seconds, where both powers are known.
--- - the time counts with the state of the sample that OPENS it (sample i-1): measured_seconds where the load
---   is known; idle_seconds where load < analytics.idleLoadPercent; idle_holding_memory_seconds where idle
---   and memory used > analytics.idleMemoryBytes (unknown memory: not holding).
+-- - energy_joules: trapezoid, (power(i) + power(i+1)) / 2 * seconds, where both powers are known.
+-- - the time counts with the state of the sample that OPENS it (sample i): measured_seconds where the load is
+--   known; idle_seconds where load < analytics.idleLoadPercent; idle_holding_memory_seconds where idle and
+--   memory used > analytics.idleMemoryBytes (unknown memory: not holding).
 -- - throttle time, also with the state of the opening sample's throttle (clock event) reasons, the NVML
 --   bitmask gpu_clock_throttle_reasons: throttle_measured_seconds where the reasons are known;
 --   throttled_seconds where any of the kinds below is active (0xFC; 0x1 GPU idle, 0x2 application clocks and
 --   0x100 display clock are settings, not throttling); throttled_power_seconds: 0x4 SW power cap or 0x80 HW
 --   power brake; throttled_thermal_seconds: 0x20 SW or 0x40 HW thermal slowdown; throttled_hw_slowdown_seconds:
 --   0x8; throttled_sync_boost_seconds: 0x10. An interval can count in several kinds.
--- - a temperature spike where temperature(i) - temperature(i-1) > alerts.tempSpikeCelsius (both known),
---   the rule of the live alerts (src/pipeline/alerts.ts).
--- - the Kubernetes pod of the opening sample (namespace, pod, container), which held the GPU in the interval.
+-- - a temperature spike where temperature(i+1) - temperature(i) > alerts.tempSpikeCelsius (both known), the
+--   rule of the live alerts (src/pipeline/alerts.ts): the spike is at t(i+1), from the reading at t(i).
+-- - the Kubernetes pod of the opening sample (pod_key, see pods), which held the GPU in the interval.
 --
--- Shape: grouped by (gpu_key, namespace, pod, container, spike_t_us). spike_t_us is NULL on the rows holding
--- the totals of the GPU's ordinary intervals (one per pod that held it, and one for the time no pod did), and
--- the time (epoch microseconds) of the spike on one row per spike, which also carries the spike's previous
--- sample (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's totals are the sums over all its
--- rows; valid_seconds sums the valid intervals. So one sort of the day serves daily_stats, idle_time,
+-- Shape: grouped by (gpu_key, pod_key, spike_t_us). spike_t_us is NULL on the rows holding the totals of the
+-- GPU's ordinary intervals (one per pod that held it, and one for the time no pod did), and the time (epoch
+-- microseconds) of the spike on one row per spike, which also carries the spike's previous sample
+-- (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's totals are the sums over all its rows;
+-- valid_seconds sums the valid intervals. So one sort of the day serves daily_stats, idle_time,
 -- temperature_spikes and pod_usage; the window is by far the most expensive step of the job.
 --
--- Reads: samples, gpus. Kept as a relation for the analyses.
+-- How, at the least cost (docs/decisions/0008-daily-analytics-cost.md): the sort carries every column of
+-- `keyed` through, so they are few and small (the pod as its integer key, the load as a 3-state TINYINT), and
+-- the window reads the NEXT sample (LEAD) for the three values the interval needs from both ends, instead of
+-- the previous sample's state for eight.
+--
+-- Reads: samples, gpus, pods. Kept as a relation for the analyses.
 WITH keyed AS (
   SELECT
     g.gpu_key,
@@ -35,9 +41,7 @@ WITH keyed AS (
     s.gpu_temperature_celsius AS temperature,
     s.gpu_power_draw_watts AS power,
     s.gpu_clock_throttle_reasons AS throttle_reasons,
-    s.namespace,
-    s.pod,
-    s.container,
+    p.pod_key,
     CAST(
       CASE
         WHEN s.gpu_utilization_percent IS NULL THEN NULL
@@ -48,21 +52,23 @@ WITH keyed AS (
     ) AS load_state -- 0 busy, 1 idle, 2 idle holding memory
   FROM samples s
   JOIN gpus g ON g.uuid = s.uuid
+  LEFT JOIN pods p
+    ON p.namespace IS NOT DISTINCT FROM s.namespace
+    AND p.pod IS NOT DISTINCT FROM s.pod
+    AND p.container IS NOT DISTINCT FROM s.container
 ),
 paired AS (
   SELECT
     gpu_key,
-    t_us,
-    temperature,
-    power,
-    LAG(t_us) OVER w AS previous_t_us,
-    LAG(temperature) OVER w AS previous_temperature,
-    LAG(power) OVER w AS previous_power,
-    LAG(load_state) OVER w AS previous_load_state,
-    LAG(throttle_reasons) OVER w AS previous_throttle_reasons,
-    LAG(namespace) OVER w AS previous_namespace,
-    LAG(pod) OVER w AS previous_pod,
-    LAG(container) OVER w AS previous_container
+    pod_key,
+    t_us AS previous_t_us,
+    temperature AS previous_temperature,
+    power AS previous_power,
+    load_state AS previous_load_state,
+    throttle_reasons AS previous_throttle_reasons,
+    LEAD(t_us) OVER w AS t_us,
+    LEAD(temperature) OVER w AS temperature,
+    LEAD(power) OVER w AS power
   FROM keyed
   WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
 ),
@@ -85,9 +91,7 @@ flagged AS (
 )
 SELECT
   gpu_key,
-  previous_namespace AS namespace,
-  previous_pod AS pod,
-  previous_container AS container,
+  pod_key,
   spike_t_us,
   count(seconds) AS intervals,
   sum(seconds) AS valid_seconds,
@@ -105,4 +109,4 @@ SELECT
   max(CASE WHEN spike_t_us IS NOT NULL THEN previous_temperature END) AS spike_from_celsius,
   max(CASE WHEN spike_t_us IS NOT NULL THEN temperature END) AS spike_to_celsius
 FROM flagged
-GROUP BY gpu_key, previous_namespace, previous_pod, previous_container, spike_t_us
+GROUP BY gpu_key, pod_key, spike_t_us
