@@ -434,7 +434,71 @@ describe('correlations', () => {
     );
     assert.equal(rowA.corr_temperature_cpu_temperature, null); // the host CPU temperature never read
   });
+
+  it('pairs only the samples where both metrics are known, per GPU and pooled over the fleet', async () => {
+    // GPU A lacks its load in two samples and its power in one: each pair has its own samples. Both GPUs
+    // report the same fractional SM clock throughout: it did not vary, so its r stays undefined however the
+    // samples are grouped (an average of 1410.1 over groups need not round back to exactly 1410.1).
+    const temperatures = [30, 35, 50, 41, 60, 45];
+    const loads = [10, null, 30, 25, null, 12];
+    const powers = [100, 150, 210, null, 300, 180];
+    const a = series(
+      GPU_A,
+      at('10:00:00'),
+      1,
+      temperatures.map((t, i) => ({
+        gpu_temperature_celsius: t,
+        gpu_utilization_percent: loads[i] ?? null,
+        gpu_power_draw_watts: powers[i] ?? null,
+        gpu_sm_clock_mhz: 1410.1,
+      })),
+    );
+    const b = series(
+      GPU_B,
+      at('10:00:00'),
+      1,
+      [70, 72, 71, 75].map((t, i) => ({
+        gpu_temperature_celsius: t,
+        gpu_utilization_percent: [90, 95, 91, 99][i] ?? null,
+        gpu_power_draw_watts: [400, 410, 405, 420][i] ?? null,
+        gpu_sm_clock_mhz: 1410.1,
+      })),
+    );
+    const { read } = await analyze([...a, ...b]);
+    const rows = await read('correlations');
+    const pairsOf = (samples: GpuSample[], x: keyof GpuSample, y: keyof GpuSample) =>
+      samples.map((s) => [s[x], s[y]] as const).filter((p): p is [number, number] => p.every((v) => v !== null));
+    const rowA = rowOf(rows, GPU_A.uuid);
+    const fleet = rowOf(rows);
+    near(rowA.corr_temperature_load, pearson(pairsOf(a, 'gpu_temperature_celsius', 'gpu_utilization_percent')));
+    near(rowA.corr_temperature_power, pearson(pairsOf(a, 'gpu_temperature_celsius', 'gpu_power_draw_watts')));
+    near(rowA.corr_load_power, pearson(pairsOf(a, 'gpu_utilization_percent', 'gpu_power_draw_watts')));
+    near(
+      fleet.corr_temperature_load,
+      pearson(pairsOf([...a, ...b], 'gpu_temperature_celsius', 'gpu_utilization_percent')),
+    );
+    near(fleet.corr_load_power, pearson(pairsOf([...a, ...b], 'gpu_utilization_percent', 'gpu_power_draw_watts')));
+    assert.equal(rowA.corr_temperature_sm_clock, null);
+    assert.equal(fleet.corr_temperature_sm_clock, null);
+    assert.equal(fleet.sample_count, 10);
+  });
 });
+
+/** Pearson's r of (x, y) pairs, computed directly from the deviations from the means. */
+function pearson(pairs: readonly (readonly [number, number])[]): number {
+  const mean = (k: 0 | 1) => pairs.reduce((sum, p) => sum + p[k], 0) / pairs.length;
+  const mx = mean(0);
+  const my = mean(1);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const [x, y] of pairs) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+    syy += (y - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
 
 describe('idle_time', () => {
   it('counts each interval with the state of the sample that opens it, not across gaps', async () => {
