@@ -467,17 +467,25 @@ describe('correlations', () => {
     const { read } = await analyze([...a, ...b]);
     const rows = await read('correlations');
     const pairsOf = (samples: GpuSample[], x: keyof GpuSample, y: keyof GpuSample) =>
-      samples.map((s) => [s[x], s[y]] as const).filter((p): p is [number, number] => p.every((v) => v !== null));
+      samples
+        .map((s) => [s[x], s[y]] as const)
+        .filter((p): p is [number, number] => p.every((v) => v !== null));
     const rowA = rowOf(rows, GPU_A.uuid);
     const fleet = rowOf(rows);
-    near(rowA.corr_temperature_load, pearson(pairsOf(a, 'gpu_temperature_celsius', 'gpu_utilization_percent')));
+    near(
+      rowA.corr_temperature_load,
+      pearson(pairsOf(a, 'gpu_temperature_celsius', 'gpu_utilization_percent')),
+    );
     near(rowA.corr_temperature_power, pearson(pairsOf(a, 'gpu_temperature_celsius', 'gpu_power_draw_watts')));
     near(rowA.corr_load_power, pearson(pairsOf(a, 'gpu_utilization_percent', 'gpu_power_draw_watts')));
     near(
       fleet.corr_temperature_load,
       pearson(pairsOf([...a, ...b], 'gpu_temperature_celsius', 'gpu_utilization_percent')),
     );
-    near(fleet.corr_load_power, pearson(pairsOf([...a, ...b], 'gpu_utilization_percent', 'gpu_power_draw_watts')));
+    near(
+      fleet.corr_load_power,
+      pearson(pairsOf([...a, ...b], 'gpu_utilization_percent', 'gpu_power_draw_watts')),
+    );
     assert.equal(rowA.corr_temperature_sm_clock, null);
     assert.equal(fleet.corr_temperature_sm_clock, null);
     assert.equal(fleet.sample_count, 10);
