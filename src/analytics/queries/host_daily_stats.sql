@@ -39,9 +39,8 @@ stats AS (
     min(cpu_temperature_celsius) AS cpu_temperature_min_celsius,
     max(cpu_temperature_celsius) AS cpu_temperature_max_celsius,
     stddev_samp(cpu_temperature_celsius) AS cpu_temperature_stddev_celsius,
-    {{p50(cpu_temperature_celsius)}} AS cpu_temperature_p50_celsius,
-    {{p95(cpu_temperature_celsius)}} AS cpu_temperature_p95_celsius,
-    {{p99(cpu_temperature_celsius)}} AS cpu_temperature_p99_celsius,
+    -- One aggregate for the three: each percentile aggregate holds a copy of every value of its group.
+    {{p50_p95_p99(cpu_temperature_celsius)}} AS cpu_temperature_percentiles,
     count(
       CASE WHEN cpu_temperature_celsius >= {{alerts.highCpuTempCelsius}} THEN 1 END
     ) AS alerts_high_cpu_temperature,
@@ -69,9 +68,9 @@ SELECT
   s.cpu_temperature_min_celsius,
   s.cpu_temperature_max_celsius,
   s.cpu_temperature_stddev_celsius,
-  s.cpu_temperature_p50_celsius,
-  s.cpu_temperature_p95_celsius,
-  s.cpu_temperature_p99_celsius,
+  {{item1(s.cpu_temperature_percentiles)}} AS cpu_temperature_p50_celsius,
+  {{item2(s.cpu_temperature_percentiles)}} AS cpu_temperature_p95_celsius,
+  {{item3(s.cpu_temperature_percentiles)}} AS cpu_temperature_p99_celsius,
   s.alerts_high_cpu_temperature,
   coalesce(k.spikes, 0) AS alerts_cpu_temperature_spike,
   s.cpu_utilization_avg_percent,
