@@ -10,7 +10,7 @@ import type { Engine, EngineInput, EngineSession, InputFile, JsonRow } from '../
 import { abortError, corruptFileError, firstLine } from '../engine-errors.ts';
 
 export interface DuckDbEngineOptions {
-  /** DuckDB memory limit (e.g. '3GB'); beyond it, DuckDB spills to the session's scratch directory. */
+  /** DuckDB memory limit (e.g. '2GB'); beyond it, DuckDB spills to the session's scratch directory. */
   readonly memoryLimit: string;
   /** Worker threads; 0 = one per core. */
   readonly threads: number;
