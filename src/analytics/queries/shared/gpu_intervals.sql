@@ -61,14 +61,14 @@ paired AS (
   SELECT
     gpu_key,
     pod_key,
-    t_us AS previous_t_us,
-    temperature AS previous_temperature,
-    power AS previous_power,
-    load_state AS previous_load_state,
-    throttle_reasons AS previous_throttle_reasons,
-    LEAD(t_us) OVER w AS t_us,
-    LEAD(temperature) OVER w AS temperature,
-    LEAD(power) OVER w AS power
+    t_us AS opening_t_us,
+    temperature AS opening_temperature,
+    power AS opening_power,
+    load_state AS opening_load_state,
+    throttle_reasons AS opening_throttle_reasons,
+    LEAD(t_us) OVER w AS closing_t_us,
+    LEAD(temperature) OVER w AS closing_temperature,
+    LEAD(power) OVER w AS closing_power
   FROM keyed
   WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
 ),
@@ -76,8 +76,8 @@ timed AS (
   SELECT
     *,
     CASE
-      WHEN t_us > previous_t_us AND t_us - previous_t_us <= {{analytics.maxGapSeconds}} * 1e6
-        THEN (t_us - previous_t_us) / 1e6
+      WHEN closing_t_us > opening_t_us AND closing_t_us - opening_t_us <= {{analytics.maxGapSeconds}} * 1e6
+        THEN (closing_t_us - opening_t_us) / 1e6
     END AS seconds
   FROM paired
 ),
@@ -85,7 +85,8 @@ flagged AS (
   SELECT
     *,
     CASE
-      WHEN seconds IS NOT NULL AND temperature - previous_temperature > {{alerts.tempSpikeCelsius}} THEN t_us
+      WHEN seconds IS NOT NULL AND closing_temperature - opening_temperature > {{alerts.tempSpikeCelsius}}
+        THEN closing_t_us
     END AS spike_t_us
   FROM timed
 )
@@ -95,18 +96,18 @@ SELECT
   spike_t_us,
   count(seconds) AS intervals,
   sum(seconds) AS valid_seconds,
-  sum(CASE WHEN previous_load_state IS NOT NULL THEN seconds END) AS measured_seconds,
-  sum(CASE WHEN previous_load_state >= 1 THEN seconds END) AS idle_seconds,
-  sum(CASE WHEN previous_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
-  sum((previous_power + power) / 2 * seconds) AS energy_joules,
-  sum(CASE WHEN previous_throttle_reasons IS NOT NULL THEN seconds END) AS throttle_measured_seconds,
-  sum(CASE WHEN (previous_throttle_reasons & 252) <> 0 THEN seconds END) AS throttled_seconds,
-  sum(CASE WHEN (previous_throttle_reasons & 132) <> 0 THEN seconds END) AS throttled_power_seconds,
-  sum(CASE WHEN (previous_throttle_reasons & 96) <> 0 THEN seconds END) AS throttled_thermal_seconds,
-  sum(CASE WHEN (previous_throttle_reasons & 8) <> 0 THEN seconds END) AS throttled_hw_slowdown_seconds,
-  sum(CASE WHEN (previous_throttle_reasons & 16) <> 0 THEN seconds END) AS throttled_sync_boost_seconds,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN previous_t_us END) AS spike_previous_t_us,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN previous_temperature END) AS spike_from_celsius,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN temperature END) AS spike_to_celsius
+  sum(CASE WHEN opening_load_state IS NOT NULL THEN seconds END) AS measured_seconds,
+  sum(CASE WHEN opening_load_state >= 1 THEN seconds END) AS idle_seconds,
+  sum(CASE WHEN opening_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
+  sum((opening_power + closing_power) / 2 * seconds) AS energy_joules,
+  sum(CASE WHEN opening_throttle_reasons IS NOT NULL THEN seconds END) AS throttle_measured_seconds,
+  sum(CASE WHEN (opening_throttle_reasons & 252) <> 0 THEN seconds END) AS throttled_seconds,
+  sum(CASE WHEN (opening_throttle_reasons & 132) <> 0 THEN seconds END) AS throttled_power_seconds,
+  sum(CASE WHEN (opening_throttle_reasons & 96) <> 0 THEN seconds END) AS throttled_thermal_seconds,
+  sum(CASE WHEN (opening_throttle_reasons & 8) <> 0 THEN seconds END) AS throttled_hw_slowdown_seconds,
+  sum(CASE WHEN (opening_throttle_reasons & 16) <> 0 THEN seconds END) AS throttled_sync_boost_seconds,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN opening_t_us END) AS spike_previous_t_us,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN opening_temperature END) AS spike_from_celsius,
+  max(CASE WHEN spike_t_us IS NOT NULL THEN closing_temperature END) AS spike_to_celsius
 FROM flagged
 GROUP BY gpu_key, pod_key, spike_t_us
