@@ -41,11 +41,13 @@ if (files.length === 0) {
 mkdirSync(join(root, '.tmp'), { recursive: true });
 
 // The tests on the Kubernetes cluster (test/k8s/) load the whole machine (a dozen JVMs and Node processes in
-// pods): they run after the others, one file at a time, so that no timed test runs beside them.
-const onCluster = (f) => f.startsWith(`${join('test', 'k8s')}/`);
+// pods), and so do the images' own (test/cluster-images/: each service's image run in podman, about five
+// minutes in all, past the main phase's limit under load): they run after the others, one file at a time, so
+// that no timed test runs beside them.
+const runsAlone = (f) => ['k8s', 'cluster-images'].some((dir) => f.startsWith(`${join('test', dir)}/`));
 const phases = [
-  { name: 'main', files: files.filter((f) => !onCluster(f)), concurrency: 2, timeoutMs: 300_000 },
-  { name: 'cluster', files: files.filter(onCluster), concurrency: 1, timeoutMs: 1_800_000 },
+  { name: 'main', files: files.filter((f) => !runsAlone(f)), concurrency: 2, timeoutMs: 300_000 },
+  { name: 'cluster', files: files.filter(runsAlone), concurrency: 1, timeoutMs: 1_800_000 },
 ].filter((p) => p.files.length > 0);
 
 /**
