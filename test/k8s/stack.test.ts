@@ -292,14 +292,43 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
       `kubectl get cronjob -n gpu-monitoring gpu-batch-analytics -o jsonpath='{.status.lastScheduleTime}'`,
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
     );
-    await ok(
+    const created = await sh(
       'kubectl create job -n gpu-monitoring --from=cronjob/gpu-batch-analytics manual-run-$(date +%s)',
-      /job.batch\/manual-run-\d+ created/,
     );
+    assert.equal(created.code, 0, created.stderr);
+    const job = /job\.batch\/(manual-run-\d+) created/.exec(created.stdout)?.[1];
+    assert.ok(job, created.stdout);
     await ok('kubectl get jobs -n gpu-monitoring --sort-by=.metadata.creationTimestamp', /manual-run-\d+/);
+    // As a user would: once the Job's pod has started, its logs are there (the label also selects the pods of
+    // the CronJob's own runs, every minute in the test overlay, which may be starting at that moment).
+    await waitFor(`the pod of Job ${job} to start`, 5 * 60_000, async () => {
+      const phases = await kubectl([
+        'get',
+        'pods',
+        '-n',
+        NS,
+        '-l',
+        `job-name=${job}`,
+        '-o',
+        'jsonpath={.items[*].status.phase}',
+      ]);
+      return /Running|Succeeded|Failed/.test(phases) ? true : undefined;
+    });
     await waitFor('logs of an analytics pod', 5 * 60_000, async () => {
       const r = await sh('kubectl logs -n gpu-monitoring -l app=batch-analytics-pod');
-      return r.code === 0 && /analyze/.test(r.stdout + r.stderr) ? true : undefined;
+      if (r.code === 0 && /analyze/.test(r.stdout + r.stderr)) return true;
+      // Kept for the failure's message: what the command answered the last time.
+      const pods = await kubectl([
+        'get',
+        'pods',
+        '-n',
+        NS,
+        '-l',
+        'app=batch-analytics-pod',
+        '-o',
+        'wide',
+      ]).catch(String);
+      throw new Error(`exit ${r.code}: ${(r.stderr || r.stdout).slice(-800)}\n${pods}`);
     });
     await ok('kubectl scale deployment -n gpu-monitoring spark-worker --replicas=4', /spark-worker scaled/);
     await ok('kubectl get pvc -n gpu-monitoring', /Bound/);
