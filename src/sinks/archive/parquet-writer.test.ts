@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import { isGpumonError } from '../../errors.ts';
 import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
+import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { capturingLogger } from '../../testing/logger.ts';
 import { countArchiveRows, readArchiveSamples } from './archive-reader.ts';
 import { ArchiveSink } from './archive-sink.ts';
@@ -103,6 +104,89 @@ describe('ParquetWriter', () => {
     assert.equal(await countArchiveRows(storage, '2026-11-25'), 2);
     assert.equal(await countArchiveRows(storage, '2026-11-26'), 1);
     assert.equal(await countArchiveRows(storage), 3);
+  });
+
+  test('names each file by its first sample time, whether the batch holds one date or several', async () => {
+    const root = await tempDir();
+    const writer = new ParquetWriter({ storage: new LocalStorage(root) });
+    const midnight = Date.UTC(2026, 10, 26);
+    const oneDay = await writer.writeSamples([
+      sample(t0 + 2000, 'h', 0),
+      sample(t0 + 1000, 'h', 1),
+      sample(t0 + 3000, 'h', 0),
+    ]);
+    const twoDays = await writer.writeSamples([
+      sample(midnight + 500, 'h', 0),
+      sample(midnight - 1500, 'h', 0),
+    ]);
+    await writer.close();
+    const firstTs = (path: string) => Number(/\/part-(\d+)-/.exec(path)?.[1]);
+    assert.deepEqual(oneDay.map(firstTs), [t0 + 1000]);
+    assert.deepEqual(twoDays.map(firstTs), [midnight - 1500, midnight + 500]);
+  });
+
+  test('says when DuckDB has begun writing a batch, so the next one can be made meanwhile', async () => {
+    const root = await tempDir();
+    const writer = new ParquetWriter({ storage: new LocalStorage(root) });
+    const { gpus, columns } = SampleColumns.fromSamples([sample(t0, 'h', 0), sample(t0 + 1000, 'h', 0)]);
+    const batch = await writer.begin(gpus);
+    batch.append(columns);
+    let finished = false;
+    const finishing = batch.finish().then((paths) => {
+      finished = true;
+      return paths;
+    });
+    await batch.writing();
+    assert.equal(finished, false, 'the write is under way, not over');
+    assert.equal((await finishing).length, 1);
+    // A batch that ends without a file, or is aborted, says so too: nobody waits for ever.
+    const empty = await writer.begin(gpus);
+    await empty.finish();
+    await empty.writing();
+    const dropped = await writer.begin(gpus);
+    await dropped.abort();
+    await dropped.writing();
+    await writer.close();
+  });
+
+  test('a batch told which metrics every row leaves null writes the same file, and refuses a value in one', async () => {
+    const samples = [sample(t0, 'h', 0), sample(t0 + 1000, 'h', 0), sample(t0 + 2000, 'h', 1)];
+    const { gpus, columns } = SampleColumns.fromSamples(samples);
+    const never = ['gpu_fan_speed_percent', 'gpu_pcie_link_width_lanes', 'gpu_video_clock_mhz'];
+    const write = async (nullMetrics: string[]) => {
+      const root = await tempDir();
+      const writer = new ParquetWriter({ storage: new LocalStorage(root) });
+      const batch = await writer.begin(gpus, nullMetrics);
+      batch.append(columns);
+      const [path] = await batch.finish();
+      await writer.close();
+      return { root, path: path as string };
+    };
+    const all = await write([]);
+    const some = await write(never);
+    // Same schema (the file name's tag) and the same rows, nulls included.
+    assert.equal(some.path.split('.s-')[1], all.path.split('.s-')[1]);
+    assert.deepEqual(
+      await readArchiveSamples(new LocalStorage(some.root)),
+      await readArchiveSamples(new LocalStorage(all.root)),
+    );
+
+    const writer = new ParquetWriter({ storage: new LocalStorage(await tempDir()) });
+    const batch = await writer.begin(gpus, ['gpu_utilization_percent']);
+    assert.throws(
+      () => batch.append(columns),
+      (err: unknown) =>
+        isGpumonError(err, 'ARCHIVE_WRITE_FAILED') &&
+        /row 0 has a value for gpu_utilization_percent, which this batch was told is always null/.test(
+          err.message,
+        ),
+    );
+    await batch.abort();
+    await assert.rejects(
+      writer.begin(gpus, ['gpu_fan_speed']),
+      /a Parquet batch cannot leave out gpu_fan_speed: no such metric/,
+    );
+    await writer.close();
   });
 
   test('files are zstd with the configured row-group size, ts a UTC-adjusted timestamp, float64 metrics exact decimals where their values allow', async () => {

@@ -123,21 +123,35 @@ export class ParquetWriter {
   /**
    * Starts a batch of rows of the GPUs `gpus` (a row's `gpu` key indexes this list). Several batches may be
    * open at once, each on its own DuckDB connection: one can be appended to while another finishes.
+   *
+   * `nullMetrics`: catalog metrics every row of the batch leaves null (a source that never reports them, such
+   * as the simulator's NULL_METRICS). They are not held in DuckDB while the batch fills, only written as the
+   * null columns they are (the file is the same); a row with a value in one of them is refused.
    */
-  async begin(gpus: readonly GpuIdentity[]): Promise<ParquetBatch> {
+  async begin(gpus: readonly GpuIdentity[], nullMetrics: readonly string[] = []): Promise<ParquetBatch> {
     if (gpus.length === 0)
       throw new GpumonError('ARCHIVE_WRITE_FAILED', 'a Parquet batch needs at least one GPU');
+    const unknown = nullMetrics.find((name) => !METRICS.some((m) => m.name === name));
+    if (unknown !== undefined)
+      throw new GpumonError(
+        'ARCHIVE_WRITE_FAILED',
+        `a Parquet batch cannot leave out ${unknown}: no such metric`,
+      );
+    const held = METRICS.flatMap((m, c) => (nullMetrics.includes(m.name) ? [] : [c]));
     const instance = await this.db();
     const connection = await instance.connect();
     this.batches += 1;
     const name = `batch_${process.pid}_${this.batches}`;
     try {
-      const metricColumns = METRICS.map(
-        (m) => `${quote(m.name)} ${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'}`,
+      const metricColumns = held.map((c) => {
+        const m = METRICS[c] as (typeof METRICS)[number];
+        return `${quote(m.name)} ${m.type === 'int64' ? 'BIGINT' : 'DOUBLE'}`;
+      });
+      await connection.run(
+        `CREATE TABLE ${name} (gpu INTEGER, ts TIMESTAMP${metricColumns.map((c) => `, ${c}`).join('')})`,
       );
-      await connection.run(`CREATE TABLE ${name} (gpu INTEGER, ts TIMESTAMP, ${metricColumns.join(', ')})`);
       const appender = await connection.createAppender(name);
-      return new ParquetBatch(this, connection, appender, name, gpus);
+      return new ParquetBatch(this, connection, appender, name, gpus, held);
     } catch (cause) {
       connection.closeSync();
       throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot prepare a Parquet batch in DuckDB`, { cause });
@@ -205,16 +219,13 @@ export class ParquetWriter {
   }
 }
 
-const CHUNK_TYPES: readonly DuckDBType[] = [
-  INTEGER,
-  TIMESTAMP,
-  ...METRICS.map((m) => (m.type === 'int64' ? BIGINT : DOUBLE)),
-];
 const INT64_METRIC = METRICS.map((m) => m.type === 'int64');
 
 /** Rows on their way to Parquet files: `append` any number of times, then `finish` (or `abort`) once. */
 export class ParquetBatch {
-  private readonly chunk = DuckDBDataChunk.create(CHUNK_TYPES);
+  private readonly chunk: DuckDBDataChunk;
+  /** Whether each catalog metric is held in the batch's table (else null in every row). */
+  private readonly isHeld: boolean[];
   private readonly gpuBuffer = new Int32Array(VECTOR_SIZE);
   private readonly int64Buffer = new Int32Array(VECTOR_SIZE * 2);
   private readonly validity = new Uint32Array(VECTOR_SIZE / 32);
@@ -229,7 +240,11 @@ export class ParquetBatch {
   private lastTs = Number.NEGATIVE_INFINITY;
   private firstDate: string | null = null;
   private lastDate: string | null = null;
+  /** The earliest timestamp appended (epoch ms). */
+  private minTs = Number.POSITIVE_INFINITY;
   private done = false;
+  /** Settles once DuckDB writes the first file (or the batch ends without one): see `writing`. */
+  private readonly started = settleOnce();
   rows = 0;
 
   constructor(
@@ -238,7 +253,13 @@ export class ParquetBatch {
     private readonly appender: DuckDBAppender,
     private readonly name: string,
     private readonly gpus: readonly GpuIdentity[],
+    /** The catalog positions of the metrics held in the table, in order (`begin`'s nullMetrics left out). */
+    private readonly held: readonly number[],
   ) {
+    this.isHeld = METRICS.map((_, c) => held.includes(c));
+    const types: DuckDBType[] = [INTEGER, TIMESTAMP];
+    for (const c of held) types.push(INT64_METRIC[c] ? BIGINT : DOUBLE);
+    this.chunk = DuckDBDataChunk.create(types);
     const order = gpus.map((_, i) => i);
     order.sort((a, b) => compareIdentity(gpus[a] as GpuIdentity, gpus[b] as GpuIdentity));
     this.rank = new Int32Array(gpus.length);
@@ -249,7 +270,8 @@ export class ParquetBatch {
         compareIdentity(gpus[previous] as GpuIdentity, gpus[key] as GpuIdentity) === 0;
       this.rank[key] = tie ? (this.rank[previous] as number) : position;
     });
-    // Identity columns are looked up by key from constant lists: a projection, which keeps row order.
+    // Identity columns are looked up by key from constant lists: a projection, which keeps row order; a
+    // field all the batch's GPUs share (one GPU's batch, or one host's model) is a constant, cheaper to write.
     this.identitySql = IDENTITY.map((i) => {
       const items = gpus.map((g) => {
         const value = g[i.name];
@@ -258,6 +280,7 @@ export class ParquetBatch {
         return typeof value === 'number' ? String(value) : literal(value);
       });
       const cast = i.type === 'int32' ? 'INTEGER' : 'VARCHAR';
+      if (items.every((item) => item === items[0])) return `${items[0]}::${cast} AS ${quote(i.name)}`;
       return `([${items.join(', ')}]::${cast}[])[s.gpu + 1] AS ${quote(i.name)}`;
     });
   }
@@ -289,14 +312,25 @@ export class ParquetBatch {
       }
       return written;
     } finally {
+      this.started.resolve();
       await this.drop();
     }
+  }
+
+  /**
+   * Resolves once DuckDB is writing the batch's first file, on its own thread, or once `finish` has ended: a
+   * caller that generates the next batch meanwhile waits for this first, since the steps of `finish` before
+   * the write (a temporary file, the COPY's start) run on the main thread and would otherwise wait for it.
+   */
+  writing(): Promise<void> {
+    return this.started.promise;
   }
 
   /** Drops the rows without writing anything. */
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.started.resolve();
     try {
       this.appender.closeSync();
     } catch {
@@ -307,31 +341,39 @@ export class ParquetBatch {
 
   private async writeFile(date: string, where: string): Promise<string | null> {
     const encoding = this.scales.layout();
-    const metrics = METRICS.map((m, c) =>
-      encoding.types[c] === (m.type === 'int64' ? 'BIGINT' : 'DOUBLE')
+    const metrics = METRICS.map((m, c) => {
+      if (!this.isHeld[c]) return `NULL::${encoding.types[c]} AS ${quote(m.name)}`;
+      return encoding.types[c] === (m.type === 'int64' ? 'BIGINT' : 'DOUBLE')
         ? `s.${quote(m.name)}`
-        : `s.${quote(m.name)}::${encoding.types[c]} AS ${quote(m.name)}`,
-    );
+        : `s.${quote(m.name)}::${encoding.types[c]} AS ${quote(m.name)}`;
+    });
     const select = ['s.ts::TIMESTAMPTZ AS ts', ...this.identitySql, ...metrics].join(', ');
     const order = this.sorted ? '' : 'ORDER BY host, gpu_index, ts';
-    let count: number;
-    let firstTs: number;
-    try {
-      const result = await this.connection.runAndReadAll(
-        `SELECT count(*)::INTEGER, epoch_ms(min(s.ts))::DOUBLE FROM ${this.name} s ${where}`,
-      );
-      [count, firstTs] = (result.getRows()[0] ?? [0, 0]) as [number, number];
-    } catch (cause) {
-      throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot read the batch of ${date} in DuckDB`, { cause });
+    // One date: the batch's own count and first time (samples' times are whole ms). Several: DuckDB's, per date.
+    let count = this.rows;
+    let firstTs = this.minTs;
+    if (where !== '') {
+      try {
+        const result = await this.connection.runAndReadAll(
+          `SELECT count(*)::INTEGER, epoch_ms(min(s.ts))::DOUBLE FROM ${this.name} s ${where}`,
+        );
+        [count, firstTs] = (result.getRows()[0] ?? [0, 0]) as [number, number];
+      } catch (cause) {
+        throw new GpumonError('ARCHIVE_WRITE_FAILED', `cannot read the batch of ${date} in DuckDB`, {
+          cause,
+        });
+      }
     }
     if (count === 0) return null;
     const tmp = await this.writer.tmpFile(`${this.name}-${date}`);
     try {
       try {
-        await this.connection.run(
+        const copy = this.connection.run(
           `COPY (SELECT ${select} FROM ${this.name} s ${where} ${order}) TO ${literal(tmp)} ` +
             `(${copyOptions(encoding, this.writer.rowGroupSize)})`,
         );
+        this.started.resolve();
+        await copy;
       } catch (cause) {
         // Writing the local staging file failed (a full or unwritable TMPDIR): not the archive's fault.
         throw new GpumonError('TEMP_FILE_FAILED', `cannot write the samples of ${date} to ${tmp}`, { cause });
@@ -395,9 +437,14 @@ export class ParquetBatch {
     }
     duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, 1), 0, words.buffer, 0, n * 8);
     this.noteTimes(min, max);
+    if (min < this.minTs) this.minTs = min;
 
     for (let c = 0; c < METRICS.length; c++) {
-      const vector = duckdb.data_chunk_get_vector(raw, c + 2);
+      if (!this.isHeld[c]) this.checkNull(columns, c, offset, n);
+    }
+    for (let k = 0; k < this.held.length; k++) {
+      const c = this.held[k] as number;
+      const vector = duckdb.data_chunk_get_vector(raw, k + 2);
       const values = (columns.metrics[c] as Float64Array).subarray(offset, offset + n);
       let nulls = 0;
       if (INT64_METRIC[c]) {
@@ -422,6 +469,20 @@ export class ParquetBatch {
     this.appender.appendDataChunk(this.chunk);
     duckdb.data_chunk_reset(raw);
     this.rows += n;
+  }
+
+  /** Refuses a value in metric `c`, which the batch was told every row leaves null. */
+  private checkNull(columns: SampleColumns, c: number, offset: number, n: number): void {
+    const values = columns.metrics[c] as Float64Array;
+    for (let r = offset; r < offset + n; r++) {
+      if (!Number.isNaN(values[r])) {
+        const name = (METRICS[c] as (typeof METRICS)[number]).name;
+        throw new GpumonError(
+          'ARCHIVE_WRITE_FAILED',
+          `row ${r} has a value for ${name}, which this batch was told is always null`,
+        );
+      }
+    }
   }
 
   /** Marks the NaN rows of `values` null in `vector` (bit r of 64-bit word r/64; little-endian halves). */
@@ -454,6 +515,15 @@ export class ParquetBatch {
     if (this.firstDate === null || first < this.firstDate) this.firstDate = first;
     if (this.lastDate === null || last > this.lastDate) this.lastDate = last;
   }
+}
+
+/** A promise with its resolve function (Node 20 has no Promise.withResolvers). */
+function settleOnce(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 async function createInUtc(options: Record<string, string>): Promise<DuckDBInstance> {

@@ -4,6 +4,7 @@ import { SampleColumns } from '../../metrics/sample-columns.ts';
 import { datesBetween, nextDate, startOfDate } from '../../sinks/archive/layout.ts';
 import type { ParquetBatch, ParquetWriter } from '../../sinks/archive/parquet-writer.ts';
 import type { SimFleetOptions } from './fleet.ts';
+import { NULL_METRICS } from './model.ts';
 import { Simulator } from './simulator.ts';
 
 /**
@@ -36,8 +37,8 @@ export interface HistoryResult {
  * the days. Days in order; a day in files of at most `rowsPerFile` rows: groups of whole GPU-days where a
  * GPU-day fits, else each GPU's day cut into spans of time (spans outer, GPU groups inner, so that every GPU
  * and host steps forward through its times, and the samples are the same however the day is cut). The
- * simulator fills columns that go straight to DuckDB, 2048 rows at a time; while DuckDB writes one file, the
- * next is being generated, and no more than these two are held.
+ * simulator fills columns that go straight to DuckDB, 2048 rows at a time; while DuckDB writes one file (on
+ * its own thread), the next is being generated, and no more than these two are held.
  */
 export async function writeHistory(options: HistoryOptions): Promise<HistoryResult> {
   const { writer, intervalMs } = options;
@@ -72,7 +73,7 @@ export async function writeHistory(options: HistoryOptions): Promise<HistoryResu
         const first = start + (firstStep + k) * intervalMs;
         for (let from = 0; from < gpuCount; from += gpusPerFile) {
           const to = Math.min(gpuCount, from + gpusPerFile);
-          batch = await writer.begin(simulator.gpus.slice(from, to));
+          batch = await writer.begin(simulator.gpus.slice(from, to), NULL_METRICS);
           simulator.writeRows(from, to, first, intervalMs, count, columns, flush);
           if (columns.length > 0) flush(columns);
           // The file before this one is written by now, or is waited for here: two at most in memory.
@@ -82,6 +83,8 @@ export async function writeHistory(options: HistoryOptions): Promise<HistoryResu
           }
           pending = batch.finish();
           pending.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+          // Generate the next file while DuckDB writes this one: its write starts once the main thread lets it.
+          await batch.writing();
           batch = undefined;
         }
       }
