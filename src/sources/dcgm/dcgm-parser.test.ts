@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { type GpuSample, nullIdentity, nullMetrics, parseSample } from '../../metrics/sample.ts';
 import { fuzzCases } from '../../testing/fuzz.ts';
-import { parseDcgmMetrics } from './dcgm-parser.ts';
+import { parseDcgmMetrics, toCatalogUnit } from './dcgm-parser.ts';
 import { readPrometheusText } from './prometheus-text.ts';
 
 const FIXTURE = readFileSync(
@@ -240,7 +240,8 @@ describe('parseDcgmMetrics on the newer DataDog capture (two T4 scrapes and an A
   test('the A10G, with only DCGM_FI_PROF_DRAM_ACTIVE (no DEV_MEM_COPY_UTIL), gets its memory activity from it', () => {
     // Last line: DCGM_FI_PROF_DRAM_ACTIVE{gpu="0",UUID="GPU-abc",...,modelName="NVIDIA A10G",...} 0.000003 (a ratio)
     assert.ok(a10g, 'a sample for the A10G');
-    assert.ok(Math.abs((a10g.gpu_memory_utilization_percent ?? Number.NaN) - 0.0003) < 1e-12);
+    // The exporter's 0.000003 with its decimal point moved: exactly 0.0003, not 0.000003 / 0.01.
+    assert.equal(a10g.gpu_memory_utilization_percent, 0.0003);
     assert.equal(a10g.uuid, 'GPU-abc');
     assert.equal(a10g.host, 'ip-11111');
     assert.equal(a10g.driver_version, '550.144.03');
@@ -539,6 +540,32 @@ describe('parseDcgmMetrics under fuzzing', () => {
         malformed,
         `case ${index}`,
       );
+    }
+  });
+});
+
+describe('toCatalogUnit', () => {
+  test('moves the decimal point for a power-of-ten scale, giving the decimal the exporter printed', () => {
+    assert.equal(toCatalogUnit(0.000003, 0.01), 0.0003);
+    assert.notEqual(0.000003 / 0.01, 0.0003, 'what plain division gives instead');
+    assert.equal(toCatalogUnit(0.07, 0.01), 7);
+    assert.equal(toCatalogUnit(0.29, 0.01), 29);
+    assert.equal(toCatalogUnit(3e-7, 0.01), 0.00003);
+    assert.equal(toCatalogUnit(1.5e21, 0.01), 1.5e23);
+    assert.equal(toCatalogUnit(123456789, 1000), 123456.789);
+    assert.equal(toCatalogUnit(-0.5, 0.01), -50);
+    assert.equal(toCatalogUnit(0, 0.01), 0);
+  });
+
+  test('divides where the scale is no power of ten (MiB to bytes), and leaves a scale of 1 alone', () => {
+    assert.equal(toCatalogUnit(81559, 1 / (1024 * 1024)), 81559 * 1024 * 1024);
+    assert.equal(toCatalogUnit(42.5, 1), 42.5);
+  });
+
+  test('every ratio of 0 to 1 in hundredths or thousandths becomes its percent exactly', () => {
+    for (let i = 0; i <= 1000; i++) {
+      const ratio = Number((i / 1000).toFixed(3));
+      assert.equal(toCatalogUnit(ratio, 0.01), Number((i / 10).toFixed(1)), `ratio ${ratio}`);
     }
   });
 });

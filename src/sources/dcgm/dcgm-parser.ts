@@ -242,7 +242,7 @@ function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number
     errors.push({ reason: 'not-a-number', line: s.line, detail: `${s.name} is ${s.valueText ?? s.value}` });
     return null;
   }
-  let value = s.value / (SCALE.get(s.name) ?? 1);
+  let value = toCatalogUnit(s.value, SCALE.get(s.name) ?? 1);
   const def = metricDef(metric);
   if (def.type === 'int64') value = Math.round(value);
   if (value < def.min || value > def.max) {
@@ -254,6 +254,21 @@ function convert(metric: MetricName, s: PromSample, errors: DcgmIssue[]): number
     return null;
   }
   return value;
+}
+
+/**
+ * `value` in DCGM's unit divided by `scale`. Where the scale is a power of ten (a ratio to percent, mJ to J)
+ * the decimal point of the value moves, so that the result is the decimal dcgm-exporter printed, scaled: a
+ * DRAM-active ratio of 0.000003 is 0.0003 %, where 0.000003 / 0.01 in binary floating point gives
+ * 0.00030000000000000003, a value that no exact decimal of the archive holds (docs/decisions/0007).
+ */
+export function toCatalogUnit(value: number, scale: number): number {
+  if (scale === 1) return value;
+  const digits = Math.round(Math.log10(scale));
+  if (10 ** digits !== scale) return value / scale;
+  // The shortest text that reads back as `value` (JavaScript's own), its exponent moved by the scale's.
+  const [mantissa, exponent = '0'] = String(value).split('e');
+  return Number(`${mantissa}e${Number(exponent) - digits}`);
 }
 
 /**
