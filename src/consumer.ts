@@ -12,7 +12,7 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { InfluxDbStreamSink } from './sinks/influxdb/stream-sink.ts';
 import type { Sink } from './sinks/sink.ts';
 import { KafkaTransport } from './transport/kafka/kafka-transport.ts';
-import { decodeSampleWithLine } from './transport/kafka/line-decoder.ts';
+import { decodeRecordWithLines } from './transport/kafka/line-decoder.ts';
 
 /** The sink groups `gpumon consume` can run; each is its own consumer group, committing on its own acks. */
 export const CONSUMER_SINKS = ['influxdb', 'archive'] as const;
@@ -71,7 +71,7 @@ export async function startConsumer(
       compression: config.kafka.compression,
       clientId: `${config.kafka.clientId}-${name}`,
       // The InfluxDB group decodes each record straight into its line of line protocol as well.
-      ...(name === 'influxdb' ? { decode: decodeSampleWithLine } : {}),
+      ...(name === 'influxdb' ? { decode: decodeRecordWithLines } : {}),
       logger,
     });
     // No live state here, and the InfluxDB sink evaluates the alerts itself: the pipeline evaluates none.

@@ -1,14 +1,14 @@
 /**
  * bench/pipeline baseline (c): a consumer written the original dashboard's way. A Kafka consumer group with
- * auto-commit on (@platformatic/kafka, `autocommit: true`), and for every record one HTTP request to InfluxDB's
- * /write with one line of line protocol (no batching, no compression, awaited before the next record).
+ * auto-commit on (@platformatic/kafka, `autocommit: true`), and for every sample one HTTP request to InfluxDB's
+ * /write with one line of line protocol (no batching, no compression, awaited before the next sample).
  * Runs for `seconds` after its first successful write, then prints `BASELINE_POINTS=N BASELINE_SECONDS=S`.
  *
  *   npx tsx bench/pipeline/baseline-consumer.ts BROKERS TOPIC GROUP INFLUX_URL DB SECONDS
  */
 import { Consumer } from '@platformatic/kafka';
 import { sampleLine } from '../../src/metrics/line-protocol.ts';
-import { decodeSample, ENCODING_HEADER } from '../../src/transport/kafka/encoding.ts';
+import { decodeRecord, ENCODING_HEADER } from '../../src/transport/kafka/encoding.ts';
 
 const [brokers, topic, group, influx, db, secondsArg] = process.argv.slice(2);
 if (!brokers || !topic || !group || !influx || !db || !secondsArg) {
@@ -35,16 +35,19 @@ let elapsed = 0;
 for await (const message of stream) {
   let encoding: string | undefined;
   for (const [k, v] of message.headers) if (k?.toString() === ENCODING_HEADER) encoding = v?.toString();
-  const decoded = decodeSample(message.value as Buffer, encoding);
+  const decoded = decodeRecord(message.value as Buffer, encoding);
   if (!decoded.ok) continue;
-  const line = sampleLine(decoded.sample);
-  if (line === null) continue;
-  const res = await fetch(writeUrl, { method: 'POST', body: line });
-  await res.text();
-  if (res.status !== 204) throw new Error(`write answered ${res.status}`);
-  if (points === 0) started = performance.now();
-  points++;
-  elapsed = (performance.now() - started) / 1000;
+  for (const sample of decoded.samples) {
+    const line = sampleLine(sample);
+    if (line === null) continue;
+    const res = await fetch(writeUrl, { method: 'POST', body: line });
+    await res.text();
+    if (res.status !== 204) throw new Error(`write answered ${res.status}`);
+    if (points === 0) started = performance.now();
+    points++;
+    elapsed = (performance.now() - started) / 1000;
+    if (elapsed >= seconds) break;
+  }
   if (elapsed >= seconds) break;
 }
 await stream.close().catch(() => undefined);

@@ -5,16 +5,17 @@
  * (maxWaitTime, highWaterMark, maxBytes, lz4 batches), reading the stream the same way (`read()` until null,
  * then wait for `readable`), and
  * - `kafka`: does nothing with the records (the client's fetch, decompression and record parsing alone);
- * - `decode`: decodes each with the InfluxDB group's decoder (decodeSampleWithLine: the sample and its line),
- *   and writes nothing.
- * Once it has read `count` records it prints one JSON line: its own CPU (user + system, every thread) and wall
- * time from the first record to the last, and exits.
+ * - `decode`: decodes each with the InfluxDB group's decoder (decodeRecordWithLines: the samples and their
+ *   lines), and writes nothing.
+ * Once it has read `count` records it prints one JSON line: the records and samples read (`decoded`: samples
+ * decoded, in `decode` mode), its own CPU (user + system, every thread) and wall time from the first record
+ * to the last, and exits.
  *
  *   node --import tsx bench/telegraf/consume-floor.ts BROKERS TOPIC COUNT kafka|decode
  */
 import { Consumer, type Message } from '@platformatic/kafka';
 import { encodingOf, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS } from '../../src/transport/kafka/group-consumer.ts';
-import { decodeSampleWithLine } from '../../src/transport/kafka/line-decoder.ts';
+import { decodeRecordWithLines } from '../../src/transport/kafka/line-decoder.ts';
 
 const [brokers, topic, countArg, mode] = process.argv.slice(2);
 if (!brokers || !topic || !countArg || (mode !== 'kafka' && mode !== 'decode'))
@@ -48,7 +49,8 @@ const done = new Promise<void>((resolve, reject) => {
         t0 = performance.now();
       }
       if (mode === 'decode') {
-        if (decodeSampleWithLine(record.value, encodingOf(record)).ok) decoded++;
+        const result = decodeRecordWithLines(record.value, encodingOf(record));
+        if (result.ok) decoded += result.samples.length;
       }
       if (++seen >= count) {
         resolve();

@@ -3,12 +3,14 @@
  * outputs.influxdb (issue 15 point 4: gpumon <= 0.8x Telegraf's CPU per sample with >= 1.2x its throughput).
  *
  *   set -a; . /tmp/svc.env; set +a     # or: eval "$(scripts/services/all.sh start | sed 's/^/export /')"
- *   npx tsx bench/telegraf/consumer.ts [--samples 500000] [--pairs 2] [--cpu-prof DIR]
+ *   npx tsx bench/telegraf/consumer.ts [--samples 500000] [--pairs 2] [--cpu-prof DIR] [--telegraf-batched]
  *
  * The same M samples (simulator, 125 hosts x 8 GPUs, 1 Hz) are pre-loaded, before any timing, on two topics of
- * 12 partitions, one record per sample keyed by its GPU's uuid, lz4 (as `gpumon agent` publishes): gpumon's wire
- * format for gpumon, and the sample's InfluxDB line (gpumon's own line-protocol encoder: the very points gpumon
- * writes, measurement gpu_metrics, ms timestamps) for Telegraf. Each run consumes its topic from the start in a
+ * 12 partitions, lz4, each as its agent publishes them: for gpumon its wire format, one record per node and tick
+ * keyed by the host (`gpumon agent`, docs/encoding.md v3); for Telegraf the sample's InfluxDB line (gpumon's own
+ * line-protocol encoder: the very points gpumon writes, measurement gpu_metrics, ms timestamps), one record per
+ * sample keyed by its GPU's uuid (Telegraf's outputs.kafka by default), or with --telegraf-batched one record
+ * per node and tick holding its lines (outputs.kafka's `use_batch_format = true`). Each run consumes its topic from the start in a
  * consumer group and a fresh database of its own, until InfluxDB holds all M points (count polled every 500 ms).
  * Runs interleave Telegraf, gpumon, Telegraf, gpumon (--pairs of each, bench/noise.ts: machine load per step,
  * DISTURBED above the threshold). Per run: samples/s from the spawn (startup included) and from the first point
@@ -32,10 +34,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sampleLine } from '../../src/metrics/line-protocol.ts';
-import type { GpuSample } from '../../src/metrics/sample.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
 import { influxUrl, kafkaBootstrap } from '../../src/testing/services.ts';
-import { KafkaTransport, sleep } from '../../src/transport/kafka/kafka-transport.ts';
+import { encodeRecords } from '../../src/transport/kafka/encoding.ts';
+import { KafkaTransport, type OutgoingRecord, sleep } from '../../src/transport/kafka/kafka-transport.ts';
 import { ensureBundle, fmt, ROOT } from '../harness.ts';
 import { BenchDatabases } from '../influx-databases.ts';
 import { describeNoise, describeSpread, interleave, NoiseMeter, spread } from '../noise.ts';
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
     floors: { type: 'boolean', default: true },
+    'telegraf-batched': { type: 'boolean', default: false },
   },
 });
 const HOSTS = 125;
@@ -86,6 +89,7 @@ ensureBundle();
 const gpumonTopic = `gpumon-bench-tg-${id}`;
 const lineTopic = `telegraf-bench-tg-${id}`;
 let expected = 0; // samples with a utilization_gpu field: what count() sees
+let gpumonRecords = 0;
 {
   const started = performance.now();
   const wire = new KafkaTransport({
@@ -102,19 +106,42 @@ let expected = 0; // samples with a utilization_gpu field: what count() sees
   });
   const sim = new Simulator({ hosts: HOSTS, gpusPerHost: GPUS, seed: 42 });
   const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000; // whole hour, 6 h ago
-  let batch: GpuSample[] = [];
+  let records: OutgoingRecord[] = [];
+  let lineRecords: OutgoingRecord[] = [];
   for (let t = 0; t < ticks; t++) {
-    batch = batch.concat(sim.sampleAll(T0 + t * 1000));
-    if (batch.length >= 10_000 || t === ticks - 1) {
-      const records = [];
-      for (const s of batch) {
-        const line = sampleLine(s);
-        if (line === null) throw new Error(`sample of ${s.uuid} has no line`);
-        if (line.includes('utilization_gpu=')) expected++;
-        records.push({ topic: lineTopic, key: Buffer.from(s.uuid), value: Buffer.from(line), headers: {} });
+    const tick = sim.sampleAll(T0 + t * 1000);
+    // As each node's agent publishes its tick: one record of the node's samples.
+    for (const r of encodeRecords(tick)) records.push({ topic: gpumonTopic, ...r });
+    const byNode = new Map<string, string[]>();
+    for (const s of tick) {
+      const line = sampleLine(s);
+      if (line === null) throw new Error(`sample of ${s.uuid} has no line`);
+      if (line.includes('utilization_gpu=')) expected++;
+      if (values['telegraf-batched']) {
+        const list = byNode.get(s.host) ?? byNode.set(s.host, []).get(s.host);
+        list?.push(line);
+      } else {
+        lineRecords.push({
+          topic: lineTopic,
+          key: Buffer.from(s.uuid),
+          value: Buffer.from(line),
+          headers: {},
+        });
       }
-      await Promise.all([wire.publish(batch), lines.produceRaw(records)]);
-      batch = [];
+    }
+    for (const [host, list] of byNode) {
+      lineRecords.push({
+        topic: lineTopic,
+        key: Buffer.from(host),
+        value: Buffer.from(list.join('\n')),
+        headers: {},
+      });
+    }
+    if (records.length >= 1_000 || t === ticks - 1) {
+      gpumonRecords += records.length;
+      await Promise.all([wire.produceRaw(records), lines.produceRaw(lineRecords)]);
+      records = [];
+      lineRecords = [];
     }
   }
   await Promise.all([wire.close(), lines.close()]);
@@ -303,7 +330,15 @@ if (values.floors) {
       const noise = new NoiseMeter().start();
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'bench/telegraf/consume-floor.ts', brokers, gpumonTopic, String(M), mode],
+        [
+          '--import',
+          'tsx',
+          'bench/telegraf/consume-floor.ts',
+          brokers,
+          gpumonTopic,
+          String(gpumonRecords),
+          mode,
+        ],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
       );
       noise.track(child.pid);
@@ -314,7 +349,7 @@ if (values.floors) {
       const code = await new Promise<number | null>((r) => child.on('exit', r));
       if (code !== 0) throw new Error(`consume-floor ${mode} exited with ${code}`);
       const floor = JSON.parse(out) as Floor;
-      if (floor.records !== M || (mode === 'decode' && floor.decoded !== M))
+      if (floor.records !== gpumonRecords || (mode === 'decode' && floor.decoded !== M))
         throw new Error(`consume-floor ${mode}: ${out}`);
       floors[mode].push(floor);
       log(

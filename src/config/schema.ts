@@ -196,7 +196,7 @@ export const CONFIG_FIELDS = {
     schema: int(1, 10_000),
     default: 12,
     allowed: 'integer 1..10000',
-    help: 'Partitions of the topics when gpumon creates them (samples are keyed by GPU UUID).',
+    help: "Partitions of the topics when gpumon creates them (records are keyed by the node's host name).",
   },
   'kafka.compression': {
     schema: z.enum(['lz4', 'snappy', 'gzip', 'none']),

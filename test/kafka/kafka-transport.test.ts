@@ -177,7 +177,8 @@ describe('KafkaTransport', () => {
           value: JSON.stringify({ ...JSON.parse(full), gpu_temperature_celsius: 900 }),
           reason: /gpu_temperature/,
         },
-        { value: '[1,2,3]', reason: /^not a JSON object/ },
+        { value: '[1,2,3]', reason: /^unsupported version v=1 \(batches of samples start at v3\)$/ },
+        { value: '"a string"', reason: /^not a JSON object or array$/ },
       ];
       await raw.send({
         messages: bad.map((b, i) => ({ topic, key: Buffer.from(`bad-${i}`), value: Buffer.from(b.value) })),
@@ -237,18 +238,20 @@ describe('KafkaTransport', () => {
       const pb = b.assignedPartitions(group);
       assert.deepEqual([...pa, ...pb].toSorted(), [0, 1, 2, 3]);
 
-      const reads = fleetReads(20);
+      // Records are keyed by node: 12 nodes of 2 GPUs spread over the 4 partitions.
+      const reads = fleetReads(20, 12, 2);
       for (const read of reads) await producer.publish(read);
       const expected = reads.flat();
       await eventually(() => got.a.length + got.b.length >= expected.length, 'every sample');
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.equal(got.a.length + got.b.length, expected.length);
       assert.ok(got.a.length > 0 && got.b.length > 0);
-      const uuidsA = new Set(got.a.map((s) => s.uuid));
+      const hostsA = new Set(got.a.map((s) => s.host));
       assert.ok(
-        got.b.every((s) => !uuidsA.has(s.uuid)),
-        'a GPU is read by one member only',
+        got.b.every((s) => !hostsA.has(s.host)),
+        'a node, and so each of its GPUs, is read by one member only',
       );
+      assert.deepEqual(tsByGpu([...got.a, ...got.b]), tsByGpu(expected), "each GPU's samples in order");
     } finally {
       await a.close();
       await b.close();

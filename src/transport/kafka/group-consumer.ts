@@ -26,9 +26,16 @@ export interface GroupConsumerStats {
 
 type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
 
+/** Records read for one delivery: their valid samples, and the malformed ones as dead letters. */
+interface Batch {
+  records: Record_[];
+  samples: GpuSample[];
+  dead: OutgoingRecord[];
+}
+
 /**
  * One consumer group member of a KafkaTransport. A single loop reads what the stream has fetched (at most
- * `maxBatch` records), decodes them (`decode` of the transport's options: decodeSample by default),
+ * `maxBatch` samples), decodes them (`decode` of the transport's options: decodeRecord by default),
  * dead-letters the malformed records, hands the valid samples to the handler, and commits the next offset of
  * every partition in the batch only once the handler resolved (the batch is durable), in order. A delivery
  * the handler refuses at once is handed over again, the same samples, without reading further: every 10 ms
@@ -179,7 +186,7 @@ export class GroupConsumer {
     stream.on('readable', signal);
     while (!this.closing) {
       const batch = this.readBatch(stream);
-      if (batch.length > 0) {
+      if (batch.records.length > 0) {
         await this.deliver(batch);
         continue;
       }
@@ -192,32 +199,32 @@ export class GroupConsumer {
     return undefined;
   }
 
-  private readBatch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Record_[] {
-    const batch: Record_[] = [];
+  /**
+   * Reads and decodes what the stream has, until the batch holds `maxBatch` samples (a record holds one or a
+   * node's batch of them) or the stream has nothing more now.
+   */
+  private readBatch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Batch {
+    const batch: Batch = { records: [], samples: [], dead: [] };
     const owned = new Set(this.assignedPartitions());
-    while (batch.length < this.link.options.maxBatch) {
+    const decode = this.link.options.decode;
+    while (batch.samples.length + batch.dead.length < this.link.options.maxBatch) {
       const record = stream.read() as Record_ | null;
       if (record === null) break;
       if (!owned.has(record.partition)) continue;
       const next = this.taken.get(record.partition);
       if (next !== undefined && record.offset < next) continue;
       this.taken.set(record.partition, record.offset + 1n);
-      batch.push(record);
+      batch.records.push(record);
+      const decoded = decode(record.value, encodingOf(record));
+      if (decoded.ok) for (const sample of decoded.samples) batch.samples.push(sample);
+      else batch.dead.push(this.deadLetter(record, decoded.reason));
     }
     return batch;
   }
 
   /** Dead-letters, hands over (until acknowledged, or until closing), then commits. */
-  private async deliver(batch: Record_[]): Promise<void> {
+  private async deliver({ records: batch, samples, dead }: Batch): Promise<void> {
     const log = this.link.options.logger;
-    const samples: GpuSample[] = [];
-    const dead: OutgoingRecord[] = [];
-    const decode = this.link.options.decode;
-    for (const record of batch) {
-      const decoded = decode(record.value, encodingOf(record));
-      if (decoded.ok) samples.push(decoded.sample);
-      else dead.push(this.deadLetter(record, decoded.reason));
-    }
     for (let attempt = 1; dead.length > 0; attempt++) {
       try {
         await this.link.produceRaw(dead);

@@ -3,7 +3,7 @@ import { GpumonError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import type { DeliveryHandler, Transport } from '../transport.ts';
-import { type Decoded, decodeSample, encodeSample } from './encoding.ts';
+import { type DecodedRecord, decodeRecord, encodeRecords } from './encoding.ts';
 import { GroupConsumer, type GroupConsumerStats } from './group-consumer.ts';
 
 export type KafkaCompression = 'lz4' | 'snappy' | 'gzip' | 'none';
@@ -29,18 +29,18 @@ export interface KafkaTransportOptions {
   /** Consumer group session timeout (default 10 s): how long a dead consumer keeps its partitions. */
   sessionTimeoutMs?: number;
   /**
-   * The consumers' decoder of a record (default `decodeSample`). One that accepts and refuses exactly what
-   * `decodeSample` does may leave more on the samples for its sink (the InfluxDB sink's pre-encoded lines).
+   * The consumers' decoder of a record (default `decodeRecord`). One that accepts and refuses exactly what
+   * `decodeRecord` does may leave more on the samples for its sink (the InfluxDB sink's pre-encoded lines).
    */
   decode?: RecordDecoder;
   logger?: Logger;
 }
 
 /**
- * Decodes one record's value and `gpumon-encoding` header: the sample, or why the record goes to the
+ * Decodes one record's value and `gpumon-encoding` header: its samples, or why the record goes to the
  * dead-letter topic.
  */
-export type RecordDecoder = (value: Buffer | null | undefined, encodingHeader?: string) => Decoded;
+export type RecordDecoder = (value: Buffer | null | undefined, encodingHeader?: string) => DecodedRecord;
 
 /** Counters of a transport, for logs and tests. */
 export interface KafkaTransportStats {
@@ -74,7 +74,7 @@ export type ResolvedOptions = Required<Omit<KafkaTransportOptions, 'brokers' | '
 };
 
 /**
- * Samples over Apache Kafka, one record per sample keyed by GPU UUID (docs/encoding.md).
+ * Samples over Apache Kafka, in records of a node's samples keyed by its host name (docs/encoding.md).
  *
  * Publishing: an idempotent producer with acks=all; one `publish` is one send of all its records, bounded by
  * `sendTimeoutMs`. The topic and the dead-letter topic are created (Admin, `partitions`) before the first
@@ -114,7 +114,7 @@ export class KafkaTransport implements Transport, TransportLink {
       redeliveryDelayMs: options.redeliveryDelayMs ?? 1000,
       maxBatch: options.maxBatch ?? 5000,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
-      decode: options.decode ?? decodeSample,
+      decode: options.decode ?? decodeRecord,
       logger: options.logger,
     };
   }
@@ -123,7 +123,7 @@ export class KafkaTransport implements Transport, TransportLink {
     if (this.closed) throw new GpumonError('TRANSPORT_CLOSED', 'cannot publish: the transport is closed');
     if (samples.length === 0) return;
     const topic = this.options.topic;
-    await this.produceRaw(samples.map((s) => ({ topic, ...encodeSample(s) })));
+    await this.produceRaw(encodeRecords(samples).map((r) => ({ topic, ...r })));
     this.published += samples.length;
   }
 

@@ -5,18 +5,50 @@ import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from '../
 import type { GpuSample } from '../../metrics/sample.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
-import { decodeSample, ENCODING_HEADER_VALUE, ENCODING_VERSION, encodeSampleJson } from './encoding.ts';
-import { decodeSampleWithLine } from './line-decoder.ts';
+import {
+  decodeRecord,
+  decodeSample,
+  ENCODING_HEADER_VALUE,
+  ENCODING_VERSION,
+  encodeRecords,
+  encodeSampleJson,
+} from './encoding.ts';
+import { decodeRecordWithLines, decodeSampleWithLine } from './line-decoder.ts';
 
 // The examples as a record carries them: without the file's final newline.
 const example = (version: number) =>
   Buffer.from(readFileSync(new URL(`./testdata/sample-v${version}.json`, import.meta.url), 'utf8').trim());
-const testdata = example(ENCODING_VERSION);
+/** A sample in the object layout with every current field: version 2's example, as v2 agents still send. */
+const testdata = example(2);
+const OBJECT_HEADER = 'v2';
+/** A batch record of the current version: a node's tick of two GPUs. */
+const batch = example(ENCODING_VERSION);
 const withoutLine = (sample: GpuSample) => Object.fromEntries(Object.entries(sample));
 const lineOf = (sample: GpuSample) => {
   const line = (sample as SampleWithLine)[ENCODED_LINE];
   return line === undefined ? undefined : Buffer.from(line).toString('utf8');
 };
+
+/** decodeRecordWithLines must decide exactly as decodeRecord: the same samples, or the same reason. */
+function assertSameAsDecodeRecord(value: Buffer, header?: string): number {
+  const fast = decodeRecordWithLines(value, header);
+  const slow = decodeRecord(value, header);
+  if (!slow.ok) {
+    assert.deepEqual(fast, slow, `refused alike: ${value.toString('latin1')}`);
+    return 0;
+  }
+  assert.equal(fast.ok, true, `accepted alike: ${value.toString('latin1')}`);
+  if (!fast.ok) return 0;
+  assert.deepEqual(fast.samples.map(withoutLine), slow.samples);
+  let lines = 0;
+  fast.samples.forEach((sample, i) => {
+    const line = lineOf(sample);
+    if (line === undefined) return;
+    lines++;
+    assert.equal(line, sampleLine(slow.samples[i] as GpuSample));
+  });
+  return lines;
+}
 
 /** decodeSampleWithLine must decide exactly as decodeSample: same sample, or same reason. */
 function assertSameAsDecodeSample(value: Buffer, header?: string) {
@@ -39,25 +71,24 @@ function assertSameAsDecodeSample(value: Buffer, header?: string) {
   );
 }
 
-describe('the decoder with line protocol', () => {
-  it("decodes the current version's example to the same sample as decodeSample, with the line sampleLine writes", () => {
-    const decoded = decodeSampleWithLine(testdata, ENCODING_HEADER_VALUE);
+describe('the decoder with line protocol, a sample in the object layout', () => {
+  it("decodes version 2's example to the same sample as decodeSample, with the line sampleLine writes", () => {
+    const decoded = decodeSampleWithLine(testdata, OBJECT_HEADER);
     assert.equal(decoded.ok, true);
     if (!decoded.ok) return;
-    const expected = decodeSample(testdata, ENCODING_HEADER_VALUE);
+    const expected = decodeSample(testdata, OBJECT_HEADER);
     assert.ok(expected.ok);
     assert.deepEqual(withoutLine(decoded.sample), expected.sample);
     assert.equal(lineOf(decoded.sample), sampleLine(expected.sample));
   });
 
-  it('reads the examples of older versions as decodeSample does (they leave the fast path)', () => {
-    for (let version = 1; version < ENCODING_VERSION; version++) {
-      const record = example(version);
-      assertSameAsDecodeSample(record, `v${version}`);
-      const decoded = decodeSampleWithLine(record, `v${version}`);
-      assert.ok(decoded.ok, `v${version}`);
-      assert.equal(lineOf(decoded.sample), undefined);
-    }
+  it("reads version 1's example as decodeSample does (fewer fields: it leaves the fast path)", () => {
+    const record = example(1);
+    assertSameAsDecodeSample(record, 'v1');
+    assert.equal(assertSameAsDecodeRecord(record, 'v1'), 0);
+    const decoded = decodeSampleWithLine(record, 'v1');
+    assert.ok(decoded.ok);
+    assert.equal(lineOf(decoded.sample), undefined);
   });
 
   it('takes the fast path for every record the simulator writes, and agrees with decodeSample on each', () => {
@@ -65,9 +96,12 @@ describe('the decoder with line protocol', () => {
     let lines = 0;
     for (let t = 0; t < 20; t++) {
       for (const sample of sim.sampleAll(Date.UTC(2026, 10, 25) + t * 1000)) {
+        // The spool's line (the current version's object), and a v2 agent's record.
         const value = Buffer.from(encodeSampleJson(sample));
         assertSameAsDecodeSample(value, ENCODING_HEADER_VALUE);
-        const decoded = decodeSampleWithLine(value, ENCODING_HEADER_VALUE);
+        assertSameAsDecodeRecord(value, ENCODING_HEADER_VALUE);
+        const v2 = Buffer.from(JSON.stringify({ v: 2, ...sample }));
+        const decoded = decodeSampleWithLine(v2, 'v2');
         if (decoded.ok && lineOf(decoded.sample) !== undefined) lines++;
       }
     }
@@ -105,7 +139,7 @@ describe('the decoder with line protocol', () => {
         driver_version: null,
       }),
     ];
-    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), ENCODING_HEADER_VALUE);
+    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), OBJECT_HEADER);
   });
 
   it('refuses what decodeSample refuses, with the same reason', () => {
@@ -121,7 +155,8 @@ describe('the decoder with line protocol', () => {
       'garbage',
       text.slice(0, 200),
       `${text} `,
-      text.replace(`{"v":${ENCODING_VERSION}`, `{"v":${ENCODING_VERSION + 1}`),
+      text.replace('{"v":2', `{"v":${ENCODING_VERSION + 1}`),
+      text.replace('{"v":2', '{"v":3'),
       text.replace(/"gpu_xid_last":[^,}]*,/, ''),
       text.replace('}', ',"extra":1}'),
       withValue('gpu_utilization_percent', '101'),
@@ -137,7 +172,8 @@ describe('the decoder with line protocol', () => {
       withValue('gpu_power_draw_watts', '1e999'),
     ];
     for (const value of bad) assert.notEqual(value, text, 'each variant changes the example');
-    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), ENCODING_HEADER_VALUE);
+    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), OBJECT_HEADER);
+    for (const value of bad) assertSameAsDecodeRecord(Buffer.from(value), OBJECT_HEADER);
     assertSameAsDecodeSample(testdata, `v${ENCODING_VERSION + 1}`);
     assertSameAsDecodeSample(Buffer.alloc(0));
     assert.deepEqual(decodeSampleWithLine(null), decodeSample(null));
@@ -165,7 +201,127 @@ describe('the decoder with line protocol', () => {
         default:
           mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
       }
-      assertSameAsDecodeSample(mutated, ENCODING_HEADER_VALUE);
+      assertSameAsDecodeSample(mutated, OBJECT_HEADER);
+    }
+  });
+});
+
+describe('the decoder with line protocol, a batch of samples', () => {
+  it("decodes the current version's example to decodeRecord's samples, each with the line sampleLine writes", () => {
+    assert.equal(assertSameAsDecodeRecord(batch, ENCODING_HEADER_VALUE), 2);
+    assert.equal(assertSameAsDecodeRecord(batch), 2, 'without the header too');
+  });
+
+  it('takes the fast path for every record the agent writes of the simulated fleet, and agrees on each', () => {
+    const sim = new Simulator({ hosts: 4, gpusPerHost: 8, seed: 3 });
+    let lines = 0;
+    for (let t = 0; t < 20; t++) {
+      for (const record of encodeRecords(sim.sampleAll(Date.UTC(2026, 10, 25) + t * 1000))) {
+        lines += assertSameAsDecodeRecord(record.value, ENCODING_HEADER_VALUE);
+      }
+    }
+    assert.equal(lines, 20 * 32);
+    // A spool replay: many ticks of a node in records of up to 64 samples.
+    const many = Array.from({ length: 30 }, (_, t) =>
+      sim.sampleAll(Date.UTC(2026, 10, 26) + t * 1000),
+    ).flat();
+    const records = encodeRecords(many);
+    assert.ok(records.length > 4);
+    let replayed = 0;
+    for (const record of records) replayed += assertSameAsDecodeRecord(record.value, ENCODING_HEADER_VALUE);
+    assert.equal(replayed, many.length);
+  });
+
+  it('keeps every line whole across many slabs: thousands of samples decoded first, then each line checked', () => {
+    // Lines are written into 1 MiB slabs; a bound too small for a batch's lines (which have no keys to reuse)
+    // once cut lines at a slab's end. 9,600 samples take some 8 MiB of lines.
+    const sim = new Simulator({ hosts: 6, gpusPerHost: 8, seed: 11 });
+    const decoded: GpuSample[] = [];
+    const expected: GpuSample[] = [];
+    for (let t = 0; t < 200; t++) {
+      const tick = sim.sampleAll(Date.UTC(2026, 10, 27) + t * 1000);
+      expected.push(...tick);
+      for (const record of encodeRecords(tick)) {
+        const result = decodeRecordWithLines(record.value, ENCODING_HEADER_VALUE);
+        assert.ok(result.ok);
+        if (result.ok) decoded.push(...result.samples);
+      }
+    }
+    assert.equal(decoded.length, expected.length);
+    decoded.forEach((sample, i) => {
+      assert.equal(lineOf(sample), sampleLine(expected[i] as GpuSample), `line ${i}`);
+    });
+  });
+
+  it('leaves a batch in another layout to decodeRecord, with the same outcome', () => {
+    const text = batch.toString();
+    const variants = [
+      JSON.stringify(JSON.parse(text), null, 1),
+      `${text} `,
+      text.replace('"sim-node-01"', '"n\\u00f6de-\\"1\\""'),
+      text.replace('"sim-node-01"', '"nöde-1"'),
+      text.replace(',63.72,', ',6.372e1,'),
+      text.replace(',1593,', ',1593.0,'),
+      text.replace(',63.72,', ',0.0000001,'),
+      text.replace(',63.72,', ',-0.0,'),
+      text.replace(',63.72,', ',0.000001,'),
+    ];
+    for (const value of variants) assert.notEqual(value, text, 'each variant changes the example');
+    for (const value of variants) assertSameAsDecodeRecord(Buffer.from(value), ENCODING_HEADER_VALUE);
+  });
+
+  it('refuses what decodeRecord refuses, with the same reason, a whole record for one bad sample', () => {
+    const text = batch.toString();
+    const bad = [
+      text.slice(0, 300),
+      text.replace('[3,', '[2,'),
+      text.replace('[3,', `[${ENCODING_VERSION + 1},`),
+      text.replace('],[', ']['),
+      text.replace(/\]\]$/, ']'),
+      text.replace(/\]\]$/, '],]'),
+      text.replace(',63.72,', ',63.72,1,'),
+      text.replace(',63.72,', ','),
+      text.replace(',63.72,', ',99999,'),
+      text.replace(',1593,', ',"1593",'),
+      text.replace('"sim-node-01"', '""'),
+      text.replace('"sim-node-01"', 'null'),
+      '[3]',
+      '[3,[]]',
+    ];
+    for (const value of bad) assert.notEqual(value, text, 'each variant changes the example');
+    for (const value of bad) {
+      assertSameAsDecodeRecord(Buffer.from(value), ENCODING_HEADER_VALUE);
+      assert.equal(decodeRecord(value, ENCODING_HEADER_VALUE).ok, false, value.slice(0, 80));
+    }
+    assertSameAsDecodeRecord(batch, 'v2');
+    assertSameAsDecodeRecord(batch, `v${ENCODING_VERSION + 1}`);
+    assertSameAsDecodeRecord(Buffer.alloc(0));
+    assert.deepEqual(decodeRecordWithLines(null), decodeRecord(null));
+  });
+
+  it('agrees with decodeRecord on thousands of corrupted batches (bytes changed, cut or repeated)', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = Buffer.from('0123456789.-+eE",:[]nul \\x');
+    for (let i = 0; i < 5000; i++) {
+      const value = Buffer.from(batch);
+      const at = random(value.length);
+      let mutated: Buffer;
+      switch (random(3)) {
+        case 0:
+          value[at] = alphabet[random(alphabet.length)] as number;
+          mutated = value;
+          break;
+        case 1:
+          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at + 1 + random(3))]);
+          break;
+        default:
+          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
+      }
+      assertSameAsDecodeRecord(mutated, ENCODING_HEADER_VALUE);
     }
   });
 });

@@ -1,16 +1,16 @@
 /**
- * The consumer's decoder of v1 records (docs/encoding.md) for the InfluxDB sink: one walk over the record's
- * bytes validates the sample, builds it, and writes its `gpu_metrics` line of line protocol, copying each
- * number's text from the record instead of parsing it into a double and formatting it again. The line is left
- * on the sample (`ENCODED_LINE`), and the sink sends it as is.
+ * The consumer's decoder of records (docs/encoding.md) for the InfluxDB sink: one walk over the record's bytes
+ * validates each sample, builds it, and writes its `gpu_metrics` line of line protocol, copying each number's
+ * text from the record instead of parsing it into a double and formatting it again. The line is left on the
+ * sample (`ENCODED_LINE`), and the sink sends it as is.
  *
- * It reads the v1 JSON as gpumon writes it (JSON.stringify): `{"v":1,"ts":...}` with the fields in the order
- * of the catalog (ts, IDENTITY, METRICS), no whitespace, ASCII strings without escapes, numbers as `String`
- * writes them with at most 15 digits. Any other record (another order, an escape, `1.50`, a value out of
- * range, garbage) goes to `decodeSample`, which decides exactly as before: the same samples accepted, the
- * same reasons for the dead-letter topic. So this path only ever accepts what `decodeSample` accepts, returns
- * the same sample, and its line has the same bytes as `sampleLine`'s (tests keep all three equal, on
- * thousands of corrupted records too).
+ * It reads records as gpumon writes them (JSON.stringify): a batch `[3,[ts,...],[ts,...]]` with each sample's
+ * values in catalog order, or one sample as an object `{"v":2,"ts":...}` with the fields in catalog order;
+ * no whitespace, ASCII strings without escapes, numbers as `String` writes them with at most 15 digits. Any
+ * other record (another order, an escape, `1.50`, a value out of range, garbage) goes to `decodeRecord`,
+ * which decides exactly as before: the same samples accepted, the same reasons for the dead-letter topic. So
+ * this path only ever accepts what `decodeRecord` accepts, returns the same samples, and their lines have the
+ * same bytes as `sampleLine`'s (tests keep all three equal, on thousands of corrupted records too).
  */
 import { IDENTITY, METRICS } from '../../metrics/catalog.ts';
 import {
@@ -21,7 +21,15 @@ import {
   seriesKeyOf,
 } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
-import { type Decoded, decodeSample, ENCODING_HEADER_VALUE, ENCODING_VERSION } from './encoding.ts';
+import {
+  BATCH_SINCE,
+  type Decoded,
+  type DecodedRecord,
+  decodeRecord,
+  decodeSample,
+  ENCODING_VERSION,
+  positionalFields,
+} from './encoding.ts';
 
 enum Kind {
   Text = 0,
@@ -74,14 +82,29 @@ const FIELDS: Field[] = [
   ),
 ];
 
-/** What a line can take beyond the record's own bytes and its series key (see `bound` below). */
+/**
+ * What a line can take beyond the sample's own bytes and its series key (see `bound` below): in the object
+ * layout, what each field's name in influx takes beyond its JSON key; in a batch, which has no keys, all of it.
+ */
 const LINE_EXTRA_BYTES =
   FIELDS.reduce(
     (sum, f) => sum + Math.max(0, (f.prefix ?? f.stringPrefix ?? new Uint8Array()).length - f.key.length) + 4,
     0,
   ) + 32;
+const POSITIONAL_LINE_EXTRA_BYTES =
+  FIELDS.reduce((sum, f) => sum + (f.prefix ?? f.stringPrefix ?? new Uint8Array()).length + 4, 0) + 32;
 
-const HEAD = bytes(`{"v":${ENCODING_VERSION},"ts":`);
+/**
+ * The versions whose samples carry exactly the current catalog's fields (FIELDS): only their records take the
+ * fast path, the others (v1's fewer fields) go to decodeRecord.
+ */
+const FAST_VERSIONS = Array.from({ length: ENCODING_VERSION }, (_, i) => i + 1).filter(
+  (v) => positionalFields(v).length === FIELDS.length + 1,
+);
+/** `{"v":N,"ts":` of each version whose objects take the fast path, by version. */
+const OBJECT_HEADS = new Map(FAST_VERSIONS.map((v) => [v, bytes(`{"v":${v},"ts":`)]));
+/** `[N,[` of each batch version that takes the fast path, by version. */
+const BATCH_HEADS = new Map(FAST_VERSIONS.filter((v) => v >= BATCH_SINCE).map((v) => [v, bytes(`[${v},[`)]));
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const SPACE = 0x20;
@@ -90,6 +113,9 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
 const LOWER_I = 0x69;
 const LOWER_N = 0x6e;
 
@@ -129,30 +155,103 @@ const ends = new Int32Array(FIELDS.length);
 const numbers = new Float64Array(FIELDS.length);
 const values: unknown[] = FIELDS.map(() => null);
 
+/** Where the timestamp of the sample being scanned lies, and its value. */
+let tsStart = 0;
+let tsEnd = 0;
+let tsValue = 0;
+
 /**
- * Decodes one record like `decodeSample`, and for a v1 record in gpumon's own layout also leaves its line of
- * line protocol on the sample (`ENCODED_LINE`).
+ * Decodes one record like `decodeRecord`, and for a record in gpumon's own layout (a batch of v3, or an object
+ * of the versions with the current fields) also leaves each sample's line of line protocol on it
+ * (`ENCODED_LINE`).
  */
+export function decodeRecordWithLines(
+  value: Buffer | null | undefined,
+  encodingHeader?: string,
+): DecodedRecord {
+  if (value !== null && value !== undefined && value.length > 0) {
+    const version = headerVersion(encodingHeader);
+    if (version !== null) {
+      if (value[0] === OPEN_BRACKET) {
+        const samples = scanBatch(value, version);
+        if (samples !== null) return { ok: true, samples };
+      } else {
+        const sample = scanObject(value, version);
+        if (sample !== null) return { ok: true, samples: [sample] };
+      }
+    }
+  }
+  return decodeRecord(value, encodingHeader);
+}
+
+/** One sample in the object layout, like `decodeSample`, with its line where it takes the fast path. */
 export function decodeSampleWithLine(value: Buffer | null | undefined, encodingHeader?: string): Decoded {
-  if (
-    value !== null &&
-    value !== undefined &&
-    (encodingHeader === undefined || encodingHeader === ENCODING_HEADER_VALUE)
-  ) {
-    const sample = scan(value);
-    if (sample !== null) return { ok: true, sample };
+  if (value !== null && value !== undefined && value.length > 0) {
+    const version = headerVersion(encodingHeader);
+    if (version !== null) {
+      const sample = scanObject(value, version);
+      if (sample !== null) return { ok: true, sample };
+    }
   }
   return decodeSample(value, encodingHeader);
 }
 
-/** The fast path: the sample with its line, or null for anything it does not take (decodeSample decides). */
-function scan(buf: Buffer): GpuSample | null {
+/** The version a header names (0: no header), or null where the fast path must leave the record alone. */
+function headerVersion(header: string | undefined): number | null {
+  if (header === undefined) return 0;
+  const m = /^v([1-9][0-9]?)$/.exec(header);
+  return m ? Number(m[1]) : null;
+}
+
+/** An object-layout sample with its line, or null for anything the fast path does not take. */
+function scanObject(buf: Buffer, header: number): GpuSample | null {
+  for (const [version, head] of OBJECT_HEADS) {
+    if (header !== 0 && header !== version) continue;
+    if (!startsWith(buf, 0, head)) continue;
+    const end = scanFields(buf, head.length, false);
+    if (end < 0 || end !== buf.length - 1 || buf[end] !== CLOSE_BRACE) return null;
+    return emit(buf, 0, buf.length, LINE_EXTRA_BYTES);
+  }
+  return null;
+}
+
+/** A batch's samples with their lines, or null for anything the fast path does not take. */
+function scanBatch(buf: Buffer, header: number): GpuSample[] | null {
+  for (const [version, head] of BATCH_HEADS) {
+    if (header !== 0 && header !== version) continue;
+    if (!startsWith(buf, 0, head)) continue;
+    const samples: GpuSample[] = [];
+    let at = head.length - 1; // at the first sample's `[`
+    for (;;) {
+      const end = scanFields(buf, at + 1, true);
+      if (end < 0 || buf[end] !== CLOSE_BRACKET) return null;
+      samples.push(emit(buf, at, end + 1, POSITIONAL_LINE_EXTRA_BYTES));
+      const next = buf[end + 1];
+      if (next === CLOSE_BRACKET && end + 2 === buf.length) return samples;
+      if (next !== COMMA || buf[end + 2] !== OPEN_BRACKET) return null;
+      at = end + 2;
+    }
+  }
+  return null;
+}
+
+function startsWith(buf: Buffer, at: number, head: Uint8Array): boolean {
+  if (at + head.length > buf.length) return false;
+  for (let i = 0; i < head.length; i++) if (buf[at + i] !== head[i]) return false;
+  return true;
+}
+
+/**
+ * Scans one sample's values from `at`, where its timestamp starts: each field after its key (the object
+ * layout) or after a comma (a batch's positional layout). Leaves where each value lies in `starts`/`ends`
+ * (and the numbers in `numbers`); returns the index after the last value, or -1 for anything that
+ * `decodeRecord` must judge.
+ */
+function scanFields(buf: Buffer, from: number, positional: boolean): number {
   const n = buf.length;
-  if (n < HEAD.length) return null;
-  for (let i = 0; i < HEAD.length; i++) if (buf[i] !== HEAD[i]) return null;
-  let at = HEAD.length;
+  let at = from;
   // ts: a non-negative integer.
-  const tsStart = at;
+  tsStart = at;
   let ts = 0;
   if (buf[at] === ZERO) at++;
   else {
@@ -163,41 +262,47 @@ function scan(buf: Buffer): GpuSample | null {
       at++;
     }
   }
-  const tsEnd = at;
-  if (tsEnd === tsStart || tsEnd - tsStart > 16 || ts > Number.MAX_SAFE_INTEGER) return null;
+  tsEnd = at;
+  tsValue = ts;
+  if (tsEnd === tsStart || tsEnd - tsStart > 16 || ts > Number.MAX_SAFE_INTEGER) return -1;
 
   for (let f = 0; f < FIELDS.length; f++) {
     const field = FIELDS[f] as Field;
-    const key = field.key;
-    if (at + key.length > n) return null;
-    for (let i = 0; i < key.length; i++) if (buf[at + i] !== key[i]) return null;
-    at += key.length;
+    if (positional) {
+      if (buf[at] !== COMMA) return -1;
+      at++;
+    } else {
+      const key = field.key;
+      if (at + key.length > n) return -1;
+      for (let i = 0; i < key.length; i++) if (buf[at + i] !== key[i]) return -1;
+      at += key.length;
+    }
     const c = buf[at];
     if (c === LOWER_N) {
       // null
-      if (!field.nullable) return null;
-      if (buf[at + 1] !== 0x75 || buf[at + 2] !== 0x6c || buf[at + 3] !== 0x6c) return null;
+      if (!field.nullable) return -1;
+      if (buf[at + 1] !== 0x75 || buf[at + 2] !== 0x6c || buf[at + 3] !== 0x6c) return -1;
       starts[f] = -1;
       at += 4;
       continue;
     }
     if (c === QUOTE) {
-      if (field.kind !== Kind.Text) return null;
+      if (field.kind !== Kind.Text) return -1;
       const start = ++at;
       while (at < n) {
         const d = buf[at] as number;
         if (d === QUOTE) break;
-        if (d === BACKSLASH || d < SPACE || d >= 0x7f) return null;
+        if (d === BACKSLASH || d < SPACE || d >= 0x7f) return -1;
         at++;
       }
-      if (at >= n || at === start) return null; // unterminated, or empty (parseSample refuses it)
+      if (at >= n || at === start) return -1; // unterminated, or empty (parseSample refuses it)
       starts[f] = start;
       ends[f] = at;
       at++;
       continue;
     }
     // A number, in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    if (field.kind === Kind.Text) return null;
+    if (field.kind === Kind.Text) return -1;
     const start = at;
     let negative = false;
     if (c === MINUS) {
@@ -214,11 +319,11 @@ function scan(buf: Buffer): GpuSample | null {
       at++;
     }
     const intDigits = at - intStart;
-    if (intDigits === 0 || (intDigits > 1 && buf[intStart] === ZERO)) return null;
+    if (intDigits === 0 || (intDigits > 1 && buf[intStart] === ZERO)) return -1;
     digits = intDigits;
     let scale = 0;
     if (buf[at] === DOT) {
-      if (field.kind === Kind.Int) return null;
+      if (field.kind === Kind.Int) return -1;
       at++;
       const fracStart = at;
       while (at < n) {
@@ -229,25 +334,30 @@ function scan(buf: Buffer): GpuSample | null {
       }
       scale = at - fracStart;
       // No digit after the point, or a trailing zero (`1.50`: not the text `String` would write).
-      if (scale === 0 || buf[at - 1] === ZERO) return null;
+      if (scale === 0 || buf[at - 1] === ZERO) return -1;
       digits += scale;
     }
     const e = buf[at];
-    // Exponents, and mantissas beyond 15 digits (not exact in a double): left to decodeSample.
-    if (e === 0x65 || e === 0x45 || digits > 15 || scale > 22) return null;
+    // Exponents, and mantissas beyond 15 digits (not exact in a double): left to decodeRecord.
+    if (e === 0x65 || e === 0x45 || digits > 15 || scale > 22) return -1;
     let v = scale === 0 ? mantissa : mantissa / 10 ** scale; // both exact: the division rounds correctly
     // The text is then the shortest that reads back to v (15 digits or fewer always do), so it is what
-    // `String(v)` writes, except for -0 and below 1e-6 (`1e-7`): left to decodeSample.
-    if (v === 0 ? negative : v < 1e-6) return null;
+    // `String(v)` writes, except for -0 and below 1e-6 (`1e-7`): left to decodeRecord.
+    if (v === 0 ? negative : v < 1e-6) return -1;
     if (negative) v = -v;
-    if (v < field.min || v > field.max) return null;
+    if (v < field.min || v > field.max) return -1;
     starts[f] = start;
     ends[f] = at;
     numbers[f] = v;
   }
-  if (at !== n - 1 || buf[at] !== 0x7d) return null;
+  return at;
+}
 
-  // Valid: build the sample, then its line.
+/**
+ * Builds the sample `scanFields` just read (its text `from .. to` of `buf`), and its line, which takes at most
+ * `extra` bytes beyond that text and the series key.
+ */
+function emit(buf: Buffer, from: number, to: number, extra: number): GpuSample {
   for (let f = 0; f < FIELDS.length; f++) {
     const start = starts[f] as number;
     values[f] =
@@ -257,11 +367,11 @@ function scan(buf: Buffer): GpuSample | null {
           ? buf.toString('latin1', start, ends[f] as number)
           : numbers[f];
   }
-  const s = buildSample(ts, values) as SampleWithLine;
+  const s = buildSample(tsValue, values) as SampleWithLine;
   const series = seriesKeyBytes(s.host, s.gpu_index, s.uuid, s.model);
-  // The line is at most the series key, a space, the record's bytes (each value copied once) with what the
+  // The line is at most the series key, a space, the sample's bytes (each value copied once) with what the
   // field names in influx take beyond the JSON keys, quotes, `i`s and commas, a space and the timestamp.
-  const bound = series.length + n + LINE_EXTRA_BYTES;
+  const bound = series.length + (to - from) + extra;
   if (slabAt + bound > slab.length) {
     slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, bound));
     slabAt = 0;
@@ -300,6 +410,7 @@ function scan(buf: Buffer): GpuSample | null {
   if (o === fieldsStart) return s; // no field at all: no line (sampleLine says null too)
   out[o++] = SPACE;
   for (let i = tsStart; i < tsEnd; i++) out[o++] = buf[i] as number;
+  if (o > out.length) throw new Error(`line of ${o - slabAt} bytes past its bound of ${bound}`);
   s[ENCODED_LINE] = out.subarray(slabAt, o);
   slabAt = o;
   return s;
