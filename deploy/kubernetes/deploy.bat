@@ -68,6 +68,13 @@ call :token gpumon-serve-token || exit /b 1
 
 call :step "apply"
 "%KUBECTL%" delete job -n "%NS%" -l gpumon.io/init-job=true --ignore-not-found >nul || exit /b 1
+rem Consumers before agents (docs\encoding.md, rule 3): on an upgrade, the agents follow the new gpumon consume.
+"%KUBECTL%" get deployment gpumon-consume -n "%NS%" >nul 2>&1
+if not errorlevel 1 (
+  "%KUBECTL%" apply -k "%DIR%" -l "app.kubernetes.io/name!=gpumon-agent" || exit /b 1
+  "%KUBECTL%" rollout status deployment/gpumon-consume -n "%NS%" --timeout=%TIMEOUT%s >nul
+  if errorlevel 1 (call :explain %NS% deployment.apps/gpumon-consume & call :die "gpumon-consume is not ready after %TIMEOUT%s: the agents were left as they were (deploy.bat again continues)" & exit /b 1)
+)
 "%KUBECTL%" apply -k "%DIR%" || exit /b 1
 
 call :step "wait for every component (at most %TIMEOUT%s)"

@@ -127,6 +127,16 @@ ensure_secret gpumon-serve-token "token=$(token)"
 step "apply"
 # A Job's pod template cannot change: the set-up Jobs (idempotent) are run anew on every deploy.
 kc delete job -n "$ns" -l gpumon.io/init-job=true --ignore-not-found >/dev/null
+# Consumers before agents (docs/encoding.md, rule 3): on an upgrade, a new agent may publish a wire version
+# the running gpumon consume does not read yet (it would dead-letter those records). So everything but the
+# agents goes first, and the agents follow once the new consume is rolled out.
+if kc get deployment gpumon-consume -n "$ns" >/dev/null 2>&1; then
+  kc apply -k "$dir" -l 'app.kubernetes.io/name!=gpumon-agent'
+  if ! kc rollout status deployment/gpumon-consume -n "$ns" --timeout="${timeout}s" >/dev/null; then
+    explain "$ns" deployment.apps/gpumon-consume
+    die "gpumon-consume is not ready after ${timeout}s: the agents were left as they were, since new agents may publish records the running consumer does not read (deploy.sh again continues)"
+  fi
+fi
 kc apply -k "$dir"
 
 step "wait for every component (at most ${timeout}s)"

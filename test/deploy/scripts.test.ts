@@ -31,6 +31,7 @@ case "$*" in
   "get storageclass"*) if [ -z "\${FAKE_NO_SC:-}" ]; then printf '\\ntrue\\n'; fi ;;
   "get nodes"*) if [ -z "\${FAKE_NO_GPU:-}" ]; then echo node/gpu-1; fi ;;
   kustomize*) exec "$REAL_KUBECTL" "$@" ;;
+  "apply -k "*" -l "*) "$REAL_KUBECTL" kustomize "$3" >/dev/null || exit 1; echo "applied $3 ($5)" ;;
   "apply -k "*) "$REAL_KUBECTL" kustomize "$3" >"$FAKE_STATE/applied.yaml" || exit 1; echo "applied $3" ;;
   "get secret -n "*" -o jsonpath="*) echo YWRtaW4= ;;
   "get secret -n "*) [ -f "$FAKE_STATE/secret-$5" ] ;;
@@ -41,6 +42,8 @@ case "$*" in
   "get job -n gpu-monitoring-agent "*) ;;
   "get job -n "*) echo job.batch/kafka-topics ;;
   "get job.batch/"*) echo Complete ;;
+  "get deployment gpumon-consume -n "*) [ -f "$FAKE_STATE/applied.yaml" ] ;;
+  "rollout status deployment/gpumon-consume "*) if [ -n "\${FAKE_CONSUME_STUCK:-}" ]; then echo "timed out" >&2; exit 1; fi ;;
   "rollout status statefulset.apps/kafka "*) if [ -n "\${FAKE_KAFKA_STUCK:-}" ]; then echo "timed out" >&2; exit 1; fi ;;
   "rollout status "*) ;;
   "get statefulset.apps/kafka -n gpu-monitoring -o go-template="*) printf 'app.kubernetes.io/name=kafka,' ;;
@@ -200,6 +203,33 @@ describe('deploy.sh', () => {
       [],
     );
     assert.equal((again.out.match(/Secret [a-z-]+: kept/g) ?? []).length, 5);
+  });
+
+  it('upgrades the consumers before the agents: everything but the agents, gpumon-consume rolled out, then all', () => {
+    const state = mkdtempSync(join(scratch, 'state-'));
+    const first = runScript('deploy.sh', [], {}, state);
+    assert.equal(first.status, 0, first.out);
+    const applies = (r: Run) => r.calls.filter((c) => /^(apply -k|rollout status deployment\/gpumon-consume)/.test(c));
+    // A first install has no consumer running: one apply of everything.
+    assert.equal(applies(first).filter((c) => !c.includes('-l gpumon.io/role')).length, 1);
+
+    const upgrade = runScript('deploy.sh', [], {}, state);
+    assert.equal(upgrade.status, 0, upgrade.out);
+    const order = applies(upgrade).filter((c) => !c.includes('-l gpumon.io/role'));
+    assert.equal(order.length, 3, order.join('\n'));
+    assert.match(order[0] as string, /^apply -k \S+ -l app\.kubernetes\.io\/name!=gpumon-agent$/);
+    assert.match(order[1] as string, /^rollout status deployment\/gpumon-consume -n gpu-monitoring /);
+    assert.match(order[2] as string, /^apply -k \S+$/);
+
+    // A consumer that does not come up leaves the agents as they were, and says why.
+    const stuck = runScript('deploy.sh', ['--timeout', '5'], { FAKE_CONSUME_STUCK: '1' }, state);
+    assert.equal(stuck.status, 1, stuck.out);
+    assert.match(stuck.out, /gpumon-consume is not ready after 5s: the agents were left as they were/);
+    assert.deepEqual(
+      stuck.calls.filter((c) => /^apply -k \S+$/.test(c)),
+      [],
+      'the agents were not applied',
+    );
   });
 
   it('names what is missing: kubectl, the cluster, the default StorageClass; warns without GPU nodes', () => {
