@@ -48,7 +48,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '500000' },
     pairs: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
-    floors: { type: 'boolean', default: true },
+    'no-floors': { type: 'boolean', default: false },
     'telegraf-batched': { type: 'boolean', default: false },
   },
 });
@@ -324,7 +324,7 @@ interface Floor {
   seconds: number;
 }
 const floors = { kafka: [] as Floor[], decode: [] as Floor[] };
-if (values.floors) {
+if (!values['no-floors']) {
   for (let i = 0; i < pairs; i++) {
     for (const mode of ['kafka', 'decode'] as const) {
       const noise = new NoiseMeter().start();
@@ -378,7 +378,7 @@ for (const [what, f, digits] of rows) {
       `${fmt(g.median, digits)} (${fmt(g.min, digits)}-${fmt(g.max, digits)}) | ${fmt(g.median / t.median)}x |`,
   );
 }
-if (values.floors) {
+if (!values['no-floors']) {
   const tg = med(runs.telegraf, (r) => r.steadyCpuUsPerSample).median;
   for (const [what, list] of [
     ['floor: the Kafka client alone, CPU us per sample', floors.kafka],

@@ -389,7 +389,8 @@ function emit(buf: Buffer, from: number, to: number, extra: number): GpuSample {
     const start = starts[f] as number;
     if (start < 0) continue;
     if (o !== fieldsStart) out[o++] = COMMA;
-    for (let i = 0; i < prefix.length; i++) out[o++] = prefix[i] as number;
+    out.set(prefix, o); // a field name: a block copy is cheaper than a loop of its 10-30 bytes
+    o += prefix.length;
     const end = ends[f] as number;
     for (let i = start; i < end; i++) out[o++] = buf[i] as number;
     if (field.kind === Kind.Int) out[o++] = LOWER_I;
@@ -401,7 +402,8 @@ function emit(buf: Buffer, from: number, to: number, extra: number): GpuSample {
     const start = starts[f] as number;
     if (start < 0) continue;
     if (o !== fieldsStart) out[o++] = COMMA;
-    for (let i = 0; i < prefix.length; i++) out[o++] = prefix[i] as number;
+    out.set(prefix, o); // a field name: a block copy is cheaper than a loop of its 10-30 bytes
+    o += prefix.length;
     out[o++] = QUOTE;
     const end = ends[f] as number;
     for (let i = start; i < end; i++) out[o++] = buf[i] as number;
