@@ -29,6 +29,34 @@ const lineOf = (sample: GpuSample) => {
   return line === undefined ? undefined : Buffer.from(line).toString('utf8');
 };
 
+/**
+ * 5,000 copies of `record`, each with one corruption drawn from a seeded generator: a byte changed to one of
+ * `alphabet`, 1 to 3 bytes cut, or up to 4 bytes repeated.
+ */
+function* corrupted(record: Buffer, seed: number, alphabet: string): Generator<Buffer> {
+  let state = seed;
+  const random = (n: number) => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state % n;
+  };
+  const bytes = Buffer.from(alphabet);
+  for (let i = 0; i < 5000; i++) {
+    const value = Buffer.from(record);
+    const at = random(value.length);
+    switch (random(3)) {
+      case 0:
+        value[at] = bytes[random(bytes.length)] as number;
+        yield value;
+        break;
+      case 1:
+        yield Buffer.concat([value.subarray(0, at), value.subarray(at + 1 + random(3))]);
+        break;
+      default:
+        yield Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
+    }
+  }
+}
+
 /** decodeRecordWithLines must decide exactly as decodeRecord: the same samples, or the same reason. */
 function assertSameAsDecodeRecord(value: Buffer, header?: string): number {
   const fast = decodeRecordWithLines(value, header);
@@ -180,27 +208,7 @@ describe('the decoder with line protocol, a sample in the object layout', () => 
   });
 
   it('agrees with decodeSample on thousands of corrupted records (bytes changed, cut or repeated)', () => {
-    let seed = 42;
-    const random = (n: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed % n;
-    };
-    const alphabet = Buffer.from('0123456789.-+eE",:{}nul \\x');
-    for (let i = 0; i < 5000; i++) {
-      const value = Buffer.from(testdata);
-      const at = random(value.length);
-      let mutated: Buffer;
-      switch (random(3)) {
-        case 0:
-          value[at] = alphabet[random(alphabet.length)] as number;
-          mutated = value;
-          break;
-        case 1:
-          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at + 1 + random(3))]);
-          break;
-        default:
-          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
-      }
+    for (const mutated of corrupted(testdata, 42, '0123456789.-+eE",:{}nul \\x')) {
       assertSameAsDecodeSample(mutated, OBJECT_HEADER);
     }
   });
@@ -300,27 +308,7 @@ describe('the decoder with line protocol, a batch of samples', () => {
   });
 
   it('agrees with decodeRecord on thousands of corrupted batches (bytes changed, cut or repeated)', () => {
-    let seed = 7;
-    const random = (n: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed % n;
-    };
-    const alphabet = Buffer.from('0123456789.-+eE",:[]nul \\x');
-    for (let i = 0; i < 5000; i++) {
-      const value = Buffer.from(batch);
-      const at = random(value.length);
-      let mutated: Buffer;
-      switch (random(3)) {
-        case 0:
-          value[at] = alphabet[random(alphabet.length)] as number;
-          mutated = value;
-          break;
-        case 1:
-          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at + 1 + random(3))]);
-          break;
-        default:
-          mutated = Buffer.concat([value.subarray(0, at), value.subarray(at - random(Math.min(at, 4)))]);
-      }
+    for (const mutated of corrupted(batch, 7, '0123456789.-+eE",:[]nul \\x')) {
       assertSameAsDecodeRecord(mutated, ENCODING_HEADER_VALUE);
     }
   });
