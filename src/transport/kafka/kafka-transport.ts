@@ -24,7 +24,10 @@ export interface KafkaTransportOptions {
   sendTimeoutMs?: number;
   /** Pause before a rejected delivery is handed to the handler again (default 1 s). */
   redeliveryDelayMs?: number;
-  /** Most samples handed to a handler at once (default 5000). */
+  /**
+   * Samples handed to a handler at once (default 5000): reading stops at the record that reaches it, so a
+   * delivery may hold up to a record's samples more (at most 64, MAX_SAMPLES_PER_RECORD).
+   */
   maxBatch?: number;
   /** Consumer group session timeout (default 10 s): how long a dead consumer keeps its partitions. */
   sessionTimeoutMs?: number;
