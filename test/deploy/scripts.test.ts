@@ -209,7 +209,8 @@ describe('deploy.sh', () => {
     const state = mkdtempSync(join(scratch, 'state-'));
     const first = runScript('deploy.sh', [], {}, state);
     assert.equal(first.status, 0, first.out);
-    const applies = (r: Run) => r.calls.filter((c) => /^(apply -k|rollout status deployment\/gpumon-consume)/.test(c));
+    const applies = (r: Run) =>
+      r.calls.filter((c) => /^(apply -k|rollout status deployment\/gpumon-consume)/.test(c));
     // A first install has no consumer running: one apply of everything.
     assert.equal(applies(first).filter((c) => !c.includes('-l gpumon.io/role')).length, 1);
 
