@@ -120,11 +120,11 @@ export function serveCommand(): Command {
           port: config.server.port,
           tls: access.tls,
         });
+        // One write: a reader of the output (a test, a supervisor's log) gets the start message whole.
         process.stdout.write(
-          `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n`,
+          `gpumon serve: dashboard at ${server.url} (archive: ${storage.uri}). Ctrl-C to stop.\n` +
+            `  ${says}\n${access.security.token ? `  ${TOKEN_HINT}\n` : ''}`,
         );
-        process.stdout.write(`  ${says}\n`);
-        if (access.security.token) process.stdout.write(`  ${TOKEN_HINT}\n`);
         feed?.start();
         await waitForStopSignal();
         exitOnSecondSignal('gpumon serve: stopping now');
