@@ -118,8 +118,7 @@ let gpumonRecords = 0;
       if (line === null) throw new Error(`sample of ${s.uuid} has no line`);
       if (line.includes('utilization_gpu=')) expected++;
       if (values['telegraf-batched']) {
-        const list = byNode.get(s.host) ?? byNode.set(s.host, []).get(s.host);
-        list?.push(line);
+        byNode.set(s.host, [...(byNode.get(s.host) ?? []), line]);
       } else {
         lineRecords.push({
           topic: lineTopic,

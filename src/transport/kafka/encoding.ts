@@ -193,7 +193,7 @@ function validated(input: Record<string, unknown>, where: string, version: numbe
 }
 
 /** The version a `gpumon-encoding` header names (`v1`...`vN` of this build), or null for any other text. */
-function versionOfHeader(header: string): number | null {
+export function versionOfHeader(header: string): number | null {
   const m = /^v([1-9][0-9]{0,3})$/.exec(header);
   const version = m ? Number(m[1]) : 0;
   return version >= 1 && version <= ENCODING_VERSION ? version : null;

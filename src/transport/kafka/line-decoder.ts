@@ -29,6 +29,7 @@ import {
   decodeSample,
   ENCODING_VERSION,
   positionalFields,
+  versionOfHeader,
 } from './encoding.ts';
 
 enum Kind {
@@ -198,9 +199,7 @@ export function decodeSampleWithLine(value: Buffer | null | undefined, encodingH
 
 /** The version a header names (0: no header), or null where the fast path must leave the record alone. */
 function headerVersion(header: string | undefined): number | null {
-  if (header === undefined) return 0;
-  const m = /^v([1-9][0-9]?)$/.exec(header);
-  return m ? Number(m[1]) : null;
+  return header === undefined ? 0 : versionOfHeader(header);
 }
 
 /** An object-layout sample with its line, or null for anything the fast path does not take. */
