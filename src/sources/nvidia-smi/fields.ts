@@ -23,6 +23,7 @@ function kindOf(name: MetricName): ValueKind {
   if (name === 'gpu_performance_state') return 'pstate';
   if (name === 'gpu_clock_throttle_reasons') return 'mask';
   if (name.startsWith('gpu_memory_') && name.endsWith('_bytes')) return 'mebibytes';
+  if (name.endsWith('_microseconds')) return 'microseconds';
   return 'number';
 }
 

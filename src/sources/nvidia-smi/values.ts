@@ -41,7 +41,6 @@ const UNIT_FACTORS: Record<string, number> = {
   mW: 0.001,
   MHz: 1,
   C: 1,
-  us: 1,
   // PCIe link width in lanes (`16x`)
   x: 1,
   B: 1,
@@ -52,12 +51,25 @@ const UNIT_FACTORS: Record<string, number> = {
   'MB/s': 1_000_000,
 };
 
+/**
+ * Durations, in the catalog's unit for them (microseconds, `gpu_*_latency_microseconds`): 375-era drivers print
+ * the encoder latency `0 ms`, later ones a bare number (NVML's microseconds) or `us`.
+ */
+const MICROSECONDS_PER: Record<string, number> = {
+  '': 1,
+  us: 1,
+  ms: 1000,
+  s: 1_000_000,
+};
+
 /** The result of reading one value: a number, null (no value) or a reason it is not a number. */
 export type Reading = { value: number | null; problem?: string };
 
 /**
  * Reads a number with an optional unit (`27.23 W`, `1234 MiB`, `38 %`, `4000 KB/s`), a pstate (`P0`) or a
  * bitmask (`0x0000000000000004`). For `mebibytes`, a bare number (nounits output) is MiB: both become bytes.
+ * For `microseconds`, a duration (`0 ms`, `12 us`, bare: microseconds) becomes microseconds; time units are
+ * read for that kind only.
  */
 export function readNumber(raw: string | null | undefined, kind: ValueKind = 'number'): Reading {
   if (isNoValue(raw)) return { value: null };
@@ -78,7 +90,7 @@ export function readNumber(raw: string | null | undefined, kind: ValueKind = 'nu
   }
   const m = /^(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([A-Za-z%/]*)$/.exec(value);
   const unit = m?.[2] ?? '';
-  const factor = UNIT_FACTORS[unit];
+  const factor = kind === 'microseconds' ? MICROSECONDS_PER[unit] : UNIT_FACTORS[unit];
   if (!m || factor === undefined) return { value: null, problem: `"${clip(value)}" is not a number` };
   const scale = unit === '' && kind === 'mebibytes' ? 1024 ** 2 : factor;
   const n = Number(m[1]) * scale;
@@ -86,7 +98,7 @@ export function readNumber(raw: string | null | undefined, kind: ValueKind = 'nu
 }
 
 /** How a field's text turns into a number. */
-export type ValueKind = 'number' | 'mebibytes' | 'pstate' | 'mask';
+export type ValueKind = 'number' | 'mebibytes' | 'microseconds' | 'pstate' | 'mask';
 
 function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}...` : s;

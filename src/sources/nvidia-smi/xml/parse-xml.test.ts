@@ -7,6 +7,8 @@ import { parseSmiXml } from './parse-xml.ts';
 
 const HOST = 'test-host';
 const NOW = Date.UTC(2026, 0, 1);
+/** Hadoop's DTD v8 capture (driver 375.66, two Tesla P100), byte-exact: testdata/PROVENANCE.md. */
+const P100_V8 = 'tesla-p100-pcie-12gb-x2-dtd-v8-driver-375.66-hadoop.xml';
 const parse = (name: string) => parseSmiXml(testdata(name), { host: HOST, now: NOW });
 
 describe('parseSmiXml', () => {
@@ -378,6 +380,103 @@ describe('parseSmiXml', () => {
       gpu_sm_clock_mhz: 135,
       gpu_memory_clock_mhz: 405,
     });
+  });
+
+  test('two Tesla P100 on 375.66 from Hadoop (DTD v8): read with the v10 parser, no warning, every value', () => {
+    const warned: string[] = [];
+    const logger = { warn: (_o: unknown, m: string) => warned.push(m) } as never;
+    const result = parseSmiXml(testdata(P100_V8), { host: HOST, now: NOW, logger });
+    assert.equal(result.dtdVersion, 8);
+    assert.equal(result.schema, 'v10');
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.warnings, [], 'no unknown-schema warning, no value that could not be read');
+    assert.deepEqual(warned, []);
+    assert.equal(result.gpuBlocks, 2);
+    const v8 = (gpu: 0 | 1) => ({
+      ...nullMetrics(),
+      ...nullIdentity(),
+      ts: Date.UTC(2017, 8, 6, 21, 52, 51), // line 22: Wed Sep  6 21:52:51 2017
+      host: HOST,
+      gpu_index: gpu,
+      driver_version: '375.66', // line 23
+      vbios_version: '86.00.3A.00.02', // lines 40, 301
+      cuda_version: null, // no <cuda_version> before 418
+      gpu_pcie_link_generation: 3, // lines 65-71: gen 3 of 3, 16x of 16x
+      gpu_pcie_link_generation_max: 3,
+      gpu_pcie_link_width_lanes: 16,
+      gpu_pcie_link_width_max_lanes: 16,
+      gpu_pcie_tx_bytes_per_second: 0, // lines 79-80: 0 KB/s
+      gpu_pcie_rx_bytes_per_second: 0,
+      gpu_fan_speed_percent: null, // line 82: N/A (passive cooling)
+      gpu_performance_state: 0, // line 83: P0
+      gpu_clock_throttle_reasons: 0x1, // lines 84-91: gpu_idle Active, the others Not Active
+      gpu_memory_utilization_percent: 0, // lines 105-107
+      gpu_encoder_utilization_percent: 0,
+      gpu_decoder_utilization_percent: 0,
+      gpu_encoder_sessions: 0, // lines 110-112
+      gpu_encoder_fps: 0,
+      gpu_encoder_latency_microseconds: 0, // line 112: `0 ms`
+      gpu_ecc_errors_corrected_volatile_total: 0, // lines 127, 136: volatile/single_bit/total, double_bit/total
+      gpu_ecc_errors_uncorrected_volatile_total: 0,
+      gpu_retired_pages_single_bit_total: 0, // lines 162, 167
+      gpu_retired_pages_double_bit_total: 0,
+      gpu_power_limit_watts: 250, // line 184: enforced_power_limit (power_limit, line 182, is the same)
+      gpu_graphics_clock_mhz: 405, // lines 189-192
+      gpu_sm_clock_mhz: 405,
+      gpu_memory_clock_mhz: 715,
+      gpu_video_clock_mhz: 835,
+    });
+    assertSample(result.samples[0], {
+      ...v8(0),
+      uuid: 'GPU-28604e81-21ec-cc48-6759-bf2648b22e16', // line 38
+      model: 'Tesla P100-PCIE-12GB', // line 26
+      pci_bus_id: '0000:04:00.0', // line 62: the 375 driver's 4-digit domain
+      gpu_memory_total_bytes: 11567 * MiB, // lines 93-95
+      gpu_memory_used_bytes: 11400 * MiB,
+      gpu_memory_free_bytes: 167 * MiB,
+      gpu_utilization_percent: 33.4, // line 104
+      gpu_temperature_celsius: 31, // line 174
+      gpu_power_draw_watts: 24.84, // line 181: power_readings/power_draw
+    });
+    assertSample(result.samples[1], {
+      ...v8(1),
+      uuid: 'GPU-46915a82-3fd2-8e11-ae26-a80b607c04f3', // line 299
+      model: 'Tesla P100-PCIE-12GB_2', // line 287 (as Hadoop's test file names it)
+      pci_bus_id: '0000:82:00.0', // line 323
+      gpu_memory_total_bytes: 12290 * MiB,
+      gpu_memory_used_bytes: 11800 * MiB,
+      gpu_memory_free_bytes: 490 * MiB,
+      gpu_utilization_percent: 10.3,
+      gpu_temperature_celsius: 34,
+      gpu_power_draw_watts: 25.54,
+    });
+    assert.deepEqual(
+      result.devices.map((d) => [d.uuid, d.serial, d.driverVersion, d.parentUuid]),
+      [
+        ['GPU-28604e81-21ec-cc48-6759-bf2648b22e16', '0320717030197', '375.66', null], // line 37
+        ['GPU-46915a82-3fd2-8e11-ae26-a80b607c04f3', '0320717031755', '375.66', null], // line 298
+      ],
+    );
+    assert.deepEqual(result.processes, [], 'empty <processes>');
+  });
+
+  test('an encoder latency in ms (the 375 driver prints `0 ms`) is stored in microseconds', () => {
+    const edited = testdata(P100_V8).replace(
+      '<average_latency>0 ms</average_latency>',
+      '<average_latency>2 ms</average_latency>',
+    );
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.deepEqual(result.warnings, []);
+    assert.equal(result.samples[0]?.gpu_encoder_latency_microseconds, 2000);
+    assert.equal(result.samples[1]?.gpu_encoder_latency_microseconds, 0, 'the other GPU keeps its 0 ms');
+  });
+
+  test('the v8 capture with only <power_limit> (its enforced_power_limit removed) keeps the limit', () => {
+    const edited = testdata(P100_V8).replaceAll(/<enforced_power_limit>[^<]*<\/enforced_power_limit>/g, '');
+    assert.doesNotMatch(edited, /enforced_power_limit/);
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.schema, 'v10');
+    assert.equal(result.samples[0]?.gpu_power_limit_watts, 250);
   });
 
   test('Quadro P2000 on 525 (DTD v12 with the v11 names): power and limit from power_readings, throttle flags from clocks_throttle_reasons', () => {

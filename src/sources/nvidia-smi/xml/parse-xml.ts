@@ -294,10 +294,10 @@ function readMetrics(
   set('gpu_ofa_utilization_percent', leaf(gpu, 'utilization', 'ofa_util'));
   set('gpu_encoder_sessions', leaf(gpu, 'encoder_stats', 'session_count'));
   set('gpu_encoder_fps', leaf(gpu, 'encoder_stats', 'average_fps'));
-  set('gpu_encoder_latency_microseconds', leaf(gpu, 'encoder_stats', 'average_latency'));
+  set('gpu_encoder_latency_microseconds', leaf(gpu, 'encoder_stats', 'average_latency'), 'microseconds');
   set('gpu_fbc_sessions', leaf(gpu, 'fbc_stats', 'session_count'));
   set('gpu_fbc_fps', leaf(gpu, 'fbc_stats', 'average_fps'));
-  set('gpu_fbc_latency_microseconds', leaf(gpu, 'fbc_stats', 'average_latency'));
+  set('gpu_fbc_latency_microseconds', leaf(gpu, 'fbc_stats', 'average_latency'), 'microseconds');
   set('gpu_remapped_rows_correctable_total', leaf(gpu, 'remapped_rows', 'remapped_row_corr'));
   set('gpu_remapped_rows_uncorrectable_total', leaf(gpu, 'remapped_rows', 'remapped_row_unc'));
   const retired = child(gpu, 'retired_pages');
