@@ -11,7 +11,7 @@ import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { testSample } from '../testing/samples.ts';
 import { decodeSample, encodeSampleJson } from '../transport/kafka/encoding.ts';
-import { decodeSampleWithLine } from '../transport/kafka/line-decoder.ts';
+import { decodeRecordWithLines } from '../transport/kafka/line-decoder.ts';
 import { ENCODED_LINE, type SampleWithLine, sampleLine, samplePoint } from './line-protocol.ts';
 import { legacyMigUuid, migId, migModel, migProfile } from './mig.ts';
 import { type GpuSample, parseSample, SAMPLE_COLUMNS } from './sample.ts';
@@ -119,12 +119,13 @@ describe('a MIG instance sample goes through every encoding as a device of its o
     // In the producer's layout (catalog order), which the fast path takes.
     const inOrder = Object.fromEntries(SAMPLE_COLUMNS.map((c) => [c, sample[c as keyof GpuSample]]));
     const record = Buffer.from(encodeSampleJson(inOrder as unknown as GpuSample));
-    const fast = decodeSampleWithLine(record);
+    const fast = decodeRecordWithLines(record);
     assert.ok(fast.ok);
-    assert.ok(ENCODED_LINE in fast.sample, 'taken by the fast path');
-    const encoded = (fast.sample as SampleWithLine)[ENCODED_LINE];
+    const [decoded] = fast.samples;
+    assert.ok(decoded !== undefined && ENCODED_LINE in decoded, 'taken by the fast path');
+    const encoded = (decoded as SampleWithLine)[ENCODED_LINE];
     assert.equal(encoded === undefined ? undefined : Buffer.from(encoded).toString('utf8'), line);
-    assert.deepEqual(Object.fromEntries(Object.entries(fast.sample)), parseSample(structuredClone(sample)));
+    assert.deepEqual(Object.fromEntries(Object.entries(decoded)), parseSample(structuredClone(sample)));
   });
 
   test('InfluxDB: the rows read back from the live query are the same sample', () => {

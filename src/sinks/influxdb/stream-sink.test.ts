@@ -10,7 +10,7 @@ import { WindowAggregator } from '../../pipeline/windows.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
 import { ENCODING_HEADER_VALUE, encodeSampleJson } from '../../transport/kafka/encoding.ts';
-import { decodeSampleWithLine } from '../../transport/kafka/line-decoder.ts';
+import { decodeRecordWithLines } from '../../transport/kafka/line-decoder.ts';
 import { alertLine, alertPoint } from './alert-sink.ts';
 import { bodyOf } from './influx-client.ts';
 import { InfluxDbStreamSink } from './stream-sink.ts';
@@ -127,10 +127,10 @@ describe('InfluxDB stream sink: samples, windows and alerts in one pass', () => 
     const influx = await fakeInflux();
     const sink = new InfluxDbStreamSink({ ...config.influxdb, url: influx.url }, stages());
     const samples = new Simulator({ hosts: 2, gpusPerHost: 4, seed: 1 }).sampleAll(W);
-    const decoded = samples.map((s) => {
-      const d = decodeSampleWithLine(Buffer.from(encodeSampleJson(s)), ENCODING_HEADER_VALUE);
+    const decoded = samples.flatMap((s) => {
+      const d = decodeRecordWithLines(Buffer.from(encodeSampleJson(s)), ENCODING_HEADER_VALUE);
       assert.ok(d.ok);
-      return d.sample;
+      return d.samples;
     });
     await sink.write(decoded);
     const lines = influx.writes[0]?.filter((l) => l.startsWith('gpu_metrics,'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ENCODED_LINE, type SampleWithLine, sampleLine, sampleLineOf } from '../../metrics/line-protocol.ts';
+import { ENCODED_LINE, type SampleWithLine, sampleLine } from '../../metrics/line-protocol.ts';
 import type { GpuSample } from '../../metrics/sample.ts';
 import { Simulator } from '../../sources/sim/simulator.ts';
 import { testSample } from '../../testing/samples.ts';
@@ -13,7 +13,7 @@ import {
   encodeRecords,
   encodeSampleJson,
 } from './encoding.ts';
-import { decodeRecordWithLines, decodeSampleWithLine } from './line-decoder.ts';
+import { decodeRecordWithLines } from './line-decoder.ts';
 
 // The examples as a record carries them: without the file's final newline.
 const example = (version: number) =>
@@ -28,6 +28,13 @@ const lineOf = (sample: GpuSample) => {
   const line = (sample as SampleWithLine)[ENCODED_LINE];
   return line === undefined ? undefined : Buffer.from(line).toString('utf8');
 };
+
+/** The one sample of a record in the object layout, which must be accepted. */
+function onlySample(decoded: ReturnType<typeof decodeRecordWithLines>): GpuSample {
+  assert.ok(decoded.ok, 'accepted');
+  assert.equal(decoded.samples.length, 1);
+  return decoded.samples[0] as GpuSample;
+}
 
 /**
  * 5,000 copies of `record`, each with one corruption drawn from a seeded generator: a byte changed to one of
@@ -78,65 +85,37 @@ function assertSameAsDecodeRecord(value: Buffer, header?: string): number {
   return lines;
 }
 
-/** decodeSampleWithLine must decide exactly as decodeSample: same sample, or same reason. */
-function assertSameAsDecodeSample(value: Buffer, header?: string) {
-  const fast = decodeSampleWithLine(value, header);
-  const slow = decodeSample(value, header);
-  if (!slow.ok) {
-    assert.deepEqual(fast, slow, `refused alike: ${value.toString('latin1')}`);
-    return;
-  }
-  assert.equal(fast.ok, true, `accepted alike: ${value.toString('latin1')}`);
-  if (!fast.ok) return;
-  assert.deepEqual(withoutLine(fast.sample), slow.sample);
-  const line = lineOf(fast.sample);
-  if (line !== undefined) assert.equal(line, sampleLine(slow.sample));
-  assert.equal(
-    typeof sampleLineOf(fast.sample) === 'string'
-      ? sampleLineOf(fast.sample)
-      : Buffer.from(sampleLineOf(fast.sample) as Uint8Array).toString(),
-    sampleLine(slow.sample),
-  );
-}
-
 describe('the decoder with line protocol, a sample in the object layout', () => {
   it("decodes version 2's example to the same sample as decodeSample, with the line sampleLine writes", () => {
-    const decoded = decodeSampleWithLine(testdata, OBJECT_HEADER);
-    assert.equal(decoded.ok, true);
-    if (!decoded.ok) return;
+    const decoded = onlySample(decodeRecordWithLines(testdata, OBJECT_HEADER));
     const expected = decodeSample(testdata, OBJECT_HEADER);
     assert.ok(expected.ok);
-    assert.deepEqual(withoutLine(decoded.sample), expected.sample);
-    assert.equal(lineOf(decoded.sample), sampleLine(expected.sample));
+    assert.deepEqual(withoutLine(decoded), expected.sample);
+    assert.equal(lineOf(decoded), sampleLine(expected.sample));
   });
 
-  it("reads version 1's example as decodeSample does (fewer fields: it leaves the fast path)", () => {
+  it("reads version 1's example as decodeRecord does (fewer fields: it leaves the fast path)", () => {
     const record = example(1);
-    assertSameAsDecodeSample(record, 'v1');
     assert.equal(assertSameAsDecodeRecord(record, 'v1'), 0);
-    const decoded = decodeSampleWithLine(record, 'v1');
-    assert.ok(decoded.ok);
-    assert.equal(lineOf(decoded.sample), undefined);
+    assert.equal(lineOf(onlySample(decodeRecordWithLines(record, 'v1'))), undefined);
   });
 
-  it('takes the fast path for every record the simulator writes, and agrees with decodeSample on each', () => {
+  it('takes the fast path for every record the simulator writes, and agrees with decodeRecord on each', () => {
     const sim = new Simulator({ hosts: 4, gpusPerHost: 8, seed: 3 });
     let lines = 0;
     for (let t = 0; t < 20; t++) {
       for (const sample of sim.sampleAll(Date.UTC(2026, 10, 25) + t * 1000)) {
         // The spool's line (the current version's object), and a v2 agent's record.
         const value = Buffer.from(encodeSampleJson(sample));
-        assertSameAsDecodeSample(value, ENCODING_HEADER_VALUE);
         assertSameAsDecodeRecord(value, ENCODING_HEADER_VALUE);
         const v2 = Buffer.from(JSON.stringify({ v: 2, ...sample }));
-        const decoded = decodeSampleWithLine(v2, 'v2');
-        if (decoded.ok && lineOf(decoded.sample) !== undefined) lines++;
+        lines += assertSameAsDecodeRecord(v2, 'v2');
       }
     }
     assert.equal(lines, 20 * 32);
   });
 
-  it('leaves records in another layout to decodeSample, with the same outcome', () => {
+  it('leaves records in another layout to decodeRecord, with the same outcome', () => {
     const sample = JSON.parse(testdata.toString()) as Record<string, unknown>;
     const variants = [
       // another key order (testSample puts ts last)
@@ -167,10 +146,10 @@ describe('the decoder with line protocol, a sample in the object layout', () => 
         driver_version: null,
       }),
     ];
-    for (const text of variants) assertSameAsDecodeSample(Buffer.from(text), OBJECT_HEADER);
+    for (const text of variants) assertSameAsDecodeRecord(Buffer.from(text), OBJECT_HEADER);
   });
 
-  it('refuses what decodeSample refuses, with the same reason', () => {
+  it('refuses what decodeRecord refuses, with the same reason', () => {
     const text = testdata.toString();
     /** The example with one field's value replaced (the field must be in it: a no-op would test nothing). */
     const withValue = (field: string, value: string) => {
@@ -200,16 +179,15 @@ describe('the decoder with line protocol, a sample in the object layout', () => 
       withValue('gpu_power_draw_watts', '1e999'),
     ];
     for (const value of bad) assert.notEqual(value, text, 'each variant changes the example');
-    for (const value of bad) assertSameAsDecodeSample(Buffer.from(value), OBJECT_HEADER);
     for (const value of bad) assertSameAsDecodeRecord(Buffer.from(value), OBJECT_HEADER);
-    assertSameAsDecodeSample(testdata, `v${ENCODING_VERSION + 1}`);
-    assertSameAsDecodeSample(Buffer.alloc(0));
-    assert.deepEqual(decodeSampleWithLine(null), decodeSample(null));
+    assertSameAsDecodeRecord(testdata, `v${ENCODING_VERSION + 1}`);
+    assertSameAsDecodeRecord(Buffer.alloc(0));
+    assert.deepEqual(decodeRecordWithLines(null), decodeRecord(null));
   });
 
-  it('agrees with decodeSample on thousands of corrupted records (bytes changed, cut or repeated)', () => {
+  it('agrees with decodeRecord on thousands of corrupted records (bytes changed, cut or repeated)', () => {
     for (const mutated of corrupted(testdata, 42, '0123456789.-+eE",:{}nul \\x')) {
-      assertSameAsDecodeSample(mutated, OBJECT_HEADER);
+      assertSameAsDecodeRecord(mutated, OBJECT_HEADER);
     }
   });
 });

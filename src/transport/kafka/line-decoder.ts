@@ -23,10 +23,8 @@ import {
 import type { GpuSample } from '../../metrics/sample.ts';
 import {
   BATCH_SINCE,
-  type Decoded,
   type DecodedRecord,
   decodeRecord,
-  decodeSample,
   ENCODING_VERSION,
   positionalFields,
   versionOfHeader,
@@ -183,18 +181,6 @@ export function decodeRecordWithLines(
     }
   }
   return decodeRecord(value, encodingHeader);
-}
-
-/** One sample in the object layout, like `decodeSample`, with its line where it takes the fast path. */
-export function decodeSampleWithLine(value: Buffer | null | undefined, encodingHeader?: string): Decoded {
-  if (value !== null && value !== undefined && value.length > 0) {
-    const version = headerVersion(encodingHeader);
-    if (version !== null) {
-      const sample = scanObject(value, version);
-      if (sample !== null) return { ok: true, sample };
-    }
-  }
-  return decodeSample(value, encodingHeader);
 }
 
 /** The version a header names (0: no header), or null where the fast path must leave the record alone. */
