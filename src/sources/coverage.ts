@@ -210,7 +210,7 @@ export const XML_IDENTITY_PATHS: Readonly<Record<string, string>> = {
   pci_bus_id: 'pci/pci_bus_id, else the `<gpu id>` attribute',
   driver_version: 'kmd_version (610+), else driver_version (root)',
   vbios_version: 'vbios_version',
-  cuda_version: 'cuda_version (root)',
+  cuda_version: 'cuda_umd_version (610+), else cuda_version (root), the leading version',
   parent_uuid: 'uuid of the `<gpu>` holding the `<mig_device>`',
   mig_gpu_instance_id: 'mig_devices/mig_device/gpu_instance_id',
   mig_compute_instance_id: 'mig_devices/mig_device/compute_instance_id',

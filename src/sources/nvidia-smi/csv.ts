@@ -2,7 +2,7 @@ import type { MetricName } from '../../metrics/catalog.ts';
 import { type GpuSample, nullIdentity, nullMetrics } from '../../metrics/sample.ts';
 import type { GpuProcess } from '../source.ts';
 import { canonicalField, FALLBACK_FIELDS, KNOWN_QUERY_FIELDS, SMI_METRICS } from './fields.ts';
-import { checkMetric, driverVersion, EVENT_REASON_BITS, maskFromFlags, readNumber, text } from './values.ts';
+import { checkMetric, EVENT_REASON_BITS, leadingVersion, maskFromFlags, readNumber, text } from './values.ts';
 
 /** A record that was rejected (`errors`) or a value that was read as null for a reason (`warnings`). */
 export interface ParseProblem {
@@ -175,7 +175,7 @@ export function rowToSample(
     uuid,
     model: text(cells.get('name')) ?? options.fallback?.model ?? 'unknown',
     pci_bus_id: text(cells.get('pci.bus_id')),
-    driver_version: driverVersion(cells.get('kmd_version'), cells.get('driver_version')),
+    driver_version: leadingVersion(cells.get('kmd_version'), cells.get('driver_version')),
     vbios_version: text(cells.get('vbios_version')),
     ...metrics,
   };

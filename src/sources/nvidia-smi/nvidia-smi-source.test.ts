@@ -8,7 +8,7 @@ import { isGpumonError } from '../../errors.ts';
 import { type GpuSample, parseSample } from '../../metrics/sample.ts';
 import { NvidiaSmiSource, type NvidiaSmiSourceOptions } from './nvidia-smi-source.ts';
 import { nvidiaSmiAvailable } from './run.ts';
-import { A100_MIG_LIST, a100WithMigProcesses, MiB, TESTDATA } from './test-support.ts';
+import { A100_MIG_LIST, a100WithMigProcesses, MiB, rtx3090As610, TESTDATA } from './test-support.ts';
 
 const FAKE = fileURLToPath(new URL('fake-nvidia-smi.mjs', TESTDATA));
 const H100 = fileURLToPath(new URL('capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt', TESTDATA));
@@ -223,6 +223,66 @@ describe('NvidiaSmiSource', () => {
     assert.ok(smi.queryFields().includes('kmd_version'));
     assert.ok(!smi.queryFields().includes('driver_version'));
     assert.equal(smi.health().errors.field_rejected, 1);
+    await smi.close();
+  });
+
+  test('a driver that keeps driver_version but prints no version in it is asked for kmd_version too, once', async () => {
+    // The 610 capture, with driver_version printed the way 610 prints its other deprecated fields
+    // (line 2291: display_mode, power.management, clocks.applications.* are `[Requested functionality has been deprecated]`).
+    const fake = fakeSmi({
+      FAKE_SMI_CSV: DRIVER_610,
+      FAKE_SMI_VALUES: JSON.stringify({ driver_version: '[Requested functionality has been deprecated]' }),
+    });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    await waitFor('the child asked for kmd_version', () => fake.starts().length === 2);
+    const end = Date.now() + 5000;
+    let s: GpuSample | undefined;
+    while (s?.driver_version !== '610.57.04' && Date.now() < end) {
+      [s] = await readWhenFresh(smi, Date.now());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(s?.driver_version, '610.57.04', 'from kmd_version');
+    assert.deepEqual(smi.queryFields().slice(4, 6), ['driver_version', 'kmd_version']);
+    const [first, second] = fake.starts();
+    assert.ok(first !== undefined && !alive(first), 'the first child is gone');
+    assert.ok(second !== undefined && alive(second), 'its successor runs');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(fake.starts().length, 2, 'asked once, not on every line');
+    assert.equal(smi.health().errors.restart, 1);
+    assert.equal(smi.health().errors.field_rejected ?? 0, 0);
+    await smi.close();
+  });
+
+  test('a driver before kmd_version whose driver_version holds no version: kmd_version is rejected, dropped, and not asked again', async () => {
+    const fake = fakeSmi({
+      FAKE_SMI_VALUES: JSON.stringify({ driver_version: '[N/A]' }),
+      FAKE_SMI_REJECT: 'kmd_version',
+    });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    await waitFor('kmd_version rejected', () => (smi.health().errors.field_rejected ?? 0) === 1);
+    const [s] = await readWhenFresh(smi, Date.now());
+    assert.equal(s?.driver_version, null);
+    assert.equal(s?.gpu_temperature_celsius, 59, 'the other values still come');
+    assert.ok(!smi.queryFields().includes('kmd_version'));
+    // Started loops: the first child and the one after the rejection (a rejected query exits before its loop).
+    await waitFor('the child without kmd_version', () => fake.starts().length === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(fake.starts().length, 2, 'not asked again');
+    await smi.close();
+  });
+
+  test("the CUDA version comes from -q -x at open, without 610's deprecation note", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpumon-610-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, '610.xml'), rtx3090As610());
+    const fake = fakeSmi({ FAKE_SMI_CSV: DRIVER_610, FAKE_SMI_XML: join(dir, '610.xml') });
+    const smi = source(fake.path, { stallMs: 5000 });
+    await smi.open();
+    const [s] = await readWhenFresh(smi, Date.now());
+    assert.equal(s?.cuda_version, '13.3');
+    assert.equal(s?.driver_version, '610.57.04');
     await smi.close();
   });
 

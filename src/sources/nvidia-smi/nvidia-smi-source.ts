@@ -55,8 +55,10 @@ export class NvidiaSmiSource implements Source {
   private readonly dropped: string[] = [];
   private listed: ListedDevice[] = [];
   private xmlDevices: GpuDevice[] = [];
-  /** `<cuda_version>` of `-q -x` at open: `--query-gpu` has no field for it. */
+  /** `<cuda_umd_version>` (610) or `<cuda_version>` of `-q -x` at open: `--query-gpu` has no field for it. */
   private cudaVersion: string | null = null;
+  /** Whether `kmd_version` was added to the query because `driver_version` printed no version. */
+  private askedKmdVersion = false;
   private readonly latest = new Map<string, Latest>();
   /** The MIG instances' samples of the last `-q -x` and when it was read (performance.now()). */
   private mig: { samples: GpuSample[]; at: number } | null = null;
@@ -238,6 +240,29 @@ export class NvidiaSmiSource implements Source {
     this.latest.set(sample.uuid, { sample, at: performance.now() });
     this.failuresInRow = 0;
     for (const wake of [...this.waiters]) wake();
+    if (sample.driver_version === null && !this.askedKmdVersion && !fields.includes('kmd_version')) {
+      this.askForKmdVersion();
+    }
+  }
+
+  /**
+   * A driver that keeps `driver_version` but prints no version in it (610 prints its other deprecated fields
+   * as `[Requested functionality has been deprecated]`) is asked for `kmd_version` beside it, once: the child
+   * is replaced by one with the longer query. A driver that does not know `kmd_version` then rejects it, and
+   * it is dropped like any unknown field.
+   */
+  private askForKmdVersion(): void {
+    this.askedKmdVersion = true;
+    const at = this.fields.indexOf('driver_version');
+    this.fields.splice(at < 0 ? this.fields.length : at + 1, 0, 'kmd_version');
+    this.options.logger?.warn(
+      'nvidia-smi prints no version in "driver_version": asking for "kmd_version" too',
+    );
+    this.tracker.count('restart');
+    const old = this.child;
+    this.child = null;
+    old?.kill('SIGKILL');
+    this.start();
   }
 
   private onRejected(field: string): void {

@@ -41,3 +41,24 @@ export function a100WithMigProcesses(): string {
   assert.notEqual(edited, capture, 'the capture has an empty <processes />');
   return edited;
 }
+
+/**
+ * The RTX 3090 590 XML capture edited the way 610 prints its root (no public 610 XML exists): the four
+ * version lines of the real 610 capture's `nvidia-smi -q` (capture__...__610.57.04.txt, lines 2033-2036),
+ * each under the element name nvidia-smi gives it (`KMD Version` -> `<kmd_version>`).
+ */
+export function rtx3090As610(): string {
+  const capture = testdata('rtx-3090-driver-590.44.01.xml');
+  const edited = capture
+    .replace(
+      '<driver_version>590.44.01</driver_version>',
+      '<driver_version>610.57.04 [Deprecated; will be removed in CUDA 14.0. Use KMD Version instead]</driver_version>\n\t<kmd_version>610.57.04</kmd_version>',
+    )
+    .replace(
+      /<cuda_version>[^<]*<\/cuda_version>/,
+      '<cuda_version>13.3 [Deprecated; will be removed in CUDA 14.0. Use CUDA UMD Version instead]</cuda_version>\n\t<cuda_umd_version>13.3</cuda_umd_version>',
+    );
+  assert.match(edited, /<kmd_version>610\.57\.04<\/kmd_version>/);
+  assert.match(edited, /<cuda_umd_version>13\.3<\/cuda_umd_version>/);
+  return edited;
+}

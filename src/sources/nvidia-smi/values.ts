@@ -21,12 +21,13 @@ export function text(raw: string | null | undefined): string | null {
 }
 
 /**
- * The driver version from the first field that holds one: 610 fills `kmd_version` and deprecates
- * `driver_version` (its value may become a note such as `Deprecated, see "KMD version" instead`, or carry one:
- * `610.57.04 [Deprecated; ...]`). Only the leading version (`610.57.04`, `591.86`) is kept; null where no
+ * The version from the first field that holds one. 610 deprecates `driver_version` for `kmd_version` and
+ * `cuda_version` for `cuda_umd_version`: the deprecated field may become a note (`Deprecated, see "KMD version"
+ * instead`, `[Requested functionality has been deprecated]`) or carry one (`610.57.04 [Deprecated; ...]`,
+ * `13.3 [Deprecated; ...]`). Only the leading version (`610.57.04`, `591.86`, `13.3`) is kept; null where no
  * field starts with one.
  */
-export function driverVersion(...candidates: (string | null | undefined)[]): string | null {
+export function leadingVersion(...candidates: (string | null | undefined)[]): string | null {
   for (const raw of candidates) {
     const m = /^\s*(\d+(?:\.\d+)+)(?![\d.])/.exec(raw ?? '');
     if (m) return m[1] as string;

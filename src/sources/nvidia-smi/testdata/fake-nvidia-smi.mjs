@@ -10,6 +10,7 @@
 //   FAKE_SMI_DIE_AFTER / FAKE_SMI_STALL_AFTER   exit(1) / stop printing after N ticks
 //   FAKE_SMI_BAD_STARTS  misbehave only on the first N starts of the loop (default: always)
 //   FAKE_SMI_STATE    a folder: each loop start appends its pid to `starts` there
+//   FAKE_SMI_VALUES   JSON object: --query-gpu fields whose printed value replaces the capture's
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,6 +36,7 @@ function gpus() {
   const table = lastTable(readFileSync(env.FAKE_SMI_CSV, 'utf8'), (l) => /(^|, )uuid(,|$)/.test(l.replace(/ \[[^\]]*\]/g, '')));
   const row = table.rows[table.rows.length - 1];
   const byField = new Map(table.header.map((h, i) => [h.replace(/^clocks_throttle_reasons\./, 'clocks_event_reasons.'), row[i]]));
+  for (const [field, value] of Object.entries(JSON.parse(env.FAKE_SMI_VALUES ?? '{}'))) byField.set(field, value);
   const count = Number(env.FAKE_SMI_GPUS ?? 1);
   return Array.from({ length: count }, (_, g) => {
     const gpu = new Map(byField);

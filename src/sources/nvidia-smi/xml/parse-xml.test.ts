@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nullIdentity, nullMetrics } from '../../../metrics/sample.ts';
 import { parseListGpus } from '../list.ts';
-import { A100_MIG_LIST, a100WithMigProcesses, assertSample, MiB, testdata } from '../test-support.ts';
+import {
+  A100_MIG_LIST,
+  a100WithMigProcesses,
+  assertSample,
+  MiB,
+  rtx3090As610,
+  testdata,
+} from '../test-support.ts';
 import { parseSmiXml } from './parse-xml.ts';
 
 const HOST = 'test-host';
@@ -590,6 +597,37 @@ describe('parseSmiXml', () => {
     assert.deepEqual(result.errors, []);
     assert.equal(result.samples[0]?.driver_version, '590.44.01');
     assert.equal(result.devices[0]?.driverVersion, '590.44.01');
+  });
+
+  test('RTX 3090 590 edited with the version lines of the real 610 -q: driver 610.57.04 and CUDA 13.3, notes stripped', () => {
+    const result = parseSmiXml(rtx3090As610(), { host: HOST, now: NOW });
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.warnings, []);
+    assert.equal(result.samples[0]?.driver_version, '610.57.04');
+    assert.equal(result.samples[0]?.cuda_version, '13.3');
+  });
+
+  test('a 610 root with only the deprecated names, each with its note, keeps the leading versions', () => {
+    const edited = rtx3090As610()
+      .replace(/\s*<kmd_version>[^<]*<\/kmd_version>/, '')
+      .replace(/\s*<cuda_umd_version>[^<]*<\/cuda_umd_version>/, '');
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.samples[0]?.driver_version, '610.57.04');
+    assert.equal(result.samples[0]?.cuda_version, '13.3');
+  });
+
+  test('a CUDA version that is only a note (`Deprecated, see "CUDA UMD version" instead`) comes from cuda_umd_version', () => {
+    const edited = rtx3090As610().replace(
+      /<cuda_version>[^<]*<\/cuda_version>/,
+      '<cuda_version>Deprecated, see &quot;CUDA UMD version&quot; instead</cuda_version>',
+    );
+    const result = parseSmiXml(edited, { host: HOST, now: NOW });
+    assert.equal(result.samples[0]?.cuda_version, '13.3');
+    const none = parseSmiXml(edited.replace(/\s*<cuda_umd_version>[^<]*<\/cuda_umd_version>/, ''), {
+      host: HOST,
+      now: NOW,
+    });
+    assert.equal(none.samples[0]?.cuda_version, null, 'a note is no version');
   });
 
   test('an unknown schema version warns once and is read with the newest parser', () => {

@@ -7,9 +7,9 @@ import type { ParseProblem } from '../csv.ts';
 import type { ListedDevice } from '../list.ts';
 import {
   checkMetric,
+  leadingVersion,
   maskFromFlags,
   type Reading,
-  driverVersion as readDriverVersion,
   readNumber,
   text,
   type ValueKind,
@@ -136,8 +136,9 @@ export function parseSmiXml(input: string, options: XmlOptions): XmlResult {
     result.errors.push({ reason: 'no <nvidia_smi_log> element' });
     return result;
   }
-  const driverVersion = readDriverVersion(leaf(root, 'kmd_version'), leaf(root, 'driver_version'));
-  const cudaVersion = text(leaf(root, 'cuda_version'));
+  // 610 deprecates driver_version and cuda_version (a note, or the version with a note): the new names first.
+  const driverVersion = leadingVersion(leaf(root, 'kmd_version'), leaf(root, 'driver_version'));
+  const cudaVersion = leadingVersion(leaf(root, 'cuda_umd_version'), leaf(root, 'cuda_version'));
   const ts = parseXmlTimestamp(leaf(root, 'timestamp')) ?? options.now;
   const gpus = children(root, 'gpu');
   result.gpuBlocks = gpus.length;
