@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,50 @@ describe('source selection', () => {
       assert.equal(s.host_cpu_temperature_celsius, 55);
       assert.equal(s.host_memory_total_bytes, 3_742_148 * 1024);
       assert.equal(s.host_cpu_utilization_percent, null, 'the first read has no utilization yet');
+    }
+  });
+
+  it("gives the nvidia-smi source's samples the host figures: CPU temperature, memory, then utilization", async () => {
+    // A host of two real captures: the i3-5010U laptop's hwmon (cockpit#19068: coretemp Package id 0 at 37 C)
+    // and the build VM's /proc (24 GiB; its later /proc/stat, 2 s on, saturated).
+    const hostRoot = mkdtempSync(join(tmpdir(), 'gpumon-registry-host-'));
+    const HOST_TESTDATA = fileURLToPath(new URL('./host/testdata/', import.meta.url));
+    const vm = join(HOST_TESTDATA, 'build-vm-2vcpu-no-hwmon');
+    cpSync(join(HOST_TESTDATA, 'cockpit-19068-i3-5010u-acpitz-coretemp', 'sys'), join(hostRoot, 'sys'), {
+      recursive: true,
+    });
+    cpSync(join(vm, 'proc'), join(hostRoot, 'proc'), { recursive: true });
+    const smi = join(hostRoot, 'nvidia-smi');
+    const capture = join(SMI_TESTDATA, 'capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt');
+    writeFileSync(
+      smi,
+      `#!/bin/sh\nexport FAKE_SMI_CSV='${capture}' FAKE_SMI_GPUS=2\nexec '${process.execPath}' '${join(SMI_TESTDATA, 'fake-nvidia-smi.mjs')}' "$@"\n`,
+    );
+    chmodSync(smi, 0o755);
+    const source = await selectSource(
+      config({ 'source.type': 'nvidia-smi', 'source.nvidiaSmi.path': smi, 'source.hostRoot': hostRoot }),
+    );
+    try {
+      await source.open();
+      const first = await source.read(Date.now());
+      assert.equal(first.length, 2);
+      for (const s of first) {
+        assert.equal(s.uuid.startsWith('GPU-'), true);
+        assert.equal(s.host_cpu_temperature_celsius, 37);
+        assert.equal(s.host_memory_total_bytes, 24_683_772 * 1024);
+        assert.equal(s.host_memory_used_bytes, (24_683_772 - 21_146_820) * 1024);
+        assert.equal(s.host_cpu_utilization_percent, null, 'the first read has no utilization yet');
+      }
+      cpSync(join(vm, 'later', 'proc', 'stat'), join(hostRoot, 'proc', 'stat'));
+      const second = await source.read(Date.now());
+      assert.deepEqual(
+        second.map((s) => s.host_cpu_utilization_percent),
+        [100, 100],
+        'user +374, system +28, steal +4 ticks, idle +0',
+      );
+    } finally {
+      await source.close();
+      rmSync(hostRoot, { recursive: true, force: true });
     }
   });
 
