@@ -4,26 +4,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { projectPath } from '../paths.ts';
+import { runDailyAnalytics } from '../analytics/daily-job.ts';
+import { testConfig } from '../analytics/testing.ts';
 import { LiveState } from '../pipeline/live-state.ts';
+import { dateOfTs } from '../sinks/archive/layout.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { launchBrowser } from '../testing/browser.ts';
-import type { FleetEnergyResponse, GpusResponse, GpuView } from './api-types.ts';
+import type { FleetEnergyResponse, GpusResponse, GpuView, HistoryResponse } from './api-types.ts';
 import { createApp } from './app.ts';
 import { type RunningServer, startServer } from './serve.ts';
 import { depsOf } from './test-support.ts';
 import {
   axeViolations,
+  checkLayout,
   type Dashboard,
-  overlaps,
+  LAYOUT_WIDTHS,
+  SCREENSHOT_WIDTHS,
+  SCREENSHOTS,
+  SMALLEST_WIDTH,
+  saveReadmeImage,
   simulatorFlags,
   startDashboard,
+  writeSimulatedArchive,
 } from './web-test-support.ts';
 
-/** Where the screenshots of each view and size go, for a person to look at. */
-const SCREENSHOTS = projectPath('.tmp', 'screenshots');
-const WIDTHS = [390, 768, 1440] as const;
+/** From the smallest phone to a 4K screen. */
+const WIDTHS = [SMALLEST_WIDTH, ...LAYOUT_WIDTHS] as const;
 /** The simulator samples this often: long enough to read the page and the API between two samples. */
 const INTERVAL_MS = 2000;
+/** 3 hosts of 4 GPUs, the simulator's default seed: the live fleet and yesterday's archive are the same GPUs. */
+const SIM = { hosts: 3, gpusPerHost: 4, seed: 42 };
+const DAY_MS = 86_400_000;
 const GIB = 1024 ** 3;
 
 type Browser = Awaited<ReturnType<typeof launchBrowser>>;
@@ -32,6 +43,22 @@ async function gpusOf(url: string): Promise<GpuView[]> {
   const res = await fetch(`${url}/api/gpus`);
   assert.equal(res.status, 200);
   return ((await res.json()) as GpusResponse).gpus;
+}
+
+/** Resolves once the live buffer holds `count` samples of the GPU (its 15-minute history, a point a sample). */
+async function waitForSamples(url: string, uuid: string, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(
+      `${url}/api/gpus/${encodeURIComponent(uuid)}/history?metrics=gpu_power_draw_watts&range=15m&points=1500`,
+    );
+    assert.equal(res.status, 200);
+    const history = (await res.json()) as HistoryResponse;
+    const samples = history.series.gpu_power_draw_watts?.mean.filter((v) => v !== null).length ?? 0;
+    if (samples >= count) return;
+    assert.ok(Date.now() < deadline, `${samples} samples of ${uuid} after a minute`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** The fleet's numbers as the page must show them, computed here from /api/gpus. */
@@ -60,20 +87,11 @@ function expectedAggregates(gpus: GpuView[]): Record<string, string> {
   };
 }
 
-async function shownAggregates(page: Page): Promise<Record<string, string>> {
-  return page.evaluate(() => {
-    const out: Record<string, string> = {};
-    for (const el of document.querySelectorAll<HTMLElement>('[data-testid^="agg-"]')) {
-      out[(el.dataset.testid ?? '').slice(4)] = el.querySelector('dd')?.textContent ?? '';
-    }
-    return out;
-  });
-}
-
 /** The key elements that must never cover each other, each list checked among its own members. */
 const KEY_ELEMENTS = [
   '[data-testid="top"] > *',
   '[data-testid="fleet-summary"] > *',
+  '[data-testid="analytics-summary"] .summary > *',
   '.filters > *',
   '[data-testid="gpu-card"]',
   '[data-testid="gpu-card"]:first-of-type .card-head > *',
@@ -86,13 +104,23 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   let page: Page;
   let dir: string;
   let url: string;
+  const yesterday = dateOfTs(Date.now() - DAY_MS);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-fleet-'));
     mkdirSync(SCREENSHOTS, { recursive: true });
+    // Yesterday in the archive and its daily analytics, as a fleet has them on its second day: the summary
+    // under the fleet shows that day.
+    const archivePath = join(dir, 'archive');
+    await writeSimulatedArchive(archivePath, SIM, 1, 60_000);
+    await runDailyAnalytics({
+      config: testConfig({ 'archive.path': archivePath }),
+      date: yesterday,
+      storage: new LocalStorage(archivePath),
+    });
     dashboard = await startDashboard({
-      ...simulatorFlags({ hosts: 3, gpusPerHost: 4 }, INTERVAL_MS),
-      'archive.path': join(dir, 'archive'),
+      ...simulatorFlags(SIM, INTERVAL_MS),
+      'archive.path': archivePath,
     });
     ({ url, page } = dashboard);
     const errors: string[] = [];
@@ -101,9 +129,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     await page.waitForFunction(
       () => document.querySelectorAll('[data-testid="gpu-card"]').length === 12,
       null,
-      {
-        timeout: 15_000,
-      },
+      { timeout: 30_000 },
     );
     assert.deepEqual(errors, []);
   });
@@ -136,20 +162,65 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   });
 
   test("shows the fleet's aggregates as /api/gpus gives them", async () => {
-    // Read between two samples: the API before and after the page agree, so the page shows those values.
-    let last: { shown: Record<string, string>; expected: Record<string, string> } | null = null;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const before = await gpusOf(url);
-      await new Promise((r) => setTimeout(r, 400));
+    // Compared where the page shows the very samples the API answers with (each tile's data-ts, rendered in the
+    // same frame as the aggregates): on a loaded machine the page may show a sample a while after the API has
+    // it, and a new sample may come between the two reads.
+    const deadline = Date.now() + 30_000;
+    let compared: { shown: Record<string, string>; expected: Record<string, string> } | null = null;
+    while (!compared && Date.now() < deadline) {
+      const gpus = await gpusOf(url);
+      const { ts, aggregates } = await page.evaluate(() => ({
+        ts: Object.fromEntries(
+          [...document.querySelectorAll<HTMLElement>('[data-testid="gpu-card"]')].map((c) => [
+            c.dataset.uuid,
+            c.dataset.ts,
+          ]),
+        ),
+        aggregates: Object.fromEntries(
+          [...document.querySelectorAll<HTMLElement>('[data-testid^="agg-"]')].map((el) => [
+            (el.dataset.testid ?? '').slice(4),
+            el.querySelector('dd')?.textContent ?? '',
+          ]),
+        ),
+      }));
+      if (gpus.length === 0 || gpus.some((g) => ts[g.uuid] !== String(g.ts))) {
+        await page.waitForTimeout(100);
+        continue;
+      }
       // The energy today is asked once a minute: checked on its own below.
-      const { energy: _energy, ...shown } = await shownAggregates(page);
-      const afterwards = await gpusOf(url);
-      if (before.some((g, i) => g.ts !== afterwards[i]?.ts)) continue;
-      last = { shown, expected: expectedAggregates(before) };
-      break;
+      const { energy: _energy, ...shown } = aggregates;
+      compared = { shown, expected: expectedAggregates(gpus) };
     }
-    assert.ok(last, 'the page and the API were read between two samples');
-    assert.deepEqual(last.shown, last.expected);
+    assert.ok(compared, 'the page showed the samples the API answered with');
+    assert.deepEqual(compared.shown, compared.expected);
+  });
+
+  test("under the fleet: the latest day's analytics summary, in words and units", async () => {
+    const summary = page.locator('[data-testid="analytics-summary"]');
+    await summary.locator('h3').waitFor({ timeout: 15_000 });
+    assert.equal(await summary.locator('h3').textContent(), `Latest day: ${yesterday}`);
+    const figures = Object.fromEntries(
+      await summary
+        .locator('.summary-item')
+        .evaluateAll((items) =>
+          items.map((i) => [i.querySelector('dt')?.textContent, i.querySelector('dd')?.textContent]),
+        ),
+    );
+    assert.equal(figures.GPUs, '12');
+    assert.match(figures.Energy ?? '', /^\d+\.\d kWh$/);
+    assert.match(figures['Mean utilization'] ?? '', /^\d+\.\d %$/);
+    assert.match(figures['Busiest GPU'] ?? '', /^sim-node-\d+ · GPU \d, \d+ %$/);
+  });
+
+  test('the README picture of the fleet (1440 x 900, the full page), every figure shown', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.waitForFunction(() =>
+      /kWh$/.test(document.querySelector('[data-testid="agg-energy"] dd')?.textContent ?? ''),
+    );
+    await page.locator('[data-testid="analytics-summary"] h3').waitFor();
+    await page.locator('[data-testid="latest-run"]', { hasText: /\S/ }).waitFor();
+    await saveReadmeImage(page, 'fleet');
   });
 
   test("shows the fleet's energy today as /api/fleet/energy gives it", async () => {
@@ -288,8 +359,7 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   });
 
   test('shows the exact time and value under the cursor in the legend', async () => {
-    // Wait for a few points: away from the chart, the legend shows the latest ones.
-    await page.waitForTimeout(3 * INTERVAL_MS);
+    // Away from the chart, the legend shows the latest points once there are some.
     await page.mouse.move(0, 0);
     await page.waitForFunction(() =>
       /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d.*GPU\s*\d+ %/.test(
@@ -311,12 +381,16 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
   });
 
   test('zooms into a time range dragged across a chart, and back out on a double click', async () => {
+    // A chart zooms no closer than 4 samples: a drag across 80 % of it must span more, so the GPU must have been
+    // sampled 7 times; 10, for the stream to bring the page the last ones a moment after the API has them.
+    const uuid = new URLSearchParams(new URL(page.url()).hash.slice(1)).get('gpu') as string;
+    await waitForSamples(url, uuid, 10);
     const chart = page.locator('[data-panel="power"] [data-testid="detail-chart"]');
     const box = await chart.locator('.u-over').boundingBox();
     assert.ok(box);
-    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
     await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
     await page.mouse.up();
     assert.equal(await chart.getAttribute('data-zoomed'), 'true');
     await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
@@ -345,21 +419,18 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
           await page.waitForFunction(
             () => document.querySelectorAll('[data-testid="gpu-card"]').length === 12,
           );
+          // Laid out in full: the energy today and the analytics under the fleet are asked after the tiles.
+          await page.waitForFunction(() =>
+            /kWh$/.test(document.querySelector('[data-testid="agg-energy"] dd')?.textContent ?? ''),
+          );
+          await page.locator('[data-testid="analytics-summary"] h3').waitFor();
         } else {
+          await page.locator('[data-testid="gpu-detail"][data-points]').waitFor();
           await page.waitForFunction(
             () => document.querySelectorAll('[data-testid="detail-chart"] canvas').length === 10,
           );
         }
-        await page.waitForTimeout(300);
-        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
-          scrollWidth: document.documentElement.scrollWidth,
-          innerWidth: window.innerWidth,
-        }));
-        assert.ok(scrollWidth <= innerWidth, `${view} at ${width} px: ${scrollWidth} px wide`);
-        assert.deepEqual(await overlaps(page, KEY_ELEMENTS), [], `${view} at ${width} px`);
-        if (width !== 768) {
-          await page.screenshot({ path: join(SCREENSHOTS, `${view}-${width}.png`), fullPage: true });
-        }
+        await checkLayout(page, view, KEY_ELEMENTS, width !== 768);
       }
     });
   }
@@ -409,6 +480,27 @@ describe('the page of a server without a live source (gpumon serve without serve
     assert.match((await empty.textContent()) ?? '', /^No live source/);
     assert.match(await page.title(), /^no live source · gpumon$/);
     assert.deepEqual(await axeViolations(page), [], 'no serious or critical accessibility violation');
-    await page.screenshot({ path: join(SCREENSHOTS, 'no-live-source-390.png'), fullPage: true });
   });
+
+  test('passes the accessibility audit in the dark theme too', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      assert.deepEqual(await axeViolations(page), []);
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+  });
+
+  for (const width of WIDTHS) {
+    test(`at ${width} px: no horizontal scroll, nothing over another${SCREENSHOT_WIDTHS.includes(width) ? ', a screenshot' : ''}`, async () => {
+      await page.setViewportSize({ width, height: 800 });
+      await page.locator('[data-testid="fleet-empty"][data-reason="no-live-source"]').waitFor();
+      await checkLayout(
+        page,
+        'no-live-source',
+        ['[data-testid="top"] > *', '[data-testid="views"] > *'],
+        SCREENSHOT_WIDTHS.includes(width),
+      );
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../config/load.ts';
 import type { ConfigKey } from '../config/schema.ts';
@@ -110,6 +110,28 @@ export const SCREENSHOTS = projectPath('.tmp', 'screenshots');
 
 /** The widths every view is laid out at in the tests: a phone, a tablet, a laptop, a 4K screen at 150 %. */
 export const LAYOUT_WIDTHS = [390, 768, 1440, 2560] as const;
+
+/** The narrowest phone the page is made for (issue 13: "from 360 px phones to 4K"). */
+export const SMALLEST_WIDTH = 360;
+
+/** The widths a person looks at in the screenshots: a phone and a laptop. */
+export const SCREENSHOT_WIDTHS: readonly number[] = [390, 1440];
+
+/**
+ * Saves the README's picture `docs/images/<name>.png` of the page as it stands (full page, at the viewport the
+ * test set: 1440 x 900). The tests write it beside the screenshots (`readme-<name>.png`), so that a run does
+ * not change a committed file; with `GPUMON_README_IMAGES=1` they write docs/images itself, to take the
+ * README's pictures again after the page changed.
+ */
+export async function saveReadmeImage(page: Page, name: string): Promise<string> {
+  const path =
+    process.env.GPUMON_README_IMAGES === '1'
+      ? projectPath('docs', 'images', `${name}.png`)
+      : join(SCREENSHOTS, `readme-${name}.png`);
+  mkdirSync(dirname(path), { recursive: true });
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
 
 /** Boxes of the visible elements of each selector that overlap another of the same list, as text. */
 export async function overlaps(page: Page, selectors: string[]): Promise<string[]> {
