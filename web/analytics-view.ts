@@ -406,6 +406,20 @@ export class AnalyticsView {
   }
 }
 
+/**
+ * The box a wide grid scrolls in sideways on a narrow screen: a named region in the Tab order, so that the
+ * keyboard can scroll it too (the arrow keys once it has the focus).
+ */
+function scrollBox(label: string, testid: string): HTMLElement {
+  return h('div', {
+    class: 'table-wrap',
+    role: 'region',
+    'aria-label': label,
+    tabindex: 0,
+    'data-testid': testid,
+  });
+}
+
 function heatmapPage(days: string[], rows: Row[]): HTMLElement {
   const gpus = [...new Map(rows.filter((r) => r.scope !== 'fleet').map((r) => [String(r.uuid), gpuName(r)]))];
   gpus.sort((a, b) => a[1].localeCompare(b[1]));
@@ -420,7 +434,7 @@ function heatmapPage(days: string[], rows: Row[]): HTMLElement {
     { id: 'heatmap-metric', 'data-testid': 'heatmap-metric' },
     ...Object.entries(HEAT_METRICS).map(([key, m]) => new Option(m.label, key)),
   );
-  const box = h('div', { class: 'table-wrap' });
+  const box = scrollBox('Hour-of-day heatmap', 'heatmap-box');
   const draw = () => {
     const key = metric.value as HeatMetric;
     const mine = rows.filter((r) => (who.value ? r.uuid === who.value : r.scope === 'fleet'));
@@ -547,7 +561,7 @@ function correlationsPage(days: string[], rows: Row[]): HTMLElement {
       .map((d) => new Option(d, d)),
   );
   const who = h('select', { id: 'corr-gpu', 'data-testid': 'corr-gpu' });
-  const box = h('div', { class: 'table-wrap' });
+  const box = scrollBox('Correlation matrix', 'corr-box');
   const fillGpus = () => {
     const gpus = rows.filter((r) => r.date === dayPick.value && r.scope !== 'fleet');
     who.replaceChildren(

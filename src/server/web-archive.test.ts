@@ -32,6 +32,7 @@ import {
   checkLayout,
   type Dashboard,
   LAYOUT_WIDTHS,
+  saveReadmeImage,
   simulatorFlags,
   startDashboard,
   writeSimulatedArchive,
@@ -270,6 +271,44 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     assert.match(await page.title(), /· alerts · gpumon$/);
   });
 
+  test('filters the episodes by rule: the episodes of /api/alerts/episodes of that rule, the rule in the address', async () => {
+    const rule = 'temperature_spike';
+    await page.locator('[data-testid="filter-rule"]').selectOption(rule);
+    await page.waitForFunction((r) => new URLSearchParams(location.hash.slice(1)).get('rule') === r, rule);
+    await page.waitForFunction(
+      (r) => {
+        const rows = [...document.querySelectorAll<HTMLElement>('[data-testid="episode"]')];
+        return rows.length > 0 && rows.every((row) => row.dataset.rule === r);
+      },
+      rule,
+      { timeout: 15_000 },
+    );
+    const rows = await page
+      .locator('[data-testid="episode"]')
+      .evaluateAll((trs) =>
+        trs.map((tr) => `${(tr as HTMLElement).dataset.uuid} ${(tr as HTMLElement).dataset.start}`),
+      );
+    // Asked after the page: every episode the page shows is one of the API's for that rule.
+    const api = await episodesOf(`&rule=${rule}`);
+    assert.ok(api.episodes.every((e) => e.rule === rule));
+    const known = new Set(api.episodes.map((e) => `${e.uuid} ${e.start}`));
+    assert.deepEqual(
+      rows.filter((r) => !known.has(r)),
+      [],
+      'every row is an episode of the API for that rule',
+    );
+    assert.match(
+      (await page.locator('[data-testid="episodes-shown"]').textContent()) ?? '',
+      /^(\d+ episodes?|latest \d+ of \d+ episodes)$/,
+    );
+    // A reload keeps the filter: it is in the address.
+    await page.reload();
+    await page.locator('[data-testid="alerts-view"][data-loaded]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="filter-rule"]').inputValue(), rule);
+    await page.locator('[data-testid="filter-rule"]').selectOption('');
+    await page.waitForFunction(() => !new URLSearchParams(location.hash.slice(1)).has('rule'));
+  });
+
   test('filters the episodes by state and host, with the filter in the address', async () => {
     await page.locator('[data-testid="filter-episode-state"]').selectOption('ended');
     await page.waitForFunction(() => /view=alerts&state=ended/.test(location.hash));
@@ -415,6 +454,8 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     assert.ok(hour5, 'the fleet row of 05:00');
     const cell = grid.locator('tbody tr').nth(1).locator('td').nth(5);
     assert.equal(await cell.textContent(), (hour5.load_avg_percent as number).toFixed(0));
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await saveReadmeImage(page, 'analytics-heatmap');
     await page.locator('[data-testid="heatmap-metric"]').selectOption('temperature_avg_celsius');
     assert.equal(await cell.textContent(), (hour5.temperature_avg_celsius as number).toFixed(0));
     await assertNoRawKeys();
@@ -450,11 +491,25 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       new Date(latest).toLocaleString('en-US', { hourCycle: 'h23' }),
     );
     await assertNoRawKeys();
+    // The first row is the latest spike: its link opens that GPU's charts on a window around its time.
+    const spike = [
+      ...(await rowsOf(twoDaysAgo, 'temperature_spikes')),
+      ...(await rowsOf(yesterday, 'temperature_spikes')),
+    ].find((r) => r.ts === latest) as Record<string, unknown>;
     const first = page.locator('[data-testid="spike-link"]').first();
     await first.click();
     await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-sources'), 'archive');
-    assert.match(decodeURIComponent(new URL(page.url()).hash), /^#gpu=GPU-[^&]+&from=.+&to=.+/);
+    assert.equal(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-uuid'), spike.uuid);
+    const params = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    assert.equal(params.get('gpu'), spike.uuid);
+    const from = Date.parse(params.get('from') ?? '');
+    const to = Date.parse(params.get('to') ?? '');
+    assert.ok(
+      from < latest && latest < to && to - from <= 30 * 60_000,
+      `${params} around the spike at ${new Date(latest).toISOString()}`,
+    );
+    assert.ok(Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-points')) > 0);
   });
 
   test('the correlation matrix of the latest day, symmetric, with the values of the API', async () => {
@@ -526,6 +581,9 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
       .locator('[data-testid="runs-table"] td[data-label="Status"]', { hasText: 'Succeeded' })
       .first()
       .waitFor({ timeout: 60_000 });
+    // Its record shown, the page stops following it: no progress bar, "Run now" again.
+    assert.equal(await page.locator('[data-testid="run-progress"]').count(), 0);
+    assert.equal(await button.isEnabled(), true);
     const runs = ((await (await fetch(`${url}/api/runs`)).json()) as RunsResponse).runs as {
       status: string;
     }[];
@@ -555,7 +613,33 @@ describe("a GPU's history beyond the live window, in a browser on gpumon up with
     ),
   ];
 
+  /** The views audited on a phone too, where tables turn into cards and the filters wrap. */
+  const PHONE_VIEWS = [
+    'fleet',
+    'gpu-15m',
+    'alerts',
+    'analytics-daily',
+    'analytics-heatmap',
+    'analytics-runs',
+  ];
+
   for (const scheme of ['light', 'dark'] as const) {
+    test(`axe-core at 390 px (a phone) finds no serious or critical violation, ${scheme} theme`, async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.emulateMedia({ colorScheme: scheme });
+      const found: string[] = [];
+      for (const [name, hash, ready] of VIEWS().filter(([name]) => PHONE_VIEWS.includes(name))) {
+        await page.goto(`${url}/${hash}`);
+        await page.locator(ready).first().waitFor({ timeout: 15_000 });
+        for (const v of await axeViolations(page)) {
+          found.push(`${name}: ${v.id} (${v.impact}): ${v.help} at ${v.targets.join(', ')}`);
+        }
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1440, height: 900 });
+      assert.deepEqual(found, []);
+    });
+
     test(`axe-core finds no serious or critical violation on any view, ${scheme} theme`, async () => {
       await page.setViewportSize({ width: 1440, height: 900 });
       await page.emulateMedia({ colorScheme: scheme });
@@ -722,6 +806,94 @@ describe('the runs page of a server that cannot run analytics (gpumon serve)', (
     assert.equal(await cell('Attempts'), '2');
     assert.equal(await cell('Error'), 'no samples for 2026-11-30 in the archive');
     await checkLayout(page, 'analytics-runs-serve', ['[data-testid="analytics-tabs"] > *'], true);
+  });
+});
+
+/**
+ * A run started with "Run now" that ends when the test says: the runs page shows its progress while it runs
+ * (attempt after attempt) and its outcome once its record is done. The server's runs are a stand-in of the
+ * RunsApi, so the run is neither too fast to see nor dependent on the machine's load.
+ */
+describe('the runs page following a run started with "Run now" until it ends', () => {
+  let server: RunningServer;
+  let browser: Browser | undefined;
+  let page: Page;
+  const runs: Record<string, unknown>[] = [];
+  let triggered = 0;
+
+  before(async () => {
+    const api: RunsApi = {
+      list: async () => runs.map((r) => ({ ...r })),
+      trigger: async () => {
+        triggered++;
+        const startedAt = Date.now();
+        const run = {
+          id: `analytics-manual-${startedAt}`,
+          trigger: 'manual',
+          scheduledAt: startedAt,
+          startedAt,
+          status: 'running',
+          attempts: [{ startedAt }],
+        };
+        runs.unshift(run);
+        return { started: true, run };
+      },
+      nextRunAt: () => null,
+    };
+    server = await startServer(createApp(depsOf(new LiveState(60_000), { sources: () => [], runs: api })), {
+      host: '127.0.0.1',
+      port: 0,
+    });
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize({ width: 390, height: 844 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('shows a progress bar while the run runs, its attempt, then the outcome and no progress', async () => {
+    await page.goto(`${server.url}#view=analytics&tab=runs`);
+    await page.locator('[data-testid="analytics-view"][data-loaded="runs"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="runs-empty"]').textContent(), 'No runs yet.');
+    assert.equal(await page.locator('[data-testid="run-progress"]').count(), 0);
+    await page.locator('[data-testid="run-start"]').click();
+
+    const progress = page.locator('[data-testid="run-progress"]');
+    await progress.waitFor({ timeout: 10_000 });
+    assert.equal(triggered, 1);
+    assert.equal(await progress.locator('progress').getAttribute('aria-label'), 'Analytics run in progress');
+    await page.locator('[data-testid="run-progress"]', { hasText: /running for .+, attempt 1$/ }).waitFor();
+    assert.equal(await page.locator('[data-testid="run-start"]').isDisabled(), true, 'one run at a time');
+    await checkLayout(page, 'analytics-run-progress', ['.toolbar > *', '[data-testid="top"] > *'], true);
+
+    // A second attempt: the page keeps following it.
+    const run = runs[0] as { startedAt: number; attempts: unknown[] } & Record<string, unknown>;
+    run.attempts = [...run.attempts, { startedAt: Date.now() }];
+    await page
+      .locator('[data-testid="run-progress"]', { hasText: /attempt 2$/ })
+      .waitFor({ timeout: 10_000 });
+    const row = page.locator('[data-testid="runs-table"] tbody tr').first();
+    assert.equal(await row.locator('td[data-label="Status"]').textContent(), 'Running');
+
+    // It fails: the record shows the outcome, the error, and the progress bar goes away.
+    Object.assign(run, {
+      status: 'failed',
+      finishedAt: run.startedAt + 95_000,
+      error: 'no samples for 2026-12-01 in the archive',
+    });
+    await page.locator('[data-testid="run-progress"]').waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await row.locator('td[data-label="Status"]').textContent(), 'Failed');
+    assert.equal(await row.locator('td[data-label="Started by"]').textContent(), 'Run now');
+    assert.equal(await row.locator('td[data-label="Duration"]').textContent(), '1.6 min');
+    assert.equal(await row.locator('td[data-label="Attempts"]').textContent(), '2');
+    assert.equal(
+      await row.locator('td[data-label="Error"]').textContent(),
+      'no samples for 2026-12-01 in the archive',
+    );
+    assert.equal(await page.locator('[data-testid="run-start"]').isEnabled(), true, 'Run now again');
   });
 });
 
