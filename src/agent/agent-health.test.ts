@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PrometheusNames } from '../metrics/prometheus.ts';
 import type { GpuSample } from '../metrics/sample.ts';
+import { HostMetricsSource } from '../sources/host/host-metrics-source.ts';
 import { SimSource } from '../sources/sim/sim-source.ts';
+import type { Source } from '../sources/source.ts';
 import { Agent } from './agent.ts';
 import { Spool } from './spool.ts';
 import type { Publisher } from './spooling-publisher.ts';
@@ -21,8 +23,12 @@ class FakeKafka implements Publisher {
   async close(): Promise<void> {}
 }
 
-async function agentWith(kafka: FakeKafka, prometheusNames?: PrometheusNames): Promise<Agent> {
-  const source = new SimSource({ hosts: 1, gpusPerHost: 2, seed: 7 });
+async function agentWith(
+  kafka: FakeKafka,
+  prometheusNames?: PrometheusNames,
+  wrap: (sim: Source) => Source = (sim) => sim,
+): Promise<Agent> {
+  const source = wrap(new SimSource({ hosts: 1, gpusPerHost: 2, seed: 7 }));
   await source.open();
   const spool = await Spool.open({
     dir: mkdtempSync(join(tmpdir(), 'gpumon-agent-health-')),
@@ -36,8 +42,12 @@ async function agentWith(kafka: FakeKafka, prometheusNames?: PrometheusNames): P
     retryDelayMs: 10,
     statsIntervalMs: 0,
     ...(prometheusNames ? { prometheusNames } : {}),
+    hostName: 'node-7',
   });
 }
+
+/** A real machine's /proc and /sys, captured (two coretemp packages: src/sources/host/testdata/PROVENANCE.md). */
+const TWO_PACKAGES = new URL('../sources/host/testdata/node-exporter-2x-coretemp', import.meta.url).pathname;
 
 describe("the agent's health", () => {
   it('is not ready before the source has read once', async () => {
@@ -130,6 +140,33 @@ describe("the agent's health", () => {
     const text = agent.healthReporter(() => start + 10_500).metrics();
     assert.doesNotMatch(text, /DCGM_FI_DEV_GPU_TEMP|gpu_temperature_celsius/);
     assert.match(text, /^gpumon_agent_samples_read_total 2$/m);
+    await agent.stop(0);
+  });
+
+  it("serves each CPU package's temperature where the source reads the host, while the read is fresh", async () => {
+    const agent = await agentWith(
+      new FakeKafka(),
+      'gpumon',
+      (sim) => new HostMetricsSource(sim, { root: TWO_PACKAGES }),
+    );
+    const start = Date.now();
+    await agent.tick(start);
+    const text = agent.healthReporter(() => start + 100).metrics();
+    assert.match(text, /^# TYPE host_cpu_package_temperature_celsius gauge$/m);
+    assert.deepEqual(text.match(/^host_cpu_package_temperature_celsius\{.*$/gm), [
+      'host_cpu_package_temperature_celsius{host="node-7",device="hwmon0",label="Physical id 0"} 55',
+      'host_cpu_package_temperature_celsius{host="node-7",device="hwmon1",label="Physical id 0"} 55',
+    ]);
+    const stale = agent.healthReporter(() => start + 10_500).metrics();
+    assert.doesNotMatch(stale, /host_cpu_package_temperature_celsius/, 'no frozen package values either');
+    await agent.stop(0);
+  });
+
+  it('serves no CPU package family where the source reads no host (the simulator alone)', async () => {
+    const agent = await agentWith(new FakeKafka());
+    const start = Date.now();
+    await agent.tick(start);
+    assert.doesNotMatch(agent.healthReporter(() => start).metrics(), /host_cpu_package_temperature_celsius/);
     await agent.stop(0);
   });
 });

@@ -1,10 +1,12 @@
+import { hostname } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import type { HealthReporter, MetricFamily, ReadinessCheck } from '../health/health-server.ts';
 import { renderFamilies } from '../health/health-server.ts';
 import type { Logger } from '../log.ts';
-import { type PrometheusNames, renderSamples } from '../metrics/prometheus.ts';
+import { type PrometheusNames, renderCpuPackages, renderSamples } from '../metrics/prometheus.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import { Sampler } from '../pipeline/sampler.ts';
+import { hostMetricsOf } from '../sources/host/host-metrics-source.ts';
 import { PodAttributingSource, withPodAttribution } from '../sources/kubernetes/pod-attribution.ts';
 import { selectSource } from '../sources/registry.ts';
 import { type Source, staleAfterMs } from '../sources/source.ts';
@@ -41,6 +43,8 @@ export interface AgentParts {
   statsIntervalMs?: number;
   /** The names of the GPU metrics on /metrics (config `prometheus.names`, default both). */
   prometheusNames?: PrometheusNames;
+  /** This machine's name, the `host` of its CPU packages on /metrics (config `source.host`, else the hostname). */
+  hostName?: string;
 }
 
 /**
@@ -104,15 +108,28 @@ export class Agent {
    * at least 10 s): Kafka being away does not make the agent unready, it spools and loses nothing, and the
    * `kafka` check says so. /metrics: the agent's counters, then the latest sample of each GPU (names as
    * `prometheus.names` says), while that read is not stale by the same rule: a source that stopped reading
-   * leaves no frozen values behind.
+   * leaves no frozen values behind. Where the source reads the host, each CPU package's temperature follows
+   * (`host_cpu_package_temperature_celsius`), by the same rule.
    */
   healthReporter(now: () => number = Date.now): HealthReporter {
     return {
       readiness: () => this.readiness(now()),
-      metrics: () =>
-        renderFamilies(this.metricFamilies()) +
-        renderSamples(this.freshSamples(now()), this.parts.prometheusNames ?? 'both'),
+      metrics: () => {
+        const fresh = this.freshSamples(now());
+        return (
+          renderFamilies(this.metricFamilies()) +
+          renderSamples(fresh, this.parts.prometheusNames ?? 'both') +
+          this.cpuPackages(fresh.length > 0)
+        );
+      },
     };
+  }
+
+  /** The host's CPU packages of the last read, while that read is fresh; empty where the source reads no host. */
+  private cpuPackages(fresh: boolean): string {
+    const reading = fresh ? hostMetricsOf(this.source)?.lastReading() : null;
+    if (!reading) return '';
+    return renderCpuPackages(this.parts.hostName ?? hostname(), reading.cpuPackages);
   }
 
   private get staleMs(): number {
@@ -285,6 +302,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Agent>
     intervalMs: config.source.intervalMs,
     logger,
     prometheusNames: config.prometheus.names,
+    hostName: config.source.host || hostname(),
   });
   agent.start();
   return agent;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testSample } from '../testing/samples.ts';
 import { escapeLabelValue } from './exposition.ts';
-import { renderPrometheus } from './prometheus.ts';
+import { renderCpuPackages, renderPrometheus } from './prometheus.ts';
 
 describe('Prometheus exposition', () => {
   it('writes one family per catalog metric with HELP, TYPE and GPU labels, leaving null values out', () => {
@@ -54,5 +54,20 @@ describe('Prometheus exposition', () => {
       [],
     );
     assert.match(text, /model="NVIDIA \\"A100\\", SXM"/);
+  });
+
+  it("writes each CPU package's temperature as a gauge labelled host, device and label, escaped", () => {
+    const text = renderCpuPackages('node "a"', [
+      { device: 'hwmon0', label: 'Tdie', celsius: 39.8 },
+      { device: 'hwmon3', label: 'Package id 1', celsius: 44 },
+    ]);
+    assert.deepEqual(text.split('\n').slice(1), [
+      '# TYPE host_cpu_package_temperature_celsius gauge',
+      'host_cpu_package_temperature_celsius{host="node \\"a\\"",device="hwmon0",label="Tdie"} 39.8',
+      'host_cpu_package_temperature_celsius{host="node \\"a\\"",device="hwmon3",label="Package id 1"} 44',
+      '',
+    ]);
+    assert.match(text, /^# HELP host_cpu_package_temperature_celsius .*hottest/);
+    assert.equal(renderCpuPackages('node-1', []), '', 'no family without a package');
   });
 });

@@ -1,4 +1,5 @@
 import type { PROMETHEUS_NAMES } from '../config/schema.ts';
+import type { CpuPackageTemperature } from '../sources/host/hwmon.ts';
 import type { SourceHealth } from '../sources/source.ts';
 import { IDENTITY, METRICS } from './catalog.ts';
 import { renderDcgmExporter } from './dcgm-exporter.ts';
@@ -69,4 +70,27 @@ export function renderPrometheus(
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The family of each CPU package's temperature on /metrics (not in the catalog: a sample holds the hottest). */
+export const CPU_PACKAGE_FAMILY = 'host_cpu_package_temperature_celsius';
+
+/**
+ * Each CPU package's temperature (socket, or die where the driver has a device per die) as its hwmon sensor
+ * reports it, labelled host, device (`hwmon1`) and label (`Package id 0`, `Tdie`). Samples and the archive carry
+ * only the hottest (`host_cpu_temperature_celsius`): the number of packages varies by machine, and a scrape is a
+ * snapshot, so here a label per package costs no column. Empty without packages.
+ */
+export function renderCpuPackages(host: string, packages: readonly CpuPackageTemperature[]): string {
+  if (packages.length === 0) return '';
+  const lines = packages.map(
+    (p) =>
+      `${CPU_PACKAGE_FAMILY}{host="${escapeLabelValue(host)}",device="${escapeLabelValue(p.device)}",label="${escapeLabelValue(p.label)}"} ${formatValue(p.celsius)}`,
+  );
+  return [
+    `# HELP ${CPU_PACKAGE_FAMILY} Temperature of each CPU package (socket or die) from hwmon; host_cpu_temperature_celsius is the hottest (celsius)`,
+    `# TYPE ${CPU_PACKAGE_FAMILY} gauge`,
+    ...lines,
+    '',
+  ].join('\n');
 }

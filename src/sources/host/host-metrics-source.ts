@@ -100,3 +100,16 @@ export class HostMetricsSource implements Source {
     }
   }
 }
+
+/**
+ * The HostMetricsSource a live source is, or wraps (through the wrappers' `inner`, e.g. the agent's pod
+ * attribution), or null for a source without host figures (the simulator, a GPU-Z log).
+ */
+export function hostMetricsOf(source: Source): HostMetricsSource | null {
+  let at: Source | undefined = source;
+  while (at !== undefined) {
+    if (at instanceof HostMetricsSource) return at;
+    at = (at as { inner?: Source }).inner;
+  }
+  return null;
+}
