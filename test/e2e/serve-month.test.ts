@@ -17,7 +17,12 @@ import type {
   ThrottleResponse,
 } from '../../src/server/api-types.ts';
 import { NO_LIVE_SOURCE } from '../../src/server/processes.ts';
-import { axeViolations, checkLayout } from '../../src/server/web-test-support.ts';
+import {
+  axeViolations,
+  checkLayout,
+  LAYOUT_WIDTHS,
+  SCREENSHOT_WIDTHS,
+} from '../../src/server/web-test-support.ts';
 import { dateOfTs } from '../../src/sinks/archive/layout.ts';
 import { buildFleet } from '../../src/sources/sim/fleet.ts';
 import { launchBrowser } from '../../src/testing/browser.ts';
@@ -91,6 +96,18 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
+  /**
+   * The page as it stands at a phone's, a tablet's, a laptop's and a 4K screen's width: no horizontal scroll,
+   * none of `keyElements` over another; screenshots at the phone's and the laptop's. Back at 1440 px after.
+   */
+  async function checkEveryWidth(name: string, keyElements: string[]): Promise<void> {
+    for (const width of LAYOUT_WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      await checkLayout(page, name, keyElements, SCREENSHOT_WIDTHS.includes(width));
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+
   after(async () => {
     await browser?.close();
     if (serve) await interrupt(serve);
@@ -103,11 +120,7 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
     assert.equal(await page.locator('[data-testid="stream-status"]').textContent(), 'no live source');
     await page.locator('[data-testid="fleet-empty"][data-reason="no-live-source"]').waitFor();
     await page.waitForFunction(() => document.title === 'no live source · gpumon');
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(page, 'serve-month-fleet', ['[data-testid="top"] > *'], true);
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
+    await checkEveryWidth('serve-month-fleet', ['[data-testid="top"] > *']);
     assert.deepEqual(await axeViolations(page), []);
   });
 
@@ -163,16 +176,10 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
       `${url}/api/gpus/${encodeURIComponent(uuid)}/processes`,
     );
     assert.equal(processes.unavailable, NO_LIVE_SOURCE);
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(
-        page,
-        'serve-month-gpu-7d',
-        ['[data-testid="chart-panel"]', '[data-testid="detail-now"] > *'],
-        true,
-      );
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
+    await checkEveryWidth('serve-month-gpu-7d', [
+      '[data-testid="chart-panel"]',
+      '[data-testid="detail-now"] > *',
+    ]);
     assert.deepEqual(await axeViolations(page), []);
   });
 
@@ -214,11 +221,7 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
         ].every((c) => c.dataset.lanes === String(n) && Number(c.dataset.laneMarks) > 0),
       activeIn(throttled).length,
     );
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(page, 'serve-month-gpu-30d', ['[data-testid="chart-panel"]', '.range-bar > *'], true);
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
+    await checkEveryWidth('serve-month-gpu-30d', ['[data-testid="chart-panel"]', '.range-bar > *']);
   });
 
   test('the alerts view says this server keeps no alert episodes (none without a live source)', async () => {
@@ -231,11 +234,7 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
       'No live source: this server keeps no alert episodes.',
     );
     assert.equal((await fetch(`${url}/api/alerts/episodes`)).status, 404);
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(page, 'serve-month-alerts', ['[data-testid="top"] > *'], true);
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
+    await checkEveryWidth('serve-month-alerts', ['[data-testid="top"] > *']);
   });
 
   async function fleetRow(date: string, analysis: string): Promise<Record<string, number>> {
@@ -307,11 +306,7 @@ describe('gpumon serve on a simulated month of archive, without a live source, i
         /_(percent|celsius|watts|kwh|bytes|seconds|share)\b|[{}]|\bnull\b|undefined/,
         tab,
       );
-      for (const width of [390, 1440]) {
-        await page.setViewportSize({ width, height: 900 });
-        await checkLayout(page, `serve-month-analytics-${tab}`, ['[data-testid="top"] > *'], true);
-      }
-      await page.setViewportSize({ width: 1440, height: 900 });
+      await checkEveryWidth(`serve-month-analytics-${tab}`, ['[data-testid="top"] > *']);
     }
     // On the runs page: gpumon serve runs no analytics, and says so instead of offering "Run now".
     assert.match(
