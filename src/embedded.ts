@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Spool } from './agent/spool.ts';
 import type { Config } from './config/schema.ts';
@@ -17,9 +18,10 @@ import { WebAssets } from './server/web-assets.ts';
 import { ArchiveSink } from './sinks/archive/archive-sink.ts';
 import { archiveSpoolPath, checkArchiveWritable, openStorage } from './sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from './sinks/archive/storage.ts';
+import { hostMetricsOf } from './sources/host/host-metrics-source.ts';
 import { withPodAttribution } from './sources/kubernetes/pod-attribution.ts';
 import { selectSource } from './sources/registry.ts';
-import type { Source } from './sources/source.ts';
+import { type Source, staleAfterMs } from './sources/source.ts';
 import { MemoryTransport } from './transport/memory-transport.ts';
 import { VERSION } from './version.ts';
 import {
@@ -128,6 +130,7 @@ export async function startEmbedded(
     {
       live,
       sources: () => [source.health()],
+      cpuPackages: () => freshCpuPackages(source, config),
       ...(source.processes ? { processes: () => source.processes?.() ?? Promise.resolve([]) } : {}),
       runs: runsApi(job, history),
       results: resultsApi(storage, reader),
@@ -206,4 +209,15 @@ async function openArchiveSpool(dir: string, maxBytes: number, logger: Logger): 
       { cause: err },
     );
   }
+}
+
+/**
+ * The host's CPU packages of the source's last read, for /metrics: none where the source reads no host, or
+ * where its last successful read is stale (the rule of the GPU values: no frozen readings).
+ */
+function freshCpuPackages(source: Source, config: Config) {
+  const reading = hostMetricsOf(source)?.lastReading();
+  const last = source.health().lastSuccessMs;
+  if (!reading || last === null || Date.now() - last > staleAfterMs(config.source.intervalMs)) return null;
+  return { host: config.source.host || hostname(), packages: reading.cpuPackages };
 }

@@ -69,6 +69,27 @@ describe('GET /metrics', () => {
     assert.match(text, /^DCGM_FI_DEV_GPU_UTIL\{/m);
     assert.doesNotMatch(text, /^gpu_utilization_percent\{/m);
   });
+
+  test("serves each CPU package's temperature where the live source reads the host, and none where not", async () => {
+    const packages = [
+      { device: 'hwmon1', label: 'Package id 0', celsius: 61 },
+      { device: 'hwmon2', label: 'Package id 1', celsius: 58 },
+    ];
+    const text = await (
+      await appOf(fleet(), { cpuPackages: () => ({ host: 'node-b', packages }) }).request('/metrics')
+    ).text();
+    assert.deepEqual(text.match(/^host_cpu_package_temperature_celsius\{.*$/gm), [
+      'host_cpu_package_temperature_celsius{host="node-b",device="hwmon1",label="Package id 0"} 61',
+      'host_cpu_package_temperature_celsius{host="node-b",device="hwmon2",label="Package id 1"} 58',
+    ]);
+    const none = await (await appOf(fleet(), { cpuPackages: () => null }).request('/metrics')).text();
+    assert.doesNotMatch(none, /host_cpu_package_temperature_celsius/);
+    assert.match(
+      none,
+      /^gpumon_source_errors_total|^# TYPE gpumon_source_errors_total counter$/m,
+      'the rest as before',
+    );
+  });
 });
 
 describe('GET /api/health', () => {

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { describeError } from '../errors.ts';
-import { renderPrometheus } from '../metrics/prometheus.ts';
+import { renderCpuPackages, renderPrometheus } from '../metrics/prometheus.ts';
 import { episodeRoutes } from './alert-episodes.ts';
 import { analyticsRoutes, runsRoutes } from './api-analytics.ts';
 import { healthRoutes } from './api-health.ts';
@@ -83,11 +83,13 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Hono {
       headers: { 'Content-Type': ASSET_TYPES[name], 'Cache-Control': 'no-cache', ...PAGE_HEADERS },
     });
   };
-  app.get('/metrics', (c) =>
-    c.text(renderPrometheus(deps.live.latest(), deps.sources(), options.prometheusNames ?? 'both'), 200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-    }),
-  );
+  app.get('/metrics', (c) => {
+    const cpu = deps.cpuPackages?.();
+    const text =
+      renderPrometheus(deps.live.latest(), deps.sources(), options.prometheusNames ?? 'both') +
+      (cpu ? renderCpuPackages(cpu.host, cpu.packages) : '');
+    return c.text(text, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
   app.get('/', async (c) => {
     // A link with ?token= (printed by the operator) opens a session, then drops the token from the address.
     const token = c.req.query('token');

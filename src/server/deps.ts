@@ -2,6 +2,7 @@ import type { Logger } from '../log.ts';
 import type { PrometheusNames } from '../metrics/prometheus.ts';
 import type { AlertEpisode } from '../pipeline/alerts.ts';
 import type { LiveView } from '../pipeline/live-state.ts';
+import type { CpuPackageTemperature } from '../sources/host/hwmon.ts';
 import type { GpuProcess, SourceHealth } from '../sources/source.ts';
 import type { HealthCheck } from './api-types.ts';
 import type { SecurityOptions } from './security.ts';
@@ -90,6 +91,11 @@ export interface ArchiveHistoryApi {
 export interface ServerDeps {
   live: LiveView;
   sources: () => SourceHealth[];
+  /**
+   * This machine's CPU packages and their temperatures from the live source's last fresh read (`gpumon up` on a
+   * source that reads the host), for /metrics; absent or null: none shown.
+   */
+  cpuPackages?: () => { host: string; packages: readonly CpuPackageTemperature[] } | null;
   /** Absent: the /api/runs routes answer 404 NOT_CONFIGURED. */
   runs?: RunsApi;
   /** Absent: the /api/analytics routes answer 404 NOT_CONFIGURED. */
