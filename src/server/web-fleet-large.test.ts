@@ -11,6 +11,7 @@ import {
   type Dashboard,
   LAYOUT_WIDTHS,
   SCREENSHOTS,
+  SMALLEST_WIDTH,
   simulatorFlags,
   startDashboard,
 } from './web-test-support.ts';
@@ -45,6 +46,15 @@ function tilesInPage(page: Page): Promise<{ host: string; uuids: string[] }[]> {
 }
 
 const tileCount = (page: Page) => page.locator('[data-testid="gpu-card"]').count();
+
+/**
+ * Resolves after the page has drawn two more frames: a scroll's event has run and the fleet has placed the tiles
+ * of the new window (it places them in the frame after a scroll or resize), however loaded the machine is.
+ */
+const placed = (page: Page) =>
+  page.evaluate(
+    () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
+  );
 
 describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
   let dashboard: Dashboard | undefined;
@@ -112,7 +122,7 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
     // Scrolled through the middle: each screen shows the GPUs that belong there.
     for (const share of [0.25, 0.5, 0.75]) {
       await page.evaluate((s) => window.scrollTo(0, s * document.documentElement.scrollHeight), share);
-      await page.waitForTimeout(100);
+      await placed(page);
       const shown = (await tilesInPage(page)).flatMap((g) => g.uuids);
       const at = gpus.findIndex((g) => g.uuid === shown[0]);
       assert.ok(at > 0, `at ${share}: the first tile in the page is a GPU of the fleet`);
@@ -233,11 +243,11 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
     assert.ok((await tileCount(page)) <= MOST_TILES_IN_PAGE);
   });
 
-  for (const width of LAYOUT_WIDTHS) {
+  for (const width of [SMALLEST_WIDTH, ...LAYOUT_WIDTHS]) {
     test(`at ${width} px: no horizontal scroll, no tile over another, few tiles, screenshots`, async () => {
       await page.setViewportSize({ width, height: 900 });
       await page.evaluate(() => window.scrollTo(0, 0));
-      await page.waitForTimeout(200);
+      await placed(page);
       await checkLayout(
         page,
         'fleet-1000',
@@ -248,14 +258,14 @@ describe('the fleet page with 1,000 simulated GPUs, in a browser', () => {
       assert.ok(tiles > 0 && tiles <= MOST_TILES_IN_PAGE, `${tiles} tiles in the page at ${width} px`);
       // Screenshot of the viewport (a full-page one would be mostly the padding of the groups not in it).
       await page.evaluate(() => window.scrollTo(0, 600));
-      await page.waitForTimeout(200);
+      await placed(page);
       await checkLayout(
         page,
         'fleet-1000',
         ['[data-testid="gpu-card"]', '[data-testid="host-group"]'],
         false,
       );
-      if (width !== 768) {
+      if (width !== 768 && width !== SMALLEST_WIDTH) {
         mkdirSync(SCREENSHOTS, { recursive: true });
         await page.screenshot({ path: join(SCREENSHOTS, `fleet-1000-${width}.png`) });
       }
