@@ -1,15 +1,16 @@
 import type { MetricName } from '../src/metrics/catalog.ts';
 import type { AlertEpisodesResponse, HistoryResponse, ThrottleResponse } from '../src/server/api-types.ts';
 import { api } from './api.ts';
+import type { XWindow } from './chart-window.ts';
 import { h, setText } from './dom.ts';
 import { STATE_LABELS, stateOf } from './fleet-model.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { dateTime, duration } from './format.ts';
 import { ProcessesPanel } from './processes-panel.ts';
 import { formatRoute, RANGE_LABELS, RANGE_NAMES, type TimeRange } from './route.ts';
-import { SeriesBuffer } from './series-buffer.ts';
+import { estimateInterval, SeriesBuffer } from './series-buffer.ts';
 import { describeThrottle, ThrottleTrack } from './throttle-track.ts';
-import { type ChartOverlays, TimeChart, type TimeMark } from './time-chart.ts';
+import { type ChartOverlays, TimeChart, type TimeMark, timeTicks } from './time-chart.ts';
 import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
 
 /** Points asked per series: about one per pixel of a wide chart; the server makes them time buckets. */
@@ -151,6 +152,24 @@ export class GpuDetail {
     'aria-label': 'Throttle reasons',
   });
   private readonly processes: ProcessesPanel;
+  /** How to zoom (every way as its tooltip), or the window the charts are zoomed to and a button to leave it. */
+  private readonly zoomText = h('span', {
+    'data-testid': 'zoom-text',
+    title:
+      'Zoom: drag across a chart, Ctrl+wheel or a pinch, + and − on a focused chart. Pan when zoomed: Shift+drag, ' +
+      'the middle button, a sideways scroll, ← and →. Whole range: double-click, Escape.',
+  });
+  private readonly zoomReset = h(
+    'button',
+    { type: 'button', 'data-testid': 'zoom-reset', hidden: true },
+    'Show all',
+  );
+  private readonly zoomBar = h(
+    'p',
+    { class: 'muted zoom-bar', 'data-testid': 'zoom-bar' },
+    this.zoomText,
+    this.zoomReset,
+  );
 
   constructor(
     readonly uuid: string,
@@ -177,6 +196,8 @@ export class GpuDetail {
       this.throttleLegend,
       panels,
     );
+    this.zoomReset.addEventListener('click', () => this.setWindow(null));
+    this.showWindow(null);
     for (const panel of PANELS) {
       const unit = this.unitOf(panel.lines[0]?.metric);
       const box = h('div', { class: 'chart', 'data-testid': 'detail-chart' });
@@ -210,7 +231,8 @@ export class GpuDetail {
             describe: (ts) => (ts === null ? '' : describeThrottle(this.throttle.at(ts))),
           };
       // Charts are created once the section is in the page, so that they take its width.
-      queueMicrotask(() => this.charts.push(new TimeChart(box, lines, unit, panel.range, overlays)));
+      const zoom = { request: (win: XWindow | null) => this.setWindow(win), label: panel.title };
+      queueMicrotask(() => this.charts.push(new TimeChart(box, lines, unit, panel.range, overlays, zoom)));
     }
     this.off.push(
       store.onChange(() => this.showNow()),
@@ -374,6 +396,7 @@ export class GpuDetail {
       { class: 'range-bar', 'data-testid': 'range-bar' },
       h('nav', { class: 'ranges', 'aria-label': 'Time range' }, ...buttons),
       form,
+      this.zoomBar,
     );
   }
 
@@ -484,8 +507,13 @@ export class GpuDetail {
     setText(this.rangeNote, 'Loading…');
     try {
       const history = await api<HistoryResponse>(this.historyPath());
-      // A bucket wider than the sampling interval is one point: gaps are told by the server's null points.
-      const interval = Math.max(this.store.intervalMs ?? 0, history.bucketMs);
+      // A bucket wider than the sampling interval is one point, and an archive sampled less often than the
+      // buckets has a point every few of them: gaps are told by the server's null points, not by these steps.
+      const interval = Math.max(
+        this.store.intervalMs ?? 0,
+        history.bucketMs,
+        estimateInterval(history.ts) ?? 0,
+      );
       for (const [metric, buffer] of this.buffers) {
         buffer.intervalMs = interval;
         buffer.load({ ts: history.ts, values: history.series[metric]?.mean ?? [] });
@@ -499,6 +527,25 @@ export class GpuDetail {
       setText(this.rangeNote, `History unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.refreshCharts();
+  }
+
+  /** Zooms and pans every chart together: `win` of the range, or the whole range (null). */
+  private setWindow(win: XWindow | null): void {
+    for (const chart of this.charts) chart.setWindow(win);
+    this.showWindow(win);
+  }
+
+  private showWindow(win: XWindow | null): void {
+    this.zoomReset.hidden = win === null;
+    if (win) this.el.dataset.window = `${Math.round(win[0])}-${Math.round(win[1])}`;
+    else delete this.el.dataset.window;
+    const [from, to] = win ? timeTicks(win, win[1] - win[0]) : [];
+    setText(
+      this.zoomText,
+      win
+        ? `Zoomed to ${from} – ${to}; Shift+drag pans`
+        : 'Drag across a chart to zoom in, double-click to zoom out',
+    );
   }
 
   private refreshCharts(): void {

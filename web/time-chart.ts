@@ -1,4 +1,14 @@
 import uPlot from 'uplot';
+import {
+  dragWindow,
+  gapsOf,
+  keyWindow,
+  minimumSpan,
+  panWindow,
+  wheelFactor,
+  type XWindow,
+  zoomWindow,
+} from './chart-window.ts';
 import type { SeriesBuffer } from './series-buffer.ts';
 import type { ThrottleLane } from './throttle-track.ts';
 import type { DisplayUnit } from './units.ts';
@@ -27,6 +37,16 @@ export interface ChartOverlays {
   describe?: (ts: number | null) => string;
 }
 
+/**
+ * How a chart's time window is shared: the user's zoom and pan of one chart is asked of `request`, which sets
+ * it on every chart of the group (`setWindow`), this one included; `null` is the whole range.
+ */
+export interface ChartZoom {
+  request(win: XWindow | null): void;
+  /** The chart's name for assistive technology ("Power against the limit"). */
+  label: string;
+}
+
 /** uPlot.join: keep a series' own nulls (gaps), fill the times only other series have with nothing. */
 const NULL_RETAIN = 1 as uPlot.JoinNullMode;
 
@@ -36,16 +56,21 @@ const LANE_HEIGHT = 5;
 
 /**
  * A time-series chart of one or more lines in the same unit: a time axis, a value axis labelled with the unit,
- * a legend that shows the time and exact values under the cursor, drag to zoom (double-click resets). A `null`
- * point is a gap in its line. Redraws at most once per animation frame however many points arrive.
+ * a legend that shows the time and exact values under the cursor. Zoom: drag across it, Ctrl+wheel or a pinch
+ * around the pointer, + and − when focused; pan when zoomed: Shift+drag or the middle button, a sideways
+ * scroll, the left and right arrows; double-click or Escape shows the whole range. A `null` point is a gap in
+ * its line. Redraws at most once per animation frame however many points arrive. What it shows is in its
+ * container's data: `xMin`, `xMax`, `yMin`, `yMax` (the scales), `gaps` (its first line's, `from-to,…`).
  */
 export class TimeChart {
   private readonly plot: uPlot;
   private pending = false;
   private readonly scheme = matchMedia('(prefers-color-scheme: dark)');
   private readonly onScheme = () => this.plot.redraw();
-  /** Whether the user zoomed in: live points then leave the zoomed window alone. */
-  private zoomed = false;
+  /** The window the user zoomed to (null: the whole range): live points then leave it alone. */
+  private window: XWindow | null = null;
+  /** A Shift+drag or middle-button drag under way: where it started, and the window then. */
+  private panning: { x: number; win: XWindow } | null = null;
   private readonly marks: () => readonly TimeMark[];
   /** The line under the chart naming what the cursor's time was throttled by. */
   private readonly note: HTMLElement | null = null;
@@ -56,6 +81,7 @@ export class TimeChart {
     private readonly unit: DisplayUnit,
     range: readonly [number, number] | null,
     private readonly overlays: ChartOverlays = {},
+    private readonly zoom: ChartZoom = { request: (win) => this.setWindow(win), label: 'Chart' },
   ) {
     this.marks = overlays.marks ?? (() => []);
     container.dataset.unit = unit.label;
@@ -74,7 +100,18 @@ export class TimeChart {
         ms: 1,
         // Room on the right for the last time label.
         padding: [10, 28, 0, 0],
-        cursor: { drag: { x: true, y: false } },
+        cursor: {
+          // A selection asks for its window (setSelect below) rather than setting this chart's scale.
+          drag: { x: true, y: false, setScale: false },
+          bind: {
+            // Shift+drag pans (see onPointerDown); a plain drag selects.
+            mousedown: (_u, _t, handler) => (e) => (e.button === 0 && !e.shiftKey ? handler(e) : null),
+            dblclick: () => (e) => {
+              if (e.button === 0) this.zoom.request(null);
+              return null;
+            },
+          },
+        },
         legend: { live: true },
         scales: {
           x: { time: true },
@@ -86,6 +123,7 @@ export class TimeChart {
           {
             ...axis,
             values: (u, splits) => timeTicks(splits, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0)),
+            space: (_u, _axis, min, max) => timeTickSpace(max - min),
           },
           {
             ...axis,
@@ -122,11 +160,18 @@ export class TimeChart {
             },
           ],
           setSelect: [
-            () => {
-              this.zoomed = true;
-              container.dataset.zoomed = 'true';
+            (u) => {
+              const { left, width } = u.select;
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              if (width < 2) return;
+              const bounds = this.bounds();
+              if (!bounds) return;
+              const from = u.posToVal(left, 'x');
+              const win = zoomWindow([from, u.posToVal(left + width, 'x')], 1, from, bounds, this.minSpan());
+              this.zoom.request(win);
             },
           ],
+          draw: [(u) => this.noteScales(u)],
         },
       },
       this.data(),
@@ -140,10 +185,115 @@ export class TimeChart {
       this.describe(null);
     }
     this.scheme.addEventListener('change', this.onScheme);
-    this.plot.over.addEventListener('dblclick', () => {
-      this.zoomed = false;
-      delete container.dataset.zoomed;
-    });
+    container.tabIndex = 0;
+    container.setAttribute('role', 'group');
+    container.setAttribute(
+      'aria-label',
+      `${this.zoom.label} chart: + and − zoom, the arrow keys pan, Escape shows the whole range`,
+    );
+    container.addEventListener('keydown', (e) => this.onKey(e));
+    this.plot.over.addEventListener('mousedown', (e) => this.onPointerDown(e));
+    this.plot.over.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
+  }
+
+  /** Shows `win` (null: the whole range), as the group asks; the user's zoom and pan go through `zoom.request`. */
+  setWindow(win: XWindow | null): void {
+    this.window = win;
+    if (win) {
+      this.container.dataset.zoomed = 'true';
+      this.plot.setScale('x', { min: win[0], max: win[1] });
+    } else {
+      delete this.container.dataset.zoomed;
+      const bounds = this.bounds();
+      if (bounds) this.plot.setScale('x', { min: bounds[0], max: bounds[1] });
+    }
+  }
+
+  /** The times of the chart's data, first and last; null without two points. */
+  private bounds(): XWindow | null {
+    const ts = this.plot.data[0];
+    const first = ts[0];
+    const last = ts[ts.length - 1];
+    return first !== undefined && last !== undefined && last > first ? [first, last] : null;
+  }
+
+  private minSpan(): number {
+    const bounds = this.bounds();
+    return bounds ? minimumSpan(bounds[0], bounds[1], this.plot.data[0].length) : 2000;
+  }
+
+  /** The window shown now: the zoomed one, else the whole range. */
+  private shown(): XWindow | null {
+    return this.window ?? this.bounds();
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const win = this.shown();
+    const bounds = this.bounds();
+    if (!win || !bounds || e.altKey || e.ctrlKey || e.metaKey) return;
+    const next = keyWindow(e.key, win, bounds, this.minSpan());
+    if (next === undefined) return;
+    e.preventDefault();
+    this.zoom.request(next);
+  }
+
+  /** Shift+drag or the middle button: the plot follows the pointer while zoomed. */
+  private onPointerDown(e: MouseEvent): void {
+    const win = this.window;
+    if (!((e.button === 0 && e.shiftKey) || e.button === 1)) return;
+    e.preventDefault();
+    if (!win) return;
+    this.panning = { x: e.clientX, win };
+    this.container.dataset.panning = 'true';
+    const move = (m: MouseEvent) => {
+      const bounds = this.bounds();
+      if (!this.panning || !bounds) return;
+      const width = this.plot.over.getBoundingClientRect().width;
+      this.zoom.request(dragWindow(this.panning.win, m.clientX - this.panning.x, width, bounds));
+    };
+    const up = () => {
+      this.panning = null;
+      delete this.container.dataset.panning;
+      document.removeEventListener('mousemove', move);
+      document.removeEventListener('mouseup', up);
+    };
+    document.addEventListener('mousemove', move);
+    document.addEventListener('mouseup', up);
+  }
+
+  /**
+   * Ctrl (or ⌘) + wheel, and a trackpad's pinch, zoom around the pointer; a sideways scroll (or Shift+wheel)
+   * pans a zoomed chart. A plain wheel scrolls the page: the detail is a column of charts.
+   */
+  private onWheel(e: WheelEvent): void {
+    const win = this.shown();
+    const bounds = this.bounds();
+    if (!win || !bounds) return;
+    const px = e.deltaMode === WheelEvent.DOM_DELTA_LINE ? 16 : 1;
+    const rect = this.plot.over.getBoundingClientRect();
+    if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      const anchor = this.plot.posToVal(e.clientX - rect.left, 'x');
+      this.zoom.request(zoomWindow(win, wheelFactor(e.deltaY * px), anchor, bounds, this.minSpan()));
+      return;
+    }
+    const sideways = Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.shiftKey ? e.deltaY : 0;
+    if (!this.window || sideways === 0) return;
+    e.preventDefault();
+    this.zoom.request(panWindow(win, (sideways * px * (win[1] - win[0])) / rect.width, bounds));
+  }
+
+  /** The scales and the first line's gaps as drawn, in the container's data. */
+  private noteScales(u: uPlot): void {
+    const data = this.container.dataset;
+    const { x, y } = u.scales;
+    data.xMin = String(Math.round(x?.min ?? 0));
+    data.xMax = String(Math.round(x?.max ?? 0));
+    data.yMin = String(y?.min ?? 0);
+    data.yMax = String(y?.max ?? 0);
+    data.gaps = gapsOf(u.data[0], u.data[1] ?? [])
+      .map(([from, to]) => `${from}-${to}`)
+      .join(',');
   }
 
   private drawMarks(u: uPlot): void {
@@ -207,7 +357,7 @@ export class TimeChart {
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
-      this.plot.setData(this.data(), !this.zoomed);
+      this.plot.setData(this.data(), !this.window);
       if (this.plot.cursor.idx === null || this.plot.cursor.idx === undefined) this.showLatest(this.plot);
     });
   }
@@ -278,6 +428,13 @@ export function timeTicks(splits: readonly number[], spanMs: number): string[] {
     if (spanMs > 24 * 3_600_000) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
     return time;
   });
+}
+
+/** The least room between time labels, CSS px: as wide as the labels `timeTicks` writes for the span, and a gap. */
+export function timeTickSpace(spanMs: number): number {
+  if (spanMs <= 10 * 60_000) return 72; // 14:47:30
+  if (spanMs > 24 * 3_600_000) return 100; // 12-05 14:47
+  return 50; // 14:47
 }
 
 function trimNumber(v: number): string {

@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page, Response } from 'playwright-core';
+import { KEY_PAN_SHARE } from '../../web/chart-window.ts';
 import { gib } from '../../web/format.ts';
 import { shareText } from '../../web/gpu-detail.ts';
+import type { SampleColumns } from '../metrics/sample-columns.ts';
+import { dateOfTs } from '../sinks/archive/layout.ts';
+import { LocalStorage } from '../sinks/archive/local-storage.ts';
+import { type ParquetBatch, ParquetWriter } from '../sinks/archive/parquet-writer.ts';
+import { writeHistory } from '../sources/sim/history.ts';
 import type { GpuProcessesResponse, GpusResponse, ThrottleResponse } from './api-types.ts';
 import {
   axeViolations,
@@ -13,12 +19,173 @@ import {
   type Dashboard,
   simulatorFlags,
   startDashboard,
-  writeSimulatedArchive,
 } from './web-test-support.ts';
 
 const INTERVAL_MS = 2000;
 /** One host of 8 GPUs: every personality of the simulator (training, inference, bursty, idle-holding, idle). */
 const SIM = { hosts: 1, gpusPerHost: 8, seed: 5 };
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** The hour the archive lacks (a server that was down): yesterday, 10:00 to 11:00 UTC. */
+const MISSING_HOUR = (() => {
+  const from = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS + 10 * HOUR_MS;
+  return { from, to: from + HOUR_MS };
+})();
+/** The widths the detail is laid out at: a small phone, a phone, a tablet, a laptop, a 4K screen at 150 %. */
+const DETAIL_WIDTHS = [360, 390, 768, 1440, 2560] as const;
+
+/**
+ * The simulated fleet's `days` whole UTC days before today in a local archive, as `gpumon simulate` writes
+ * them, without the samples of `missing` (from included, to excluded).
+ */
+async function writeArchiveWithout(
+  archivePath: string,
+  days: number,
+  intervalMs: number,
+  missing: { from: number; to: number },
+): Promise<void> {
+  const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
+  const begin = writer.begin.bind(writer);
+  writer.begin = async (...args): Promise<ParquetBatch> => {
+    const batch = await begin(...args);
+    const append = batch.append.bind(batch);
+    batch.append = (columns: SampleColumns) => append(dropRows(columns, missing));
+    return batch;
+  };
+  try {
+    await writeHistory({
+      ...SIM,
+      firstDate: dateOfTs(Date.now() - days * DAY_MS),
+      lastDate: dateOfTs(Date.now() - DAY_MS),
+      intervalMs,
+      writer,
+    });
+  } finally {
+    await writer.close();
+  }
+}
+
+/** `columns` without its rows in `missing`, moved up in place. */
+function dropRows(columns: SampleColumns, missing: { from: number; to: number }): SampleColumns {
+  let kept = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const ts = columns.ts[i] as number;
+    if (ts >= missing.from && ts < missing.to) continue;
+    columns.gpu[kept] = columns.gpu[i] as number;
+    columns.ts[kept] = ts;
+    for (const metric of columns.metrics) metric[kept] = metric[i] as number;
+    kept++;
+  }
+  columns.length = kept;
+  return columns;
+}
+
+/** What a chart of the detail shows (its container's data): the time window and value range, its gaps. */
+interface ChartState {
+  panel: string;
+  xMin: number;
+  xMax: number;
+  yMin: number;
+  yMax: number;
+  zoomed: boolean;
+  gaps: [number, number][];
+}
+
+async function chartStates(page: Page): Promise<ChartState[]> {
+  return page.locator('[data-testid="chart-panel"]').evaluateAll((panels) =>
+    panels.map((panel) => {
+      const data = (panel.querySelector('[data-testid="detail-chart"]') as HTMLElement).dataset;
+      return {
+        panel: (panel as HTMLElement).dataset.panel ?? '',
+        xMin: Number(data.xMin),
+        xMax: Number(data.xMax),
+        yMin: Number(data.yMin),
+        yMax: Number(data.yMax),
+        zoomed: data.zoomed === 'true',
+        gaps: (data.gaps ? data.gaps.split(',') : []).map(
+          (g) => g.split('-').map(Number) as [number, number],
+        ),
+      };
+    }),
+  );
+}
+
+/**
+ * How many pixels of the colour `colorVar` (a CSS variable of the theme) a panel's chart has drawn along the
+ * line at time `at.ts` (top to bottom of the plot), or at value `at.value` (across the plot, as a share of the
+ * plot's width): read back from uPlot's canvas.
+ */
+async function inkOf(
+  page: Page,
+  panel: string,
+  colorVar: string,
+  at: { ts: number } | { value: number },
+): Promise<number> {
+  const read = await page.evaluate(
+    ({ panel, colorVar, at }) => {
+      const chart = document.querySelector<HTMLElement>(
+        `[data-panel="${panel}"] [data-testid="detail-chart"]`,
+      );
+      const canvas = chart?.querySelector('canvas');
+      const over = chart?.querySelector('.u-over')?.getBoundingClientRect();
+      const ctx = canvas?.getContext('2d');
+      if (!chart || !canvas || !over || !ctx) throw new Error(`no chart ${panel}`);
+      const probe = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+      probe.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(colorVar).trim();
+      probe.fillRect(0, 0, 1, 1);
+      const box = canvas.getBoundingClientRect();
+      const ratio = canvas.width / box.width;
+      const { xMin, xMax, yMin, yMax } = chart.dataset;
+      const left = Math.round((over.left - box.left) * ratio);
+      const top = Math.round((over.top - box.top) * ratio);
+      const width = Math.round(over.width * ratio);
+      const height = Math.round(over.height * ratio);
+      // Three columns across the time, five rows across the value: a line between two pixels is still seen.
+      const area =
+        'ts' in at
+          ? [
+              left + Math.round(((at.ts - Number(xMin)) / (Number(xMax) - Number(xMin))) * width) - 1,
+              top,
+              3,
+              height,
+            ]
+          : [
+              left,
+              top + Math.round((1 - (at.value - Number(yMin)) / (Number(yMax) - Number(yMin))) * height) - 2,
+              width,
+              5,
+            ];
+      const [x, y, w, h] = area as [number, number, number, number];
+      return {
+        color: [...probe.getImageData(0, 0, 1, 1).data],
+        pixels: [...ctx.getImageData(x, y, w, h).data],
+        width: w,
+      };
+    },
+    { panel, colorVar, at },
+  );
+  const [r, g, b] = read.color as [number, number, number];
+  // uPlot's canvas is transparent: a line's pixels are its colour, as opaque as the line covers them.
+  const inked = (p: number) =>
+    (read.pixels[p + 3] as number) > 90 &&
+    Math.abs((read.pixels[p] as number) - r) +
+      Math.abs((read.pixels[p + 1] as number) - g) +
+      Math.abs((read.pixels[p + 2] as number) - b) <
+      60;
+  const rows = read.pixels.length / 4 / read.width;
+  if ('ts' in at) {
+    let n = 0;
+    for (let p = 0; p < read.pixels.length; p += 4) if (inked(p)) n++;
+    return n;
+  }
+  let columns = 0;
+  for (let x = 0; x < read.width; x++) {
+    let any = false;
+    for (let row = 0; row < rows && !any; row++) any = inked(4 * (row * read.width + x));
+    if (any) columns++;
+  }
+  return columns / read.width;
+}
 
 async function json<T>(url: string): Promise<T> {
   const res = await fetch(url);
@@ -40,7 +207,7 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-detail-'));
     const archivePath = join(dir, 'archive');
-    await writeSimulatedArchive(archivePath, SIM, 2, 60_000);
+    await writeArchiveWithout(archivePath, 2, 60_000, MISSING_HOUR);
     dashboard = await startDashboard({
       ...simulatorFlags(SIM, INTERVAL_MS),
       'archive.path': archivePath,
@@ -62,6 +229,24 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   const processesOf = (uuid: string) =>
     json<GpuProcessesResponse>(`${url}/api/gpus/${encodeURIComponent(uuid)}/processes`);
 
+  /** The GPU running the most processes now, as the API lists them. */
+  async function busiestGpu(): Promise<GpuProcessesResponse> {
+    const lists = await Promise.all(uuids.map(processesOf));
+    return lists.reduce((a, b) => (b.processes.length > a.processes.length ? b : a));
+  }
+
+  const activeIn = (a: ThrottleResponse) => a.reasons.filter((r) => (a.totals.active[r.key] ?? 0) > 0);
+
+  /** The GPU held back by the most throttle reasons over 7 days, as the API counts them. */
+  async function mostThrottledGpu(): Promise<ThrottleResponse> {
+    const answers = await Promise.all(
+      uuids.map((u) =>
+        json<ThrottleResponse>(`${url}/api/gpus/${encodeURIComponent(u)}/throttle?range=7d&points=1500`),
+      ),
+    );
+    return answers.reduce((a, b) => (activeIn(b).length > activeIn(a).length ? b : a));
+  }
+
   async function openDetail(uuid: string, range = ''): Promise<void> {
     await page.goto(`${url}/#gpu=${encodeURIComponent(uuid)}${range ? `&range=${range}` : ''}`);
     await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 15_000 });
@@ -70,8 +255,7 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   }
 
   test('a busy GPU lists its processes as the API does: pid, name, memory in GiB and its share', async () => {
-    const lists = await Promise.all(uuids.map(processesOf));
-    const busiest = lists.reduce((a, b) => (b.processes.length > a.processes.length ? b : a));
+    const busiest = await busiestGpu();
     assert.ok(busiest.processes.length >= 2, 'some GPU runs a few processes');
     // The page asks again every few seconds and the memory moves with the load: keep the page's own answers.
     const answers: Promise<GpuProcessesResponse>[] = [];
@@ -130,17 +314,6 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
       [...pids].sort((a, b) => b - a),
       'sorted by PID, largest first',
     );
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(
-        page,
-        'gpu-processes',
-        ['[data-testid="processes"] > *', '[data-testid="chart-panel"]'],
-        true,
-      );
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
-    assert.deepEqual(await axeViolations(page), []);
   });
 
   test('an idle GPU says no process is using it, not an empty table', async () => {
@@ -157,13 +330,7 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   });
 
   test("7 days: each throttle reason of the API in the legend with its share, a lane on each of the GPU's charts", async () => {
-    const answers = await Promise.all(
-      uuids.map((u) =>
-        json<ThrottleResponse>(`${url}/api/gpus/${encodeURIComponent(u)}/throttle?range=7d&points=1500`),
-      ),
-    );
-    const activeIn = (a: ThrottleResponse) => a.reasons.filter((r) => (a.totals.active[r.key] ?? 0) > 0);
-    const throttled = answers.reduce((a, b) => (activeIn(b).length > activeIn(a).length ? b : a));
+    const throttled = await mostThrottledGpu();
     const reasons = activeIn(throttled);
     assert.ok(
       reasons.length > 0,
@@ -226,16 +393,216 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
       );
     }
     await page.mouse.move(0, 0);
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await checkLayout(
-        page,
-        'gpu-throttle-7d',
-        ['[data-testid="throttle-legend"] li', '[data-testid="chart-panel"]'],
-        true,
+  });
+
+  /** Every chart's window once they all show the same one, zoomed (or not), as drawn. */
+  async function sharedWindow(zoomed: boolean): Promise<[number, number]> {
+    const handle = await page
+      .waitForFunction((zoomed) => {
+        const charts = [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')];
+        const windows = charts.map((c) => `${c.dataset.xMin}-${c.dataset.xMax}`);
+        const same = charts.length === 10 && charts[0]?.dataset.xMax !== undefined;
+        return (
+          same &&
+          windows.every((w) => w === windows[0]) &&
+          charts.every((c) => (c.dataset.zoomed === 'true') === zoomed) &&
+          windows[0]
+        );
+      }, zoomed)
+      .catch(async (err: Error) => {
+        throw new Error(`the charts show no one window: ${JSON.stringify(await chartStates(page))}`, {
+          cause: err,
+        });
+      });
+    const [from, to] = String(await handle.jsonValue())
+      .split('-')
+      .map(Number) as [number, number];
+    return [from, to];
+  }
+
+  /** The plot of a panel's chart, in the page. */
+  async function plotOf(panel: string): Promise<{ x: number; y: number; width: number; height: number }> {
+    const over = page.locator(`[data-panel="${panel}"] .u-over`);
+    await over.scrollIntoViewIfNeeded();
+    const box = await over.boundingBox();
+    assert.ok(box, `the ${panel} chart is drawn`);
+    return box;
+  }
+
+  /** Drags across a panel's plot, at mid height, from a share of its width to another. */
+  async function drag(panel: string, from: number, to: number, shift = false): Promise<void> {
+    const box = await plotOf(panel);
+    if (shift) await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + box.width * from, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * to, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    if (shift) await page.keyboard.up('Shift');
+  }
+
+  const near = (actual: number, expected: number, within: number, what: string) =>
+    assert.ok(
+      Math.abs(actual - expected) <= within,
+      `${what}: ${new Date(actual).toISOString()}, expected ${new Date(expected).toISOString()}`,
+    );
+
+  test('zoom and pan move every chart together: drag, Shift+drag, a sideways scroll, the keys, Ctrl+wheel', async () => {
+    await openDetail(uuids[0] as string, '24h');
+    const address = page.url();
+    await page.mouse.move(0, 0);
+    const whole = await sharedWindow(false);
+    const span = whole[1] - whole[0];
+    const zoomText = page.locator('[data-testid="zoom-text"]');
+    assert.equal(await zoomText.textContent(), 'Drag across a chart to zoom in, double-click to zoom out');
+
+    // A drag across the power chart, from 30 % to 70 % of its width, zooms all ten charts to that window.
+    await drag('power', 0.3, 0.7);
+    const zoomed = await sharedWindow(true);
+    near(zoomed[0], whole[0] + 0.3 * span, 0.01 * span, 'the zoomed window starts where the drag did');
+    near(zoomed[1], whole[0] + 0.7 * span, 0.01 * span, 'and ends where it ended');
+    assert.match((await zoomText.textContent()) ?? '', /^Zoomed to \d\d:\d\d – \d\d:\d\d; Shift\+drag pans$/);
+    assert.ok(await page.locator('[data-testid="zoom-reset"]').isVisible());
+    const width = zoomed[1] - zoomed[0];
+
+    // Shift+drag on another chart, a fifth of its width to the left, shows a fifth of the window later.
+    await drag('utilization', 0.6, 0.4, true);
+    const later = await sharedWindow(true);
+    near(later[0], zoomed[0] + 0.2 * width, 0.005 * width, 'Shift+drag pans');
+    near(later[1] - later[0], width, 1000, 'panning keeps the span');
+
+    // A sideways scroll of 100 px to the left shows earlier times, by 100 px of the plot.
+    const plot = await plotOf('temperature');
+    await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2);
+    await page.mouse.wheel(-100, 0);
+    const scrolled = await sharedWindow(true);
+    near(scrolled[0], later[0] - (100 / plot.width) * width, 0.01 * width, 'a sideways scroll pans');
+
+    // On a focused chart, ← pans by a quarter of the window, + halves it around its middle, − doubles it back.
+    await page.mouse.move(0, 0);
+    await page.locator('[data-panel="memory"] [data-testid="detail-chart"]').focus();
+    await page.keyboard.press('ArrowLeft');
+    const left = await sharedWindow(true);
+    near(left[0], scrolled[0] - KEY_PAN_SHARE * width, 1000, '← pans earlier');
+    await page.keyboard.press('+');
+    const middle = (left[0] + left[1]) / 2;
+    const closer = await sharedWindow(true);
+    near(closer[0], middle - width / 4, 1000, '+ zooms in around the middle');
+    near(closer[1], middle + width / 4, 1000, '+ zooms in around the middle');
+    await page.keyboard.press('-');
+    const back = await sharedWindow(true);
+    near(back[1] - back[0], width, 1000, '− zooms back out');
+
+    // Escape shows the whole range again: the charts follow the live points, the button goes.
+    await page.keyboard.press('Escape');
+    const all = await sharedWindow(false);
+    assert.ok(all[0] <= whole[0] + 1000 && all[1] >= whole[1], 'the whole range again');
+    assert.equal(await page.locator('[data-testid="zoom-reset"]').isVisible(), false);
+
+    // Ctrl+wheel (a trackpad's pinch) zooms around the pointer: the time under it stays under it.
+    await page.mouse.move(plot.x + plot.width / 4, plot.y + plot.height / 2);
+    const anchor = all[0] + 0.25 * (all[1] - all[0]);
+    await page.keyboard.down('Control');
+    await page.mouse.wheel(0, -200);
+    await page.keyboard.up('Control');
+    const pinched = await sharedWindow(true);
+    const pinchedSpan = pinched[1] - pinched[0];
+    near(pinchedSpan, (all[1] - all[0]) * Math.exp(-0.4), 0.01 * span, 'Ctrl+wheel up zooms in');
+    near(pinched[0] + 0.25 * pinchedSpan, anchor, 0.01 * span, 'around the time under the pointer');
+
+    // The button shows the whole range; the address never changed (zooming is not a new range).
+    await page.locator('[data-testid="zoom-reset"]').click();
+    await sharedWindow(false);
+    assert.equal(page.url(), address);
+  });
+
+  test('an hour missing from the archive is a gap in the GPU charts, no line drawn across it', async () => {
+    const uuid = uuids[0] as string;
+    const from = new Date(MISSING_HOUR.from - 2 * HOUR_MS).toISOString();
+    const to = new Date(MISSING_HOUR.to + 2 * HOUR_MS).toISOString();
+    await page.goto(`${url}/#gpu=${encodeURIComponent(uuid)}&from=${from}&to=${to}`);
+    await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 15_000 });
+    await page.mouse.move(0, 0);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')].every(
+        (c) => c.dataset.gaps !== undefined && Number(c.dataset.xMax) > 0,
+      ),
+    );
+    const bucketMs = Number(await page.locator('[data-testid="gpu-detail"]').getAttribute('data-bucket-ms'));
+    const charts = await chartStates(page);
+    for (const panel of ['utilization', 'memory', 'temperature', 'power']) {
+      const gaps = charts.find((c) => c.panel === panel)?.gaps ?? [];
+      assert.equal(gaps.length, 1, `${panel}: one gap, ${JSON.stringify(gaps)}`);
+      const [start, end] = gaps[0] as [number, number];
+      // From the last point before the missing hour to the first one after it.
+      assert.ok(
+        start <= MISSING_HOUR.from && start >= MISSING_HOUR.from - 2 * bucketMs - 60_000,
+        `${panel}: the gap starts at ${new Date(start).toISOString()}`,
+      );
+      assert.ok(
+        end >= MISSING_HOUR.to - bucketMs && end <= MISSING_HOUR.to + 2 * bucketMs + 60_000,
+        `${panel}: the gap ends at ${new Date(end).toISOString()}`,
       );
     }
-    await page.setViewportSize({ width: 1440, height: 900 });
-    assert.deepEqual(await axeViolations(page), []);
+    // On the canvas: the GPU temperature's line is drawn an hour either side of the gap, not across it.
+    const ink = (ts: number) => inkOf(page, 'temperature', '--series-1', { ts });
+    assert.ok((await ink(MISSING_HOUR.from - HOUR_MS)) > 0, 'the line is drawn before the gap');
+    assert.ok((await ink(MISSING_HOUR.to + HOUR_MS)) > 0, 'and after it');
+    assert.equal(await ink(MISSING_HOUR.from + HOUR_MS / 2), 0, 'nothing in the missing hour');
   });
+
+  test("the power chart draws the GPU's power limit from the API as a dashed line at its value", async () => {
+    const gpu = (await json<GpusResponse>(`${url}/api/gpus`)).gpus[0];
+    assert.ok(gpu);
+    const limit = gpu.gpu_power_limit_watts as number;
+    assert.ok(limit > 0, 'the simulated GPU has a power limit');
+    await openDetail(gpu.uuid, '1h');
+    await page.mouse.move(0, 0);
+    // Away from the chart, the legend shows the latest values: the limit's is the API's.
+    await page.waitForFunction(
+      (text) => {
+        const rows = [...document.querySelectorAll('[data-panel="power"] .u-legend .u-series')];
+        const row = rows.find((r) => r.querySelector('.u-label')?.textContent === 'Limit');
+        return row?.querySelector('.u-value')?.textContent === text;
+      },
+      `${limit.toFixed(0)} W`,
+    );
+    const power = (await chartStates(page)).find((c) => c.panel === 'power');
+    assert.ok(power && power.yMin <= limit && limit < power.yMax, `${limit} W is on the value axis`);
+    // Across the plot at the limit's height: the limit's colour, dashed (6 px drawn, 4 px left out).
+    const share = await inkOf(page, 'power', '--series-2', { value: limit });
+    assert.ok(share > 0.45 && share < 0.85, `a dashed line across the plot: ${share} of its width`);
+  });
+
+  /** The busiest GPU and the most throttled one, asked once. */
+  let layoutUuids: Promise<[string, string]> | undefined;
+  const layoutGpus = () => {
+    layoutUuids ??= Promise.all([busiestGpu(), mostThrottledGpu()]).then(([a, b]) => [a.uuid, b.uuid]);
+    return layoutUuids;
+  };
+  const KEY_ELEMENTS = [
+    '[data-testid="detail-now"] > *',
+    '[data-testid="processes"] > *',
+    '.ranges > *',
+    '.range-custom > *',
+    '[data-testid="range-bar"] > *',
+    '[data-testid="zoom-bar"] > *',
+    '[data-testid="throttle-legend"] li',
+    '[data-testid="chart-panel"]',
+    '[data-testid="chart-panel"] > *',
+  ];
+
+  for (const width of DETAIL_WIDTHS) {
+    const audit = width === 390 || width === 1440;
+    test(`the 15-minute detail with processes and the 7-day one with throttle lanes at ${width} px: no horizontal scroll, nothing over another${audit ? ', no accessibility violation' : ''}, screenshots`, async () => {
+      const [busy, throttled] = await layoutGpus();
+      await page.setViewportSize({ width, height: 900 });
+      await openDetail(busy);
+      await page.locator('[data-testid="processes-table"]').waitFor();
+      await checkLayout(page, 'gpu-processes', KEY_ELEMENTS, true);
+      if (audit) assert.deepEqual(await axeViolations(page), []);
+      await openDetail(throttled, '7d');
+      await checkLayout(page, 'gpu-throttle-7d', KEY_ELEMENTS, true);
+      if (audit) assert.deepEqual(await axeViolations(page), []);
+    });
+  }
 });
