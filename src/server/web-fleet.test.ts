@@ -123,6 +123,13 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
       'archive.path': archivePath,
     });
     ({ url, page } = dashboard);
+    // The page asks for the energy today once at its start, then a minute later: opened before the first
+    // sample, it would show '—' for that minute. Opened once the API has every GPU, as a person would find it.
+    const deadline = Date.now() + 30_000;
+    while ((await gpusOf(url)).length < 12) {
+      assert.ok(Date.now() < deadline, 'the simulator sampled its 12 GPUs within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     await page.goto(url);
