@@ -159,15 +159,28 @@ async function loadHealth(): Promise<void> {
   showState();
 }
 
+/** Until the server knows the day's energy (no GPU sampled yet, or no answer), it is asked again this soon. */
+const ENERGY_RETRY_MS = 5_000;
+let energyRetry: ReturnType<typeof setTimeout> | undefined;
+
 /** The fleet's energy since local midnight, for the fleet's aggregates. */
 async function loadEnergy(): Promise<void> {
+  clearTimeout(energyRetry);
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
+  let known = false;
   try {
     const body = await api<FleetEnergyResponse>(`/api/fleet/energy?from=${midnight.getTime()}`);
-    overview.energyToday = body.gpus > 0 ? `${body.kwh.toFixed(1)} kWh` : '—';
+    known = body.gpus > 0;
+    overview.energyToday = known ? `${body.kwh.toFixed(1)} kWh` : '—';
   } catch {
     overview.energyToday = '—';
+  }
+  // A page opened before the first sample would otherwise show '—' until the next minute's refresh.
+  if (!known) {
+    energyRetry = setTimeout(() => {
+      if (running && !document.hidden) void loadEnergy();
+    }, ENERGY_RETRY_MS);
   }
   if (currentView === 'fleet') overview.render();
 }

@@ -393,6 +393,8 @@ describe('the fleet page on gpumon up with the simulator, in a browser', () => {
     const uuid = new URLSearchParams(new URL(page.url()).hash.slice(1)).get('gpu') as string;
     await waitForSamples(url, uuid, 10);
     const chart = page.locator('[data-panel="power"] [data-testid="detail-chart"]');
+    // The mouse acts on the viewport: the chart must be on screen wherever the layout puts it.
+    await chart.locator('.u-over').scrollIntoViewIfNeeded();
     const box = await chart.locator('.u-over').boundingBox();
     assert.ok(box);
     await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
