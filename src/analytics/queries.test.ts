@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GpuSample } from '../metrics/sample.ts';
 import { AlertEvaluator } from '../pipeline/alerts.ts';
-import { analyze, at, GPU_A, GPU_B, rowOf, sample, series, testConfig } from './testing.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { analyze, at, GPU_A, GPU_B, rowOf, sample, series, type TestGpu, testConfig } from './testing.ts';
 
 const GiB = 1024 ** 3;
 
@@ -292,6 +293,72 @@ describe('daily_stats', () => {
     near(fleet.load_p99_percent, 19.81);
     near(fleet.temperature_p95_celsius, 48.55);
     near(fleet.power_p50_watts, 145);
+  });
+
+  it("gives each GPU's power percentiles to the bit of quantile_cont, wherever in its watts the ranks fall", async () => {
+    // Each GPU's power is counted per watt, then per value in the watts holding the ranks: readings spread over
+    // hundreds of watts, all within one watt, on both sides of a whole watt, mostly one value, one or two
+    // readings, some unknown.
+    let state = 7;
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const two = (x: number) => Math.round(x * 100) / 100;
+    const shapes: Record<string, (i: number) => number | null> = {
+      spread: () => two(60 + random() * 640),
+      'one watt': () => two(61 + random() * 0.99),
+      'across a watt': () => two(99.9 + random() * 0.2),
+      ties: (i) => (i % 10 === 0 ? two(200 + random() * 3) : 250),
+      'with unknowns': (i) => (i % 3 === 0 ? null : two(100 + random() * 50)),
+      one: (i) => (i === 0 ? 88.8 : null),
+      two: (i) => (i < 2 ? [300.5, 72.25][i] ?? null : null),
+    };
+    const gpus: TestGpu[] = Object.keys(shapes).map((name, i) => ({
+      host: 'node-p',
+      gpu_index: i,
+      uuid: `GPU-power-${name.replace(/ /g, '-')}`,
+      model: 'Test GPU',
+    }));
+    const samples = gpus.flatMap((gpu, g) => {
+      const shape = Object.values(shapes)[g] as (i: number) => number | null;
+      return series(
+        gpu,
+        at('00:00:00'),
+        1,
+        Array.from({ length: 1500 }, (_, i) => ({ gpu_power_draw_watts: shape(i) })),
+      );
+    });
+    const { read } = await analyze(samples);
+    const stats = await read('daily_stats');
+
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run('CREATE TABLE p (uuid VARCHAR, power DOUBLE)');
+      const appender = await connection.createAppender('p');
+      for (const s of samples) {
+        appender.appendVarchar(s.uuid);
+        if (s.gpu_power_draw_watts === null) appender.appendNull();
+        else appender.appendDouble(s.gpu_power_draw_watts);
+        appender.endRow();
+      }
+      appender.closeSync();
+      const reader = await connection.runAndReadAll(
+        'SELECT uuid, quantile_cont(power, 0.5) AS p50, quantile_cont(power, 0.95) AS p95, quantile_cont(power, 0.99) AS p99 FROM p GROUP BY uuid',
+      );
+      const expected = reader.getRowObjectsJS();
+      assert.equal(expected.length, gpus.length);
+      for (const e of expected) {
+        const row = rowOf(stats, String(e.uuid));
+        assert.equal(row.power_p50_watts, e.p50, `${e.uuid} p50`);
+        assert.equal(row.power_p95_watts, e.p95, `${e.uuid} p95`);
+        assert.equal(row.power_p99_watts, e.p99, `${e.uuid} p99`);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('counts throttled time by kind with the reasons of the sample that opens each interval, not across gaps', async () => {
