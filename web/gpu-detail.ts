@@ -10,8 +10,22 @@ import { ProcessesPanel } from './processes-panel.ts';
 import { formatRoute, RANGE_LABELS, RANGE_NAMES, type TimeRange } from './route.ts';
 import { estimateInterval, SeriesBuffer } from './series-buffer.ts';
 import { describeThrottle, ThrottleTrack } from './throttle-track.ts';
-import { type ChartOverlays, TimeChart, type TimeMark, timeTicks } from './time-chart.ts';
+import {
+  type BandPoints,
+  type ChartOverlays,
+  type LinePoints,
+  TimeChart,
+  type TimeMark,
+  timeTicks,
+} from './time-chart.ts';
 import { displayUnit, formatValue, type UnitsByMetric } from './units.ts';
+import {
+  LatestLoader,
+  type ShownHistory,
+  spliceColumns,
+  spliceLanes,
+  wantsFinerHistory,
+} from './zoom-detail.ts';
 
 /** Points asked per series: about one per pixel of a wide chart; the server makes them time buckets. */
 const HISTORY_POINTS = 1500;
@@ -117,6 +131,14 @@ export const PANELS: readonly PanelDef[] = [
 
 const LINE_COLORS = ['--series-1', '--series-2', '--series-3'];
 
+/** A zoomed window's finer buckets: the history and the throttle reasons asked for just that window. */
+interface ZoomDetail {
+  win: XWindow;
+  history: HistoryResponse;
+  /** Null when the throttle reasons could not be read: the range's lanes stay. */
+  throttle: ThrottleTrack | null;
+}
+
 /**
  * One GPU: its identity and latest values, a range (15 minutes to 30 days, or custom) and a chart per panel over
  * it: the history from /api/gpus/:uuid/history (the live buffer, then the archive, in time buckets), then, for a
@@ -152,6 +174,36 @@ export class GpuDetail {
     'aria-label': 'Throttle reasons',
   });
   private readonly processes: ProcessesPanel;
+  /** The chart containers, which carry the bucket of the points they show (`data-bucket-ms`). */
+  private readonly boxes: HTMLElement[] = [];
+  /** The range's own history, kept while zoomed: "Show all" goes back to it without asking again. */
+  private rangeHistory: HistoryResponse | null = null;
+  /** The zoomed window's finer buckets, shown within it while zoomed. */
+  private detail: ZoomDetail | null = null;
+  /** Why the finer buckets are not shown: being asked, or the server's error. */
+  private detailState: 'loading' | 'failed' | null = null;
+  private detailError = '';
+  /** Asks the zoomed window's history once the zoom and pan stop for a moment, one request at a time. */
+  private readonly detailLoader = new LatestLoader<XWindow, ZoomDetail>(
+    (win, signal) => this.loadDetail(win, signal),
+    (_win, detail) => {
+      this.detail = detail;
+      this.detailState = null;
+      this.showDetail();
+      this.refreshCharts();
+    },
+    (_win, err) => {
+      this.detailState = 'failed';
+      this.detailError = err instanceof Error ? err.message : String(err);
+      this.showDetail();
+    },
+  );
+  /** The throttle lanes with the zoomed window's finer marks, kept until either changes. */
+  private lanesCache: {
+    key: string;
+    detail: ZoomDetail | null;
+    lanes: ReturnType<ThrottleTrack['lanes']>;
+  } | null = null;
   /** How to zoom (every way as its tooltip), or the window the charts are zoomed to and a button to leave it. */
   private readonly zoomText = h('span', {
     'data-testid': 'zoom-text',
@@ -201,6 +253,7 @@ export class GpuDetail {
     for (const panel of PANELS) {
       const unit = this.unitOf(panel.lines[0]?.metric);
       const box = h('div', { class: 'chart', 'data-testid': 'detail-chart' });
+      this.boxes.push(box);
       const note = h(
         'p',
         { class: 'muted no-reading', 'data-testid': 'no-reading', hidden: true },
@@ -216,19 +269,24 @@ export class GpuDetail {
         ),
       );
       this.notes.push({ note, metrics: panel.lines.map((l) => l.metric) });
-      const lines = panel.lines.map((line, i) => ({
-        label: line.label,
-        buffer: this.buffer(line.metric),
-        color: LINE_COLORS[i] ?? '--series-1',
-        dash: line.dash,
-      }));
+      const lines = panel.lines.map((line, i) => {
+        this.buffer(line.metric);
+        return {
+          label: line.label,
+          points: () => this.pointsOf(line.metric),
+          color: LINE_COLORS[i] ?? '--series-1',
+          dash: line.dash,
+          // The panel's first line: each bucket's min and max as a band behind it.
+          band: i === 0 ? () => this.bandOf(line.metric) : undefined,
+        };
+      });
       // The host's panels carry the host's figures: the GPU's throttle reasons are not theirs.
       const overlays: ChartOverlays = panel.key.startsWith('host-')
         ? { marks: () => this.episodes }
         : {
             marks: () => this.episodes,
-            lanes: () => this.throttle.lanes(),
-            describe: (ts) => (ts === null ? '' : describeThrottle(this.throttle.at(ts))),
+            lanes: () => this.lanes(),
+            describe: (ts) => (ts === null ? '' : describeThrottle(this.throttleAt(ts))),
           };
       // Charts are created once the section is in the page, so that they take its width.
       const zoom = { request: (win: XWindow | null) => this.setWindow(win), label: panel.title };
@@ -262,6 +320,7 @@ export class GpuDetail {
 
   destroy(): void {
     clearInterval(this.energyTimer);
+    this.detailLoader.cancel();
     this.processes.destroy();
     for (const off of this.off) off();
     window.removeEventListener('resize', this.onResize);
@@ -432,26 +491,30 @@ export class GpuDetail {
     this.refreshCharts();
   }
 
-  private rangeQuery(): string {
-    const range =
-      'name' in this.range ? `range=${this.range.name}` : `from=${this.range.from}&to=${this.range.to}`;
+  /** The range's query, or a zoomed window's (from, to). */
+  private rangeQuery(win: XWindow | null = null): string {
+    const range = win
+      ? `from=${Math.floor(win[0])}&to=${Math.ceil(win[1])}`
+      : 'name' in this.range
+        ? `range=${this.range.name}`
+        : `from=${this.range.from}&to=${this.range.to}`;
     return `${range}&points=${HISTORY_POINTS}`;
   }
 
-  private historyPath(): string {
+  private historyPath(win: XWindow | null = null): string {
     const metrics = [...this.buffers.keys()].join(',');
-    return `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=${metrics}&${this.rangeQuery()}`;
+    return `/api/gpus/${encodeURIComponent(this.uuid)}/history?metrics=${metrics}&${this.rangeQuery(win)}`;
+  }
+
+  private throttlePath(win: XWindow | null = null): string {
+    return `/api/gpus/${encodeURIComponent(this.uuid)}/throttle?${this.rangeQuery(win)}`;
   }
 
   /** The throttle reasons over the range, in the history's buckets (the same range and points). */
   private async loadThrottle(): Promise<void> {
     setText(this.throttleLegend, 'Throttle reasons: loading…');
     try {
-      this.throttle.load(
-        await api<ThrottleResponse>(
-          `/api/gpus/${encodeURIComponent(this.uuid)}/throttle?${this.rangeQuery()}`,
-        ),
-      );
+      this.throttle.load(await api<ThrottleResponse>(this.throttlePath()));
       this.showThrottleLegend();
     } catch (err) {
       setText(
@@ -518,10 +581,11 @@ export class GpuDetail {
         buffer.intervalMs = interval;
         buffer.load({ ts: history.ts, values: history.series[metric]?.mean ?? [] });
       }
+      this.rangeHistory = history;
       this.el.dataset.bucketMs = String(history.bucketMs);
       this.el.dataset.points = String(history.ts.length);
       this.el.dataset.sources = history.sources.join(',');
-      setText(this.rangeNote, historyNote(history));
+      this.showDetail();
       this.showNow();
     } catch (err) {
       setText(this.rangeNote, `History unavailable: ${err instanceof Error ? err.message : String(err)}`);
@@ -529,10 +593,151 @@ export class GpuDetail {
     this.refreshCharts();
   }
 
-  /** Zooms and pans every chart together: `win` of the range, or the whole range (null). */
+  /**
+   * Zooms and pans every chart together: `win` of the range, or the whole range (null). A window the server
+   * would cut in finer buckets than those shown is asked again (once the zoom and pan stop); the whole range
+   * shows the range's own buckets again, kept from the first answer.
+   */
   private setWindow(win: XWindow | null): void {
     for (const chart of this.charts) chart.setWindow(win);
     this.showWindow(win);
+    const range = this.rangeHistory;
+    if (win === null || range === null) {
+      this.detailLoader.cancel();
+      this.detailState = null;
+      if (this.detail) {
+        this.detail = null;
+        this.refreshCharts();
+      }
+    } else if (wantsFinerHistory(win, this.shownHistory(range), HISTORY_POINTS, this.intervalMs())) {
+      this.detailLoader.want(win);
+      this.detailState = 'loading';
+    } else {
+      this.detailLoader.cancel();
+      this.detailState = null;
+    }
+    this.showDetail();
+  }
+
+  /** The sampling interval the server buckets by. */
+  private intervalMs(): number {
+    return this.store.intervalMs ?? 1000;
+  }
+
+  /** What the charts show: the range's buckets, the live samples after them, a window's finer buckets. */
+  private shownHistory(range: HistoryResponse): ShownHistory {
+    const d = this.detail;
+    return {
+      bucketMs: range.bucketMs,
+      // A range up to now goes on with the live samples, unbucketed, from the time it was asked.
+      rawFrom: 'name' in this.range ? range.to : Number.POSITIVE_INFINITY,
+      detail: d ? { from: d.win[0], to: d.win[1], bucketMs: d.history.bucketMs } : null,
+    };
+  }
+
+  /** The zoomed window's history and throttle reasons, asked together (the throttle's failure is no failure). */
+  private async loadDetail(win: XWindow, signal: AbortSignal): Promise<ZoomDetail> {
+    const [history, throttle] = await Promise.all([
+      api<HistoryResponse>(this.historyPath(win), { signal }),
+      api<ThrottleResponse>(this.throttlePath(win), { signal }).catch((err: unknown) => {
+        if (signal.aborted) throw err;
+        return null;
+      }),
+    ]);
+    let track: ThrottleTrack | null = null;
+    if (throttle) {
+      track = new ThrottleTrack();
+      track.load(throttle);
+    }
+    return { win, history, throttle: track };
+  }
+
+  /** The bucket of the points shown, on each chart and the detail; the note of what the charts show. */
+  private showDetail(): void {
+    const range = this.rangeHistory;
+    if (!range) return;
+    const d = this.detail;
+    const data = this.el.dataset;
+    for (const box of this.boxes) box.dataset.bucketMs = String(d ? d.history.bucketMs : range.bucketMs);
+    if (d) {
+      data.zoomDetail = `${Math.round(d.win[0])}-${Math.round(d.win[1])}`;
+      data.zoomBucketMs = String(d.history.bucketMs);
+    } else {
+      delete data.zoomDetail;
+      delete data.zoomBucketMs;
+    }
+    data.zoomRequests = String(this.detailLoader.started);
+    if (this.detailState) data.zoomState = this.detailState;
+    else delete data.zoomState;
+    let note = d ? detailNote(range, d.history) : historyNote(range);
+    if (this.detailState === 'loading') note += ' · asking finer points for the zoomed window…';
+    if (this.detailState === 'failed') note += ` · finer points unavailable: ${this.detailError}`;
+    setText(this.rangeNote, note);
+  }
+
+  /** A line's points: the range's (then live ones), the zoomed window's finer buckets within it. */
+  private pointsOf(metric: MetricName): LinePoints {
+    const buffer = this.buffer(metric);
+    const d = this.detail;
+    if (!d) return buffer;
+    const { ts, cols } = spliceColumns(
+      { ts: buffer.ts, cols: [buffer.values] },
+      { ts: d.history.ts, cols: [d.history.series[metric]?.mean ?? []] },
+      d.win[0],
+      d.win[1],
+      1.5 * (buffer.intervalMs ?? d.history.bucketMs),
+    );
+    return { ts, values: cols[0] ?? [] };
+  }
+
+  /**
+   * A line's band, each bucket's min and max: the range's buckets, the zoomed window's finer ones within it;
+   * none where a bucket is one sample (live samples, short ranges).
+   */
+  private bandOf(metric: MetricName): BandPoints | null {
+    const range = this.rangeHistory;
+    if (!range) return null;
+    const d = this.detail;
+    const interval = this.intervalMs();
+    const columns = (h: HistoryResponse) => {
+      const s = h.series[metric];
+      const none = h.ts.map(() => null);
+      return h.bucketMs > interval && s ? [s.min, s.max] : [none, none];
+    };
+    if (range.bucketMs <= interval && !(d && d.history.bucketMs > interval)) return null;
+    const base = { ts: range.ts, cols: columns(range) };
+    if (!d) return { ts: range.ts, min: base.cols[0] ?? [], max: base.cols[1] ?? [] };
+    const gapMs = 1.5 * (this.buffer(metric).intervalMs ?? range.bucketMs);
+    const { ts, cols } = spliceColumns(
+      base,
+      { ts: d.history.ts, cols: columns(d.history) },
+      d.win[0],
+      d.win[1],
+      gapMs,
+    );
+    return { ts, min: cols[0] ?? [], max: cols[1] ?? [] };
+  }
+
+  /** The throttle lanes: the range's, the zoomed window's finer marks within it. */
+  private lanes(): ReturnType<ThrottleTrack['lanes']> {
+    const d = this.detail;
+    if (!d?.throttle) return this.throttle.lanes();
+    const key = `${this.throttle.measured}`;
+    if (this.lanesCache?.detail !== d || this.lanesCache.key !== key) {
+      this.lanesCache = {
+        key,
+        detail: d,
+        lanes: spliceLanes(this.throttle.lanes(), d.throttle.lanes(), d.win[0], d.win[1]),
+      };
+    }
+    return this.lanesCache.lanes;
+  }
+
+  /** The throttle reasons at `ts`: the zoomed window's finer buckets within it. */
+  private throttleAt(ts: number): ReturnType<ThrottleTrack['at']> {
+    const d = this.detail;
+    if (d?.throttle && ts >= d.win[0] && ts < d.win[1]) return d.throttle.at(ts);
+    return this.throttle.at(ts);
   }
 
   private showWindow(win: XWindow | null): void {
@@ -572,6 +777,18 @@ export function energySince(series: HistoryResponse['series'][string] | undefine
   if (first === undefined || first === null || last === undefined || last === null || last < first)
     return '—';
   return `${((last - first) / 3_600_000).toFixed(2)} kWh`;
+}
+
+/**
+ * What the charts show zoomed into a window asked again: the window, its finer bucket and sources, then the
+ * whole range's bucket.
+ */
+export function detailNote(
+  range: Pick<HistoryResponse, 'bucketMs'>,
+  d: Pick<HistoryResponse, 'from' | 'to' | 'bucketMs' | 'sources' | 'ts'>,
+): string {
+  const zoomed = historyNote(d);
+  return `Zoomed in: ${zoomed} (finer than the whole range's ${duration(range.bucketMs)})`;
 }
 
 /** What the charts show: the range, the bucket width, where the points come from. */

@@ -15,10 +15,29 @@ import type { DisplayUnit } from './units.ts';
 
 export interface ChartLine {
   label: string;
-  buffer: SeriesBuffer;
+  /** Its points, asked at every redraw: a `SeriesBuffer`, or the range's with a zoomed window's finer buckets. */
+  points: () => LinePoints;
   /** The CSS variable of its colour (`--series-1`); a dashed line when `dash` (a limit, a total). */
   color: string;
   dash?: boolean;
+  /**
+   * Each bucket's min and max, drawn as a light band of its colour behind the line, in the legend as one
+   * "min–max" entry; asked at every redraw (null or no points: no band, as for live samples).
+   */
+  band?: () => BandPoints | null;
+}
+
+/** A line's points: times, values (`null`: a gap). */
+export interface LinePoints {
+  ts: number[];
+  values: (number | null)[];
+}
+
+/** A band's points: times, each one's min and max (`null`: a gap). */
+export interface BandPoints {
+  ts: number[];
+  min: (number | null)[];
+  max: (number | null)[];
 }
 
 /** A stretch of time marked behind the lines (an alert episode): from, to, epoch ms. */
@@ -74,6 +93,8 @@ export class TimeChart {
   private readonly marks: () => readonly TimeMark[];
   /** The line under the chart naming what the cursor's time was throttled by. */
   private readonly note: HTMLElement | null = null;
+  /** The lines with a band: the line's index and its min and max series' (in uPlot's series, after the lines). */
+  private readonly bands: { line: ChartLine; minIdx: number; maxIdx: number }[] = [];
 
   constructor(
     readonly container: HTMLElement,
@@ -93,6 +114,30 @@ export class TimeChart {
     };
     const format = (v: number | null | undefined) =>
       v === null || v === undefined ? '—' : `${v.toFixed(unit.digits)} ${unit.label}`;
+    // Each band's min and max come after the lines: uPlot scales the value axis to them, the legend shows them
+    // as one entry ("GPU min–max: 12 – 80 %"); they draw nothing themselves (drawBands does, behind the lines).
+    let next = lines.length + 1;
+    for (const line of lines) {
+      if (!line.band) continue;
+      this.bands.push({ line, minIdx: next, maxIdx: next + 1 });
+      next += 2;
+    }
+    const bandSeries = this.bands.flatMap(({ line, minIdx }) => {
+      const common = { stroke: themeColor(line.color), width: 0, paths: () => null, points: { show: false } };
+      return [
+        { ...common, label: `${line.label} min` },
+        {
+          ...common,
+          label: `${line.label} min–max`,
+          value: (u: uPlot, _v: number | null, _si: number, idx: number | null) => {
+            const min = idx === null ? null : u.data[minIdx]?.[idx];
+            const max = idx === null ? null : u.data[minIdx + 1]?.[idx];
+            if (min === null || min === undefined || max === null || max === undefined) return '—';
+            return `${min.toFixed(unit.digits)} – ${max.toFixed(unit.digits)} ${unit.label}`;
+          },
+        },
+      ];
+    });
     this.plot = new uPlot(
       {
         width: this.width(),
@@ -142,12 +187,14 @@ export class TimeChart {
             spanGaps: false,
             value: (_u: uPlot, v: number | null) => format(v),
           })),
+          ...bandSeries,
         ],
         hooks: {
           // Marks go under the lines: drawn once the canvas is cleared, before the series.
           drawClear: [
             (u) => {
               this.drawMarks(u);
+              this.drawBands(u);
               this.drawLanes(u);
             },
           ],
@@ -177,6 +224,7 @@ export class TimeChart {
       this.data(),
       container,
     );
+    this.showBandLegend();
     if (overlays.describe) {
       this.note = document.createElement('p');
       this.note.className = 'chart-note';
@@ -315,6 +363,75 @@ export class TimeChart {
     this.container.dataset.marks = String(drawn);
   }
 
+  /**
+   * Each band: between its min and max, a light fill of its line's colour, broken where either is `null` (a
+   * time only other lines have, `undefined`, is passed over). The points drawn are in the container's data.
+   */
+  private drawBands(u: uPlot): void {
+    if (this.bands.length === 0) return;
+    const { left, top, width, height } = u.bbox;
+    const ctx = u.ctx;
+    const ts = u.data[0];
+    const x0 = u.scales.x?.min ?? Number.NEGATIVE_INFINITY;
+    const x1 = u.scales.x?.max ?? Number.POSITIVE_INFINITY;
+    let drawn = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.globalAlpha = 0.2;
+    for (const band of this.bands) {
+      const mins = u.data[band.minIdx] ?? [];
+      const maxs = u.data[band.maxIdx] ?? [];
+      ctx.fillStyle = themeColor(band.line.color)();
+      let run: number[] = [];
+      const flush = () => {
+        const x = (i: number) => u.valToPos(ts[i] as number, 'x', true);
+        const y = (v: number | null | undefined) => u.valToPos(v as number, 'y', true);
+        if (run.length === 1) {
+          // A lone bucket between gaps: 2 px wide, still seen.
+          const i = run[0] as number;
+          ctx.fillRect(x(i), y(maxs[i]), 2 * devicePixelRatio, y(mins[i]) - y(maxs[i]));
+        } else if (run.length > 1) {
+          ctx.beginPath();
+          ctx.moveTo(x(run[0] as number), y(maxs[run[0] as number]));
+          for (const i of run) ctx.lineTo(x(i), y(maxs[i]));
+          for (const i of [...run].reverse()) ctx.lineTo(x(i), y(mins[i]));
+          ctx.closePath();
+          ctx.fill();
+        }
+        run = [];
+      };
+      for (let i = 0; i < ts.length; i++) {
+        const lo = mins[i];
+        const hi = maxs[i];
+        if (lo === undefined && hi === undefined) continue;
+        if (lo === null || hi === null || lo === undefined || hi === undefined) {
+          flush();
+          continue;
+        }
+        run.push(i);
+        const t = ts[i] as number;
+        if (t >= x0 && t <= x1) drawn++;
+      }
+      flush();
+    }
+    ctx.restore();
+    this.container.dataset.bandPoints = String(drawn);
+  }
+
+  /** The min series' legend entries hidden, each band's "min–max" one shown while it has points. */
+  private showBandLegend(): void {
+    const rows = this.plot.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+    for (const band of this.bands) {
+      const has = (this.plot.data[band.maxIdx] ?? []).some((v) => v !== null && v !== undefined);
+      const min = rows[band.minIdx];
+      const max = rows[band.maxIdx];
+      if (min) min.style.display = 'none';
+      if (max) max.style.display = has ? '' : 'none';
+    }
+  }
+
   /** Each throttle reason's lane along the bottom of the plot, its marks as opaque as the share of samples. */
   private drawLanes(u: uPlot): void {
     const lanes = this.overlays.lanes?.() ?? [];
@@ -358,6 +475,7 @@ export class TimeChart {
     requestAnimationFrame(() => {
       this.pending = false;
       this.plot.setData(this.data(), !this.window);
+      this.showBandLegend();
       if (this.plot.cursor.idx === null || this.plot.cursor.idx === undefined) this.showLatest(this.plot);
     });
   }
@@ -377,30 +495,33 @@ export class TimeChart {
 
   private data(): uPlot.AlignedData {
     return alignedData(
-      this.lines.map((line) => line.buffer),
+      this.lines.map((line) => line.points()),
       this.unit.scale,
+      this.bands.map((band) => band.line.band?.() ?? null),
     );
   }
 }
 
 /**
  * uPlot's data for lines of `buffers`, values times `scale`: one time column for all, each buffer's own `null`
- * points kept (a gap in its line), a time only another buffer has left empty (`undefined`: the line goes on).
+ * points kept (a gap in its line), a time only another buffer has left empty (`undefined`: the line goes on);
+ * then each band's min and max columns (a band without points: all empty).
  */
 export function alignedData(
   buffers: readonly Pick<SeriesBuffer, 'ts' | 'values'>[],
   scale: number,
+  bands: readonly (BandPoints | null)[] = [],
 ): uPlot.AlignedData {
-  const tables = buffers.map(
-    (buffer): uPlot.AlignedData => [
-      buffer.ts,
-      scale === 1 ? buffer.values : buffer.values.map((v) => (v === null ? null : v * scale)),
-    ],
-  );
+  const scaled = (values: (number | null)[]) =>
+    scale === 1 ? values : values.map((v) => (v === null ? null : v * scale));
+  const tables = buffers.map((buffer): uPlot.AlignedData => [buffer.ts, scaled(buffer.values)]);
+  for (const band of bands) {
+    tables.push(band ? [band.ts, scaled(band.min), scaled(band.max)] : [[], [], []]);
+  }
   if (tables.length === 1) return tables[0] as uPlot.AlignedData;
   return uPlot.join(
     tables,
-    tables.map(() => [NULL_RETAIN, NULL_RETAIN]),
+    tables.map((t) => t.slice(1).map(() => NULL_RETAIN)),
   );
 }
 

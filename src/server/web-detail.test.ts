@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page, Response } from 'playwright-core';
 import { KEY_PAN_SHARE } from '../../web/chart-window.ts';
-import { gib } from '../../web/format.ts';
+import { duration, gib } from '../../web/format.ts';
 import { shareText } from '../../web/gpu-detail.ts';
 import type { SampleColumns } from '../metrics/sample-columns.ts';
 import { dateOfTs } from '../sinks/archive/layout.ts';
 import { LocalStorage } from '../sinks/archive/local-storage.ts';
 import { type ParquetBatch, ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import { writeHistory } from '../sources/sim/history.ts';
-import type { GpuProcessesResponse, GpusResponse, ThrottleResponse } from './api-types.ts';
+import type { GpuProcessesResponse, GpusResponse, HistoryResponse, ThrottleResponse } from './api-types.ts';
 import {
   axeViolations,
   checkLayout,
@@ -249,6 +249,8 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
 
   async function openDetail(uuid: string, range = ''): Promise<void> {
     await page.goto(`${url}/#gpu=${encodeURIComponent(uuid)}${range ? `&range=${range}` : ''}`);
+    // The new detail, not the one it replaces (a change of the hash only).
+    await page.locator(`[data-testid="range-${range || '15m'}"][aria-current="true"]`).waitFor();
     await page.locator('[data-testid="gpu-detail"][data-points]').waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="processes"][data-state]').waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="throttle-legend"][data-key]').waitFor({ timeout: 15_000 });
@@ -513,6 +515,196 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
     await page.locator('[data-testid="zoom-reset"]').click();
     await sharedWindow(false);
     assert.equal(page.url(), address);
+  });
+
+  /**
+   * Hovers a panel's plot until its legend shows a bucket (its line has a value there, not a gap), from `at` of
+   * its width on: the bucket's time (as the browser reads the legend's local time) and the legend's values by label.
+   */
+  async function hoverBucket(
+    panel: string,
+    at: number,
+  ): Promise<{ ts: number; values: Record<string, string> }> {
+    const box = await plotOf(panel);
+    for (let k = 0; k < 40; k++) {
+      await page.mouse.move(box.x + box.width * (at + k * 0.005), box.y + box.height / 2);
+      const read = await page.evaluate((panel) => {
+        const rows = [...document.querySelectorAll(`[data-panel="${panel}"] .u-legend .u-series`)];
+        const values: Record<string, string> = {};
+        for (const row of rows) {
+          values[row.querySelector('.u-label')?.textContent ?? ''] =
+            row.querySelector('.u-value')?.textContent ?? '';
+        }
+        const [date, time] = (rows[0]?.querySelector('.u-value')?.textContent ?? '').split(' ');
+        const [y, mo, d] = (date ?? '').split('-').map(Number) as [number, number, number];
+        const [h, mi, sec] = (time ?? '').split(':').map(Number) as [number, number, number];
+        return { ts: new Date(y, mo - 1, d, h, mi, sec).getTime(), values };
+      }, panel);
+      if (Number.isFinite(read.ts) && read.values.GPU !== '—' && read.values['GPU min–max'] !== '—')
+        return read;
+    }
+    throw new Error(`no bucket under the cursor on the ${panel} chart`);
+  }
+
+  /** "45 %" as the API's `value` would be shown with as many decimals. */
+  const shown = (text: string | undefined, value: number | null | undefined) => {
+    const number = (text ?? '').split(' ')[0] ?? '';
+    const decimals = number.split('.')[1]?.length ?? 0;
+    return Number(number) === Number((value as number).toFixed(decimals));
+  };
+
+  /** The legend's mean and min–max at a bucket equal to the API's answer at that bucket's time. */
+  function assertBucket(answer: HistoryResponse, read: { ts: number; values: Record<string, string> }) {
+    const i = answer.ts.indexOf(read.ts);
+    assert.ok(i >= 0, `${new Date(read.ts).toISOString()} is a bucket of the answer`);
+    const series = answer.series.gpu_utilization_percent;
+    assert.ok(shown(read.values.GPU, series?.mean[i]), `mean ${read.values.GPU}, API ${series?.mean[i]}`);
+    const [min, max] = (read.values['GPU min–max'] ?? '').replace(' %', '').split(' – ');
+    assert.ok(
+      shown(min, series?.min[i]) && shown(max, series?.max[i]),
+      `band ${read.values['GPU min–max']}, API ${series?.min[i]} – ${series?.max[i]}`,
+    );
+  }
+
+  test("zoomed into a few hours of 7 days: the window's history asked again, its finer buckets and their min–max band shown; Show all back to the range's without asking", async () => {
+    const uuid = uuids[1] as string;
+    const asked: string[] = [];
+    const answers: Promise<HistoryResponse>[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const u = r.url();
+      if (/\/(history|throttle)\?/.test(u) && u.includes('points=1500')) asked.push(u);
+    };
+    const onResponse = (r: Response) => {
+      if (r.url().includes('/history?') && r.url().includes('range=7d')) answers.push(r.json());
+    };
+    page.on('request', onRequest);
+    page.on('response', onResponse);
+    try {
+      await openDetail(uuid, '7d');
+      await page.mouse.move(0, 0);
+      const detail = page.locator('[data-testid="gpu-detail"]');
+      const rangeBucket = Number(await detail.getAttribute('data-bucket-ms'));
+      assert.equal(rangeBucket, 404_000, '7 days in 1,500 buckets');
+      const [range] = await Promise.all(answers);
+      assert.ok(range);
+      const whole = await sharedWindow(false);
+      const charts = page.locator('[data-testid="detail-chart"]');
+      const buckets = () =>
+        charts.evaluateAll((cs) => cs.map((c) => Number((c as HTMLElement).dataset.bucketMs)));
+      assert.deepEqual(await buckets(), Array(10).fill(rangeBucket));
+      // The range's buckets carry a min–max band: in the legend, the API's min and max of the bucket.
+      for (const panel of ['utilization', 'temperature', 'power']) {
+        const points = await page
+          .locator(`[data-panel="${panel}"] [data-testid="detail-chart"]`)
+          .getAttribute('data-band-points');
+        assert.ok(Number(points) > 100, `${panel}: a band over the buckets (${points} points)`);
+      }
+      assertBucket(range, await hoverBucket('utilization', 0.3));
+      await page.mouse.move(0, 0);
+
+      // A drag across 5 % of the plot, within yesterday's archive: a few hours.
+      const before = asked.length;
+      await drag('utilization', 0.45, 0.5);
+      const win = await sharedWindow(true);
+      assert.ok(win[1] - win[0] < 6 * HOUR_MS && win[1] - win[0] > HOUR_MS, 'a few hours');
+      assert.ok(whole[1] - win[1] > HOUR_MS, 'in the past');
+      await page.waitForFunction(() => {
+        const d = document.querySelector<HTMLElement>('[data-testid="gpu-detail"]')?.dataset;
+        return d?.zoomDetail !== undefined && d.zoomDetail === d.window;
+      });
+      // The history and the throttle reasons of just that window, once each: the drag is one zoom.
+      /** The asked window is the shown one (which the charts' data rounds to the millisecond). */
+      const ofWindow = (u: string) => {
+        const q = new URL(u).searchParams;
+        return (
+          Math.abs(Number(q.get('from')) - win[0]) <= 1 &&
+          Math.abs(Number(q.get('to')) - win[1]) <= 1 &&
+          q.get('points') === '1500' &&
+          !q.has('range')
+        );
+      };
+      const zoomAsks = asked.slice(before);
+      assert.deepEqual(
+        zoomAsks.map((u) => new URL(u).pathname.split('/').at(-1)).sort(),
+        ['history', 'throttle'],
+        zoomAsks.join('\n'),
+      );
+      const historyUrl = zoomAsks.find((u) => u.includes('/history?')) as string;
+      assert.ok(ofWindow(historyUrl), historyUrl);
+      assert.ok(ofWindow(zoomAsks.find((u) => u.includes('/throttle?')) as string));
+      // The charts now show the API's finer buckets of that window.
+      const answer = await json<HistoryResponse>(historyUrl);
+      assert.ok(answer.bucketMs < rangeBucket / 10, `${answer.bucketMs} ms buckets`);
+      await page.waitForFunction(
+        (ms) =>
+          [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')].every(
+            (c) => c.dataset.bucketMs === String(ms),
+          ),
+        answer.bucketMs,
+      );
+      assert.equal(await detail.getAttribute('data-zoom-bucket-ms'), String(answer.bucketMs));
+      assert.match(
+        (await page.locator('[data-testid="range-note"]').textContent()) ?? '',
+        new RegExp(
+          `^Zoomed in: .* each point the mean of ${duration(answer.bucketMs)} · from the archive \\(finer than the whole range's ${duration(rangeBucket)}\\)$`,
+        ),
+      );
+      assertBucket(answer, await hoverBucket('utilization', 0.4));
+      const inWindow = answer.ts.filter((t) => t >= win[0] && t <= win[1]).length;
+      const coarse = range.ts.filter((t) => t >= win[0] && t <= win[1]).length;
+      assert.ok(inWindow > 5 * coarse, `${inWindow} points in the window, ${coarse} before`);
+      await page.mouse.move(0, 0);
+
+      // Show all: the range's own buckets again, kept from the first answer: nothing asked.
+      const asking = asked.length;
+      await page.locator('[data-testid="zoom-reset"]').click();
+      await sharedWindow(false);
+      await page.waitForFunction(
+        (ms) =>
+          [...document.querySelectorAll<HTMLElement>('[data-testid="detail-chart"]')].every(
+            (c) => c.dataset.bucketMs === String(ms),
+          ),
+        rangeBucket,
+      );
+      assert.equal(await detail.getAttribute('data-zoom-detail'), null);
+      assert.equal(await detail.getAttribute('data-zoom-state'), null, 'nothing waiting to be asked');
+      assertBucket(range, await hoverBucket('utilization', 0.3));
+      assert.equal(asked.length, asking, `nothing asked: ${asked.slice(asking).join(', ')}`);
+      assert.match(
+        (await page.locator('[data-testid="range-note"]').textContent()) ?? '',
+        /each point the mean of 6\.7 min/,
+      );
+    } finally {
+      page.off('request', onRequest);
+      page.off('response', onResponse);
+      await page.mouse.move(0, 0);
+    }
+  });
+
+  test('live samples of 15 minutes are no buckets: no band, no min–max in the legend', async () => {
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes('points=1500')) asked.push(r.url());
+    };
+    await openDetail(uuids[1] as string);
+    await sharedWindow(false);
+    page.on('request', onRequest);
+    try {
+      const state = await page
+        .locator('[data-panel="utilization"] [data-testid="detail-chart"]')
+        .evaluate((c) => ({
+          band: (c as HTMLElement).dataset.bandPoints,
+          rows: [...c.querySelectorAll<HTMLElement>('.u-legend .u-series')]
+            .filter((r) => r.style.display !== 'none')
+            .map((r) => r.querySelector('.u-label')?.textContent),
+        }));
+      assert.ok(state.band === undefined || state.band === '0', `no band: ${state.band}`);
+      assert.deepEqual(state.rows, ['time', 'GPU', 'Memory bus']);
+      // Nothing asked at any time: the 15 minutes are the live buffer's samples.
+      assert.deepEqual(asked, []);
+    } finally {
+      page.off('request', onRequest);
+    }
   });
 
   test('an hour missing from the archive is a gap in the GPU charts, no line drawn across it', async () => {
