@@ -21,12 +21,12 @@
 -- How, at the least cost (docs/decisions/0008-daily-analytics-cost.md): one aggregate pass per GPU; the fleet's
 -- figures merged from the GPUs' (counts, minima and maxima exactly; the mean from each GPU's mean and count; the
 -- standard deviation from each GPU's mean, deviation and count: the parallel algorithm of Chan et al., as the
--- engines merge their own partial states). No exact percentile aggregate (it holds every value of its group,
--- outside the engine's memory limit): percentiles come from counts of each distinct value (load and temperature
--- per GPU and for the fleet, power for the fleet: a few hundred to some tens of thousands of values, however
--- many samples), ranked by cumulative count: the value at 0-based rank position = (count - 1) * p and the next,
--- interpolated linearly between them as the percentile aggregates do, to the same bits. Each GPU's power, whose
--- readings are mostly distinct, is counted per watt first, then per value in the bins holding the ranks.
+-- engines merge their own partial states). An exact percentile aggregate holds every value of its group, so it
+-- is kept for what has no small set of values: each GPU's power. The others come from counts of each distinct
+-- value (load and temperature per GPU and for the fleet, power for the fleet: a few hundred to some tens of
+-- thousands of values, however many samples), ranked by cumulative count: the value at 0-based rank
+-- position = (count - 1) * p and the next, interpolated linearly between them as the percentile aggregates
+-- do, to the same bits.
 WITH gpu_stats AS (
   SELECT
     uuid,
@@ -39,6 +39,8 @@ WITH gpu_stats AS (
     count(gpu_utilization_percent) AS load_count,
     avg(gpu_utilization_percent) AS load_avg_percent,
     max(gpu_utilization_percent) AS load_max_percent,
+    -- The one exact percentile aggregate: a GPU's power readings are mostly distinct.
+    {{p50_p95_p99(gpu_power_draw_watts)}} AS power_percentiles,
     count(gpu_power_draw_watts) AS power_count,
     avg(gpu_power_draw_watts) AS power_avg_watts,
     min(gpu_power_draw_watts) AS power_min_watts,
@@ -180,88 +182,6 @@ percentiles AS (
   FROM interpolated
   GROUP BY uuid
 ),
--- Each GPU's power: its readings are mostly distinct (two decimals over hundreds of watts), too many to count
--- each value in one pass, and an exact percentile aggregate would hold every one of them outside the engine's
--- memory limit. So in two steps, both aggregates: the readings counted per watt (the bin floor(power)) find the
--- bins that hold the wanted ranks (at most six per GPU); then only the readings in those bins are counted per
--- value, and ranked from their bin's first rank. The same interpolation as above, to the same bits.
-power_bins AS (
-  SELECT uuid, floor(gpu_power_draw_watts) AS bin, count(*) AS n
-  FROM samples
-  WHERE uuid IS NOT NULL AND gpu_power_draw_watts IS NOT NULL
-  GROUP BY uuid, floor(gpu_power_draw_watts)
-),
-power_bins_ranked AS (
-  SELECT
-    uuid,
-    bin,
-    sum(n) OVER (PARTITION BY uuid ORDER BY bin ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - n AS first_rank,
-    sum(n) OVER (PARTITION BY uuid ORDER BY bin ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto,
-    sum(n) OVER (PARTITION BY uuid) AS total
-  FROM power_bins
-),
-power_positions AS (
-  SELECT c.uuid, q.k, (c.total - 1) * q.p AS position
-  FROM (SELECT DISTINCT uuid, total FROM power_bins_ranked) c
-  CROSS JOIN (
-    SELECT 1 AS k, CAST(0.5 AS DOUBLE) AS p
-    UNION ALL SELECT 2 AS k, CAST(0.95 AS DOUBLE) AS p
-    UNION ALL SELECT 3 AS k, CAST(0.99 AS DOUBLE) AS p
-  ) q
-),
--- The bins holding rank floor(position) or ceil(position) (0-based) of some percentile.
-power_wanted_bins AS (
-  SELECT DISTINCT b.uuid, b.bin, b.first_rank
-  FROM power_bins_ranked b
-  JOIN power_positions p ON p.uuid = b.uuid
-  WHERE (b.first_rank <= floor(p.position) AND floor(p.position) < b.upto)
-    OR (b.first_rank <= ceil(p.position) AND ceil(p.position) < b.upto)
-),
-power_value_counts AS (
-  SELECT s.uuid, w.bin, w.first_rank, s.gpu_power_draw_watts AS value, count(*) AS n
-  FROM samples s
-  JOIN power_wanted_bins w ON w.uuid = s.uuid AND w.bin = floor(s.gpu_power_draw_watts)
-  GROUP BY s.uuid, w.bin, w.first_rank, s.gpu_power_draw_watts
-),
--- upto: the readings of the GPU at or below the value (a value's last 0-based rank is upto - 1).
-power_values_ranked AS (
-  SELECT
-    uuid,
-    value,
-    first_rank + sum(n) OVER (
-      PARTITION BY uuid, bin ORDER BY value ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS upto
-  FROM power_value_counts
-),
-power_bounds AS (
-  SELECT
-    p.uuid,
-    p.k,
-    p.position - floor(p.position) AS fraction,
-    min(CASE WHEN r.upto > floor(p.position) THEN r.value END) AS lower_value,
-    min(CASE WHEN r.upto > ceil(p.position) THEN r.value END) AS higher_value
-  FROM power_positions p
-  JOIN power_values_ranked r ON r.uuid = p.uuid
-  GROUP BY p.uuid, p.k, p.position
-),
-gpu_power_percentiles AS (
-  SELECT
-    uuid,
-    max(CASE WHEN k = 1 THEN value END) AS power_p50_watts,
-    max(CASE WHEN k = 2 THEN value END) AS power_p95_watts,
-    max(CASE WHEN k = 3 THEN value END) AS power_p99_watts
-  FROM (
-    SELECT
-      uuid,
-      k,
-      CASE
-        WHEN lower_value = higher_value THEN lower_value
-        ELSE lower_value * (1 - fraction) + higher_value * fraction
-      END AS value
-    FROM power_bounds
-  ) v
-  GROUP BY uuid
-),
 sample_stats AS (
   SELECT
     0 AS is_fleet,
@@ -287,12 +207,11 @@ sample_stats AS (
     p.temperature_p50_celsius,
     p.temperature_p95_celsius,
     p.temperature_p99_celsius,
-    w.power_p50_watts,
-    w.power_p95_watts,
-    w.power_p99_watts
+    {{item1(s.power_percentiles)}} AS power_p50_watts,
+    {{item2(s.power_percentiles)}} AS power_p95_watts,
+    {{item3(s.power_percentiles)}} AS power_p99_watts
   FROM gpu_stats s
   LEFT JOIN percentiles p ON p.uuid = s.uuid
-  LEFT JOIN gpu_power_percentiles w ON w.uuid = s.uuid
   UNION ALL
   SELECT
     1 AS is_fleet,
