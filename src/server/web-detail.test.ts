@@ -8,10 +8,7 @@ import { KEY_PAN_SHARE } from '../../web/chart-window.ts';
 import { duration, gib } from '../../web/format.ts';
 import { shareText } from '../../web/gpu-detail.ts';
 import type { SampleColumns } from '../metrics/sample-columns.ts';
-import { dateOfTs } from '../sinks/archive/layout.ts';
-import { LocalStorage } from '../sinks/archive/local-storage.ts';
-import { type ParquetBatch, ParquetWriter } from '../sinks/archive/parquet-writer.ts';
-import { writeHistory } from '../sources/sim/history.ts';
+import type { ParquetBatch, ParquetWriter } from '../sinks/archive/parquet-writer.ts';
 import type { GpuProcessesResponse, GpusResponse, HistoryResponse, ThrottleResponse } from './api-types.ts';
 import {
   axeViolations,
@@ -19,6 +16,7 @@ import {
   type Dashboard,
   simulatorFlags,
   startDashboard,
+  writeSimulatedArchive,
 } from './web-test-support.ts';
 
 const INTERVAL_MS = 2000;
@@ -34,17 +32,8 @@ const MISSING_HOUR = (() => {
 /** The widths the detail is laid out at: a small phone, a phone, a tablet, a laptop, a 4K screen at 150 %. */
 const DETAIL_WIDTHS = [360, 390, 768, 1440, 2560] as const;
 
-/**
- * The simulated fleet's `days` whole UTC days before today in a local archive, as `gpumon simulate` writes
- * them, without the samples of `missing` (from included, to excluded).
- */
-async function writeArchiveWithout(
-  archivePath: string,
-  days: number,
-  intervalMs: number,
-  missing: { from: number; to: number },
-): Promise<void> {
-  const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
+/** Makes `writer` leave out the samples of `missing` (from included, to excluded) from every batch. */
+function leaveOut(writer: ParquetWriter, missing: { from: number; to: number }): void {
   const begin = writer.begin.bind(writer);
   writer.begin = async (...args): Promise<ParquetBatch> => {
     const batch = await begin(...args);
@@ -52,17 +41,6 @@ async function writeArchiveWithout(
     batch.append = (columns: SampleColumns) => append(dropRows(columns, missing));
     return batch;
   };
-  try {
-    await writeHistory({
-      ...SIM,
-      firstDate: dateOfTs(Date.now() - days * DAY_MS),
-      lastDate: dateOfTs(Date.now() - DAY_MS),
-      intervalMs,
-      writer,
-    });
-  } finally {
-    await writer.close();
-  }
 }
 
 /** `columns` without its rows in `missing`, moved up in place. */
@@ -207,7 +185,7 @@ describe("a GPU's processes and throttle reasons in its detail, in a browser on 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gpumon-web-detail-'));
     const archivePath = join(dir, 'archive');
-    await writeArchiveWithout(archivePath, 2, 60_000, MISSING_HOUR);
+    await writeSimulatedArchive(archivePath, SIM, 2, 60_000, (writer) => leaveOut(writer, MISSING_HOUR));
     dashboard = await startDashboard({
       ...simulatorFlags(SIM, INTERVAL_MS),
       'archive.path': archivePath,

@@ -90,8 +90,11 @@ export async function writeSimulatedArchive(
   sim: Required<SimFleet>,
   days: number,
   intervalMs: number,
+  /** Changes the writer before it writes (e.g. to leave samples out of each batch). */
+  adapt?: (writer: ParquetWriter) => void,
 ): Promise<void> {
   const writer = new ParquetWriter({ storage: new LocalStorage(archivePath), threads: 1 });
+  adapt?.(writer);
   try {
     await writeHistory({
       ...sim,
