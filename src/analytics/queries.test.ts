@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { GpuSample } from '../metrics/sample.ts';
 import { AlertEvaluator } from '../pipeline/alerts.ts';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { analyze, at, GPU_A, GPU_B, rowOf, sample, series, type TestGpu, testConfig } from './testing.ts';
 
 const GiB = 1024 ** 3;
@@ -312,7 +312,7 @@ describe('daily_stats', () => {
       ties: (i) => (i % 10 === 0 ? two(200 + random() * 3) : 250),
       'with unknowns': (i) => (i % 3 === 0 ? null : two(100 + random() * 50)),
       one: (i) => (i === 0 ? 88.8 : null),
-      two: (i) => (i < 2 ? [300.5, 72.25][i] ?? null : null),
+      two: (i) => (i < 2 ? ([300.5, 72.25][i] ?? null) : null),
     };
     const gpus: TestGpu[] = Object.keys(shapes).map((name, i) => ({
       host: 'node-p',
