@@ -1,6 +1,6 @@
 /**
  * bench/agent-memory: the memory of `gpumon agent` over time (issue 15 point 6), run as deployed: the bundle
- * (`bin/gpumon.js agent`) with the DaemonSet's NODE_OPTIONS (read from
+ * (`bin/gpumon.js agent`) with the DaemonSet's NODE_OPTIONS and MALLOC_ARENA_MAX (read from
  * deploy/kubernetes/stack/gpumon/agent-daemonset.yaml) and the deployed configuration
  * (deploy/kubernetes/stack/gpumon/gpumon.yaml: 1 Hz, lz4, 12 partitions, the health server), 8 fake NVML GPUs,
  * publishing to a real Kafka (GPUMON_TEST_KAFKA) on a topic of its own. Its /metrics, /readyz and /healthz are
@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/agent-memory/run.ts [--minutes 30] [--every 5] [--warmup 3] [--json .tmp/agent-memory.json]
  *                                     [--node-options '--max-semi-space-size=1 ...'] (instead of the DaemonSet's)
+ *                                     [--malloc-arena-max N] (instead of the DaemonSet's; 0: glibc's default)
  *                                     [--gpumon DIR] (another checkout's bin/gpumon.js, built)
  *
  * Every --every seconds: the agent's RSS (VmRSS of /proc/<pid>/status, from outside) and, from inside
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     json: { type: 'string' },
     'node-options': { type: 'string' },
+    'malloc-arena-max': { type: 'string' },
     gpumon: { type: 'string' },
   },
 });
@@ -62,12 +64,12 @@ const BUDGET_MIB = 100;
 const GPUS = 8;
 const MiB = 1024 * 1024;
 
-/** The NODE_OPTIONS the agent's DaemonSet sets, so that the bench runs what is deployed. */
-function deployedNodeOptions(): string {
+/** The agent container's environment in its DaemonSet (NODE_OPTIONS, MALLOC_ARENA_MAX), to run what is deployed. */
+function deployedEnv(name: string): string {
   const yaml = readFileSync(join(ROOT, 'deploy/kubernetes/stack/gpumon/agent-daemonset.yaml'), 'utf8');
-  const m = /- name: NODE_OPTIONS\s+value: (.+)/.exec(yaml);
-  if (!m?.[1]) throw new Error('no NODE_OPTIONS in the agent DaemonSet');
-  return m[1].trim();
+  const m = new RegExp(`- name: ${name}\\s+value: (.+)`).exec(yaml);
+  if (!m?.[1]) throw new Error(`no ${name} in the agent DaemonSet`);
+  return m[1].trim().replace(/^"(.*)"$/, '$1');
 }
 
 function vmStatus(pid: number): { rss: number; hwm: number } | undefined {
@@ -83,19 +85,23 @@ function vmStatus(pid: number): { rss: number; hwm: number } | undefined {
 ensureBundle();
 const library = buildFakeNvml();
 // --node-options: another setting to compare with the deployed one (decision 0001's "what would change this").
-const nodeOptions = values['node-options'] ?? deployedNodeOptions();
+const nodeOptions = values['node-options'] ?? deployedEnv('NODE_OPTIONS');
+const arenaMax = values['malloc-arena-max'] ?? deployedEnv('MALLOC_ARENA_MAX');
 const work = mkdtempSync(join(tmpdir(), 'gpumon-bench-agent-memory-'));
 const probeFile = join(work, 'probe.jsonl');
 const topic = `bench-agent-memory-${Date.now()}-${process.pid}`;
 const healthPort = 20_000 + (process.pid % 10_000);
+// glibc reads MALLOC_ARENA_MAX at start; without it (0 here), its default: up to eight arenas a core.
+const { MALLOC_ARENA_MAX: _outer, ...outerEnv } = process.env;
 const child = spawn(
   process.execPath,
   ['--import', './bench/agent-memory/probe.mjs', gpumonBin, 'agent', '--source', 'nvml'],
   {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...outerEnv,
       NODE_OPTIONS: nodeOptions,
+      ...(arenaMax === '0' ? {} : { MALLOC_ARENA_MAX: arenaMax }),
       GPUMON_CONFIG: join(ROOT, 'deploy/kubernetes/stack/gpumon/gpumon.yaml'),
       GPUMON_KAFKA_BROKERS: brokers,
       GPUMON_KAFKA_TOPIC: topic,
@@ -158,7 +164,7 @@ meter.track(pid);
 let meterStarted = started;
 let hwm = 0;
 console.error(
-  `bench/agent-memory: pid ${pid}, NODE_OPTIONS=${nodeOptions}, topic ${topic}, ${minutes} min, a sample every ${every} s`,
+  `bench/agent-memory: pid ${pid}, NODE_OPTIONS=${nodeOptions}, MALLOC_ARENA_MAX=${arenaMax}, topic ${topic}, ${minutes} min, a sample every ${every} s`,
 );
 while (!gone && performance.now() < endAt) {
   const next = started + (samples.length + 1) * every * 1000;
@@ -238,7 +244,7 @@ const slope = (f: Fit) =>
   `${fmt(f.slope, 3)} MiB/h (95% CI ${fmt(f.low, 3)} .. ${fmt(f.high, 3)}; n=${f.n}, effective n ${Math.round(f.nEffective)}, lag-1 r ${fmt(f.r1, 2)})`;
 
 console.log(
-  `bench/agent-memory: \`gpumon agent\` (bin/gpumon.js, NODE_OPTIONS=${nodeOptions}, deployed gpumon.yaml), ` +
+  `bench/agent-memory: \`gpumon agent\` (bin/gpumon.js, NODE_OPTIONS=${nodeOptions}, MALLOC_ARENA_MAX=${arenaMax}, deployed gpumon.yaml), ` +
     `${GPUS} fake NVML GPUs at 1 Hz, Kafka at ${brokers}, ${minutes} min, a sample every ${every} s, ` +
     `first ${fmt(warmup, 1)} min left out (warm-up)\n`,
 );
@@ -281,7 +287,7 @@ if (values.json) {
   writeFileSync(
     values.json,
     JSON.stringify(
-      { minutes, every, warmup, nodeOptions, peak, rssFit, heapFit, samples, inside, noise },
+      { minutes, every, warmup, nodeOptions, arenaMax, peak, rssFit, heapFit, samples, inside, noise },
       null,
       1,
     ),

@@ -292,6 +292,10 @@ describe('the DaemonSet gpumon-agent', () => {
     assert.ok(options.split(/\s+/).includes('--max-semi-space-size=1'), options);
   });
 
+  it('sets MALLOC_ARENA_MAX=2, the glibc arenas the memory decision measured', () => {
+    assert.equal(agent.env?.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value, '2');
+  });
+
   it("requests the decision's 100 MiB budget and limits memory at or above it", () => {
     assert.equal(budget, 100 * 1024 ** 2);
     const request = memoryBytes(agent.resources?.requests?.memory ?? '0');

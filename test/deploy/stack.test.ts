@@ -676,6 +676,17 @@ describe('every workload', () => {
     }
   });
 
+  it("runs the agent with decision 0001's memory settings in every rendering, bring-your-own included", () => {
+    for (const name of [...stackRenderings(), 'byo/base']) {
+      const agents = workloads(rendered(name).manifests).filter((w) => w.where === 'DaemonSet/gpumon-agent');
+      assert.equal(agents.length, 1, `${name}: one agent DaemonSet`);
+      const agent = agents[0]?.pod.containers.find((c) => c.name === 'agent');
+      const env = new Map(agent?.env?.map((e) => [e.name, e.value]));
+      assert.equal(env.get('NODE_OPTIONS'), '--max-semi-space-size=1', name);
+      assert.equal(env.get('MALLOC_ARENA_MAX'), '2', name);
+    }
+  });
+
   it('pins every image by version (no :latest, no untagged image)', () => {
     const images = new Set<string>();
     for (const name of [...stackRenderings(), 'byo/base', 'byo/hdfs-spark']) {
