@@ -7,16 +7,19 @@
  *
  * DIR holds a day written by `synthetic.ts generate` (DATE defaults to its date). Exits 1 when a value differs.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ANALYSES,
+  type AnalysisName,
   analysisParams,
   dailyQueries,
+  partCount,
   type Query,
   querySource,
+  type SharedRelationName,
 } from '../../src/analytics/analyses.ts';
 import { renderSql } from '../../src/analytics/dialect.ts';
 import type { JsonRow } from '../../src/analytics/engine.ts';
@@ -42,12 +45,22 @@ const scratchDir = mkdtempSync(join(tmpdir(), 'gpumon-bench-compare-'));
 const session = await engine.open({ files, scratchDir } as Parameters<typeof engine.open>[0]);
 
 const current = dailyQueries(engine.dialect, params);
-const atRevision = current.map((q): Query => {
-  const text = execFileSync('git', ['show', `${rev}:src/analytics/${querySource(q.name)}`], {
+// The relations of that revision (a relation it did not have yet is left out; its own queries do without).
+const atRevision = current.flatMap((q): Query[] => {
+  const name = q.name as AnalysisName | SharedRelationName;
+  const shown = spawnSync('git', ['show', `${rev}:src/analytics/${querySource(name)}`], {
     cwd: ROOT,
     encoding: 'utf8',
   });
-  return { ...q, sql: renderSql(text, engine.dialect, params, `${rev}:${q.source}`) };
+  if (shown.status !== 0) return [];
+  return [
+    {
+      name,
+      source: q.source,
+      ordered: q.ordered,
+      sql: renderSql(shown.stdout, engine.dialect, params, `${rev}:${q.source}`),
+    },
+  ];
 });
 
 for (const query of atRevision) await session.materialize(query);
@@ -59,7 +72,19 @@ for (const name of ANALYSES) {
     ordered: true,
   });
 }
-for (const query of current) await session.materialize(query);
+// This tree's, in parts as the job builds them (GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES to force parts).
+let samples = 0;
+let gpus = 0;
+const parts = () => partCount(samples, gpus, config.analytics.percentilePartSamples);
+for (const query of current) {
+  for (const part of query.parts?.(parts()) ?? [query]) await session.materialize(part);
+  if (query.name === 'gpus') {
+    const rows = await session.rows('gpus');
+    samples = rows.reduce((n, row) => n + Number(row.sample_count), 0);
+    gpus = rows.length;
+  }
+}
+process.stderr.write(`this tree: ${samples} samples, gpu_power_percentiles in ${parts()} part(s)\n`);
 
 let differing = 0;
 for (const name of ANALYSES) {

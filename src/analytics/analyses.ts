@@ -34,20 +34,39 @@ export function hasGpuRows(analysis: string): boolean {
 
 /**
  * Relations built before the analyses and shared by them (queries/shared/<name>.sql); not written out.
- * `gpus` and `pods` key the GPUs and the pods by small integers; `gpu_intervals` holds the one window pass over
- * the day (the costly step); `host_samples` the hosts' readings, each counted once (not once per GPU).
+ * `gpus` and `pods` key the GPUs and the pods by small integers; `gpu_power_percentiles` holds each GPU's exact
+ * power percentiles (built in parts: `PARTITIONED_RELATIONS`); `gpu_intervals` the one window pass over the day
+ * (the costly step); `host_samples` the hosts' readings, each counted once (not once per GPU).
  */
-export const SHARED_RELATIONS = ['gpus', 'pods', 'gpu_intervals', 'host_samples'] as const;
+export const SHARED_RELATIONS = [
+  'gpus',
+  'gpu_power_percentiles',
+  'pods',
+  'gpu_intervals',
+  'host_samples',
+] as const;
 export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
+
+/**
+ * Relations built over parts of the GPUs, each part its own statement, then put together: an exact percentile
+ * aggregate holds every value of its group until its statement ends, so the parts bound what is held at once.
+ */
+export const PARTITIONED_RELATIONS: readonly SharedRelationName[] = ['gpu_power_percentiles'];
+
+/** A relation's name, or one part of a relation built in parts. */
+export type RelationName = AnalysisName | SharedRelationName | `${SharedRelationName}_part${number}`;
 
 /** A query ready for one engine: the relation it builds and its SQL, placeholders expanded. */
 export interface Query {
-  readonly name: AnalysisName | SharedRelationName;
+  readonly name: RelationName;
   /** The template it came from, for messages (e.g. `queries/daily_stats.sql`). */
   readonly source: string;
+  /** The SQL that builds the whole relation in one statement. */
   readonly sql: string;
   /** Whether the order of its rows matters (results, sorted by their ORDER BY) or not (shared relations). */
   readonly ordered: boolean;
+  /** For a relation of `PARTITIONED_RELATIONS`: the statements that build it in `count` parts (`partQueries`). */
+  readonly parts?: (count: number) => Query[];
 }
 
 /** The configuration values the queries use, named `{{key}}` in the SQL by their configuration key. */
@@ -88,6 +107,32 @@ export function dailyQueries(dialect: Dialect, params: SqlParams): Query[] {
   return [...SHARED_RELATIONS, ...ANALYSES].map((name) => {
     const source = querySource(name);
     const ordered = (ANALYSES as readonly string[]).includes(name);
-    return { name, source, ordered, sql: renderSql(template(source), dialect, params, source) };
+    const sql = renderSql(template(source), dialect, params, source);
+    if (!PARTITIONED_RELATIONS.includes(name as SharedRelationName)) return { name, source, ordered, sql };
+    const parts = (count: number): Query[] => {
+      if (count === 1) return [{ name, source, ordered, sql }];
+      const each = Array.from({ length: count }, (_, index): Query => {
+        const part = { index, count };
+        return {
+          name: `${name as SharedRelationName}_part${index}`,
+          source,
+          ordered,
+          sql: renderSql(template(source), dialect, params, source, part),
+        };
+      });
+      const union = each.map((q) => `SELECT * FROM ${q.name}`).join('\nUNION ALL\n');
+      return [...each, { name, source, ordered, sql: union }];
+    };
+    return { name, source, ordered, sql, parts };
   });
+}
+
+/**
+ * How many parts a relation of `PARTITIONED_RELATIONS` is built in, for a day of `samples` samples of `gpus`
+ * GPUs: enough that each holds about `partSamples` (`analytics.percentilePartSamples`) at most, and no more
+ * than the GPUs (a GPU's samples are never split); 1 for a day that size or less.
+ */
+export function partCount(samples: number, gpus: number, partSamples: number): number {
+  if (!(Number.isFinite(samples) && samples > 0 && gpus >= 1)) return 1;
+  return Math.min(Math.floor(gpus), Math.max(1, Math.ceil(samples / Math.max(1, partSamples))));
 }

@@ -9,7 +9,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import { metricsPartition } from '../sinks/archive/layout.ts';
 import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import { ANALYSES, type AnalysisName, analysisParams, dailyQueries } from './analyses.ts';
+import { ANALYSES, type AnalysisName, analysisParams, dailyQueries, partCount } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { abortError, CorruptFileError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
@@ -159,11 +159,18 @@ async function analyseFiles(
     progress('open', since);
 
     const rows = {} as Record<AnalysisName, number>;
+    let day = { samples: 0, gpus: 0 };
     for (const query of queries) {
       since = Date.now();
-      const count = await session.materialize(query);
-      if (query.name === 'gpus' && count === 0)
-        throw noData(date, storage, `${files.length} file(s), no samples`);
+      let count = 0;
+      const parts = query.parts?.(
+        partCount(day.samples, day.gpus, config.analytics.percentilePartSamples),
+      ) ?? [query];
+      for (const part of parts) count = await session.materialize(part);
+      if (query.name === 'gpus') {
+        if (count === 0) throw noData(date, storage, `${files.length} file(s), no samples`);
+        day = await sizeOfDay(session);
+      }
       if ((ANALYSES as readonly string[]).includes(query.name)) rows[query.name as AnalysisName] = count;
       progress(query.name, since);
     }
@@ -242,6 +249,12 @@ async function analyseFiles(
     await session?.close().catch(() => {});
     await rm(scratchDir, { recursive: true, force: true });
   }
+}
+
+/** The day's GPUs and their samples (from `gpus`): how many parts the partitioned relations take. */
+async function sizeOfDay(session: EngineSession): Promise<{ samples: number; gpus: number }> {
+  const gpus = await session.rows('gpus');
+  return { samples: gpus.reduce((n, row) => n + Number(row.sample_count ?? 0), 0), gpus: gpus.length };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../config/load.ts';
 import { isGpumonError } from '../errors.ts';
-import { ANALYSES, analysisParams, dailyQueries, SHARED_RELATIONS } from './analyses.ts';
+import { ANALYSES, analysisParams, dailyQueries, partCount, SHARED_RELATIONS } from './analyses.ts';
 import { DUCKDB_DIALECT, renderSql, SPARK_DIALECT } from './dialect.ts';
 
 const params = { 'alerts.highTempCelsius': 80, 'analytics.maxGapSeconds': 0.5, offset: -3 };
@@ -82,6 +82,73 @@ describe('the SQL dialect layer', () => {
         (err) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && err.message.includes('parameter x'),
       );
     }
+  });
+
+  it('selects the rows of one part by a hash of the expression, and every row when built whole', () => {
+    const template = 'WHERE uuid IS NOT NULL AND {{in_part(uuid)}}';
+    assert.equal(renderSql(template, DUCKDB_DIALECT, params, 'q.sql'), 'WHERE uuid IS NOT NULL AND TRUE');
+    assert.equal(
+      renderSql(template, DUCKDB_DIALECT, params, 'q.sql', { index: 0, count: 1 }),
+      'WHERE uuid IS NOT NULL AND TRUE',
+    );
+    assert.equal(
+      renderSql(template, DUCKDB_DIALECT, params, 'q.sql', { index: 2, count: 3 }),
+      'WHERE uuid IS NOT NULL AND hash(uuid) % 3 = 2',
+    );
+    assert.equal(
+      renderSql(template, SPARK_DIALECT, params, 'q.sql', { index: 0, count: 4 }),
+      'WHERE uuid IS NOT NULL AND pmod(xxhash64(uuid), 4) = 0',
+    );
+  });
+
+  it('refuses a part that does not exist, naming the query file', () => {
+    for (const part of [
+      { index: 3, count: 3 },
+      { index: -1, count: 2 },
+      { index: 0, count: 0 },
+      { index: 0.5, count: 2 },
+    ]) {
+      assert.throws(
+        () => renderSql('{{in_part(uuid)}}', DUCKDB_DIALECT, params, 'q.sql', part),
+        (err: unknown) => isGpumonError(err, 'ANALYTICS_QUERY_FAILED') && /^q\.sql: .*part/.test(err.message),
+        JSON.stringify(part),
+      );
+    }
+  });
+
+  it('builds a partitioned relation in parts, then as their union under its own name', () => {
+    const all = analysisParams(loadConfig());
+    const query = dailyQueries(DUCKDB_DIALECT, all).find((q) => q.name === 'gpu_power_percentiles');
+    assert.ok(query?.parts, 'gpu_power_percentiles is built in parts');
+    assert.deepEqual(
+      query.parts(1).map((q) => q.sql),
+      [query.sql],
+    );
+    const three = query.parts(3);
+    assert.deepEqual(
+      three.map((q) => q.name),
+      [
+        'gpu_power_percentiles_part0',
+        'gpu_power_percentiles_part1',
+        'gpu_power_percentiles_part2',
+        'gpu_power_percentiles',
+      ],
+    );
+    three.slice(0, 3).forEach((q, i) => assert.match(q.sql, new RegExp(`hash\\(uuid\\) % 3 = ${i}`)));
+    assert.equal(
+      three[3]?.sql,
+      'SELECT * FROM gpu_power_percentiles_part0\nUNION ALL\nSELECT * FROM gpu_power_percentiles_part1\nUNION ALL\nSELECT * FROM gpu_power_percentiles_part2',
+    );
+    assert.equal(dailyQueries(DUCKDB_DIALECT, all).find((q) => q.name === 'daily_stats')?.parts, undefined);
+  });
+
+  it('sizes the parts by the samples of the day, never more parts than GPUs', () => {
+    assert.equal(partCount(86_400_000, 1000, 25_000_000), 4);
+    assert.equal(partCount(25_000_000, 1000, 25_000_000), 1);
+    assert.equal(partCount(25_000_001, 1000, 25_000_000), 2);
+    assert.equal(partCount(10_500, 7, 2000), 6);
+    assert.equal(partCount(1_000_000, 3, 1000), 3, 'a GPU is never split');
+    assert.equal(partCount(0, 0, 1000), 1);
   });
 
   it('refuses a malformed placeholder', () => {

@@ -12,6 +12,10 @@ import { GpumonError } from '../errors.ts';
  *   `{{item1(list)}}`..`{{item3(list)}}` take its items (lists are 1-based in DuckDB, 0-based in Spark).
  *   The argument is SQL and must not contain `)}}`.
  *
+ * - `{{in_part(expr)}}`: whether a row belongs to the part of a relation built in parts (`RenderOptions.part`),
+ *   by a hash of `expr` (the same value, the same part; which part differs between engines, what a part
+ *   computes does not); `TRUE` when the relation is built whole.
+ *
  * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
  */
 export const MACROS = [
@@ -32,6 +36,14 @@ export interface Dialect {
   readonly name: string;
   /** One function per macro: the SQL text of its argument in, the engine's SQL out. */
   readonly macros: Readonly<Record<MacroName, (arg: string) => string>>;
+  /** The part (0 .. count - 1) of a row whose `expr` is the SQL given, as an SQL integer expression. */
+  readonly partOf: (expr: string, count: number) => string;
+}
+
+/** Which part of a relation built in parts a rendering is for: `index` of `count`, 0-based. */
+export interface Part {
+  readonly index: number;
+  readonly count: number;
 }
 
 /**
@@ -52,6 +64,7 @@ export const DUCKDB_DIALECT: Dialect = {
     timestamp_micros: (arg) => `make_timestamp(${arg})`,
     utc_hour: (arg) => `CAST(hour(${arg}) AS INTEGER)`,
   },
+  partOf: (expr, count) => `hash(${expr}) % ${count}`,
 };
 
 /**
@@ -73,6 +86,7 @@ export const SPARK_DIALECT: Dialect = {
     timestamp_micros: (arg) => `timestamp_micros(${arg})`,
     utc_hour: (arg) => `hour(${arg})`,
   },
+  partOf: (expr, count) => `pmod(xxhash64(${expr}), ${count})`,
 };
 
 /** Parameter values by name (the configuration key they come from). */
@@ -82,16 +96,35 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w.]*)\s*(?:\(([\s\S]*?)\)\s*)?\}\}/g;
 
 /**
  * Expands the placeholders of a query template for one engine. `where` names the template (its file) in
- * error messages. Throws ANALYTICS_QUERY_FAILED on an unknown placeholder or a parameter that is not a finite
- * number.
+ * error messages; `part`, for a relation built in parts, which part this rendering computes. Throws
+ * ANALYTICS_QUERY_FAILED on an unknown placeholder, a parameter that is not a finite number or a bad part.
  */
-export function renderSql(template: string, dialect: Dialect, params: SqlParams, where: string): string {
+export function renderSql(
+  template: string,
+  dialect: Dialect,
+  params: SqlParams,
+  where: string,
+  part?: Part,
+): string {
+  if (part && !(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index))) {
+    throw new GpumonError('ANALYTICS_QUERY_FAILED', `${where}: bad part ${part.index} of ${part.count}`);
+  }
+  if (part && (part.index < 0 || part.index >= part.count)) {
+    throw new GpumonError(
+      'ANALYTICS_QUERY_FAILED',
+      `${where}: part ${part.index} of ${part.count} does not exist`,
+    );
+  }
   const sql = template.replace(PLACEHOLDER, (whole, name: string, arg: string | undefined) => {
     if (arg !== undefined) {
+      if (name === 'in_part') {
+        if (!part || part.count === 1) return 'TRUE';
+        return `${dialect.partOf(renderSql(arg, dialect, params, where), part.count)} = ${part.index}`;
+      }
       if (!(MACROS as readonly string[]).includes(name)) {
         throw new GpumonError(
           'ANALYTICS_QUERY_FAILED',
-          `${where}: unknown macro ${whole}; known macros: ${MACROS.join(', ')}`,
+          `${where}: unknown macro ${whole}; known macros: ${[...MACROS, 'in_part'].join(', ')}`,
         );
       }
       return dialect.macros[name as MacroName](renderSql(arg, dialect, params, where));

@@ -295,10 +295,10 @@ describe('daily_stats', () => {
     near(fleet.power_p50_watts, 145);
   });
 
-  it("gives each GPU's power percentiles to the bit of quantile_cont, wherever in its watts the ranks fall", async () => {
-    // Each GPU's power is counted per watt, then per value in the watts holding the ranks: readings spread over
-    // hundreds of watts, all within one watt, on both sides of a whole watt, mostly one value, one or two
-    // readings, some unknown.
+  it("gives each GPU's power percentiles to the bit of quantile_cont, whole or in parts of the GPUs", async () => {
+    // Readings spread over hundreds of watts, all within one watt, on both sides of a whole watt, mostly one
+    // value, one or two readings, some unknown; the day whole, then in parts of the GPUs (at most 2,000 samples
+    // a part: 6 parts of 7 GPUs, as a large fleet's day is split).
     let state = 7;
     const random = () => {
       state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -329,8 +329,10 @@ describe('daily_stats', () => {
         Array.from({ length: 1500 }, (_, i) => ({ gpu_power_draw_watts: shape(i) })),
       );
     });
-    const { read } = await analyze(samples);
-    const stats = await read('daily_stats');
+    const whole = await (await analyze(samples)).read('daily_stats');
+    const inParts = await (await analyze(samples, { 'analytics.percentilePartSamples': 2000 })).read(
+      'daily_stats',
+    );
 
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
@@ -349,12 +351,15 @@ describe('daily_stats', () => {
       );
       const expected = reader.getRowObjectsJS();
       assert.equal(expected.length, gpus.length);
-      for (const e of expected) {
-        const row = rowOf(stats, String(e.uuid));
-        assert.equal(row.power_p50_watts, e.p50, `${e.uuid} p50`);
-        assert.equal(row.power_p95_watts, e.p95, `${e.uuid} p95`);
-        assert.equal(row.power_p99_watts, e.p99, `${e.uuid} p99`);
+      for (const [how, stats] of Object.entries({ whole, 'in parts': inParts })) {
+        for (const e of expected) {
+          const row = rowOf(stats, String(e.uuid));
+          assert.equal(row.power_p50_watts, e.p50, `${how}: ${e.uuid} p50`);
+          assert.equal(row.power_p95_watts, e.p95, `${how}: ${e.uuid} p95`);
+          assert.equal(row.power_p99_watts, e.p99, `${how}: ${e.uuid} p99`);
+        }
       }
+      assert.deepEqual(inParts, whole, 'every figure the same in parts');
     } finally {
       connection.closeSync();
       instance.closeSync();

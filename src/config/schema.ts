@@ -394,7 +394,13 @@ export const CONFIG_FIELDS = {
     schema: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i),
     default: '2GB',
     allowed: 'a size such as 2GB or 512MiB',
-    help: "Memory limit of the DuckDB engine; beyond it, DuckDB spills to disk. Exact percentiles (each GPU's power) are held outside it: at 1,000 GPUs x 1 day the job peaks about 1.5 GiB above it.",
+    help: "Memory limit of the DuckDB engine; beyond it, DuckDB spills to disk. Exact percentiles (each GPU's power) are held outside it, bounded by analytics.percentilePartSamples.",
+  },
+  'analytics.percentilePartSamples': {
+    schema: int(1000, Number.MAX_SAFE_INTEGER),
+    default: 25_000_000,
+    allowed: 'integer >= 1000',
+    help: "Each GPU's exact power percentiles hold every reading until computed, outside analytics.memoryLimit (about 14 bytes a sample): a day with more samples is computed over parts of the GPUs of about this many samples each (at most one part a GPU), one more read of two columns per part. Lower it to bound the job's memory further.",
   },
   'analytics.threads': {
     schema: int(0, 1024),
@@ -727,6 +733,7 @@ export interface Config {
     idleLoadPercent: number;
     idleMemoryBytes: number;
     memoryLimit: string;
+    percentilePartSamples: number;
     threads: number;
     engine: (typeof ANALYTICS_ENGINES)[number];
     sparkRemote: string;

@@ -24,6 +24,8 @@ export const ANALYZE_ENV = {
   GPUMON_ALERTS_TEMP_SPIKE_CELSIUS: '2',
   GPUMON_ALERTS_HIGH_CPU_TEMP_CELSIUS: '55',
   GPUMON_ANALYTICS_MEMORY_LIMIT: '1GB',
+  // Each GPU's power percentiles in parts of the GPUs (3 of the day's ~28,000 samples), as a large fleet's day.
+  GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES: '10000',
 };
 
 /**

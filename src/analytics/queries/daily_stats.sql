@@ -22,7 +22,8 @@
 -- figures merged from the GPUs' (counts, minima and maxima exactly; the mean from each GPU's mean and count; the
 -- standard deviation from each GPU's mean, deviation and count: the parallel algorithm of Chan et al., as the
 -- engines merge their own partial states). An exact percentile aggregate holds every value of its group, so it
--- is kept for what has no small set of values: each GPU's power. The others come from counts of each distinct
+-- is kept for what has no small set of values: each GPU's power, computed apart over parts of the GPUs
+-- (shared/gpu_power_percentiles.sql) to bound what it holds at once. The others come from counts of each distinct
 -- value (load and temperature per GPU and for the fleet, power for the fleet: a few hundred to some tens of
 -- thousands of values, however many samples), ranked by cumulative count: the value at 0-based rank
 -- position = (count - 1) * p and the next, interpolated linearly between them as the percentile aggregates
@@ -39,8 +40,6 @@ WITH gpu_stats AS (
     count(gpu_utilization_percent) AS load_count,
     avg(gpu_utilization_percent) AS load_avg_percent,
     max(gpu_utilization_percent) AS load_max_percent,
-    -- The one exact percentile aggregate: a GPU's power readings are mostly distinct.
-    {{p50_p95_p99(gpu_power_draw_watts)}} AS power_percentiles,
     count(gpu_power_draw_watts) AS power_count,
     avg(gpu_power_draw_watts) AS power_avg_watts,
     min(gpu_power_draw_watts) AS power_min_watts,
@@ -207,11 +206,12 @@ sample_stats AS (
     p.temperature_p50_celsius,
     p.temperature_p95_celsius,
     p.temperature_p99_celsius,
-    {{item1(s.power_percentiles)}} AS power_p50_watts,
-    {{item2(s.power_percentiles)}} AS power_p95_watts,
-    {{item3(s.power_percentiles)}} AS power_p99_watts
+    {{item1(w.power_percentiles)}} AS power_p50_watts,
+    {{item2(w.power_percentiles)}} AS power_p95_watts,
+    {{item3(w.power_percentiles)}} AS power_p99_watts
   FROM gpu_stats s
   LEFT JOIN percentiles p ON p.uuid = s.uuid
+  LEFT JOIN gpu_power_percentiles w ON w.uuid = s.uuid
   UNION ALL
   SELECT
     1 AS is_fleet,
