@@ -40,10 +40,10 @@ export function hasGpuRows(analysis: string): boolean {
  */
 export const SHARED_RELATIONS = [
   'gpus',
-  'gpu_power_percentiles',
   'pods',
   'gpu_intervals',
   'host_samples',
+  'gpu_power_percentiles',
 ] as const;
 export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
 

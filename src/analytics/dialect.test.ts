@@ -149,6 +149,12 @@ describe('the SQL dialect layer', () => {
     assert.equal(partCount(10_500, 7, 2000), 6);
     assert.equal(partCount(1_000_000, 3, 1000), 3, 'a GPU is never split');
     assert.equal(partCount(0, 0, 1000), 1);
+    const byDefault = loadConfig().analytics.percentilePartSamples;
+    assert.equal(
+      partCount(86_400_000, 1000, byDefault),
+      2,
+      '1,000 GPUs x 1 day at 1 Hz: two parts by default',
+    );
   });
 
   it('refuses a malformed placeholder', () => {

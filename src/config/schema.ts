@@ -398,7 +398,7 @@ export const CONFIG_FIELDS = {
   },
   'analytics.percentilePartSamples': {
     schema: int(1000, Number.MAX_SAFE_INTEGER),
-    default: 25_000_000,
+    default: 50_000_000,
     allowed: 'integer >= 1000',
     help: "Each GPU's exact power percentiles hold every reading until computed, outside analytics.memoryLimit (about 14 bytes a sample): a day with more samples is computed over parts of the GPUs of about this many samples each (at most one part a GPU), one more read of two columns per part. Lower it to bound the job's memory further.",
   },
