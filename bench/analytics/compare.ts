@@ -21,6 +21,7 @@ import {
   querySource,
   type SharedRelationName,
 } from '../../src/analytics/analyses.ts';
+import { sizeOfDay } from '../../src/analytics/daily-job.ts';
 import { renderSql } from '../../src/analytics/dialect.ts';
 import type { JsonRow } from '../../src/analytics/engine.ts';
 import { DuckDbEngine } from '../../src/analytics/engines/duckdb.ts';
@@ -73,18 +74,13 @@ for (const name of ANALYSES) {
   });
 }
 // This tree's, in parts as the job builds them (GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES to force parts).
-let samples = 0;
-let gpus = 0;
-const parts = () => partCount(samples, gpus, config.analytics.percentilePartSamples);
+let day = { samples: 0, gpus: 0 };
+const parts = () => partCount(day.samples, day.gpus, config.analytics.percentilePartSamples);
 for (const query of current) {
   for (const part of query.parts?.(parts()) ?? [query]) await session.materialize(part);
-  if (query.name === 'gpus') {
-    const rows = await session.rows('gpus');
-    samples = rows.reduce((n, row) => n + Number(row.sample_count), 0);
-    gpus = rows.length;
-  }
+  if (query.name === 'gpus') day = await sizeOfDay(session);
 }
-process.stderr.write(`this tree: ${samples} samples, gpu_power_percentiles in ${parts()} part(s)\n`);
+process.stderr.write(`this tree: ${day.samples} samples, gpu_power_percentiles in ${parts()} part(s)\n`);
 
 let differing = 0;
 for (const name of ANALYSES) {

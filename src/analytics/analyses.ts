@@ -65,7 +65,7 @@ export interface Query {
   readonly sql: string;
   /** Whether the order of its rows matters (results, sorted by their ORDER BY) or not (shared relations). */
   readonly ordered: boolean;
-  /** For a relation of `PARTITIONED_RELATIONS`: the statements that build it in `count` parts (`partQueries`). */
+  /** For a relation of `PARTITIONED_RELATIONS`: the statements that build it in `count` parts, in order. */
   readonly parts?: (count: number) => Query[];
 }
 

@@ -252,7 +252,7 @@ async function analyseFiles(
 }
 
 /** The day's GPUs and their samples (from `gpus`): how many parts the partitioned relations take. */
-async function sizeOfDay(session: EngineSession): Promise<{ samples: number; gpus: number }> {
+export async function sizeOfDay(session: EngineSession): Promise<{ samples: number; gpus: number }> {
   const gpus = await session.rows('gpus');
   return { samples: gpus.reduce((n, row) => n + Number(row.sample_count ?? 0), 0), gpus: gpus.length };
 }
