@@ -134,7 +134,8 @@ describe('the SQL dialect layer', () => {
         'gpu_power_percentiles',
       ],
     );
-    three.slice(0, 3).forEach((q, i) => assert.match(q.sql, new RegExp(`hash\\(uuid\\) % 3 = ${i}`)));
+    for (const [i, q] of three.slice(0, 3).entries())
+      assert.match(q.sql, new RegExp(`hash\\(uuid\\) % 3 = ${i}`));
     assert.equal(
       three[3]?.sql,
       'SELECT * FROM gpu_power_percentiles_part0\nUNION ALL\nSELECT * FROM gpu_power_percentiles_part1\nUNION ALL\nSELECT * FROM gpu_power_percentiles_part2',
