@@ -12,7 +12,7 @@ import { GpumonError } from '../errors.ts';
  *   `{{item1(list)}}`..`{{item3(list)}}` take its items (lists are 1-based in DuckDB, 0-based in Spark).
  *   The argument is SQL and must not contain `)}}`.
  *
- * - `{{in_part(expr)}}`: whether a row belongs to the part of a relation built in parts (`RenderOptions.part`),
+ * - `{{in_part(expr)}}`: whether a row belongs to the part of a relation built in parts (`renderSql`'s `part`),
  *   by a hash of `expr` (the same value, the same part; which part differs between engines, what a part
  *   computes does not); `TRUE` when the relation is built whole.
  *

@@ -3,7 +3,7 @@
 --
 -- A GPU's power readings are mostly distinct, so these are exact percentile aggregates: each holds every
 -- reading of its GPU until its statement ends, outside the engine's memory limit. The job builds this
--- relation over parts of the GPUs, each part its own statement ({{in_part(uuid)}}: a GPU's samples are all in
+-- relation over parts of the GPUs, each part its own statement (in_part of the UUID: a GPU's samples are all in
 -- one part), so that the readings held at once stay bounded however large the fleet
 -- (analytics.percentilePartSamples; docs/decisions/0008-daily-analytics-cost.md, fifth round).
 --
