@@ -101,6 +101,26 @@ describe('configuration', () => {
     assert.equal(loadConfig().alerts.repeatSeconds, 300);
   });
 
+  it('rejects a percentile part size that is too small or not a whole number, naming the key and the bound', () => {
+    for (const bad of ['0', '999', '2.5e6x', '1500.5', 'many']) {
+      assert.throws(
+        () => loadConfig({ env: { GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES: bad } }),
+        (err) =>
+          isGpumonError(err, 'CONFIG_INVALID') &&
+          err.message.includes('analytics.percentilePartSamples') &&
+          err.message.includes('GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES') &&
+          err.message.includes('integer >= 1000'),
+        bad,
+      );
+    }
+    assert.equal(
+      loadConfig({ env: { GPUMON_ANALYTICS_PERCENTILE_PART_SAMPLES: '1000' } }).analytics
+        .percentilePartSamples,
+      1000,
+    );
+    assert.equal(loadConfig().analytics.percentilePartSamples, 50_000_000);
+  });
+
   it('rejects an unknown key in the file and suggests the right one', () => {
     const file = yamlFile('alerts:\n  highTemp: 70\n');
     assert.throws(
