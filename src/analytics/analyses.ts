@@ -133,6 +133,6 @@ export function dailyQueries(dialect: Dialect, params: SqlParams): Query[] {
  * than the GPUs (a GPU's samples are never split); 1 for a day that size or less.
  */
 export function partCount(samples: number, gpus: number, partSamples: number): number {
-  if (!(Number.isFinite(samples) && samples > 0 && gpus >= 1)) return 1;
-  return Math.min(Math.floor(gpus), Math.max(1, Math.ceil(samples / Math.max(1, partSamples))));
+  if (!(samples > 0 && gpus >= 1 && partSamples >= 1)) return 1;
+  return Math.min(gpus, Math.max(1, Math.ceil(samples / partSamples)));
 }
