@@ -1,12 +1,9 @@
-import { METRICS, type MetricName } from '../metrics/catalog.ts';
+import type { MetricName } from '../metrics/catalog.ts';
 import type { GpuSample } from '../metrics/sample.ts';
 import type { AlertEvent } from './alerts.ts';
+import { GpuWindow, type Series } from './live-window.ts';
 
-/** A window of one metric of one GPU: parallel arrays, oldest first. */
-export interface Series {
-  ts: number[];
-  values: (number | null)[];
-}
+export type { Series } from './live-window.ts';
 
 export type LiveListener = (update: { samples: readonly GpuSample[]; alerts: readonly AlertEvent[] }) => void;
 
@@ -23,16 +20,16 @@ export interface LiveView {
 }
 
 interface GpuHistory {
-  ts: number[];
-  columns: Map<MetricName, (number | null)[]>;
+  window: GpuWindow;
   latest: GpuSample;
 }
 
 const MAX_ALERTS = 1000;
 
 /**
- * In-memory live state: the latest sample and a sliding window of history per GPU, plus recent alerts.
- * Fed by the pipeline (`apply`), read by the HTTP server. Bounded: history older than the window is dropped.
+ * In-memory live state: the latest sample and a sliding window of history per GPU (`GpuWindow`: 8 bytes a
+ * value, off the JS heap), plus recent alerts. Fed by the pipeline (`apply`), read by the HTTP server.
+ * Bounded: history older than the window is dropped.
  */
 export class LiveState implements LiveView {
   private readonly gpus = new Map<string, GpuHistory>();
@@ -45,13 +42,12 @@ export class LiveState implements LiveView {
     for (const s of samples) {
       let h = this.gpus.get(s.uuid);
       if (!h) {
-        h = { ts: [], columns: new Map(METRICS.map((m) => [m.name, []])), latest: s };
+        h = { window: new GpuWindow(), latest: s };
         this.gpus.set(s.uuid, h);
       }
       if (s.ts >= h.latest.ts) h.latest = s;
-      h.ts.push(s.ts);
-      for (const m of METRICS) h.columns.get(m.name)?.push(s[m.name]);
-      this.trim(h, h.latest.ts - this.windowMs);
+      h.window.push(s);
+      h.window.dropBefore(h.latest.ts - this.windowMs);
     }
     for (const a of alerts) this.alerts.push(a);
     if (this.alerts.length > MAX_ALERTS) this.alerts.splice(0, this.alerts.length - MAX_ALERTS);
@@ -65,13 +61,7 @@ export class LiveState implements LiveView {
   }
 
   series(uuid: string, metric: MetricName, sinceMs: number): Series | null {
-    const h = this.gpus.get(uuid);
-    if (!h) return null;
-    const values = h.columns.get(metric);
-    if (!values) return null;
-    let start = 0;
-    while (start < h.ts.length && (h.ts[start] as number) < sinceMs) start++;
-    return { ts: h.ts.slice(start), values: values.slice(start) };
+    return this.gpus.get(uuid)?.window.series(metric, sinceMs) ?? null;
   }
 
   recentAlerts(limit: number): AlertEvent[] {
@@ -81,13 +71,5 @@ export class LiveState implements LiveView {
   subscribe(listener: LiveListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  private trim(h: GpuHistory, cutoff: number): void {
-    let drop = 0;
-    while (drop < h.ts.length && (h.ts[drop] as number) < cutoff) drop++;
-    if (drop === 0) return;
-    h.ts.splice(0, drop);
-    for (const column of h.columns.values()) column.splice(0, drop);
   }
 }
