@@ -64,6 +64,7 @@ call :secret grafana-admin admin-user admin admin-password || exit /b 1
 call :secret influxdb-admin username admin password || exit /b 1
 call :secret gpumon-influxdb username gpumon password || exit /b 1
 call :secret grafana-influxdb username grafana password || exit /b 1
+call :secret gpumon-serve-influxdb username gpumon-serve password || exit /b 1
 call :token gpumon-serve-token || exit /b 1
 
 call :step "apply"

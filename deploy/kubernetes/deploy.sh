@@ -10,8 +10,9 @@
 # Environment: KUBECTL (default: kubectl on PATH); REGISTRY, the registry of gpumon's image (default: what
 # push-images.sh recorded, else the image gpumon:<version> as the nodes have it); GPUMON_DEPLOY_STATE, where
 # the generated kustomization goes (default .cache/deploy/ in the checkout).
-# Secrets (in NS): grafana-admin (admin-user, admin-password), influxdb-admin, gpumon-influxdb and
-# grafana-influxdb (username, password each), gpumon-serve-token (token: what gpumon's dashboard and API ask).
+# Secrets (in NS): grafana-admin (admin-user, admin-password), influxdb-admin, gpumon-influxdb, grafana-influxdb
+# and gpumon-serve-influxdb (username, password each), gpumon-serve-token (token: what gpumon's dashboard and
+# API ask).
 set -euo pipefail
 # shellcheck source=deploy/kubernetes/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -122,6 +123,7 @@ ensure_secret grafana-admin admin-user=admin "admin-password=$(password)"
 ensure_secret influxdb-admin username=admin "password=$(password)"
 ensure_secret gpumon-influxdb username=gpumon "password=$(password)"
 ensure_secret grafana-influxdb username=grafana "password=$(password)"
+ensure_secret gpumon-serve-influxdb username=gpumon-serve "password=$(password)"
 ensure_secret gpumon-serve-token "token=$(token)"
 
 step "apply"

@@ -159,13 +159,20 @@ describe('deploy.sh', () => {
     const creates = r.calls.filter((c) => c.startsWith('create secret generic'));
     assert.deepEqual(
       creates.map((c) => c.split(' ')[3]),
-      ['grafana-admin', 'influxdb-admin', 'gpumon-influxdb', 'grafana-influxdb', 'gpumon-serve-token'],
+      [
+        'grafana-admin',
+        'influxdb-admin',
+        'gpumon-influxdb',
+        'grafana-influxdb',
+        'gpumon-serve-influxdb',
+        'gpumon-serve-token',
+      ],
     );
-    for (const c of creates.slice(0, 4)) {
+    for (const c of creates.slice(0, 5)) {
       assert.match(c, /--from-literal=(admin-)?password=[0-9a-f]{32}\b/, c);
       assert.doesNotMatch(c, /password=admin\b/);
     }
-    assert.match(creates[4] ?? '', /--from-literal=token=[0-9a-f]{64}$/);
+    assert.match(creates[5] ?? '', /--from-literal=token=[0-9a-f]{64}$/);
     assert.ok(r.calls.includes('delete job -n gpu-monitoring -l gpumon.io/init-job=true --ignore-not-found'));
     assert.ok(
       r.calls.some((c) => /^apply -k \S+ -l gpumon\.io\/role$/.test(c)),
@@ -202,7 +209,7 @@ describe('deploy.sh', () => {
       again.calls.filter((c) => c.startsWith('create secret')),
       [],
     );
-    assert.equal((again.out.match(/Secret [a-z-]+: kept/g) ?? []).length, 5);
+    assert.equal((again.out.match(/Secret [a-z-]+: kept/g) ?? []).length, 6);
   });
 
   it('upgrades the consumers before the agents: everything but the agents, gpumon-consume rolled out, then all', () => {

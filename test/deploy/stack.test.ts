@@ -430,7 +430,7 @@ describe('Services and ports', () => {
 });
 
 describe("gpumon serve's live fleet", () => {
-  it('reads InfluxDB (serve.live influxdb) as the user of the Secret gpumon-influxdb, as consume does', () => {
+  it("reads InfluxDB (serve.live influxdb) as the read-only user of the Secret gpumon-serve-influxdb, not consume's", () => {
     for (const name of stackRenderings()) {
       const m = rendered(name).manifests;
       const serve = gpumonContainers(m).find(({ c }) => c.args?.[0] === 'serve');
@@ -440,7 +440,7 @@ describe("gpumon serve's live fleet", () => {
       assert.equal(config.influxdb.url, 'http://influxdb:8086', name);
       for (const key of ['influxdb.username', 'influxdb.password'] as const) {
         const variable: EnvVar | undefined = serve.c.env?.find((e) => e.name === envName(key));
-        assert.equal(variable?.valueFrom?.secretKeyRef?.name, 'gpumon-influxdb', `${name}: ${key}`);
+        assert.equal(variable?.valueFrom?.secretKeyRef?.name, 'gpumon-serve-influxdb', `${name}: ${key}`);
       }
     }
   });
@@ -959,7 +959,7 @@ describe('the set-up scripts, run against the ConfigMap with stand-in tools', ()
     assert.match(calls, /dfsadmin -safemode wait/);
   });
 
-  it('influxdb-init creates the admin, the database influxdb.database and the users gpumon and grafana', () => {
+  it('influxdb-init creates the admin, the database influxdb.database, the writer gpumon and the readers grafana and gpumon-serve', () => {
     const dir = mkdtempSync(join(scratch, 'influx-'));
     const log = join(dir, 'log');
     const secrets = join(dir, 'secrets');
@@ -967,6 +967,7 @@ describe('the set-up scripts, run against the ConfigMap with stand-in tools', ()
       ['influxdb-admin', 'admin'],
       ['gpumon-influxdb', 'gpumon'],
       ['grafana-influxdb', 'grafana'],
+      ['gpumon-serve-influxdb', 'gpumon-serve'],
     ]) {
       run('mkdir', ['-p', join(secrets, name as string)]);
       writeFileSync(join(secrets, name as string, 'username'), user as string);
@@ -983,6 +984,12 @@ describe('the set-up scripts, run against the ConfigMap with stand-in tools', ()
     assert.ok(calls.includes(`CREATE USER "gpumon" WITH PASSWORD 'pw-of-gpumon'`), calls);
     assert.ok(calls.includes(`GRANT ALL ON "${loaded.influxdb.database}" TO "gpumon"`), calls);
     assert.ok(calls.includes(`GRANT READ ON "${loaded.influxdb.database}" TO "grafana"`), calls);
+    assert.ok(calls.includes(`CREATE USER "gpumon-serve" WITH PASSWORD 'pw-of-gpumon-serve'`), calls);
+    assert.ok(calls.includes(`GRANT READ ON "${loaded.influxdb.database}" TO "gpumon-serve"`), calls);
+    assert.ok(
+      !calls.includes('TO "gpumon-serve" WITH ALL') && !/GRANT (ALL|WRITE) .* TO "gpumon-serve"/.test(calls),
+      calls,
+    );
   });
 
   for (const [name, nodes] of [
@@ -1090,6 +1097,7 @@ describe('the Secrets', () => {
     );
     assert.deepEqual([...made.keys()].sort(), [
       'gpumon-influxdb',
+      'gpumon-serve-influxdb',
       'gpumon-serve-token',
       'grafana-admin',
       'grafana-influxdb',

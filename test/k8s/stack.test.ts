@@ -30,22 +30,33 @@ async function secret(name: string, key: string): Promise<string> {
   return Buffer.from(b64, 'base64').toString();
 }
 
-/** The number of points of `field` in `measurement` of gpumon's database, through a port-forward. */
-async function influxCount(measurement: string, field: string): Promise<number> {
+/** A request to InfluxDB's `path` (/query, /write) on gpumon's database as the user of the Secret `user`. */
+async function influx(
+  path: '/query' | '/write',
+  params: Record<string, string>,
+  user: string,
+  body?: string,
+) {
   const pf = await portForward(NS, 'svc/influxdb', 8086);
   try {
-    const url = new URL(`http://127.0.0.1:${pf.port}/query`);
+    const url = new URL(`http://127.0.0.1:${pf.port}${path}`);
     url.searchParams.set('db', 'gpumon');
-    url.searchParams.set('q', `SELECT count(${field}) FROM ${measurement}`);
-    url.searchParams.set('u', await secret('gpumon-influxdb', 'username'));
-    url.searchParams.set('p', await secret('gpumon-influxdb', 'password'));
-    const body = (await (await fetch(url)).json()) as {
-      results: { series?: { values: [string, number][] }[] }[];
-    };
-    return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    url.searchParams.set('u', await secret(user, 'username'));
+    url.searchParams.set('p', await secret(user, 'password'));
+    const res = await fetch(url, body === undefined ? {} : { method: 'POST', body });
+    return { status: res.status, text: await res.text() };
   } finally {
     pf.stop();
   }
+}
+
+/** The number of points of `field` in `measurement` of gpumon's database, as the user of the Secret `user`. */
+async function influxCount(measurement: string, field: string, user = 'gpumon-influxdb'): Promise<number> {
+  const res = await influx('/query', { q: `SELECT count(${field}) FROM ${measurement}` }, user);
+  assert.equal(res.status, 200, res.text);
+  const body = JSON.parse(res.text) as { results: { series?: { values: [string, number][] }[] }[] };
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
 interface SparkMaster {
@@ -176,6 +187,20 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
       return /\.parquet$/m.test(ls) ? ls : undefined;
     });
     assert.match(files, /part-.*\.parquet/);
+  });
+
+  it('gives gpumon serve an InfluxDB user that reads the samples and may not write', async () => {
+    assert.ok((await influxCount('gpu_metrics', 'utilization_gpu', 'gpumon-serve-influxdb')) > 0);
+    const write = await influx(
+      '/write',
+      {},
+      'gpumon-serve-influxdb',
+      'gpu_metrics,host=probe utilization_gpu=1',
+    );
+    assert.equal(write.status, 403, write.text);
+    assert.match(write.text, /not authorized to write/);
+    const serve = await kubectl(['get', 'deploy', '-n', NS, 'gpumon-serve', '-o', 'json']);
+    assert.match(serve, /"name": "gpumon-serve-influxdb"/, 'serve reads its credentials from that Secret');
   });
 
   it('schedules the analytics CronJob on its own (every minute in the test overlay)', async () => {
