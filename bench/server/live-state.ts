@@ -16,7 +16,7 @@
  * interleaved (floor, live, floor, live, ...); printed: each side's medians and spread, and live as a multiple
  * of the floor, with the machine's other load beside each step (bench/noise.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { METRICS } from '../../src/metrics/catalog.ts';
 import type { GpuSample } from '../../src/metrics/sample.ts';
@@ -129,8 +129,7 @@ async function step(kind: 'floor' | 'live', meter: NoiseMeter): Promise<number> 
   return result.heldMiB;
 }
 
-const load = () =>
-  execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`${gpus} GPUs x ${windowS} s window at 1 Hz, ${pairs} pairs; load average ${load()}`);
 const run = await interleave(
   pairs,
