@@ -23,7 +23,7 @@ import type { GpuSample } from '../../src/metrics/sample.ts';
 import { LiveState } from '../../src/pipeline/live-state.ts';
 import { Simulator } from '../../src/sources/sim/simulator.ts';
 import { fmt, measureNode } from '../harness.ts';
-import { describeNoise, describeSpread, interleave, type NoiseMeter } from '../noise.ts';
+import { describeNoise, describeSpread, interleave, type NoiseMeter, spread } from '../noise.ts';
 
 const { values } = parseArgs({
   options: {
@@ -144,9 +144,8 @@ const run = await interleave(
     );
   },
 );
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const figure = (kind: 'floor' | 'live', key: 'heldMiB' | 'cpuUsPerSample' | 'peakRssMiB') =>
-  median(results[kind].map((r) => r[key]));
+  spread(results[kind].map((r) => r[key])).median;
 console.log(
   `held after GC, MiB:   floor ${describeSpread(run.a.all, 1)}; live ${describeSpread(run.b.all, 1)}`,
 );
