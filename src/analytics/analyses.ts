@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { projectPath } from '../paths.ts';
-import { type Dialect, renderSql, type SqlParams } from './dialect.ts';
+import { type Dialect, type HourScope, renderSql, type SqlParams } from './dialect.ts';
 
 /**
  * The analyses of the daily job, in the order they run: each reads `samples` (one day of the archive), the
@@ -35,12 +35,15 @@ export function hasGpuRows(analysis: string): boolean {
 /**
  * Relations built before the analyses and shared by them (queries/shared/<name>.sql); not written out.
  * `gpus` and `pods` key the GPUs and the pods by small integers; `gpu_power_percentiles` holds each GPU's exact
- * power percentiles (built in parts: `PARTITIONED_RELATIONS`); `gpu_intervals` the one window pass over the day
- * (the costly step); `host_samples` the hosts' readings, each counted once (not once per GPU).
+ * power percentiles (built in parts: `PARTITIONED_RELATIONS`); `gpu_interval_hours` the one window pass (the
+ * costly step) over the hours of the day that have no partial kept by an hourly run, and `gpu_intervals` the
+ * day's intervals, those hours and the kept ones (`stored_interval_hours`) merged; `host_samples` the hosts'
+ * readings, each counted once (not once per GPU).
  */
 export const SHARED_RELATIONS = [
   'gpus',
   'pods',
+  'gpu_interval_hours',
   'gpu_intervals',
   'host_samples',
   'gpu_power_percentiles',
@@ -53,8 +56,21 @@ export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
  */
 export const PARTITIONED_RELATIONS: readonly SharedRelationName[] = ['gpu_power_percentiles'];
 
+/**
+ * The relation of the hours' intervals kept by hourly runs (gpu-analytics/partials/, hourly-job.ts), which the
+ * job hands the engine as files (`EngineInput.tables`); the job builds it empty when none is used.
+ */
+export const STORED_INTERVAL_HOURS = 'stored_interval_hours';
+
+/** The relations an hourly run computes for its hour, in order; the last is the hour's partial. */
+export const HOURLY_RELATIONS = ['gpus', 'pods', 'gpu_interval_hours'] as const;
+
 /** A relation's name, or one part of a relation built in parts. */
-export type RelationName = AnalysisName | SharedRelationName | `${SharedRelationName}_part${number}`;
+export type RelationName =
+  | AnalysisName
+  | SharedRelationName
+  | typeof STORED_INTERVAL_HOURS
+  | `${SharedRelationName}_part${number}`;
 
 /** A query ready for one engine: the relation it builds and its SQL, placeholders expanded. */
 export interface Query {
@@ -102,12 +118,46 @@ export function querySource(name: AnalysisName | SharedRelationName): string {
     : `queries/${name}.sql`;
 }
 
-/** Every query of the job, shared relations first, rendered for `dialect`. */
-export function dailyQueries(dialect: Dialect, params: SqlParams): Query[] {
-  return [...SHARED_RELATIONS, ...ANALYSES].map((name) => {
+/** Which hours the nightly job computes from the samples, and whether it reads kept ones. */
+export interface DayPlan {
+  /** The hours to compute (gpu_interval_hours); absent: the whole day, in one pass. */
+  readonly hours?: HourScope;
+  /** The engine was given the kept hours as `stored_interval_hours` (EngineInput.tables). */
+  readonly storedHours?: boolean;
+}
+
+/**
+ * Every query of the nightly job, shared relations first, rendered for `dialect`. Without kept hours
+ * (`plan.storedHours`), `stored_interval_hours` is built empty before gpu_intervals.
+ */
+export function dailyQueries(dialect: Dialect, params: SqlParams, plan: DayPlan = {}): Query[] {
+  const queries = relationQueries([...SHARED_RELATIONS, ...ANALYSES], dialect, params, plan.hours);
+  if (plan.storedHours) return queries;
+  const at = queries.findIndex((q) => q.name === 'gpu_intervals');
+  const empty: Query = {
+    name: STORED_INTERVAL_HOURS,
+    source: querySource('gpu_interval_hours'),
+    sql: 'SELECT * FROM gpu_interval_hours WHERE 1 = 0',
+    ordered: false,
+  };
+  return [...queries.slice(0, at), empty, ...queries.slice(at)];
+}
+
+/** The queries of an hourly run (`HOURLY_RELATIONS`) for the hour in `hours`. */
+export function hourlyQueries(dialect: Dialect, params: SqlParams, hours: HourScope): Query[] {
+  return relationQueries(HOURLY_RELATIONS, dialect, params, hours);
+}
+
+function relationQueries(
+  names: readonly (AnalysisName | SharedRelationName)[],
+  dialect: Dialect,
+  params: SqlParams,
+  hours: HourScope | undefined,
+): Query[] {
+  return names.map((name) => {
     const source = querySource(name);
     const ordered = (ANALYSES as readonly string[]).includes(name);
-    const sql = renderSql(template(source), dialect, params, source);
+    const sql = renderSql(template(source), dialect, params, source, undefined, hours);
     if (!PARTITIONED_RELATIONS.includes(name as SharedRelationName)) return { name, source, ordered, sql };
     const parts = (count: number): Query[] => {
       if (count === 1) return [{ name, source, ordered, sql }];

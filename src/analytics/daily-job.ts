@@ -6,13 +6,22 @@ import { isRemoteArchive } from '../config/archive-uri.ts';
 import type { Config } from '../config/schema.ts';
 import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { metricsPartition } from '../sinks/archive/layout.ts';
+import { metricsPartition, startOfDate } from '../sinks/archive/layout.ts';
 import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import { ANALYSES, type AnalysisName, analysisParams, dailyQueries, partCount } from './analyses.ts';
+import {
+  ANALYSES,
+  type AnalysisName,
+  analysisParams,
+  type DayPlan,
+  dailyQueries,
+  partCount,
+  STORED_INTERVAL_HOURS,
+} from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { abortError, CorruptFileError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
+import { dayFiles, keptHours } from './hourly-job.ts';
 import { readResultFiles, writeResultsToInfluxdb } from './influx-results.ts';
 import { QUARANTINE_DIR, type QuarantinedFile, quarantineFile, unreadableFooters } from './quarantine.ts';
 
@@ -52,6 +61,8 @@ export interface DailyResult {
   summary: JsonRow;
   /** Parquet files read. */
   inputFiles: number;
+  /** Hours of the day taken from the partials of hourly runs (`gpumon analyze --hour`), not computed again. */
+  keptHours: number;
   /** Files moved to quarantine/ because they could not be read (skipCorrupt): the day is partial. */
   quarantined: QuarantinedFile[];
   /** Points written to InfluxDB per measurement (analytics.writeInfluxdb); absent when not written. */
@@ -85,7 +96,7 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   checkDate(date);
 
   const inputDir = metricsPartition(date);
-  const names = (await storage.list(inputDir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.'));
+  const names = await dayFiles(storage, date);
   if (names.length === 0) throw noData(date, storage, 'no Parquet files');
   const remoteBase = engine.readsUris ? remoteArchiveBase(config, storage) : undefined;
   let inputs: { name: string; file: InputFile }[] = await Promise.all(
@@ -117,8 +128,8 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
       throw noData(date, storage, `no readable Parquet file (moved to ${QUARANTINE_DIR}/date=${date}/)`);
     }
     try {
-      const files = inputs.map((i) => i.file);
-      return await analyseFiles({ ...options, logger, engine }, files, quarantined, started);
+      const day = { files: inputs.map((i) => i.file), names: inputs.map((i) => i.name), remoteBase };
+      return await analyseFiles({ ...options, logger, engine }, day, quarantined, started);
     } catch (err) {
       const input =
         skipCorrupt && err instanceof CorruptFileError
@@ -130,15 +141,52 @@ export async function runDailyAnalytics(options: DailyOptions): Promise<DailyRes
   }
 }
 
-/** The analyses of one day over `files`, built aside and swapped in; `quarantined` marks the day partial. */
+/**
+ * The analyses of one day over `day.files` (named `day.names` in the day's directory), built aside and swapped
+ * in; `quarantined` marks the day partial. The hours with a valid partial of an hourly run are read from it,
+ * the others computed (hourly-job.ts).
+ */
 async function analyseFiles(
   options: DailyOptions & { logger: Logger; engine: Engine },
-  files: InputFile[],
+  day: { files: InputFile[]; names: string[]; remoteBase: string | undefined },
   quarantined: readonly QuarantinedFile[],
   started: number,
 ): Promise<DailyResult> {
   const { config, date, storage, signal, logger, engine } = options;
-  const queries = dailyQueries(engine.dialect, analysisParams(config));
+  const { files } = day;
+  const kept = await keptHours(storage, config, date, day.names);
+  for (const { hour, why } of kept.stale) {
+    logger.info({ hour, why }, `the partial of hour ${hour} is not used: ${why}; computing the hour again`);
+  }
+  const plan: DayPlan =
+    kept.hours.length === 0
+      ? {}
+      : {
+          hours: {
+            dayStartMs: startOfDate(date),
+            hours: Array.from({ length: 24 }, (_, h) => h).filter((h) => !kept.hours.includes(h)),
+            tailMs: Math.ceil(config.analytics.maxGapSeconds * 1000),
+          },
+          storedHours: kept.files.length > 0,
+        };
+  const tables =
+    kept.files.length === 0
+      ? []
+      : [
+          {
+            name: STORED_INTERVAL_HOURS,
+            files: await Promise.all(
+              kept.files.map(async (path) => ({
+                location: day.remoteBase ? `${day.remoteBase}/${path}` : await storage.localPath(path),
+                name: `${storage.uri}/${path}`,
+              })),
+            ),
+          },
+        ];
+  if (kept.hours.length > 0) {
+    logger.info({ kept: kept.hours.length }, `${kept.hours.length} of 24 hours read from hourly partials`);
+  }
+  const queries = dailyQueries(engine.dialect, analysisParams(config), plan);
   const writeInfluxdb = options.writeInfluxdb ?? config.analytics.writeInfluxdb;
   const total = queries.length + 3 + (writeInfluxdb ? 1 : 0);
   let done = 0;
@@ -155,7 +203,7 @@ async function analyseFiles(
   let session: EngineSession | undefined;
   try {
     let since = Date.now();
-    session = await engine.open({ files, scratchDir, signal, logger });
+    session = await engine.open({ files, tables, scratchDir, signal, logger });
     progress('open', since);
 
     const rows = {} as Record<AnalysisName, number>;
@@ -226,6 +274,7 @@ async function analyseFiles(
       rows,
       summary,
       inputFiles: files.length,
+      keptHours: kept.hours.length,
       quarantined: [...quarantined],
       ...(influxdb ? { influxdb } : {}),
       durationMs: 0,
@@ -235,6 +284,7 @@ async function analyseFiles(
       {
         ms: result.durationMs,
         files: files.length,
+        keptHours: kept.hours.length,
         rows,
         ...(influxdb ? { influxdb } : {}),
         ...(quarantined.length > 0 ? { partial: true } : {}),

@@ -2,10 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../config/load.ts';
 import { isGpumonError } from '../errors.ts';
-import { ANALYSES, analysisParams, dailyQueries, partCount, SHARED_RELATIONS } from './analyses.ts';
+import {
+  ANALYSES,
+  analysisParams,
+  dailyQueries,
+  hourlyQueries,
+  partCount,
+  SHARED_RELATIONS,
+} from './analyses.ts';
 import { DUCKDB_DIALECT, renderSql, SPARK_DIALECT } from './dialect.ts';
 
 const params = { 'alerts.highTempCelsius': 80, 'analytics.maxGapSeconds': 0.5, offset: -3 };
+const DAY_START = Date.parse('2026-11-25T00:00:00Z');
 
 describe('the SQL dialect layer', () => {
   it('substitutes named parameters as number literals', () => {
@@ -165,12 +173,77 @@ describe('the SQL dialect layer', () => {
   it('renders every shipped query for DuckDB and Spark with no placeholder left', () => {
     const all = analysisParams(loadConfig());
     for (const dialect of [DUCKDB_DIALECT, SPARK_DIALECT]) {
-      const queries = dailyQueries(dialect, all);
-      assert.equal(queries.length, SHARED_RELATIONS.length + ANALYSES.length);
+      const queries = [
+        ...dailyQueries(dialect, all),
+        ...dailyQueries(dialect, all, { hours: { dayStartMs: DAY_START, hours: [3, 4], tailMs: 5000 } }),
+        ...hourlyQueries(dialect, all, { dayStartMs: DAY_START, hours: [23], tailMs: 5000 }),
+      ];
+      assert.equal(
+        dailyQueries(dialect, all).length,
+        SHARED_RELATIONS.length + 1 + ANALYSES.length,
+        'the kept hours are built empty when none is read',
+      );
+      assert.equal(
+        dailyQueries(dialect, all, { storedHours: true }).length,
+        SHARED_RELATIONS.length + ANALYSES.length,
+      );
       for (const query of queries) {
         assert.ok(!query.sql.includes('{{'), `${query.source} for ${dialect.name}`);
         assert.ok(!/;\s*$/.test(query.sql), `${query.source} must be one statement without a semicolon`);
       }
     }
+  });
+
+  it('renders the hours of a day as ranges of epoch microseconds, consecutive hours joined', () => {
+    const scope = { dayStartMs: DAY_START, hours: [5, 3, 4, 9], tailMs: 0 };
+    const us = (hour: number) => (DAY_START + hour * 3_600_000) * 1000;
+    assert.equal(
+      renderSql('{{opening_in_hours(t)}}', DUCKDB_DIALECT, params, 'q.sql', undefined, scope),
+      `((t >= ${us(3)} AND t < ${us(6)}) OR (t >= ${us(9)} AND t < ${us(10)}))`,
+    );
+  });
+
+  it('reads samples past each hour by the tail, never past the end of the day', () => {
+    const scope = { dayStartMs: DAY_START, hours: [22, 23], tailMs: 30_000 };
+    const us = (ms: number) => ms * 1000;
+    assert.equal(
+      renderSql('{{sample_near_hours(ts)}}', SPARK_DIALECT, params, 'q.sql', undefined, scope),
+      `((ts >= timestamp_micros(${us(DAY_START + 22 * 3_600_000)}) AND ts < timestamp_micros(${us(DAY_START + 86_400_000)})))`,
+    );
+    assert.equal(
+      renderSql('{{sample_near_hours(ts)}}', DUCKDB_DIALECT, params, 'q.sql', undefined, {
+        ...scope,
+        hours: [1],
+      }),
+      `((ts >= make_timestamp(${us(DAY_START + 3_600_000)}) AND ts < make_timestamp(${us(DAY_START + 7_230_000)})))`,
+    );
+  });
+
+  it('renders a whole day as TRUE, no hour as FALSE, and no scope as TRUE', () => {
+    const all = Array.from({ length: 24 }, (_, h) => h);
+    const render = (hours?: number[]) =>
+      renderSql(
+        '{{opening_in_hours(t)}} {{sample_near_hours(ts)}}',
+        DUCKDB_DIALECT,
+        params,
+        'q.sql',
+        undefined,
+        hours && { dayStartMs: DAY_START, hours, tailMs: 60_000 },
+      );
+    assert.equal(render(all), 'TRUE TRUE');
+    assert.equal(render([]), 'FALSE FALSE');
+    assert.equal(render(), 'TRUE TRUE');
+  });
+
+  it('refuses an hour outside 0-23, a day that does not start at midnight, and a negative tail', () => {
+    const render = (scope: { dayStartMs: number; hours: number[]; tailMs: number }) =>
+      renderSql('{{opening_in_hours(t)}}', DUCKDB_DIALECT, params, 'queries/x.sql', undefined, scope);
+    assert.throws(
+      () => render({ dayStartMs: DAY_START, hours: [24], tailMs: 0 }),
+      /queries\/x\.sql: bad hours \[24\]/,
+    );
+    assert.throws(() => render({ dayStartMs: DAY_START, hours: [1.5], tailMs: 0 }), /bad hours/);
+    assert.throws(() => render({ dayStartMs: DAY_START + 1000, hours: [1], tailMs: 0 }), /bad hours/);
+    assert.throws(() => render({ dayStartMs: DAY_START, hours: [1], tailMs: -1 }), /bad tail -1 ms/);
   });
 });

@@ -15,6 +15,9 @@ import { GpumonError } from '../errors.ts';
  * - `{{in_part(expr)}}`: whether a row belongs to the part of a relation built in parts (`renderSql`'s `part`),
  *   by a hash of `expr` (the same value, the same part; which part differs between engines, what a part
  *   computes does not); `TRUE` when the relation is built whole.
+ * - `{{opening_in_hours(expr)}}`, `{{sample_near_hours(expr)}}`: for a relation computed for some hours of a
+ *   day (`renderSql`'s `hours`): whether `expr`, epoch microseconds, falls in those hours; whether `expr`, a
+ *   timestamp, falls in them or in the `tailMs` after each (never past the day's end). `TRUE` for a whole day.
  *
  * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
  */
@@ -44,6 +47,65 @@ export interface Dialect {
 export interface Part {
   readonly index: number;
   readonly count: number;
+}
+
+/**
+ * Some hours of one UTC day, for the relations computed hour by hour (gpu_interval_hours): `hours` (0-23, any
+ * order; none is none), the day's first instant `dayStartMs`, and `tailMs`, how far past an hour a relation
+ * reads samples to close what the hour opened (`analytics.maxGapSeconds`).
+ */
+export interface HourScope {
+  readonly dayStartMs: number;
+  readonly hours: readonly number[];
+  readonly tailMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** The hours as ranges of epoch ms [from, to), consecutive hours joined, each end extended by `tailMs`. */
+function hourRanges(scope: HourScope, tailMs: number): { from: number; to: number }[] {
+  const hours = [...new Set(scope.hours)].sort((a, b) => a - b);
+  const dayEnd = scope.dayStartMs + DAY_MS;
+  const ranges: { from: number; to: number }[] = [];
+  for (const hour of hours) {
+    const from = scope.dayStartMs + hour * HOUR_MS;
+    const to = Math.min(from + HOUR_MS + tailMs, dayEnd);
+    const last = ranges.at(-1);
+    if (last && from <= last.to) last.to = Math.max(last.to, to);
+    else ranges.push({ from, to });
+  }
+  return ranges;
+}
+
+function checkHourScope(scope: HourScope, where: string): void {
+  const bad = scope.hours.find((h) => !(Number.isInteger(h) && h >= 0 && h <= 23));
+  if (bad !== undefined || !Number.isInteger(scope.dayStartMs) || scope.dayStartMs % DAY_MS !== 0) {
+    throw new GpumonError(
+      'ANALYTICS_QUERY_FAILED',
+      `${where}: bad hours ${JSON.stringify(scope.hours)} of the day starting at ${scope.dayStartMs}`,
+    );
+  }
+  if (!(Number.isFinite(scope.tailMs) && scope.tailMs >= 0)) {
+    throw new GpumonError('ANALYTICS_QUERY_FAILED', `${where}: bad tail ${scope.tailMs} ms after each hour`);
+  }
+}
+
+/** The SQL predicate of `{{opening_in_hours(expr)}}` / `{{sample_near_hours(expr)}}`. */
+function inHours(expr: string, dialect: Dialect, scope: HourScope, near: boolean): string {
+  const ranges = hourRanges(scope, near ? scope.tailMs : 0);
+  if (ranges.length === 0) return 'FALSE';
+  if (
+    ranges.length === 1 &&
+    ranges[0]?.from === scope.dayStartMs &&
+    ranges[0].to === scope.dayStartMs + DAY_MS
+  ) {
+    return 'TRUE';
+  }
+  const bound = near
+    ? (ms: number) => dialect.macros.timestamp_micros(String(ms * 1000))
+    : (ms: number) => String(ms * 1000);
+  return `(${ranges.map((r) => `(${expr} >= ${bound(r.from)} AND ${expr} < ${bound(r.to)})`).join(' OR ')})`;
 }
 
 /**
@@ -105,6 +167,7 @@ export function renderSql(
   params: SqlParams,
   where: string,
   part?: Part,
+  hours?: HourScope,
 ): string {
   if (part && !(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index))) {
     throw new GpumonError('ANALYTICS_QUERY_FAILED', `${where}: bad part ${part.index} of ${part.count}`);
@@ -115,8 +178,13 @@ export function renderSql(
       `${where}: part ${part.index} of ${part.count} does not exist`,
     );
   }
+  if (hours) checkHourScope(hours, where);
   const sql = template.replace(PLACEHOLDER, (whole, name: string, arg: string | undefined) => {
     if (arg !== undefined) {
+      if (name === 'opening_in_hours' || name === 'sample_near_hours') {
+        if (!hours) return 'TRUE';
+        return inHours(renderSql(arg, dialect, params, where), dialect, hours, name === 'sample_near_hours');
+      }
       if (name === 'in_part') {
         if (!part || part.count === 1) return 'TRUE';
         return `${dialect.partOf(renderSql(arg, dialect, params, where), part.count)} = ${part.index}`;
@@ -124,7 +192,7 @@ export function renderSql(
       if (!(MACROS as readonly string[]).includes(name)) {
         throw new GpumonError(
           'ANALYTICS_QUERY_FAILED',
-          `${where}: unknown macro ${whole}; known macros: ${[...MACROS, 'in_part'].join(', ')}`,
+          `${where}: unknown macro ${whole}; known macros: ${[...MACROS, 'in_part', 'opening_in_hours', 'sample_near_hours'].join(', ')}`,
         );
       }
       return dialect.macros[name as MacroName](renderSql(arg, dialect, params, where));

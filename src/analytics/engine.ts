@@ -29,6 +29,16 @@ export interface Engine {
 export interface EngineInput {
   /** The day's Parquet files in the archive layout (columns of SAMPLE_COLUMNS); at least one. */
   readonly files: readonly InputFile[];
+  /**
+   * Only the samples taken in [fromMs, toMs) are `samples` (an hourly run reads the files that may hold its
+   * hour); absent: every sample of the files.
+   */
+  readonly timeRange?: { readonly fromMs: number; readonly toMs: number } | undefined;
+  /**
+   * Other Parquet files the queries read, each set as a relation named `name` with the columns as written
+   * (the partials kept by hourly runs); at least one file per set.
+   */
+  readonly tables?: readonly { readonly name: string; readonly files: readonly InputFile[] }[] | undefined;
   /** A local directory the engine may use for spilling and scratch files; the caller removes it. */
   readonly scratchDir: string;
   readonly signal?: AbortSignal | undefined;

@@ -29,6 +29,7 @@ interface AnalyzeFlags {
   skipCorrupt?: boolean;
   writeInfluxdb?: boolean;
   influxdb?: string;
+  hour?: string[];
 }
 
 /** Longest range of dates one command runs. */
@@ -39,6 +40,11 @@ export function analyzeCommand(): Command {
   return withConfigOption(new Command('analyze'))
     .description(
       'Run the daily analytics of the archive for a date or a range of dates (default: yesterday, UTC)',
+    )
+    .option(
+      '--hour <YYYY-MM-DDTHH...>',
+      "compute the hourly partials of these hours (UTC), or `last` (the last closed hour), instead of a day's " +
+        'results: the night reads them instead of computing those hours again',
     )
     .option('--date <YYYY-MM-DD>', 'the date to analyse (UTC), or today, or yesterday (the default)')
     .option('--from <YYYY-MM-DD>', 'first date of a range (with --to)')
@@ -73,6 +79,9 @@ export function analyzeCommand(): Command {
         'server, which reads the archive itself (local paths, or hdfs:// / webhdfs:// for an HDFS archive), e.g.\n' +
         '  gpumon analyze --engine spark --spark-remote sc://spark-connect:15002 --date 2026-11-25\n' +
         'Both engines give the same results (percentiles within 1e-9 relative; see docs/analytics.md).\n' +
+        'Hourly partials: `gpumon analyze --hour last` (an hourly schedule: `gpumon up` runs it, and the\n' +
+        "CronJob gpu-hourly-analytics) keeps the closed hour's window pass under gpu-analytics/partials/; the\n" +
+        "night's run reads each hour whose input files have not changed since, and computes the others.\n" +
         'What each analysis computes: docs/analytics.md. Exit status: 0 when every date succeeded, 1 when one\n' +
         'failed (the others still run), 2 for a bad flag or setting, 130 after Ctrl-C (143 after SIGTERM): the\n' +
         'run is then recorded cancelled and its scratch files removed.',
@@ -81,6 +90,7 @@ export function analyzeCommand(): Command {
 }
 
 async function analyze(flags: AnalyzeFlags): Promise<number> {
+  if (flags.hour !== undefined) return analyzeHours(flags);
   const dates = resolveDates(flags);
   const config = configFromCli(flags, {
     'archive.path': flags.archive,
@@ -160,6 +170,64 @@ async function analyze(flags: AnalyzeFlags): Promise<number> {
       }
   }
   return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
+}
+
+/** `gpumon analyze --hour ...`: the hourly partials of the hours given, one after the other. */
+async function analyzeHours(flags: AnalyzeFlags): Promise<number> {
+  if (flags.date !== undefined || flags.from !== undefined || flags.to !== undefined) {
+    throw new GpumonError('USAGE', '--hour cannot be combined with --date/--from/--to');
+  }
+  if (flags.writeInfluxdb || flags.skipCorrupt) {
+    throw new GpumonError(
+      'USAGE',
+      `--hour computes partials, which are not written to InfluxDB nor quarantine files: drop ${flags.writeInfluxdb ? '--write-influxdb' : '--skip-corrupt'}`,
+    );
+  }
+  const { lastClosedHour, parseHour } = await import('../analytics/hourly-job.ts');
+  const hours = (flags.hour ?? []).map((text) =>
+    text === 'last' ? lastClosedHour(Date.now()) : parseHour(text),
+  );
+  const config = configFromCli(flags, {
+    'archive.path': flags.archive,
+    'analytics.engine': engineFlag(flags.engine),
+    'analytics.sparkRemote': sparkRemoteFlag(flags.sparkRemote),
+  });
+  await requireArchive(config.archive.path, flags.archive === undefined ? 'archive.path' : '--archive');
+  const { createLogger } = await import('../log.ts');
+  const { analyzeHourList } = await import('../analytics/hourly-job.ts');
+  const logger = createLogger(config.log.level, 'gpumon-analyze');
+  const controller = new AbortController();
+  const cancellation = onStopSignal((signal) => {
+    process.stderr.write(`analyze: ${signal}: stopping...\n`);
+    exitOnSecondSignal('gpumon analyze: stopping now');
+    controller.abort(
+      new GpumonError('ANALYTICS_DEADLINE_EXCEEDED', `${signal} during gpumon analyze --hour`),
+    );
+  });
+  try {
+    const outcomes = await analyzeHourList(config, hours, logger, controller.signal);
+    process.stdout.write(
+      `${'hour'.padEnd(13)}  ${'status'.padEnd(7)}  ${'files'.padEnd(6)}  ${'rows'.padEnd(8)}  seconds\n`,
+    );
+    for (const o of outcomes) {
+      const hour = `${o.date}T${String(o.hour).padStart(2, '0')}`;
+      if (!o.ok) {
+        const code = o.error instanceof GpumonError ? o.error.code : 'ERROR';
+        process.stdout.write(`${hour}  ${'failed'.padEnd(7)}  ${code}\n`);
+        process.stderr.write(`gpumon: ${hour} failed: ${describeError(o.error)}\n`);
+        continue;
+      }
+      const r = o.result;
+      process.stdout.write(
+        `${hour}  ${'ok'.padEnd(7)}  ${String(r.inputFiles).padEnd(6)}  ${String(r.rows).padEnd(8)}  ${(r.durationMs / 1000).toFixed(1)}\n`,
+      );
+    }
+    const stoppedBy = cancellation.signal();
+    if (stoppedBy) return exitStatusOf(stoppedBy);
+    return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failure;
+  } finally {
+    cancellation.dispose();
+  }
 }
 
 /** What the run record keeps of the dates: their summaries, and the dates analysed without a corrupt file. */

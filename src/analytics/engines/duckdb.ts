@@ -74,7 +74,22 @@ class DuckDbSession implements EngineSession {
     );
     const stored = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
     const columns = PARQUET_COLUMNS.map((c) => archiveColumnSql(c, stored.get(c.name)));
-    await this.exec(`CREATE TEMP VIEW samples AS SELECT ${columns.join(', ')} FROM ${source}`, 'samples');
+    const range = this.input.timeRange;
+    // On the stored column, so that DuckDB skips the row groups outside the range by their statistics.
+    const where = range
+      ? ` WHERE ts >= make_timestamp(${range.fromMs * 1000}) AND ts < make_timestamp(${range.toMs * 1000})`
+      : '';
+    await this.exec(
+      `CREATE TEMP VIEW samples AS SELECT ${columns.join(', ')} FROM ${source}${where}`,
+      'samples',
+    );
+    for (const table of this.input.tables ?? []) {
+      const files = table.files.map((f) => sqlString(f.location)).join(', ');
+      await this.exec(
+        `CREATE TEMP VIEW ${ident(table.name)} AS SELECT * FROM read_parquet([${files}], hive_partitioning = false)`,
+        `reading ${table.name}`,
+      );
+    }
   }
 
   async materialize(query: Query): Promise<number> {

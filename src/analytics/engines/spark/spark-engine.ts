@@ -142,7 +142,29 @@ class SparkSession implements EngineSession {
       });
       selects.push(`SELECT ${columns.join(', ')} FROM ${view}`);
     }
-    await this.sql(`CREATE OR REPLACE TEMPORARY VIEW samples AS ${selects.join(' UNION ALL ')}`, 'samples');
+    const range = this.input.timeRange;
+    const all = selects.join(' UNION ALL ');
+    const samples = range
+      ? `SELECT * FROM (${all}) WHERE ts >= timestamp_micros(${range.fromMs * 1000}) AND ts < timestamp_micros(${range.toMs * 1000})`
+      : all;
+    await this.sql(`CREATE OR REPLACE TEMPORARY VIEW samples AS ${samples}`, 'samples');
+    for (const table of this.input.tables ?? []) {
+      await this.command(
+        {
+          create_dataframe_view: {
+            input: {
+              read: {
+                data_source: { format: 'parquet', options: {}, paths: table.files.map((f) => f.location) },
+              },
+            },
+            name: table.name,
+            is_global: false,
+            replace: true,
+          },
+        },
+        `reading ${table.name}`,
+      );
+    }
   }
 
   async materialize(query: Query): Promise<number> {

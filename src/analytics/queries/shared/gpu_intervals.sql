@@ -1,113 +1,57 @@
--- gpu_intervals: the intervals between consecutive samples of each GPU, from ONE window pass over the day.
+-- gpu_intervals: each GPU's valid intervals of the day, summed per GPU, pod and spike (see
+-- gpu_interval_hours for what an interval, its time counts, energy and a spike are).
 --
--- Samples of one GPU (same UUID) are ordered by ts; each sample i but the last OPENS the interval
--- [t(i), t(i+1)) and carries its state. An interval is VALID when 0 < t(i+1) - t(i) <= analytics.maxGapSeconds;
--- a longer one is a gap (the collector or the GPU was away) and counts for nothing: no energy, no idle time, no
--- spike across it. Two samples of the same instant (a zero interval) are not a pair either, as in the live
--- alert rules.
---
--- For every valid interval, of `seconds` length:
--- - energy_joules: trapezoid, (power(i) + power(i+1)) / 2 * seconds, where both powers are known.
--- - the time counts with the state of the sample that OPENS it (sample i): measured_seconds where the load is
---   known; idle_seconds where load < analytics.idleLoadPercent; idle_holding_memory_seconds where idle and
---   memory used > analytics.idleMemoryBytes (unknown memory: not holding).
--- - throttle time, also with the state of the opening sample's throttle (clock event) reasons, the NVML
---   bitmask gpu_clock_throttle_reasons: throttle_measured_seconds where the reasons are known;
---   throttled_seconds where any of the kinds below is active (0xFC; 0x1 GPU idle, 0x2 application clocks and
---   0x100 display clock are settings, not throttling); throttled_power_seconds: 0x4 SW power cap or 0x80 HW
---   power brake; throttled_thermal_seconds: 0x20 SW or 0x40 HW thermal slowdown; throttled_hw_slowdown_seconds:
---   0x8; throttled_sync_boost_seconds: 0x10. An interval can count in several kinds.
--- - a temperature spike where temperature(i+1) - temperature(i) > alerts.tempSpikeCelsius (both known), the
---   rule of the live alerts (src/pipeline/alerts.ts): the spike is at t(i+1), from the reading at t(i).
--- - the Kubernetes pod of the opening sample (pod_key, see pods), which held the GPU in the interval.
+-- Merges the day's hours: those this run computed (gpu_interval_hours) and those read from the partials that
+-- hourly runs kept (stored_interval_hours; `gpumon analyze --hour`, src/analytics/hourly-job.ts; empty when
+-- the night computed the whole day). An interval belongs to the hour of its opening sample, so the sums of the
+-- hours are the day's; a spike is one interval, in one hour. The GPU and the pod come back to this run's
+-- keys (gpus, pods) by the strings the hours carry.
 --
 -- Shape: grouped by (gpu_key, pod_key, spike_t_us). spike_t_us is NULL on the rows holding the totals of the
 -- GPU's ordinary intervals (one per pod that held it, and one for the time no pod did), and the time (epoch
 -- microseconds) of the spike on one row per spike, which also carries the spike's previous sample
--- (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's totals are the sums over all its rows;
--- valid_seconds sums the valid intervals. So one sort of the day serves daily_stats, idle_time,
--- temperature_spikes and pod_usage; the window is by far the most expensive step of the job.
+-- (spike_previous_t_us, spike_from_celsius, spike_to_celsius). A GPU's totals are the sums over all its rows.
 --
--- How, at the least cost (docs/decisions/0008-daily-analytics-cost.md): the sort carries every column of
--- `keyed` through, so they are few and small (the pod as its integer key, the load as a 3-state TINYINT), and
--- the window reads the NEXT sample (LEAD) for the three values the interval needs from both ends, instead of
--- the previous sample's state for eight.
---
--- Reads: samples, gpus, pods. Kept as a relation for the analyses.
-WITH keyed AS (
+-- Reads: gpu_interval_hours, stored_interval_hours, gpus, pods. Kept as a relation for daily_stats, idle_time, temperature_spikes and
+-- pod_usage.
+WITH interval_hours AS (
   SELECT
-    g.gpu_key,
-    {{epoch_micros(s.ts)}} AS t_us,
-    s.gpu_temperature_celsius AS temperature,
-    s.gpu_power_draw_watts AS power,
-    s.gpu_clock_throttle_reasons AS throttle_reasons,
-    p.pod_key,
-    CAST(
-      CASE
-        WHEN s.gpu_utilization_percent IS NULL THEN NULL
-        WHEN s.gpu_utilization_percent >= {{analytics.idleLoadPercent}} THEN 0
-        WHEN s.gpu_memory_used_bytes > {{analytics.idleMemoryBytes}} THEN 2
-        ELSE 1
-      END AS TINYINT
-    ) AS load_state -- 0 busy, 1 idle, 2 idle holding memory
-  FROM samples s
-  JOIN gpus g ON g.uuid = s.uuid
-  LEFT JOIN pods p
-    ON p.namespace IS NOT DISTINCT FROM s.namespace
-    AND p.pod IS NOT DISTINCT FROM s.pod
-    AND p.container IS NOT DISTINCT FROM s.container
-),
-paired AS (
+    uuid, namespace, pod, container, spike_t_us, intervals, valid_seconds, measured_seconds, idle_seconds,
+    idle_holding_memory_seconds, energy_joules, throttle_measured_seconds, throttled_seconds,
+    throttled_power_seconds, throttled_thermal_seconds, throttled_hw_slowdown_seconds,
+    throttled_sync_boost_seconds, spike_previous_t_us, spike_from_celsius, spike_to_celsius
+  FROM gpu_interval_hours
+  UNION ALL
   SELECT
-    gpu_key,
-    pod_key,
-    t_us AS opening_t_us,
-    temperature AS opening_temperature,
-    power AS opening_power,
-    load_state AS opening_load_state,
-    throttle_reasons AS opening_throttle_reasons,
-    LEAD(t_us) OVER w AS closing_t_us,
-    LEAD(temperature) OVER w AS closing_temperature,
-    LEAD(power) OVER w AS closing_power
-  FROM keyed
-  WINDOW w AS (PARTITION BY gpu_key ORDER BY t_us)
-),
-timed AS (
-  SELECT
-    *,
-    CASE
-      WHEN closing_t_us > opening_t_us AND closing_t_us - opening_t_us <= {{analytics.maxGapSeconds}} * 1e6
-        THEN (closing_t_us - opening_t_us) / 1e6
-    END AS seconds
-  FROM paired
-),
-flagged AS (
-  SELECT
-    *,
-    CASE
-      WHEN seconds IS NOT NULL AND closing_temperature - opening_temperature > {{alerts.tempSpikeCelsius}}
-        THEN closing_t_us
-    END AS spike_t_us
-  FROM timed
+    uuid, namespace, pod, container, spike_t_us, intervals, valid_seconds, measured_seconds, idle_seconds,
+    idle_holding_memory_seconds, energy_joules, throttle_measured_seconds, throttled_seconds,
+    throttled_power_seconds, throttled_thermal_seconds, throttled_hw_slowdown_seconds,
+    throttled_sync_boost_seconds, spike_previous_t_us, spike_from_celsius, spike_to_celsius
+  FROM stored_interval_hours
 )
 SELECT
-  gpu_key,
-  pod_key,
-  spike_t_us,
-  count(seconds) AS intervals,
-  sum(seconds) AS valid_seconds,
-  sum(CASE WHEN opening_load_state IS NOT NULL THEN seconds END) AS measured_seconds,
-  sum(CASE WHEN opening_load_state >= 1 THEN seconds END) AS idle_seconds,
-  sum(CASE WHEN opening_load_state = 2 THEN seconds END) AS idle_holding_memory_seconds,
-  sum((opening_power + closing_power) / 2 * seconds) AS energy_joules,
-  sum(CASE WHEN opening_throttle_reasons IS NOT NULL THEN seconds END) AS throttle_measured_seconds,
-  sum(CASE WHEN (opening_throttle_reasons & 252) <> 0 THEN seconds END) AS throttled_seconds,
-  sum(CASE WHEN (opening_throttle_reasons & 132) <> 0 THEN seconds END) AS throttled_power_seconds,
-  sum(CASE WHEN (opening_throttle_reasons & 96) <> 0 THEN seconds END) AS throttled_thermal_seconds,
-  sum(CASE WHEN (opening_throttle_reasons & 8) <> 0 THEN seconds END) AS throttled_hw_slowdown_seconds,
-  sum(CASE WHEN (opening_throttle_reasons & 16) <> 0 THEN seconds END) AS throttled_sync_boost_seconds,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN opening_t_us END) AS spike_previous_t_us,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN opening_temperature END) AS spike_from_celsius,
-  max(CASE WHEN spike_t_us IS NOT NULL THEN closing_temperature END) AS spike_to_celsius
-FROM flagged
-GROUP BY gpu_key, pod_key, spike_t_us
+  g.gpu_key,
+  p.pod_key,
+  h.spike_t_us,
+  CAST(sum(h.intervals) AS BIGINT) AS intervals,
+  sum(h.valid_seconds) AS valid_seconds,
+  sum(h.measured_seconds) AS measured_seconds,
+  sum(h.idle_seconds) AS idle_seconds,
+  sum(h.idle_holding_memory_seconds) AS idle_holding_memory_seconds,
+  sum(h.energy_joules) AS energy_joules,
+  sum(h.throttle_measured_seconds) AS throttle_measured_seconds,
+  sum(h.throttled_seconds) AS throttled_seconds,
+  sum(h.throttled_power_seconds) AS throttled_power_seconds,
+  sum(h.throttled_thermal_seconds) AS throttled_thermal_seconds,
+  sum(h.throttled_hw_slowdown_seconds) AS throttled_hw_slowdown_seconds,
+  sum(h.throttled_sync_boost_seconds) AS throttled_sync_boost_seconds,
+  max(h.spike_previous_t_us) AS spike_previous_t_us,
+  max(h.spike_from_celsius) AS spike_from_celsius,
+  max(h.spike_to_celsius) AS spike_to_celsius
+FROM interval_hours h
+JOIN gpus g ON g.uuid = h.uuid
+LEFT JOIN pods p
+  ON p.namespace IS NOT DISTINCT FROM h.namespace
+  AND p.pod IS NOT DISTINCT FROM h.pod
+  AND p.container IS NOT DISTINCT FROM h.container
+GROUP BY g.gpu_key, p.pod_key, h.spike_t_us
