@@ -28,6 +28,7 @@ import {
   analyticsHistory,
   analyticsJob,
   embeddedHealth,
+  hourlyAnalyticsJob,
   resultReader,
   resultsApi,
   runsApi,
@@ -121,6 +122,9 @@ export async function startEmbedded(
 
   const job: CronJob = analyticsJob(config, storage, logger);
   if (config.schedule.enabled) await job.start();
+  const hourly =
+    config.schedule.enabled && config.schedule.hourly ? hourlyAnalyticsJob(config, storage, logger) : null;
+  await hourly?.start();
 
   const assets = new WebAssets();
   await assets.warm();
@@ -159,6 +163,7 @@ export async function startEmbedded(
   try {
     server = await startServer(app, { host: config.server.host, port: config.server.port, tls: http.tls });
   } catch (err) {
+    await hourly?.stop();
     await job.stop();
     await reader.close();
     await pipeline.close({ deadlineMs: Date.now() + config.shutdown.timeoutMs / 2 });
@@ -180,6 +185,7 @@ export async function startEmbedded(
       const deadlineMs = Date.now() + timeoutMs - Math.min(5000, timeoutMs / 4);
       await sampler.stop();
       const [stats] = await pipeline.close({ deadlineMs });
+      await hourly?.stop();
       await job.stop();
       await server.close();
       await reader.close();

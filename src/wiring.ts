@@ -1,4 +1,5 @@
 import { runDailyAnalytics } from './analytics/daily-job.ts';
+import { lastClosedHour, runHourlyPartial } from './analytics/hourly-job.ts';
 import { listResultDates, ResultReader, readSummary } from './analytics/results.ts';
 import { ANALYTICS_JOB_NAME } from './cli/runs.ts';
 import type { Config } from './config/schema.ts';
@@ -32,6 +33,30 @@ export function analyticsJob(config: Config, storage: ArchiveStorage, logger: Lo
     const result = await runDailyAnalytics({ config, date, storage, logger, signal });
     logger.info({ date }, 'daily analytics: done');
     return { date, ...summaryOf(result) };
+  });
+}
+
+/** The name of the hourly partials' job in logs and run ids. */
+export const HOURLY_JOB_NAME = 'analytics-hourly';
+
+/**
+ * The hourly partials as a CronJob (`schedule.hourlyCron`, UTC): each run computes the partial of the last
+ * UTC hour closed at its scheduled time (hourly-job.ts). No retries and no history file: an hour that fails is
+ * computed by the night, which logs it; a run never overlaps the one before (a slow hour skips the next).
+ */
+export function hourlyAnalyticsJob(config: Config, storage: ArchiveStorage, logger: Logger): CronJob {
+  return new CronJob({
+    name: HOURLY_JOB_NAME,
+    cron: config.schedule.hourlyCron,
+    timezone: 'UTC',
+    retries: 0,
+    deadlineSeconds: 3000,
+    logger,
+    job: async ({ signal, scheduledAt }) => {
+      const { date, hour } = lastClosedHour(scheduledAt);
+      const result = await runHourlyPartial({ config, date, hour, storage, logger, signal });
+      return { date, hour, rows: result.rows, inputFiles: result.inputFiles };
+    },
   });
 }
 

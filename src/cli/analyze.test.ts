@@ -65,6 +65,40 @@ describe('gpumon analyze', () => {
     }
   });
 
+  it('--hour keeps the partials of the hours given, a row each, and the night reads them', async () => {
+    await archive.addFile(
+      '2026-01-15',
+      series(GPU_A, at('10:59:50'), 20, [{ gpu_power_draw_watts: 100 }, { gpu_power_draw_watts: 200 }]),
+    );
+    const { code, stdout } = await analyze(
+      '--hour',
+      '2026-01-15T10',
+      '2026-01-15T11',
+      '--archive',
+      archive.root,
+    );
+    assert.equal(code, 0);
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^hour\s+status\s+files\s+rows\s+seconds$/);
+    assert.match(lines[1] ?? '', /^2026-01-15T10\s+ok\s+1\s+1\s+\d/);
+    assert.match(lines[2] ?? '', /^2026-01-15T11\s+ok\s+1\s+1\s+\d/);
+    for (const hour of ['10', '11']) {
+      const dir = join(archive.root, 'gpu-analytics', 'partials', 'date=2026-01-15', `hour=${hour}`);
+      assert.ok(existsSync(join(dir, 'inputs.json')), dir);
+    }
+    const night = await analyze('--date', '2026-01-15', '--archive', archive.root);
+    assert.equal(night.code, 0, night.stderr);
+  });
+
+  it('--hour exits 2 naming a bad hour, and when combined with --date', async () => {
+    const bad = await analyze('--hour', '2026-01-15T24', '--archive', archive.root);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /2026-01-15T24 is not an hour/);
+    const both = await analyze('--hour', 'last', '--date', '2026-01-15', '--archive', archive.root);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--hour cannot be combined with --date/);
+  });
+
   it('exits 2 on an unknown flag', () => {
     const script =
       "import('./src/cli/program.ts').then((m) => m.gpumonProgram().parseAsync(['node', 'gpumon', 'analyze', '--bogus']))";
@@ -93,8 +127,9 @@ describe('gpumon analyze', () => {
     assert.match(lines[1] ?? '', /^2026-01-14\s+failed\s+ANALYTICS_NO_DATA/);
     assert.match(lines[2] ?? '', /^2026-01-15\s+ok\s+1\s+2\s/);
     assert.match(stderr, /2026-01-14 failed: \[ANALYTICS_NO_DATA\] no samples for 2026-01-14/);
-    // Every shared relation and analysis is a step, plus opening the day, writing and publishing the results.
-    const steps = SHARED_RELATIONS.length + ANALYSES.length + 3;
+    // Every shared relation and analysis is a step, the hours kept by hourly runs (none: built empty), plus
+    // opening the day, writing and publishing the results.
+    const steps = SHARED_RELATIONS.length + 1 + ANALYSES.length + 3;
     assert.match(stderr, new RegExp(`analyze 2026-01-15: daily_stats \\(\\d+/${steps}\\)`));
   });
 

@@ -315,6 +315,7 @@ const COLUMNS = [
   ['spikes', 8],
   ['wasted_GPU_h', 12],
   ['seconds', 8],
+  ['hours_kept', 10],
 ] as const;
 
 const TABLE_HEADER = COLUMNS.map(([name, width]) => name.padEnd(width))
@@ -338,6 +339,7 @@ function tableRow(outcome: DateOutcome): string {
     fmt(s.temperature_spikes, 0),
     fmt(s.wasted_gpu_hours, 2),
     fmt(outcome.result.durationMs / 1000, 1),
+    fmt(outcome.result.keptHours, 0),
   ];
   return cells
     .map((cell, i) => cell.padEnd(COLUMNS[i]?.[1] ?? 0))

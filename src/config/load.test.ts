@@ -196,6 +196,10 @@ describe('configuration', () => {
 
   it('rejects a bad cron expression and a bad time zone', () => {
     assert.throws(() => loadConfig({ flags: { 'schedule.cron': 'every day' } }), /schedule\.cron/);
+    assert.throws(
+      () => loadConfig({ flags: { 'schedule.hourlyCron': '61 * * * *' } }),
+      /schedule\.hourlyCron.*"61 \* \* \* \*"/,
+    );
     assert.throws(() => loadConfig({ flags: { 'schedule.timezone': 'Mars/Olympus' } }), /schedule\.timezone/);
   });
 

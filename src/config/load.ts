@@ -99,6 +99,16 @@ function checkSchedule(config: Config, raw: Map<ConfigKey, { origin: Origin }>):
       cause,
     );
   }
+  try {
+    new Cron(config.schedule.hourlyCron, { paused: true, timezone: 'UTC' });
+  } catch (cause) {
+    throw invalid(
+      'schedule.hourlyCron',
+      raw.get('schedule.hourlyCron')?.origin ?? 'default',
+      `must be a cron expression such as "5 * * * *", got ${JSON.stringify(config.schedule.hourlyCron)}`,
+      cause,
+    );
+  }
 }
 
 function readConfigFile(file: string): Map<ConfigKey, unknown> {

@@ -458,6 +458,22 @@ export const CONFIG_FIELDS = {
     allowed: 'an IANA time zone name',
     help: 'Time zone of the cron expression.',
   },
+  'schedule.hourly': {
+    schema: bool(),
+    default: true,
+    allowed: 'true | false',
+    help:
+      '`gpumon up` keeps the hourly partials of the daily analytics (the window pass of each closed hour, ' +
+      'under gpu-analytics/partials/), so the night reads them instead of computing those hours again.',
+  },
+  'schedule.hourlyCron': {
+    schema: z.string().min(1),
+    default: '5 * * * *',
+    allowed: 'a 5-field cron expression (UTC)',
+    help:
+      'When the hourly partial runs (each computes the last closed UTC hour): a few minutes past the hour, so ' +
+      'its samples (archive.flushIntervalMs, analytics.maxGapSeconds) are in the archive.',
+  },
   'schedule.retries': {
     schema: int(0, 10),
     default: 2,
@@ -743,6 +759,8 @@ export interface Config {
   schedule: {
     enabled: boolean;
     cron: string;
+    hourly: boolean;
+    hourlyCron: string;
     timezone: string;
     retries: number;
     backoffSeconds: number;
