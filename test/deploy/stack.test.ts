@@ -79,8 +79,10 @@ const gpumonContainers = (manifests: Manifest[]) =>
       .filter((c) => c.env?.some((e) => e.name === 'GPUMON_CONFIG'))
       .map((c) => ({ w, c, namespace: w.manifest.metadata.namespace ?? '' })),
   );
-const cronJob = (manifests: Manifest[]) =>
-  find(manifests, 'CronJob', 'gpu-batch-analytics').spec as unknown as CronJobSpec & {
+const cronJob = (manifests: Manifest[], name = 'gpu-batch-analytics') =>
+  find(manifests, 'CronJob', name).spec as unknown as CronJobSpec & {
+    suspend?: boolean;
+    startingDeadlineSeconds?: number;
     jobTemplate: { spec: { template: { metadata: { labels: Record<string, string> } } } };
   };
 
@@ -116,6 +118,7 @@ describe('the stack: objects and names', () => {
       'Deployment/gpumon-serve',
       'Service/gpumon-serve',
       'CronJob/gpu-batch-analytics',
+      'CronJob/gpu-hourly-analytics',
       'PersistentVolumeClaim/gpumon-state',
       'NetworkPolicy/default-deny',
     ]) {
@@ -201,6 +204,56 @@ describe('the CronJob gpu-batch-analytics', () => {
     const test = cronJob(rendered('overlays/test').manifests);
     assert.equal(test.schedule, '*/1 * * * *');
     assert.deepEqual(test.jobTemplate.spec.template.spec.containers[0]?.args?.slice(-2), ['--date', 'today']);
+  });
+});
+
+describe('the CronJob gpu-hourly-analytics', () => {
+  const hourly = (name = 'stack') => cronJob(rendered(name).manifests, 'gpu-hourly-analytics');
+
+  it("runs at minute 5 of every hour, UTC, as gpumon up's schedule.hourlyCron, never two at once", () => {
+    const cron = hourly();
+    assert.equal(cron.schedule, '5 * * * *');
+    assert.equal(cron.schedule, CONFIG_FIELDS['schedule.hourlyCron'].default);
+    assert.equal(cron.timeZone, 'UTC');
+    assert.equal(cron.concurrencyPolicy, 'Forbid');
+    assert.ok((cron.jobTemplate.spec.activeDeadlineSeconds ?? 0) < 3600, 'done before the next hour');
+    assert.ok((cron.startingDeadlineSeconds ?? 0) > 0, 'a missed hour is left to the night, not piled up');
+    assert.equal(cron.jobTemplate.spec.template.metadata.labels.app, 'hourly-analytics-pod');
+  });
+
+  it("computes the last closed hour on the stack's Spark Connect, with no run history volume", () => {
+    const cron = hourly();
+    const [c] = cron.jobTemplate.spec.template.spec.containers;
+    assert.deepEqual(c?.args, [
+      'analyze',
+      '--engine',
+      'spark',
+      '--spark-remote',
+      'sc://spark-connect:15002',
+      '--hour',
+      'last',
+    ]);
+    assert.ok(!cron.jobTemplate.spec.template.spec.volumes?.some((v) => v.persistentVolumeClaim));
+    assert.ok(!c?.env?.some((e) => e.name.startsWith('GPUMON_INFLUXDB_')), 'partials go to HDFS only');
+  });
+
+  it('runs DuckDB in the duckdb-analytics overlay, and is suspended in the test overlay (the test runs it)', () => {
+    const [duck] = hourly('overlays/duckdb-analytics').jobTemplate.spec.template.spec.containers;
+    assert.deepEqual(duck?.args, ['analyze', '--engine', 'duckdb', '--hour', 'last']);
+    assert.equal(hourly('overlays/test').suspend, true);
+    assert.notEqual(hourly().suspend, true);
+  });
+
+  it('may reach Spark Connect and HDFS, and they let it in', () => {
+    const policies = stack().filter((m) => m.kind === 'NetworkPolicy');
+    const own = policies.find((p) => p.metadata.name === 'gpu-hourly-analytics');
+    assert.ok(own, 'its egress policy');
+    const text = JSON.stringify(own.spec);
+    for (const to of ['spark-connect', 'namenode', 'datanode']) assert.match(text, new RegExp(to));
+    for (const name of ['namenode', 'datanode', 'spark-connect']) {
+      const p = policies.find((q) => q.metadata.name === name);
+      assert.match(JSON.stringify(p?.spec), /gpu-hourly-analytics/, `${name} lets it in`);
+    }
   });
 });
 

@@ -78,6 +78,11 @@ async function sparkMaster(): Promise<SparkMaster> {
 /** Creates a Job from the CronJob and waits for it to complete; fails with its logs when it fails. */
 async function runAnalyticsNow(name: string): Promise<void> {
   await kubectl(['create', 'job', '-n', NS, '--from=cronjob/gpu-batch-analytics', name]);
+  await waitForJob(name);
+}
+
+/** Waits for the Job `name` to complete; fails with its logs when it fails. */
+async function waitForJob(name: string): Promise<void> {
   const outcome = await waitFor(`Job ${name} to end`, 15 * 60_000, async () => {
     const types = await kubectl([
       'get',
@@ -96,6 +101,17 @@ async function runAnalyticsNow(name: string): Promise<void> {
     const logs = await kubectl(['logs', '-n', NS, `job/${name}`, '--tail=50']).catch((e) => String(e));
     assert.fail(`Job ${name} failed: ${logs}`);
   }
+}
+
+/** The UTC hour (YYYY-MM-DDTHH) of the newest samples file on HDFS, by the time in its name. */
+async function newestArchivedHour(): Promise<string> {
+  const dates = (await hdfs('dfs', '-ls', '-C', '/gpu-metrics')).match(/date=\d{4}-\d\d-\d\d/g) ?? [];
+  const latest = dates.sort().at(-1);
+  assert.ok(latest, 'a date of samples on HDFS');
+  const names = await hdfs('dfs', '-ls', '-C', `/gpu-metrics/${latest}`);
+  const firsts = [...names.matchAll(/part-(\d+)-/g)].map((m) => Number(m[1]));
+  assert.ok(firsts.length > 0, `files named by their first sample in /gpu-metrics/${latest}: ${names}`);
+  return new Date(Math.max(...firsts)).toISOString().slice(0, 13);
 }
 
 async function summary(date: string): Promise<Record<string, unknown>> {
@@ -248,6 +264,46 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
     ]) {
       assert.match(ls, new RegExp(`${analysis}\\.parquet`), `${analysis} on HDFS`);
     }
+  });
+
+  it('keeps an hourly partial on HDFS by a Job of gpu-hourly-analytics, on Spark', async () => {
+    const cron = JSON.parse(
+      await kubectl(['get', 'cronjob', '-n', NS, 'gpu-hourly-analytics', '-o', 'json']),
+    ) as {
+      spec: {
+        suspend?: boolean;
+        jobTemplate: {
+          metadata?: { labels?: Record<string, string> };
+          spec: { template: { spec: { containers: { args: string[] }[] } } };
+        };
+      };
+    };
+    assert.equal(cron.spec.suspend, true, 'suspended in the test overlay: the test runs it');
+    const template = cron.spec.jobTemplate;
+    const container = template.spec.template.spec.containers[0];
+    assert.deepEqual(container?.args.slice(-2), ['--hour', 'last']);
+    // The cluster is younger than an hour: the hour of the newest samples instead of the last closed one.
+    const hour = await newestArchivedHour();
+    if (container) container.args = [...container.args.slice(0, -1), hour];
+    const name = `hourly-run-${Math.floor(Date.now() / 1000)}`;
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, namespace: NS, labels: template.metadata?.labels ?? {} },
+      spec: template.spec,
+    };
+    await kubectl(['apply', '-f', '-'], JSON.stringify(job));
+    await waitForJob(name);
+    const [date, hh] = hour.split('T') as [string, string];
+    const manifest = JSON.parse(
+      await hdfs('dfs', '-cat', `/gpu-analytics/partials/date=${date}/hour=${hh}/inputs.json`),
+    ) as { hour: number; files: string[]; rows: number; engine: string };
+    assert.equal(manifest.hour, Number(hh));
+    assert.equal(manifest.engine, 'spark');
+    assert.ok(manifest.files.length > 0, JSON.stringify(manifest));
+    assert.ok(manifest.rows > 0, JSON.stringify(manifest));
+    const ls = await hdfs('dfs', '-ls', `/gpu-analytics/partials/date=${date}/hour=${hh}`);
+    assert.match(ls, /gpu_interval_hours\.parquet/);
   });
 
   it('gives the next runs more executors when the workers are scaled', async () => {
