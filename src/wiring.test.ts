@@ -31,7 +31,12 @@ describe('the hourly partials job of gpumon up', () => {
       const record = await run.done;
       assert.equal(record.status, 'succeeded', record.error ?? '');
       assert.match(record.id, new RegExp(`^${HOURLY_JOB_NAME}-`));
-      assert.deepEqual(record.result, { date, hour, rows: 1, inputFiles: 1 });
+      assert.deepEqual(record.result, {
+        date,
+        hour,
+        rows: { gpu_interval_hours: 1, correlation_hours: 1 },
+        inputFiles: 1,
+      });
     } finally {
       await job.stop();
     }
@@ -39,7 +44,7 @@ describe('the hourly partials job of gpumon up', () => {
       await readFile(join(archive.root, partialPath(date, hour), 'inputs.json'), 'utf8'),
     );
     assert.equal(manifest.hour, hour);
-    assert.equal(manifest.rows, 1);
+    assert.deepEqual(manifest.rows, { gpu_interval_hours: 1, correlation_hours: 1 });
   });
 
   it('runs at minute 5 of every hour by default, in UTC', async () => {

@@ -45,6 +45,7 @@ export const SHARED_RELATIONS = [
   'pods',
   'gpu_interval_hours',
   'gpu_intervals',
+  'correlation_hours',
   'host_samples',
   'gpu_power_percentiles',
 ] as const;
@@ -57,19 +58,25 @@ export type SharedRelationName = (typeof SHARED_RELATIONS)[number];
 export const PARTITIONED_RELATIONS: readonly SharedRelationName[] = ['gpu_power_percentiles'];
 
 /**
- * The relation of the hours' intervals kept by hourly runs (gpu-analytics/partials/, hourly-job.ts), which the
- * job hands the engine as files (`EngineInput.tables`); the job builds it empty when none is used.
+ * The relations an hourly run keeps as its hour's partial (gpu-analytics/partials/, hourly-job.ts), each with
+ * the relation under which the night reads the kept hours (handed to the engine as files,
+ * `EngineInput.tables`; built empty when none is read) beside the hours it computes itself.
  */
-export const STORED_INTERVAL_HOURS = 'stored_interval_hours';
+export const PARTIAL_RELATIONS = [
+  { name: 'gpu_interval_hours', stored: 'stored_interval_hours' },
+  { name: 'correlation_hours', stored: 'stored_correlation_hours' },
+] as const;
+export type PartialRelationName = (typeof PARTIAL_RELATIONS)[number]['name'];
+export type StoredRelationName = (typeof PARTIAL_RELATIONS)[number]['stored'];
 
-/** The relations an hourly run computes for its hour, in order; the last is the hour's partial. */
-export const HOURLY_RELATIONS = ['gpus', 'pods', 'gpu_interval_hours'] as const;
+/** The relations an hourly run computes for its hour, in order: what the partials need, then the partials. */
+export const HOURLY_RELATIONS = ['gpus', 'pods', 'gpu_interval_hours', 'correlation_hours'] as const;
 
 /** A relation's name, or one part of a relation built in parts. */
 export type RelationName =
   | AnalysisName
   | SharedRelationName
-  | typeof STORED_INTERVAL_HOURS
+  | StoredRelationName
   | `${SharedRelationName}_part${number}`;
 
 /** A query ready for one engine: the relation it builds and its SQL, placeholders expanded. */
@@ -118,29 +125,33 @@ export function querySource(name: AnalysisName | SharedRelationName): string {
     : `queries/${name}.sql`;
 }
 
-/** Which hours the nightly job computes from the samples, and whether it reads kept ones. */
+/** Which hours the nightly job computes from the samples, and which kept ones it reads. */
 export interface DayPlan {
-  /** The hours to compute (gpu_interval_hours); absent: the whole day, in one pass. */
+  /** The hours to compute (the PARTIAL_RELATIONS); absent: the whole day. */
   readonly hours?: HourScope;
-  /** The engine was given the kept hours as `stored_interval_hours` (EngineInput.tables). */
-  readonly storedHours?: boolean;
+  /** The stored relations the engine was given files of (EngineInput.tables); the others are built empty. */
+  readonly stored?: readonly StoredRelationName[];
 }
 
 /**
- * Every query of the nightly job, shared relations first, rendered for `dialect`. Without kept hours
- * (`plan.storedHours`), `stored_interval_hours` is built empty before gpu_intervals.
+ * Every query of the nightly job, shared relations first, rendered for `dialect`. Each stored relation the
+ * plan has no files of is built empty right after the relation it stands beside.
  */
 export function dailyQueries(dialect: Dialect, params: SqlParams, plan: DayPlan = {}): Query[] {
-  const queries = relationQueries([...SHARED_RELATIONS, ...ANALYSES], dialect, params, plan.hours);
-  if (plan.storedHours) return queries;
-  const at = queries.findIndex((q) => q.name === 'gpu_intervals');
-  const empty: Query = {
-    name: STORED_INTERVAL_HOURS,
-    source: querySource('gpu_interval_hours'),
-    sql: 'SELECT * FROM gpu_interval_hours WHERE 1 = 0',
-    ordered: false,
-  };
-  return [...queries.slice(0, at), empty, ...queries.slice(at)];
+  const queries: Query[] = [];
+  for (const query of relationQueries([...SHARED_RELATIONS, ...ANALYSES], dialect, params, plan.hours)) {
+    queries.push(query);
+    const partial = PARTIAL_RELATIONS.find((p) => p.name === query.name);
+    if (partial && !plan.stored?.includes(partial.stored)) {
+      queries.push({
+        name: partial.stored,
+        source: query.source,
+        sql: `SELECT * FROM ${partial.name} WHERE 1 = 0`,
+        ordered: false,
+      });
+    }
+  }
+  return queries;
 }
 
 /** The queries of an hourly run (`HOURLY_RELATIONS`) for the hour in `hours`. */

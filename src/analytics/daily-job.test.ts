@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isGpumonError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { ANALYSES, SHARED_RELATIONS } from './analyses.ts';
+import { ANALYSES, PARTIAL_RELATIONS, SHARED_RELATIONS } from './analyses.ts';
 import { analyzeDates, runDailyAnalytics } from './daily-job.ts';
 import type { Engine, EngineInput } from './engine.ts';
 import { DuckDbEngine } from './engines/duckdb.ts';
@@ -78,7 +78,7 @@ describe('the daily analytics job', () => {
       result.summary,
     );
     // open, one step per shared relation, the kept hours (none: built empty) and each analysis, write, publish.
-    const total = 1 + SHARED_RELATIONS.length + 1 + ANALYSES.length + 2;
+    const total = 1 + SHARED_RELATIONS.length + PARTIAL_RELATIONS.length + ANALYSES.length + 2;
     assert.equal(steps.at(0), `open 1/${total}`);
     assert.equal(steps.at(-1), `publish ${total}/${total}`);
   });

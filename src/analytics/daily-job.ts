@@ -16,7 +16,7 @@ import {
   type DayPlan,
   dailyQueries,
   partCount,
-  STORED_INTERVAL_HOURS,
+  type StoredRelationName,
 } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { abortError, CorruptFileError } from './engine-errors.ts';
@@ -158,6 +158,26 @@ async function analyseFiles(
   for (const { hour, why } of kept.stale) {
     logger.info({ hour, why }, `the partial of hour ${hour} is not used: ${why}; computing the hour again`);
   }
+  const keptFiles = await Promise.all(
+    kept.files.map(async ({ hour, stored, path }) => ({
+      hour,
+      stored,
+      file: {
+        location: day.remoteBase ? `${day.remoteBase}/${path}` : await storage.localPath(path),
+        name: `${storage.uri}/${path}`,
+      },
+    })),
+  );
+  // A partial that cannot be read (truncated, not Parquet) is as if absent: its hour is computed again.
+  for (const bad of await unreadableFooters(keptFiles.map((k) => k.file))) {
+    const hour = keptFiles.find((k) => k.file === bad.file)?.hour;
+    logger.warn(
+      { hour, file: bad.file.name },
+      `the partial of hour ${hour} cannot be read; computing the hour again`,
+    );
+    kept.hours = kept.hours.filter((h) => h !== hour);
+  }
+  const tables = keptFiles.filter((k) => kept.hours.includes(k.hour));
   const plan: DayPlan =
     kept.hours.length === 0
       ? {}
@@ -167,22 +187,8 @@ async function analyseFiles(
             hours: Array.from({ length: 24 }, (_, h) => h).filter((h) => !kept.hours.includes(h)),
             tailMs: Math.ceil(config.analytics.maxGapSeconds * 1000),
           },
-          storedHours: kept.files.length > 0,
+          stored: [...new Set(tables.map((k) => k.stored))],
         };
-  const tables =
-    kept.files.length === 0
-      ? []
-      : [
-          {
-            name: STORED_INTERVAL_HOURS,
-            files: await Promise.all(
-              kept.files.map(async (path) => ({
-                location: day.remoteBase ? `${day.remoteBase}/${path}` : await storage.localPath(path),
-                name: `${storage.uri}/${path}`,
-              })),
-            ),
-          },
-        ];
   if (kept.hours.length > 0) {
     logger.info({ kept: kept.hours.length }, `${kept.hours.length} of 24 hours read from hourly partials`);
   }
@@ -203,7 +209,16 @@ async function analyseFiles(
   let session: EngineSession | undefined;
   try {
     let since = Date.now();
-    session = await engine.open({ files, tables, scratchDir, signal, logger });
+    session = await engine.open({
+      files,
+      tables: [...new Set(tables.map((k) => k.stored))].map((name: StoredRelationName) => ({
+        name,
+        files: tables.filter((k) => k.stored === name).map((k) => k.file),
+      })),
+      scratchDir,
+      signal,
+      logger,
+    });
     progress('open', since);
 
     const rows = {} as Record<AnalysisName, number>;

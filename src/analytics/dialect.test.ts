@@ -7,6 +7,7 @@ import {
   analysisParams,
   dailyQueries,
   hourlyQueries,
+  PARTIAL_RELATIONS,
   partCount,
   SHARED_RELATIONS,
 } from './analyses.ts';
@@ -180,13 +181,11 @@ describe('the SQL dialect layer', () => {
       ];
       assert.equal(
         dailyQueries(dialect, all).length,
-        SHARED_RELATIONS.length + 1 + ANALYSES.length,
+        SHARED_RELATIONS.length + PARTIAL_RELATIONS.length + ANALYSES.length,
         'the kept hours are built empty when none is read',
       );
-      assert.equal(
-        dailyQueries(dialect, all, { storedHours: true }).length,
-        SHARED_RELATIONS.length + ANALYSES.length,
-      );
+      const stored = PARTIAL_RELATIONS.map((p) => p.stored);
+      assert.equal(dailyQueries(dialect, all, { stored }).length, SHARED_RELATIONS.length + ANALYSES.length);
       for (const query of queries) {
         assert.ok(!query.sql.includes('{{'), `${query.source} for ${dialect.name}`);
         assert.ok(!/;\s*$/.test(query.sql), `${query.source} must be one statement without a semicolon`);

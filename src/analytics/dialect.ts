@@ -15,9 +15,10 @@ import { GpumonError } from '../errors.ts';
  * - `{{in_part(expr)}}`: whether a row belongs to the part of a relation built in parts (`renderSql`'s `part`),
  *   by a hash of `expr` (the same value, the same part; which part differs between engines, what a part
  *   computes does not); `TRUE` when the relation is built whole.
- * - `{{opening_in_hours(expr)}}`, `{{sample_near_hours(expr)}}`: for a relation computed for some hours of a
- *   day (`renderSql`'s `hours`): whether `expr`, epoch microseconds, falls in those hours; whether `expr`, a
- *   timestamp, falls in them or in the `tailMs` after each (never past the day's end). `TRUE` for a whole day.
+ * - `{{opening_in_hours(expr)}}`, `{{sample_in_hours(expr)}}`, `{{sample_near_hours(expr)}}`: for a relation
+ *   computed for some hours of a day (`renderSql`'s `hours`): whether `expr`, epoch microseconds, falls in
+ *   those hours; whether `expr`, a timestamp, does; whether `expr`, a timestamp, falls in them or in the
+ *   `tailMs` after each (never past the day's end). `TRUE` for a whole day.
  *
  * Anything else between `{{` and `}}` is an error that names the query file and the placeholder.
  */
@@ -91,9 +92,18 @@ function checkHourScope(scope: HourScope, where: string): void {
   }
 }
 
-/** The SQL predicate of `{{opening_in_hours(expr)}}` / `{{sample_near_hours(expr)}}`. */
-function inHours(expr: string, dialect: Dialect, scope: HourScope, near: boolean): string {
-  const ranges = hourRanges(scope, near ? scope.tailMs : 0);
+/** The placeholders of `HourScope`: what their argument is (epoch µs or a timestamp), and with the tail or not. */
+const HOUR_PLACEHOLDERS = {
+  opening_in_hours: { timestamp: false, tail: false },
+  sample_in_hours: { timestamp: true, tail: false },
+  sample_near_hours: { timestamp: true, tail: true },
+} as const;
+type HourPlaceholder = keyof typeof HOUR_PLACEHOLDERS;
+
+/** The SQL predicate of an `HOUR_PLACEHOLDERS` placeholder. */
+function inHours(expr: string, dialect: Dialect, scope: HourScope, kind: HourPlaceholder): string {
+  const { timestamp, tail } = HOUR_PLACEHOLDERS[kind];
+  const ranges = hourRanges(scope, tail ? scope.tailMs : 0);
   if (ranges.length === 0) return 'FALSE';
   if (
     ranges.length === 1 &&
@@ -102,7 +112,7 @@ function inHours(expr: string, dialect: Dialect, scope: HourScope, near: boolean
   ) {
     return 'TRUE';
   }
-  const bound = near
+  const bound = timestamp
     ? (ms: number) => dialect.macros.timestamp_micros(String(ms * 1000))
     : (ms: number) => String(ms * 1000);
   return `(${ranges.map((r) => `(${expr} >= ${bound(r.from)} AND ${expr} < ${bound(r.to)})`).join(' OR ')})`;
@@ -181,9 +191,9 @@ export function renderSql(
   if (hours) checkHourScope(hours, where);
   const sql = template.replace(PLACEHOLDER, (whole, name: string, arg: string | undefined) => {
     if (arg !== undefined) {
-      if (name === 'opening_in_hours' || name === 'sample_near_hours') {
+      if (Object.hasOwn(HOUR_PLACEHOLDERS, name)) {
         if (!hours) return 'TRUE';
-        return inHours(renderSql(arg, dialect, params, where), dialect, hours, name === 'sample_near_hours');
+        return inHours(renderSql(arg, dialect, params, where), dialect, hours, name as HourPlaceholder);
       }
       if (name === 'in_part') {
         if (!part || part.count === 1) return 'TRUE';
@@ -192,7 +202,7 @@ export function renderSql(
       if (!(MACROS as readonly string[]).includes(name)) {
         throw new GpumonError(
           'ANALYTICS_QUERY_FAILED',
-          `${where}: unknown macro ${whole}; known macros: ${[...MACROS, 'in_part', 'opening_in_hours', 'sample_near_hours'].join(', ')}`,
+          `${where}: unknown macro ${whole}; known macros: ${[...MACROS, 'in_part', ...Object.keys(HOUR_PLACEHOLDERS)].join(', ')}`,
         );
       }
       return dialect.macros[name as MacroName](renderSql(arg, dialect, params, where));

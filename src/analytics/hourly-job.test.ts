@@ -64,12 +64,53 @@ function edgesOfHours(): GpuSample[] {
   ];
 }
 
-/** A day of three GPUs in three files, each named by its first sample as the archive writer names them. */
+const GPU_D = { host: 'node-b', gpu_index: 1, uuid: 'GPU-dddd', model: 'Test GPU' };
+
+/**
+ * GPU_D in hours 2 and 3: its SM clock constant within each hour but not over the two (1000, then 1500 MHz),
+ * its memory used constant all along.
+ */
+function constantWithinHours(): GpuSample[] {
+  const minutes = (hour: number, clock: number, base: number) =>
+    series(
+      GPU_D,
+      at(`0${hour}:00:30`, DAY),
+      60,
+      Array.from({ length: 60 }, (_, i) => ({
+        gpu_temperature_celsius: base + (i % 7) + (i % 3) * 0.5,
+        gpu_sm_clock_mhz: clock,
+        gpu_memory_used_bytes: 5 * 1024 ** 3,
+      })),
+    );
+  return [...minutes(2, 1000, 40), ...minutes(3, 1500, 52)];
+}
+
+/** Pearson's r over the samples where both are known, two-pass; null when undefined. */
+function pearson(samples: readonly GpuSample[], a: keyof GpuSample, b: keyof GpuSample): number | null {
+  const pairs = samples
+    .map((s) => [s[a], s[b]] as const)
+    .filter((p): p is readonly [number, number] => typeof p[0] === 'number' && typeof p[1] === 'number');
+  if (pairs.length < 2) return null;
+  const mean = (i: 0 | 1) => pairs.reduce((n, p) => n + p[i], 0) / pairs.length;
+  const [ma, mb] = [mean(0), mean(1)];
+  let c = 0;
+  let va = 0;
+  let vb = 0;
+  for (const [x, y] of pairs) {
+    c += (x - ma) * (y - mb);
+    va += (x - ma) ** 2;
+    vb += (y - mb) ** 2;
+  }
+  return va === 0 || vb === 0 ? null : c / Math.sqrt(va * vb);
+}
+
+/** A day of four GPUs in four files, each named by its first sample as the archive writer names them. */
 async function writeDay(archive: TestArchive): Promise<void> {
   const named = (first: number, tag: string) => `part-${first}-1-${tag}-abcdef.parquet`;
   await archive.addFile(DAY, sixHoursOf(GPU_A, DAY, 0), named(at('06:00:00', DAY), 'a'));
   await archive.addFile(DAY, sixHoursOf(GPU_B, DAY, 7), named(at('06:00:07', DAY), 'b'));
   await archive.addFile(DAY, edgesOfHours(), named(at('00:00:00', DAY), 'c'));
+  await archive.addFile(DAY, constantWithinHours(), named(at('02:00:30', DAY), 'd'));
 }
 
 async function allResults(archive: TestArchive): Promise<Record<string, unknown>> {
@@ -150,6 +191,42 @@ describe('hourly partials of the window pass', () => {
     assertSameResults(await allResults(archive), wholeDay);
   });
 
+  it("merge each GPU's correlations to Pearson's r of its day, NULL where a metric never varied", async () => {
+    await hourly(archive, HOURS);
+    const night = await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    assert.equal(night.keptHours, 24);
+    const rows = (await readResult(archive.storage, DAY, 'correlations')) ?? [];
+    const close = (actual: unknown, expected: number | null, what: string) => {
+      if (expected === null) return assert.equal(actual, null, what);
+      assert.ok(
+        typeof actual === 'number' && Math.abs(actual - expected) < 1e-12,
+        `${what}: ${actual} vs ${expected}`,
+      );
+    };
+    const a = sixHoursOf(GPU_A, DAY, 0);
+    const rowA = rows.find((r) => r.uuid === GPU_A.uuid);
+    close(
+      rowA?.corr_temperature_load,
+      pearson(a, 'gpu_temperature_celsius', 'gpu_utilization_percent'),
+      'A t/load',
+    );
+    close(rowA?.corr_power_sm_clock, pearson(a, 'gpu_power_draw_watts', 'gpu_sm_clock_mhz'), 'A power/clock');
+    close(
+      rowA?.corr_temperature_cpu_temperature,
+      pearson(a, 'gpu_temperature_celsius', 'host_cpu_temperature_celsius'),
+      'A t/cpu t',
+    );
+    // Constant within each of its hours, not over the two: r is defined, as over the day.
+    const d = constantWithinHours();
+    const rowD = rows.find((r) => r.uuid === GPU_D.uuid);
+    const expected = pearson(d, 'gpu_temperature_celsius', 'gpu_sm_clock_mhz');
+    assert.ok(expected !== null && expected > 0.5, String(expected));
+    close(rowD?.corr_temperature_sm_clock, expected, 'D t/clock');
+    assert.equal(rowD?.corr_temperature_memory, null, 'memory never varied');
+    assert.equal(rowD?.corr_temperature_load, null, 'load never read');
+    assert.equal(rowD?.sample_count, 120);
+  });
+
   it('give the same results when only some hours are kept and the night computes the others', async () => {
     await hourly(archive, [0, 6, 7, 12, 13, 23]);
     const night = await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
@@ -194,13 +271,16 @@ describe('hourly partials of the window pass', () => {
   });
 
   it('keep an hour without samples as an empty partial the night uses', async () => {
-    const [result] = await hourly(archive, [3]);
-    assert.equal(result?.rows, 0);
-    assert.deepEqual(await readdir(join(archive.root, partialPath(DAY, 3))), ['inputs.json']);
+    const [result] = await hourly(archive, [4]);
+    assert.deepEqual(result?.rows, { gpu_interval_hours: 0, correlation_hours: 0 });
+    assert.deepEqual(await readdir(join(archive.root, partialPath(DAY, 4))), ['inputs.json']);
     const manifest = JSON.parse(
-      await readFile(join(archive.root, partialPath(DAY, 3), 'inputs.json'), 'utf8'),
+      await readFile(join(archive.root, partialPath(DAY, 4), 'inputs.json'), 'utf8'),
     );
-    assert.deepEqual(manifest.files, [`part-${at('00:00:00', DAY)}-1-c-abcdef.parquet`]);
+    assert.deepEqual(manifest.files, [
+      `part-${at('00:00:00', DAY)}-1-c-abcdef.parquet`,
+      `part-${at('02:00:30', DAY)}-1-d-abcdef.parquet`,
+    ]);
     const night = await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
     assert.equal(night.keptHours, 1);
     assertSameResults(await allResults(archive), wholeDay);
@@ -261,6 +341,14 @@ describe('hourly partials of the window pass', () => {
     assertSameResults(await allResults(archive), wholeDay);
   });
 
+  it('are computed again at night when their Parquet file cannot be read', async () => {
+    await hourly(archive, [6, 7]);
+    await writeFile(join(archive.root, partialPath(DAY, 7), 'gpu_interval_hours.parquet'), 'truncated');
+    const night = await runDailyAnalytics({ config: testConfig(), date: DAY, storage: archive.storage });
+    assert.equal(night.keptHours, 1, 'hour 6 read, hour 7 computed');
+    assertSameResults(await allResults(archive), wholeDay);
+  });
+
   it('leave no partial of their hour when the run fails on a corrupt file, naming it', async () => {
     await hourly(archive, [8]);
     const bad = `part-${at('08:10:00', DAY)}-3-1-badbad.parquet`;
@@ -270,7 +358,10 @@ describe('hourly partials of the window pass', () => {
       assert.match((err as Error).message, /badbad/);
       return true;
     });
-    assert.deepEqual(await readdir(join(archive.root, partialPath(DAY, 8))), ['gpu_interval_hours.parquet']);
+    assert.deepEqual((await readdir(join(archive.root, partialPath(DAY, 8)))).sort(), [
+      'correlation_hours.parquet',
+      'gpu_interval_hours.parquet',
+    ]);
   });
 });
 

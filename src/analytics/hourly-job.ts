@@ -8,7 +8,13 @@ import { type Logger, silentLogger } from '../log.ts';
 import { metricsPartition, startOfDate } from '../sinks/archive/layout.ts';
 import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import { analysisParams, hourlyQueries } from './analyses.ts';
+import {
+  analysisParams,
+  hourlyQueries,
+  PARTIAL_RELATIONS,
+  type PartialRelationName,
+  type StoredRelationName,
+} from './analyses.ts';
 import { remoteArchiveBase } from './daily-job.ts';
 import type { SqlParams } from './dialect.ts';
 import type { Engine, EngineSession, InputFile } from './engine.ts';
@@ -31,11 +37,11 @@ import { engineFromConfig } from './engines/registry.ts';
  */
 export const PARTIALS_DIR = 'gpu-analytics/partials';
 
-/** The format of a partial; the night ignores (and computes again) a partial of another format. */
-export const PARTIAL_FORMAT = 1;
-
-/** The relation an hourly run keeps, and the file it is kept in (`<name>.parquet`). */
-export const PARTIAL_RELATION = 'gpu_interval_hours';
+/**
+ * The format of a partial; the night ignores (and computes again) a partial of another format. 1: the window
+ * pass alone; 2: and correlation_hours.
+ */
+export const PARTIAL_FORMAT = 2;
 
 const MANIFEST = 'inputs.json';
 const HOUR_MS = 3_600_000;
@@ -54,8 +60,8 @@ export interface PartialManifest {
   files: string[];
   /** The configuration values of the queries (analysisParams) it was computed with. */
   params: SqlParams;
-  /** Rows of gpu_interval_hours.parquet; 0: no file (the hour had no samples). */
-  rows: number;
+  /** Rows of each partial relation (PARTIAL_RELATIONS), kept in `<name>.parquet`; 0: no file. */
+  rows: Record<PartialRelationName, number>;
   engine: string;
   computedAt: string;
 }
@@ -127,8 +133,8 @@ export interface HourlyResult {
   path: string;
   /** Files read (those that may hold samples of the hour). */
   inputFiles: number;
-  /** Rows kept (GPU, pod and spike sums of the hour). */
-  rows: number;
+  /** Rows kept of each partial relation (e.g. GPU, pod and spike sums of the hour). */
+  rows: Record<PartialRelationName, number>;
   durationMs: number;
 }
 
@@ -155,7 +161,10 @@ export async function runHourlyPartial(options: HourlyOptions): Promise<HourlyRe
     hour,
     files,
     params,
-    rows: 0,
+    rows: Object.fromEntries(PARTIAL_RELATIONS.map((p) => [p.name, 0])) as Record<
+      PartialRelationName,
+      number
+    >,
     engine: engine.name,
     computedAt: '',
   };
@@ -182,16 +191,20 @@ export async function runHourlyPartial(options: HourlyOptions): Promise<HourlyRe
       const scope = { dayStartMs: startOfDate(date), hours: [hour], tailMs: Math.ceil(maxGap * 1000) };
       for (const query of hourlyQueries(engine.dialect, params, scope)) {
         checkAborted(signal);
-        manifest.rows = await session.materialize(query);
+        const rows = await session.materialize(query);
+        if (Object.hasOwn(manifest.rows, query.name)) manifest.rows[query.name as PartialRelationName] = rows;
       }
-      if (manifest.rows > 0) {
-        const local = join(scratchDir, `${PARTIAL_RELATION}.parquet`);
-        await session.writeParquet(PARTIAL_RELATION, local);
+      for (const { name } of PARTIAL_RELATIONS) {
+        if (manifest.rows[name] === 0) continue;
+        const local = join(scratchDir, `${name}.parquet`);
+        await session.writeParquet(name, local);
         checkAborted(signal);
-        await storage.put(local, `${dir}/${PARTIAL_RELATION}.parquet`);
+        await storage.put(local, `${dir}/${name}.parquet`);
       }
     }
-    if (manifest.rows === 0) await storage.remove(`${dir}/${PARTIAL_RELATION}.parquet`);
+    for (const { name } of PARTIAL_RELATIONS) {
+      if (manifest.rows[name] === 0) await storage.remove(`${dir}/${name}.parquet`);
+    }
     manifest.computedAt = new Date().toISOString();
     const manifestFile = join(scratchDir, MANIFEST);
     await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -266,8 +279,8 @@ export async function analyzeHourList(
 export interface KeptHours {
   /** Hours (0-23) whose partial is valid, sorted. */
   hours: number[];
-  /** Storage paths of their Parquet files (hours without samples have none). */
-  files: string[];
+  /** Their Parquet files, by storage path, with the stored relation each is part of (an empty one has none). */
+  files: { hour: number; stored: StoredRelationName; path: string }[];
   /** Hours with a partial that is no longer valid, and why (for the log). */
   stale: { hour: number; why: string }[];
 }
@@ -302,14 +315,18 @@ export async function keptHours(
       kept.stale.push({ hour, why });
       continue;
     }
-    if (manifest.rows > 0) {
-      const file = `${dir}/${PARTIAL_RELATION}.parquet`;
-      if (!(await storage.exists(file))) {
-        kept.stale.push({ hour, why: `${PARTIAL_RELATION}.parquet is missing` });
-        continue;
-      }
-      kept.files.push(file);
+    const files = PARTIAL_RELATIONS.filter((p) => (manifest.rows[p.name] ?? 0) > 0).map((p) => ({
+      hour,
+      stored: p.stored,
+      path: `${dir}/${p.name}.parquet`,
+    }));
+    const missing = [];
+    for (const f of files) if (!(await storage.exists(f.path))) missing.push(f.path.slice(dir.length + 1));
+    if (missing.length > 0) {
+      kept.stale.push({ hour, why: `${missing.join(', ')} missing` });
+      continue;
     }
+    kept.files.push(...files);
     kept.hours.push(hour);
   }
   return kept;
@@ -339,7 +356,13 @@ async function readManifest(storage: ArchiveStorage, path: string): Promise<Part
   if (!(await storage.exists(path))) return null;
   try {
     const parsed = JSON.parse(await readFile(await storage.localPath(path), 'utf8')) as PartialManifest;
-    return typeof parsed === 'object' && parsed !== null && Array.isArray(parsed.files) ? parsed : null;
+    const valid =
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      Array.isArray(parsed.files) &&
+      typeof parsed.rows === 'object' &&
+      parsed.rows !== null;
+    return valid ? parsed : null;
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { ANALYSES, SHARED_RELATIONS } from '../analytics/analyses.ts';
+import { ANALYSES, PARTIAL_RELATIONS, SHARED_RELATIONS } from '../analytics/analyses.ts';
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
 import { isGpumonError } from '../errors.ts';
 import { FileRunHistory, runHistoryPath } from '../schedule/history.ts';
@@ -80,8 +80,8 @@ describe('gpumon analyze', () => {
     assert.equal(code, 0);
     const lines = stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^hour\s+status\s+files\s+rows\s+seconds$/);
-    assert.match(lines[1] ?? '', /^2026-01-15T10\s+ok\s+1\s+1\s+\d/);
-    assert.match(lines[2] ?? '', /^2026-01-15T11\s+ok\s+1\s+1\s+\d/);
+    assert.match(lines[1] ?? '', /^2026-01-15T10\s+ok\s+1\s+2\s+\d/);
+    assert.match(lines[2] ?? '', /^2026-01-15T11\s+ok\s+1\s+2\s+\d/);
     for (const hour of ['10', '11']) {
       const dir = join(archive.root, 'gpu-analytics', 'partials', 'date=2026-01-15', `hour=${hour}`);
       assert.ok(existsSync(join(dir, 'inputs.json')), dir);
@@ -129,7 +129,7 @@ describe('gpumon analyze', () => {
     assert.match(stderr, /2026-01-14 failed: \[ANALYTICS_NO_DATA\] no samples for 2026-01-14/);
     // Every shared relation and analysis is a step, the hours kept by hourly runs (none: built empty), plus
     // opening the day, writing and publishing the results.
-    const steps = SHARED_RELATIONS.length + 1 + ANALYSES.length + 3;
+    const steps = SHARED_RELATIONS.length + PARTIAL_RELATIONS.length + ANALYSES.length + 3;
     assert.match(stderr, new RegExp(`analyze 2026-01-15: daily_stats \\(\\d+/${steps}\\)`));
   });
 

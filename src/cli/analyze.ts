@@ -218,8 +218,9 @@ async function analyzeHours(flags: AnalyzeFlags): Promise<number> {
         continue;
       }
       const r = o.result;
+      const rows = Object.values(r.rows).reduce((n, k) => n + k, 0);
       process.stdout.write(
-        `${hour}  ${'ok'.padEnd(7)}  ${String(r.inputFiles).padEnd(6)}  ${String(r.rows).padEnd(8)}  ${(r.durationMs / 1000).toFixed(1)}\n`,
+        `${hour}  ${'ok'.padEnd(7)}  ${String(r.inputFiles).padEnd(6)}  ${String(rows).padEnd(8)}  ${(r.durationMs / 1000).toFixed(1)}\n`,
       );
     }
     const stoppedBy = cancellation.signal();
