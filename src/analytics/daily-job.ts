@@ -6,22 +6,14 @@ import { isRemoteArchive } from '../config/archive-uri.ts';
 import type { Config } from '../config/schema.ts';
 import { describeError, GpumonError, isGpumonError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { metricsPartition, startOfDate } from '../sinks/archive/layout.ts';
+import { metricsPartition } from '../sinks/archive/layout.ts';
 import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
-import {
-  ANALYSES,
-  type AnalysisName,
-  analysisParams,
-  type DayPlan,
-  dailyQueries,
-  partCount,
-  type StoredRelationName,
-} from './analyses.ts';
+import { ANALYSES, type AnalysisName, analysisParams, dailyQueries, partCount } from './analyses.ts';
 import type { Engine, EngineSession, InputFile, JsonRow } from './engine.ts';
 import { abortError, CorruptFileError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
-import { dayFiles, keptHours } from './hourly-job.ts';
+import { dayFiles, planDay } from './hourly-job.ts';
 import { readResultFiles, writeResultsToInfluxdb } from './influx-results.ts';
 import { QUARANTINE_DIR, type QuarantinedFile, quarantineFile, unreadableFooters } from './quarantine.ts';
 
@@ -154,44 +146,7 @@ async function analyseFiles(
 ): Promise<DailyResult> {
   const { config, date, storage, signal, logger, engine } = options;
   const { files } = day;
-  const kept = await keptHours(storage, config, date, day.names);
-  for (const { hour, why } of kept.stale) {
-    logger.info({ hour, why }, `the partial of hour ${hour} is not used: ${why}; computing the hour again`);
-  }
-  const keptFiles = await Promise.all(
-    kept.files.map(async ({ hour, stored, path }) => ({
-      hour,
-      stored,
-      file: {
-        location: day.remoteBase ? `${day.remoteBase}/${path}` : await storage.localPath(path),
-        name: `${storage.uri}/${path}`,
-      },
-    })),
-  );
-  // A partial that cannot be read (truncated, not Parquet) is as if absent: its hour is computed again.
-  for (const bad of await unreadableFooters(keptFiles.map((k) => k.file))) {
-    const hour = keptFiles.find((k) => k.file === bad.file)?.hour;
-    logger.warn(
-      { hour, file: bad.file.name },
-      `the partial of hour ${hour} cannot be read; computing the hour again`,
-    );
-    kept.hours = kept.hours.filter((h) => h !== hour);
-  }
-  const tables = keptFiles.filter((k) => kept.hours.includes(k.hour));
-  const plan: DayPlan =
-    kept.hours.length === 0
-      ? {}
-      : {
-          hours: {
-            dayStartMs: startOfDate(date),
-            hours: Array.from({ length: 24 }, (_, h) => h).filter((h) => !kept.hours.includes(h)),
-            tailMs: Math.ceil(config.analytics.maxGapSeconds * 1000),
-          },
-          stored: [...new Set(tables.map((k) => k.stored))],
-        };
-  if (kept.hours.length > 0) {
-    logger.info({ kept: kept.hours.length }, `${kept.hours.length} of 24 hours read from hourly partials`);
-  }
+  const { plan, tables, keptHours } = await planDay(storage, config, date, day.names, day.remoteBase, logger);
   const queries = dailyQueries(engine.dialect, analysisParams(config), plan);
   const writeInfluxdb = options.writeInfluxdb ?? config.analytics.writeInfluxdb;
   const total = queries.length + 3 + (writeInfluxdb ? 1 : 0);
@@ -209,16 +164,7 @@ async function analyseFiles(
   let session: EngineSession | undefined;
   try {
     let since = Date.now();
-    session = await engine.open({
-      files,
-      tables: [...new Set(tables.map((k) => k.stored))].map((name: StoredRelationName) => ({
-        name,
-        files: tables.filter((k) => k.stored === name).map((k) => k.file),
-      })),
-      scratchDir,
-      signal,
-      logger,
-    });
+    session = await engine.open({ files, tables, scratchDir, signal, logger });
     progress('open', since);
 
     const rows = {} as Record<AnalysisName, number>;
@@ -289,7 +235,7 @@ async function analyseFiles(
       rows,
       summary,
       inputFiles: files.length,
-      keptHours: kept.hours.length,
+      keptHours,
       quarantined: [...quarantined],
       ...(influxdb ? { influxdb } : {}),
       durationMs: 0,
@@ -299,7 +245,7 @@ async function analyseFiles(
       {
         ms: result.durationMs,
         files: files.length,
-        keptHours: kept.hours.length,
+        keptHours,
         rows,
         ...(influxdb ? { influxdb } : {}),
         ...(quarantined.length > 0 ? { partial: true } : {}),

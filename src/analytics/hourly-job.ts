@@ -10,6 +10,7 @@ import { openStorage } from '../sinks/archive/open-storage.ts';
 import type { ArchiveStorage } from '../sinks/archive/storage.ts';
 import {
   analysisParams,
+  type DayPlan,
   hourlyQueries,
   PARTIAL_RELATIONS,
   type PartialRelationName,
@@ -17,9 +18,10 @@ import {
 } from './analyses.ts';
 import { remoteArchiveBase } from './daily-job.ts';
 import type { SqlParams } from './dialect.ts';
-import type { Engine, EngineSession, InputFile } from './engine.ts';
+import type { Engine, EngineInput, EngineSession, InputFile } from './engine.ts';
 import { abortError } from './engine-errors.ts';
 import { engineFromConfig } from './engines/registry.ts';
+import { unreadableFooters } from './quarantine.ts';
 
 /**
  * Hourly partials (docs/decisions/0014-incremental-analytics.md): a run per closed hour computes that hour's
@@ -330,6 +332,61 @@ export async function keptHours(
     kept.hours.push(hour);
   }
   return kept;
+}
+
+/**
+ * What the night computes and what it reads for `date` (the day's files `names`): the hours with a valid,
+ * readable partial are read (`tables`, for the engine), the others computed (`plan.hours`); no hour kept: the
+ * whole day computed. Logs each partial not used and why.
+ */
+export async function planDay(
+  storage: ArchiveStorage,
+  config: Config,
+  date: string,
+  names: readonly string[],
+  remoteBase: string | undefined,
+  logger: Logger,
+): Promise<{ plan: DayPlan; tables: NonNullable<EngineInput['tables']>; keptHours: number }> {
+  const kept = await keptHours(storage, config, date, names);
+  for (const { hour, why } of kept.stale) {
+    logger.info({ hour, why }, `the partial of hour ${hour} is not used: ${why}; computing the hour again`);
+  }
+  const files = await Promise.all(
+    kept.files.map(async ({ hour, stored, path }) => ({
+      hour,
+      stored,
+      file: {
+        location: remoteBase ? `${remoteBase}/${path}` : await storage.localPath(path),
+        name: `${storage.uri}/${path}`,
+      },
+    })),
+  );
+  // A partial that cannot be read (truncated, not Parquet) is as if absent: its hour is computed again.
+  let hours = kept.hours;
+  for (const bad of await unreadableFooters(files.map((k) => k.file))) {
+    const hour = files.find((k) => k.file === bad.file)?.hour;
+    logger.warn(
+      { hour, file: bad.file.name },
+      `the partial of hour ${hour} cannot be read; computing it again`,
+    );
+    hours = hours.filter((h) => h !== hour);
+  }
+  if (hours.length === 0) return { plan: {}, tables: [], keptHours: 0 };
+  logger.info({ kept: hours.length }, `${hours.length} of 24 hours read from hourly partials`);
+  const used = files.filter((k) => hours.includes(k.hour));
+  const stored = [...new Set(used.map((k) => k.stored))];
+  return {
+    plan: {
+      hours: {
+        dayStartMs: startOfDate(date),
+        hours: Array.from({ length: 24 }, (_, h) => h).filter((h) => !hours.includes(h)),
+        tailMs: Math.ceil(config.analytics.maxGapSeconds * 1000),
+      },
+      stored,
+    },
+    tables: stored.map((name) => ({ name, files: used.filter((k) => k.stored === name).map((k) => k.file) })),
+    keptHours: hours.length,
+  };
 }
 
 /** Why a partial cannot stand for its hour now, or null when it can. */
