@@ -34,7 +34,7 @@ describe('the hourly partials job of gpumon up', () => {
       assert.deepEqual(record.result, {
         date,
         hour,
-        rows: { gpu_interval_hours: 1, correlation_hours: 1 },
+        rows: { gpu_interval_hours: 1, correlation_hours: 1, hourly_pattern_hours: 1 },
         inputFiles: 1,
       });
     } finally {
@@ -44,7 +44,7 @@ describe('the hourly partials job of gpumon up', () => {
       await readFile(join(archive.root, partialPath(date, hour), 'inputs.json'), 'utf8'),
     );
     assert.equal(manifest.hour, hour);
-    assert.deepEqual(manifest.rows, { gpu_interval_hours: 1, correlation_hours: 1 });
+    assert.deepEqual(manifest.rows, { gpu_interval_hours: 1, correlation_hours: 1, hourly_pattern_hours: 1 });
   });
 
   it('runs at minute 5 of every hour by default, in UTC', async () => {

@@ -37,8 +37,9 @@ export function hasGpuRows(analysis: string): boolean {
  * `gpus` and `pods` key the GPUs and the pods by small integers; `gpu_power_percentiles` holds each GPU's exact
  * power percentiles (built in parts: `PARTITIONED_RELATIONS`); `gpu_interval_hours` the one window pass (the
  * costly step) over the hours of the day that have no partial kept by an hourly run, and `gpu_intervals` the
- * day's intervals, those hours and the kept ones (`stored_interval_hours`) merged; `host_samples` the hosts'
- * readings, each counted once (not once per GPU).
+ * day's intervals, those hours and the kept ones (`stored_interval_hours`) merged; `correlation_hours` and
+ * `hourly_pattern_hours` the mergeable state of correlations and hourly_patterns over the same hours (merged
+ * with the kept ones by those analyses); `host_samples` the hosts' readings, each counted once (not once per GPU).
  */
 export const SHARED_RELATIONS = [
   'gpus',
@@ -46,6 +47,7 @@ export const SHARED_RELATIONS = [
   'gpu_interval_hours',
   'gpu_intervals',
   'correlation_hours',
+  'hourly_pattern_hours',
   'host_samples',
   'gpu_power_percentiles',
 ] as const;
@@ -65,12 +67,19 @@ export const PARTITIONED_RELATIONS: readonly SharedRelationName[] = ['gpu_power_
 export const PARTIAL_RELATIONS = [
   { name: 'gpu_interval_hours', stored: 'stored_interval_hours' },
   { name: 'correlation_hours', stored: 'stored_correlation_hours' },
+  { name: 'hourly_pattern_hours', stored: 'stored_pattern_hours' },
 ] as const;
 export type PartialRelationName = (typeof PARTIAL_RELATIONS)[number]['name'];
 export type StoredRelationName = (typeof PARTIAL_RELATIONS)[number]['stored'];
 
 /** The relations an hourly run computes for its hour, in order: what the partials need, then the partials. */
-export const HOURLY_RELATIONS = ['gpus', 'pods', 'gpu_interval_hours', 'correlation_hours'] as const;
+export const HOURLY_RELATIONS = [
+  'gpus',
+  'pods',
+  'gpu_interval_hours',
+  'correlation_hours',
+  'hourly_pattern_hours',
+] as const;
 
 /** A relation's name, or one part of a relation built in parts. */
 export type RelationName =

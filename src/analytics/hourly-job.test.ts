@@ -272,7 +272,7 @@ describe('hourly partials of the window pass', () => {
 
   it('keep an hour without samples as an empty partial the night uses', async () => {
     const [result] = await hourly(archive, [4]);
-    assert.deepEqual(result?.rows, { gpu_interval_hours: 0, correlation_hours: 0 });
+    assert.deepEqual(result?.rows, { gpu_interval_hours: 0, correlation_hours: 0, hourly_pattern_hours: 0 });
     assert.deepEqual(await readdir(join(archive.root, partialPath(DAY, 4))), ['inputs.json']);
     const manifest = JSON.parse(
       await readFile(join(archive.root, partialPath(DAY, 4), 'inputs.json'), 'utf8'),
@@ -361,6 +361,7 @@ describe('hourly partials of the window pass', () => {
     assert.deepEqual((await readdir(join(archive.root, partialPath(DAY, 8)))).sort(), [
       'correlation_hours.parquet',
       'gpu_interval_hours.parquet',
+      'hourly_pattern_hours.parquet',
     ]);
   });
 });

@@ -41,9 +41,9 @@ export const PARTIALS_DIR = 'gpu-analytics/partials';
 
 /**
  * The format of a partial; the night ignores (and computes again) a partial of another format. 1: the window
- * pass alone; 2: and correlation_hours.
+ * pass alone; 2: and correlation_hours; 3: and hourly_pattern_hours.
  */
-export const PARTIAL_FORMAT = 2;
+export const PARTIAL_FORMAT = 3;
 
 const MANIFEST = 'inputs.json';
 const HOUR_MS = 3_600_000;

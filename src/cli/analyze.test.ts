@@ -80,8 +80,8 @@ describe('gpumon analyze', () => {
     assert.equal(code, 0);
     const lines = stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^hour\s+status\s+files\s+rows\s+seconds$/);
-    assert.match(lines[1] ?? '', /^2026-01-15T10\s+ok\s+1\s+2\s+\d/);
-    assert.match(lines[2] ?? '', /^2026-01-15T11\s+ok\s+1\s+2\s+\d/);
+    assert.match(lines[1] ?? '', /^2026-01-15T10\s+ok\s+1\s+3\s+\d/);
+    assert.match(lines[2] ?? '', /^2026-01-15T11\s+ok\s+1\s+3\s+\d/);
     for (const hour of ['10', '11']) {
       const dir = join(archive.root, 'gpu-analytics', 'partials', 'date=2026-01-15', `hour=${hour}`);
       assert.ok(existsSync(join(dir, 'inputs.json')), dir);
