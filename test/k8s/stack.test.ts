@@ -293,7 +293,12 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
       spec: template.spec,
     };
     await kubectl(['apply', '-f', '-'], JSON.stringify(job));
-    await waitForJob(name);
+    try {
+      await waitForJob(name);
+    } finally {
+      // Not owned by the CronJob (applied, not `create job --from`): removed with its pod here, not by undeploy.
+      await kubectl(['delete', 'job', '-n', NS, name, '--cascade=foreground', '--wait=true']);
+    }
     const [date, hh] = hour.split('T') as [string, string];
     const manifest = JSON.parse(
       await hdfs('dfs', '-cat', `/gpu-analytics/partials/date=${date}/hour=${hh}/inputs.json`),
