@@ -143,12 +143,29 @@ export interface DayPlan {
 }
 
 /**
+ * Analyses with a second template, which merges the partial relation `reads` of the hours computed and kept:
+ * used when the night reads kept hours (`plan.hours`). A whole day is computed by the first template straight
+ * from the samples, at a fraction of the cost of the mergeable state (correlations: 11 corr() aggregates
+ * against 110 for count, means, deviations, co-moment and extremes of each pair; measured in
+ * docs/benchmarks.md, "Hourly partials"), and `reads` is then not computed at all.
+ */
+const MERGING_TEMPLATES: Partial<Record<AnalysisName, { source: string; reads: SharedRelationName }>> = {
+  correlations: { source: 'queries/correlations_merged.sql', reads: 'correlation_hours' },
+};
+
+/**
  * Every query of the nightly job, shared relations first, rendered for `dialect`. Each stored relation the
  * plan has no files of is built empty right after the relation it stands beside.
  */
 export function dailyQueries(dialect: Dialect, params: SqlParams, plan: DayPlan = {}): Query[] {
+  const merging = Object.entries(MERGING_TEMPLATES);
+  const names = [...SHARED_RELATIONS, ...ANALYSES].filter(
+    (name) => plan.hours || !merging.some(([, m]) => m.reads === name),
+  );
+  const sourceOf = (name: AnalysisName | SharedRelationName) =>
+    (plan.hours ? MERGING_TEMPLATES[name as AnalysisName]?.source : undefined) ?? querySource(name);
   const queries: Query[] = [];
-  for (const query of relationQueries([...SHARED_RELATIONS, ...ANALYSES], dialect, params, plan.hours)) {
+  for (const query of relationQueries(names, dialect, params, plan.hours, sourceOf)) {
     queries.push(query);
     const partial = PARTIAL_RELATIONS.find((p) => p.name === query.name);
     if (partial && !plan.stored?.includes(partial.stored)) {
@@ -165,7 +182,7 @@ export function dailyQueries(dialect: Dialect, params: SqlParams, plan: DayPlan 
 
 /** The queries of an hourly run (`HOURLY_RELATIONS`) for the hour in `hours`. */
 export function hourlyQueries(dialect: Dialect, params: SqlParams, hours: HourScope): Query[] {
-  return relationQueries(HOURLY_RELATIONS, dialect, params, hours);
+  return relationQueries(HOURLY_RELATIONS, dialect, params, hours, querySource);
 }
 
 function relationQueries(
@@ -173,9 +190,10 @@ function relationQueries(
   dialect: Dialect,
   params: SqlParams,
   hours: HourScope | undefined,
+  sourceOf: (name: AnalysisName | SharedRelationName) => string,
 ): Query[] {
   return names.map((name) => {
-    const source = querySource(name);
+    const source = sourceOf(name);
     const ordered = (ANALYSES as readonly string[]).includes(name);
     const sql = renderSql(template(source), dialect, params, source, undefined, hours);
     if (!PARTITIONED_RELATIONS.includes(name as SharedRelationName)) return { name, source, ordered, sql };

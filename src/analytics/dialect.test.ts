@@ -179,13 +179,23 @@ describe('the SQL dialect layer', () => {
         ...dailyQueries(dialect, all, { hours: { dayStartMs: DAY_START, hours: [3, 4], tailMs: 5000 } }),
         ...hourlyQueries(dialect, all, { dayStartMs: DAY_START, hours: [23], tailMs: 5000 }),
       ];
+      const names = (plan = {}) => dailyQueries(dialect, all, plan).map((q) => q.name);
+      const whole = names();
       assert.equal(
-        dailyQueries(dialect, all).length,
-        SHARED_RELATIONS.length + PARTIAL_RELATIONS.length + ANALYSES.length,
-        'the kept hours are built empty when none is read',
+        whole.length,
+        SHARED_RELATIONS.length - 1 + PARTIAL_RELATIONS.length - 1 + ANALYSES.length,
+        'a whole day: the kept hours built empty, no correlation_hours (corr() straight from the samples)',
       );
+      assert.ok(!whole.includes('correlation_hours') && !whole.includes('stored_correlation_hours'));
       const stored = PARTIAL_RELATIONS.map((p) => p.stored);
-      assert.equal(dailyQueries(dialect, all, { stored }).length, SHARED_RELATIONS.length + ANALYSES.length);
+      const hours = { dayStartMs: DAY_START, hours: [5], tailMs: 0 };
+      const kept = dailyQueries(dialect, all, { hours, stored });
+      assert.equal(kept.length, SHARED_RELATIONS.length + ANALYSES.length, 'hours kept: every relation read');
+      assert.equal(kept.find((q) => q.name === 'correlations')?.source, 'queries/correlations_merged.sql');
+      assert.equal(
+        dailyQueries(dialect, all).find((q) => q.name === 'correlations')?.source,
+        'queries/correlations.sql',
+      );
       for (const query of queries) {
         assert.ok(!query.sql.includes('{{'), `${query.source} for ${dialect.name}`);
         assert.ok(!/;\s*$/.test(query.sql), `${query.source} must be one statement without a semicolon`);

@@ -5,6 +5,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ANALYSES, PARTIAL_RELATIONS, SHARED_RELATIONS } from '../analytics/analyses.ts';
+
+/** The shared relations of a whole day, and the kept hours built empty; no correlation_hours (corr() instead). */
+const WHOLE_DAY_RELATIONS = SHARED_RELATIONS.length - 1 + PARTIAL_RELATIONS.length - 1;
+
 import { at, createTestArchive, GPU_A, series, type TestArchive } from '../analytics/testing.ts';
 import { isGpumonError } from '../errors.ts';
 import { FileRunHistory, runHistoryPath } from '../schedule/history.ts';
@@ -129,7 +133,7 @@ describe('gpumon analyze', () => {
     assert.match(stderr, /2026-01-14 failed: \[ANALYTICS_NO_DATA\] no samples for 2026-01-14/);
     // Every shared relation and analysis is a step, the hours kept by hourly runs (none: built empty), plus
     // opening the day, writing and publishing the results.
-    const steps = SHARED_RELATIONS.length + PARTIAL_RELATIONS.length + ANALYSES.length + 3;
+    const steps = WHOLE_DAY_RELATIONS + ANALYSES.length + 3;
     assert.match(stderr, new RegExp(`analyze 2026-01-15: daily_stats \\(\\d+/${steps}\\)`));
   });
 
