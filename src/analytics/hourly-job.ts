@@ -25,17 +25,19 @@ import { unreadableFooters } from './quarantine.ts';
 
 /**
  * Hourly partials (docs/decisions/0014-incremental-analytics.md): a run per closed hour computes that hour's
- * share of the nightly job's costliest step, the window pass over every sample (gpu_interval_hours), and
- * keeps it under `gpu-analytics/partials/date=D/hour=HH/`:
+ * share of the nightly job's costliest steps and keeps it under `gpu-analytics/partials/date=D/hour=HH/`:
  *
- *   gpu_interval_hours.parquet   the hour's intervals, summed per GPU, pod and spike
- *   inputs.json                  what it was computed from (written last: a partial without it is not one)
+ *   gpu_interval_hours.parquet     the window pass: the hour's intervals, summed per GPU, pod and spike
+ *   correlation_hours.parquet      each GPU's count, means, deviations, co-moment and extremes of each pair
+ *   hourly_pattern_hours.parquet   each GPU's sums and counts of the hour
+ *   inputs.json                    what it was computed from (written last: a partial without it is not one)
  *
- * The nightly job (daily-job.ts) reads every hour whose partial is still valid, computes the others from the
- * samples by the same SQL, and merges the 24 (queries/shared/gpu_intervals.sql). A partial is valid while the
- * files that may hold samples of its hour are those it read, and the parameters it was computed with are the
- * configuration's: a late file, a file moved to quarantine or a changed threshold makes the night compute the
- * hour again, so the night never gives other numbers than a whole-day run.
+ * (PARTIAL_RELATIONS in analyses.ts; a relation with no rows has no file.) The night (`planDay`, for
+ * daily-job.ts) reads every hour whose partial is still valid, computes the others from the samples by the
+ * same SQL, and the analyses merge the 24. A partial is valid while the files that may hold samples of its
+ * hour are those it read, the parameters it was computed with are the configuration's, its format is this
+ * one and its files can be read: a late file, a file moved to quarantine or a changed threshold makes the
+ * night compute the hour again, so the night never gives other numbers than a whole-day run.
  */
 export const PARTIALS_DIR = 'gpu-analytics/partials';
 
