@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { PARTIAL_RELATIONS } from '../../src/analytics/analyses.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import { requiredEnv } from '../../src/testing/services.ts';
 import { kubectl, portForward, run, sh, userEnv, waitFor } from './kube.ts';
@@ -302,13 +303,15 @@ describe('the whole stack on a real Kubernetes cluster, deployed by deploy.sh', 
     const [date, hh] = hour.split('T') as [string, string];
     const manifest = JSON.parse(
       await hdfs('dfs', '-cat', `/gpu-analytics/partials/date=${date}/hour=${hh}/inputs.json`),
-    ) as { hour: number; files: string[]; rows: number; engine: string };
+    ) as { hour: number; files: string[]; rows: Record<string, number>; engine: string };
     assert.equal(manifest.hour, Number(hh));
     assert.equal(manifest.engine, 'spark');
     assert.ok(manifest.files.length > 0, JSON.stringify(manifest));
-    assert.ok(manifest.rows > 0, JSON.stringify(manifest));
     const ls = await hdfs('dfs', '-ls', `/gpu-analytics/partials/date=${date}/hour=${hh}`);
-    assert.match(ls, /gpu_interval_hours\.parquet/);
+    for (const { name } of PARTIAL_RELATIONS) {
+      assert.ok((manifest.rows[name] ?? 0) > 0, `${name}: ${JSON.stringify(manifest)}`);
+      assert.match(ls, new RegExp(`${name}\\.parquet`));
+    }
   });
 
   it('gives the next runs more executors when the workers are scaled', async () => {
