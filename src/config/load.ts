@@ -89,26 +89,21 @@ function checkSchedule(config: Config, raw: Map<ConfigKey, { origin: Origin }>):
       cause,
     );
   }
-  try {
-    new Cron(config.schedule.cron, { paused: true, timezone: config.schedule.timezone });
-  } catch (cause) {
-    throw invalid(
-      'schedule.cron',
-      raw.get('schedule.cron')?.origin ?? 'default',
-      `must be a cron expression such as "0 2 * * *", got ${JSON.stringify(config.schedule.cron)}`,
-      cause,
-    );
-  }
-  try {
-    new Cron(config.schedule.hourlyCron, { paused: true, timezone: 'UTC' });
-  } catch (cause) {
-    throw invalid(
-      'schedule.hourlyCron',
-      raw.get('schedule.hourlyCron')?.origin ?? 'default',
-      `must be a cron expression such as "5 * * * *", got ${JSON.stringify(config.schedule.hourlyCron)}`,
-      cause,
-    );
-  }
+  const checkCron = (key: 'schedule.cron' | 'schedule.hourlyCron', timezone: string, example: string) => {
+    const expression = key === 'schedule.cron' ? config.schedule.cron : config.schedule.hourlyCron;
+    try {
+      new Cron(expression, { paused: true, timezone });
+    } catch (cause) {
+      throw invalid(
+        key,
+        raw.get(key)?.origin ?? 'default',
+        `must be a cron expression such as "${example}", got ${JSON.stringify(expression)}`,
+        cause,
+      );
+    }
+  };
+  checkCron('schedule.cron', config.schedule.timezone, '0 2 * * *');
+  checkCron('schedule.hourlyCron', 'UTC', '5 * * * *');
 }
 
 function readConfigFile(file: string): Map<ConfigKey, unknown> {
