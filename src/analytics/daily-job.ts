@@ -309,7 +309,8 @@ async function swapIn(storage: ArchiveStorage, build: string, target: string, as
   if (hadOld) await storage.remove(aside);
 }
 
-function checkDate(date: string): void {
+/** Checks a day given by a user (YYYY-MM-DD, a calendar date); USAGE names it. */
+export function checkDate(date: string): void {
   const valid =
     /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) === date;
   if (!valid)

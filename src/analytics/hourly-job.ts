@@ -16,7 +16,7 @@ import {
   type PartialRelationName,
   type StoredRelationName,
 } from './analyses.ts';
-import { remoteArchiveBase } from './daily-job.ts';
+import { checkDate, remoteArchiveBase } from './daily-job.ts';
 import type { SqlParams } from './dialect.ts';
 import type { Engine, EngineInput, EngineSession, InputFile } from './engine.ts';
 import { abortError } from './engine-errors.ts';
@@ -429,10 +429,7 @@ async function readManifest(storage: ArchiveStorage, path: string): Promise<Part
 
 /** Checks a day and hour given by a user; USAGE names the bad one. */
 export function checkHour(date: string, hour: number): void {
-  const valid =
-    /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) === date;
-  if (!valid)
-    throw new GpumonError('USAGE', `analytics date must be a calendar date as YYYY-MM-DD, got ${date}`);
+  checkDate(date);
   if (!(Number.isInteger(hour) && hour >= 0 && hour <= 23)) {
     throw new GpumonError('USAGE', `the hour must be a whole number from 0 to 23, got ${hour}`);
   }
